@@ -1,0 +1,57 @@
+package application
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/sigilauth/sigil/domain"
+)
+
+// AuthorizeBearerInput is the token a request to a protected resource
+// carried and the scopes the resource requires.
+type AuthorizeBearerInput struct {
+	Token    string
+	Required domain.Scopes
+}
+
+// AuthorizeBearer is the resource server's check of a bearer token
+// (RFC 6750): a JWT is verified locally against the authorization server's
+// published keys, an opaque token is introspected.
+type AuthorizeBearer struct {
+	jwts   AccessTokenVerifier
+	opaque TokenIntrospector
+}
+
+// NewAuthorizeBearer builds the use case.
+func NewAuthorizeBearer(jwts AccessTokenVerifier, opaque TokenIntrospector) *AuthorizeBearer {
+	return &AuthorizeBearer{jwts: jwts, opaque: opaque}
+}
+
+// Handle returns the token if it is valid and carries every required
+// scope; invalid_token or insufficient_scope otherwise.
+func (h *AuthorizeBearer) Handle(ctx context.Context, in AuthorizeBearerInput) (domain.Token, error) {
+	var (
+		t   domain.Token
+		err error
+	)
+	if LooksLikeJWT(in.Token) {
+		t, err = h.jwts.VerifyAccessToken(ctx, in.Token)
+	} else {
+		t, err = h.opaque.IntrospectToken(ctx, in.Token)
+	}
+	if err != nil {
+		if errors.Is(err, domain.ErrInvalidToken) {
+			return domain.Token{}, err
+		}
+		return domain.Token{}, fmt.Errorf("check bearer token: %w", err)
+	}
+	if !t.Scopes.ContainsAll(in.Required) {
+		return domain.Token{}, &domain.Error{
+			Code:        domain.CodeInsufficientScope,
+			Description: "the token lacks a required scope",
+			Scope:       in.Required.String(),
+		}
+	}
+	return t, nil
+}

@@ -1,0 +1,110 @@
+package application
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/sigilauth/sigil/domain"
+)
+
+// IssueTokenInput is a token request (RFC 6749 §4.4.2).
+type IssueTokenInput struct {
+	Credentials ClientCredentials
+	GrantType   string
+	Scope       string
+}
+
+// IssuedToken is a successful token response (RFC 6749 §5.1).
+type IssuedToken struct {
+	AccessToken string
+	TokenType   string
+	ExpiresIn   int64
+	Scope       string
+}
+
+// IssueToken runs the client_credentials grant: it authenticates the
+// client, decides the scopes, and issues a JWT or an opaque token as the
+// client is configured.
+type IssueToken struct {
+	auth   *AuthenticateClient
+	keys   *KeyRing
+	signer AccessTokenSigner
+	store  TokenStore
+	clock  Clock
+	random io.Reader
+	issuer string
+}
+
+// NewIssueToken builds the use case. random must be a cryptographic source.
+func NewIssueToken(auth *AuthenticateClient, keys *KeyRing, signer AccessTokenSigner, store TokenStore, clock Clock, random io.Reader, issuer string) *IssueToken {
+	return &IssueToken{auth: auth, keys: keys, signer: signer, store: store, clock: clock, random: random, issuer: issuer}
+}
+
+// Handle answers a token request.
+func (h *IssueToken) Handle(ctx context.Context, in IssueTokenInput) (IssuedToken, error) {
+	if in.GrantType == "" {
+		return IssuedToken{}, domain.ErrInvalidRequest.With("grant_type is required")
+	}
+	client, err := h.auth.Handle(ctx, in.Credentials)
+	if err != nil {
+		return IssuedToken{}, err
+	}
+	grant := domain.GrantType(in.GrantType)
+	if grant != domain.GrantClientCredentials {
+		return IssuedToken{}, domain.ErrUnsupportedGrantType.With("grant_type " + in.GrantType + " is not supported")
+	}
+	if !client.AllowsGrant(grant) {
+		return IssuedToken{}, domain.ErrUnauthorizedClient.With("client may not use grant_type " + in.GrantType)
+	}
+	requested, err := domain.ParseScopes(in.Scope)
+	if err != nil {
+		return IssuedToken{}, err
+	}
+	scopes, err := client.GrantScopes(requested)
+	if err != nil {
+		return IssuedToken{}, err
+	}
+
+	jti, err := newUUID(h.random)
+	if err != nil {
+		return IssuedToken{}, err
+	}
+	now := h.clock.Now().Truncate(time.Second)
+	t := domain.Token{
+		Format:    client.TokenFormat,
+		ID:        jti,
+		Issuer:    h.issuer,
+		Subject:   client.ID,
+		ClientID:  client.ID,
+		Scopes:    scopes,
+		Audience:  client.TokenAudience(),
+		IssuedAt:  now,
+		NotBefore: now,
+		ExpiresAt: now.Add(client.Lifetime()),
+	}
+	switch client.TokenFormat {
+	case domain.FormatOpaque:
+		if t.Value, err = newOpaqueValue(h.random); err != nil {
+			return IssuedToken{}, err
+		}
+		if err := h.store.SaveToken(ctx, t); err != nil {
+			return IssuedToken{}, fmt.Errorf("save opaque token: %w", err)
+		}
+	default:
+		key, ok := h.keys.Active()
+		if !ok {
+			return IssuedToken{}, fmt.Errorf("no active signing key")
+		}
+		if t.Value, err = h.signer.SignAccessToken(ctx, key, t); err != nil {
+			return IssuedToken{}, fmt.Errorf("sign access token: %w", err)
+		}
+	}
+	return IssuedToken{
+		AccessToken: t.Value,
+		TokenType:   domain.TokenTypeBearer,
+		ExpiresIn:   int64(client.Lifetime() / time.Second),
+		Scope:       scopes.String(),
+	}, nil
+}

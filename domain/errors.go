@@ -1,0 +1,79 @@
+package domain
+
+import "errors"
+
+// ErrorCode is an OAuth 2.0 error code: RFC 6749 §5.2 for the token
+// endpoint, RFC 6750 §3.1 for bearer-protected resources, RFC 8707 §2 for
+// resource indicators.
+type ErrorCode string
+
+// Error codes Sigil answers with.
+const (
+	CodeInvalidRequest       ErrorCode = "invalid_request"
+	CodeInvalidClient        ErrorCode = "invalid_client"
+	CodeInvalidGrant         ErrorCode = "invalid_grant"
+	CodeUnauthorizedClient   ErrorCode = "unauthorized_client"
+	CodeUnsupportedGrantType ErrorCode = "unsupported_grant_type"
+	CodeInvalidScope         ErrorCode = "invalid_scope"
+	CodeInvalidToken         ErrorCode = "invalid_token"
+	CodeInsufficientScope    ErrorCode = "insufficient_scope"
+	CodeServerError          ErrorCode = "server_error"
+)
+
+// Error is an OAuth error: a code from the RFCs, a short description safe
+// to show the caller, and for insufficient_scope the scope that was needed.
+// Internal causes never travel in it; they are logged where they occur.
+type Error struct {
+	Code        ErrorCode
+	Description string
+	// Scope is the scope a resource requires (RFC 6750 §3), set only with
+	// CodeInsufficientScope.
+	Scope string
+}
+
+func (e *Error) Error() string {
+	if e.Description == "" {
+		return string(e.Code)
+	}
+	return string(e.Code) + ": " + e.Description
+}
+
+// Is reports whether target is an *Error with the same code, so that
+// errors.Is(err, domain.ErrInvalidClient) holds whatever the description.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code
+}
+
+// With returns a copy of e carrying description.
+func (e *Error) With(description string) *Error {
+	c := *e
+	c.Description = description
+	return &c
+}
+
+// Sentinels, one per code, to compare with errors.Is and to derive described
+// errors from with With.
+var (
+	ErrInvalidRequest       = &Error{Code: CodeInvalidRequest}
+	ErrInvalidClient        = &Error{Code: CodeInvalidClient}
+	ErrInvalidGrant         = &Error{Code: CodeInvalidGrant}
+	ErrUnauthorizedClient   = &Error{Code: CodeUnauthorizedClient}
+	ErrUnsupportedGrantType = &Error{Code: CodeUnsupportedGrantType}
+	ErrInvalidScope         = &Error{Code: CodeInvalidScope}
+	ErrInvalidToken         = &Error{Code: CodeInvalidToken}
+	ErrInsufficientScope    = &Error{Code: CodeInsufficientScope}
+)
+
+// ErrNotFound is returned by lookups (clients, tokens, keys, countries)
+// when nothing matches. Adapters translate their own not-found errors to it.
+var ErrNotFound = errors.New("not found")
+
+// ErrMalformedCountryCode is returned for a country code that is neither
+// two nor three ASCII letters.
+var ErrMalformedCountryCode = errors.New("country code must be 2 or 3 letters")
+
+// ErrTemporarilyUnavailable is returned when a dependency Sigil needs to
+// answer (the authorization server, seen from a resource server) cannot be
+// reached. It is the one infrastructure failure callers see as such: 503.
+var ErrTemporarilyUnavailable = errors.New("temporarily unavailable")

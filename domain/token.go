@@ -1,0 +1,41 @@
+package domain
+
+import "time"
+
+// TokenTypeBearer is the only token type Sigil issues (RFC 6750).
+const TokenTypeBearer = "Bearer"
+
+// Token is an issued access token and what it grants.
+type Token struct {
+	// Value is the access token as the client holds it: a compact JWS or
+	// an opaque random string. Stores never keep it, only its hash.
+	Value     string
+	Format    TokenFormat
+	ID        string // jti
+	Issuer    string
+	Subject   string
+	ClientID  string
+	Scopes    Scopes
+	Audience  []string
+	IssuedAt  time.Time
+	NotBefore time.Time
+	ExpiresAt time.Time
+}
+
+// ActiveAt reports whether the token is valid at now, allowing leeway for
+// clock skew on both ends.
+func (t Token) ActiveAt(now time.Time, leeway time.Duration) bool {
+	if !t.NotBefore.IsZero() && now.Add(leeway).Before(t.NotBefore) {
+		return false
+	}
+	return now.Add(-leeway).Before(t.ExpiresAt)
+}
+
+// ExpiresIn is the remaining lifetime at now in whole seconds, never negative.
+func (t Token) ExpiresIn(now time.Time) int64 {
+	d := t.ExpiresAt.Sub(now)
+	if d < 0 {
+		return 0
+	}
+	return int64(d / time.Second)
+}

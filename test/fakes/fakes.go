@@ -1,0 +1,309 @@
+// Package fakes holds hand-written in-memory implementations of the
+// application ports, for use-case tests. The contract suites in
+// test/contract run against them as against the real adapters, so they
+// stay honest.
+package fakes
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sigilauth/sigil/application"
+	"github.com/sigilauth/sigil/domain"
+)
+
+// Clock is a settable clock.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock starts a clock at t.
+func NewClock(t time.Time) *Clock { return &Clock{now: t} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// Clients is an in-memory client registry.
+type Clients struct {
+	mu sync.RWMutex
+	m  map[string]domain.Client
+}
+
+// NewClients returns an empty registry.
+func NewClients() *Clients { return &Clients{m: map[string]domain.Client{}} }
+
+// FindClient implements application.ClientFinder.
+func (s *Clients) FindClient(_ context.Context, id string) (domain.Client, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	c, ok := s.m[id]
+	if !ok {
+		return domain.Client{}, domain.ErrNotFound
+	}
+	return c, nil
+}
+
+// SaveClient implements application.ClientSaver.
+func (s *Clients) SaveClient(_ context.Context, c domain.Client) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m[c.ID] = c
+	return nil
+}
+
+// Tokens is an in-memory opaque-token store keyed by the token's hash.
+type Tokens struct {
+	mu    sync.Mutex
+	clock application.Clock
+	m     map[string]domain.Token
+}
+
+// NewTokens returns an empty store that expires tokens by clock.
+func NewTokens(clock application.Clock) *Tokens {
+	return &Tokens{clock: clock, m: map[string]domain.Token{}}
+}
+
+func hashOf(v string) string {
+	h := sha256.Sum256([]byte(v))
+	return hex.EncodeToString(h[:])
+}
+
+// SaveToken implements application.TokenStore.
+func (s *Tokens) SaveToken(_ context.Context, t domain.Token) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := hashOf(t.Value)
+	t.Value = ""
+	s.m[key] = t
+	return nil
+}
+
+// FindToken implements application.TokenStore.
+func (s *Tokens) FindToken(_ context.Context, value string) (domain.Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.m[hashOf(value)]
+	if !ok || !s.clock.Now().Before(t.ExpiresAt) {
+		return domain.Token{}, domain.ErrNotFound
+	}
+	t.Value = value
+	return t, nil
+}
+
+// Keys is an in-memory signing-key store.
+type Keys struct {
+	mu   sync.Mutex
+	keys []domain.SigningKey
+}
+
+// ListSigningKeys implements application.KeyStore.
+func (s *Keys) ListSigningKeys(context.Context) ([]domain.SigningKey, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.keys), nil
+}
+
+// SaveSigningKey implements application.KeyStore.
+func (s *Keys) SaveSigningKey(_ context.Context, k domain.SigningKey) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.keys {
+		if s.keys[i].ID == k.ID {
+			s.keys[i] = k
+			return nil
+		}
+	}
+	s.keys = append(s.keys, k)
+	return nil
+}
+
+// Countries is an in-memory country table.
+type Countries struct {
+	list []domain.Country
+}
+
+// NewCountries holds the given countries.
+func NewCountries(list ...domain.Country) *Countries {
+	l := slices.Clone(list)
+	sort.Slice(l, func(i, j int) bool { return l[i].Alpha3 < l[j].Alpha3 })
+	return &Countries{list: l}
+}
+
+// FindCountry implements application.CountryFinder.
+func (s *Countries) FindCountry(_ context.Context, code string) (domain.Country, error) {
+	for _, c := range s.list {
+		if c.Alpha3 == code || c.Alpha2 == code {
+			return c, nil
+		}
+	}
+	return domain.Country{}, domain.ErrNotFound
+}
+
+// ListCountries implements application.CountryFinder.
+func (s *Countries) ListCountries(_ context.Context, offset, limit int) ([]domain.Country, int, error) {
+	if offset >= len(s.list) {
+		return nil, len(s.list), nil
+	}
+	end := min(offset+limit, len(s.list))
+	return slices.Clone(s.list[offset:end]), len(s.list), nil
+}
+
+// Hasher "hashes" a secret by prefixing it: fast and transparent, for
+// tests that are not about hashing.
+type Hasher struct{}
+
+// HashSecret implements application.SecretHasher.
+func (Hasher) HashSecret(secret string) (string, error) { return "plain$" + secret, nil }
+
+// VerifySecret implements application.SecretHasher.
+func (Hasher) VerifySecret(hash, secret string) (bool, error) {
+	rest, ok := strings.CutPrefix(hash, "plain$")
+	if !ok {
+		return false, errors.New("not a fake hash")
+	}
+	return rest == secret, nil
+}
+
+// KeyGenerator makes P-256 keys with sequential kids, whatever the
+// algorithm asked for, so tests need no RSA key generation.
+type KeyGenerator struct {
+	mu sync.Mutex
+	n  int
+}
+
+// GenerateSigningKey implements application.KeyGenerator.
+func (g *KeyGenerator) GenerateSigningKey(alg domain.Algorithm) (domain.SigningKey, error) {
+	g.mu.Lock()
+	g.n++
+	n := g.n
+	g.mu.Unlock()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return domain.SigningKey{}, err
+	}
+	return domain.SigningKey{ID: fmt.Sprintf("kid-%d", n), Algorithm: alg, Private: priv}, nil
+}
+
+// Signer "signs" a token as header.json(claims).kid, and Verifier reads it
+// back: a transparent stand-in for JOSE in use-case tests.
+type Signer struct{}
+
+type fakeClaims struct {
+	Token domain.Token
+	Kid   string
+}
+
+// SignAccessToken implements application.AccessTokenSigner.
+func (Signer) SignAccessToken(_ context.Context, key domain.SigningKey, t domain.Token) (string, error) {
+	b, err := json.Marshal(fakeClaims{Token: t, Kid: key.ID})
+	if err != nil {
+		return "", err
+	}
+	return "fake." + hex.EncodeToString(b) + "." + key.ID, nil
+}
+
+// Verifier checks tokens made by Signer against a set of known kids and
+// the clock.
+type Verifier struct {
+	Keys  application.VerificationKeys
+	Clock application.Clock
+}
+
+// VerifyAccessToken implements application.AccessTokenVerifier.
+func (v Verifier) VerifyAccessToken(ctx context.Context, raw string) (domain.Token, error) {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 || parts[0] != "fake" {
+		return domain.Token{}, domain.ErrInvalidToken.With("malformed token")
+	}
+	b, err := hex.DecodeString(parts[1])
+	if err != nil {
+		return domain.Token{}, domain.ErrInvalidToken.With("malformed token")
+	}
+	var c fakeClaims
+	if err := json.Unmarshal(b, &c); err != nil || c.Kid != parts[2] {
+		return domain.Token{}, domain.ErrInvalidToken.With("malformed token")
+	}
+	if _, _, err := v.Keys.VerificationKey(ctx, c.Kid); err != nil {
+		return domain.Token{}, domain.ErrInvalidToken.With("unknown key")
+	}
+	if !c.Token.ActiveAt(v.Clock.Now(), 0) {
+		return domain.Token{}, domain.ErrInvalidToken.With("token expired")
+	}
+	c.Token.Value = raw
+	return c.Token, nil
+}
+
+// Introspector answers from a token store, as an authorization server's
+// introspection endpoint would.
+type Introspector struct {
+	Store application.TokenStore
+	// Err, if set, is returned for every call (an unreachable server).
+	Err error
+}
+
+// IntrospectToken implements application.TokenIntrospector.
+func (i Introspector) IntrospectToken(ctx context.Context, raw string) (domain.Token, error) {
+	if i.Err != nil {
+		return domain.Token{}, i.Err
+	}
+	t, err := i.Store.FindToken(ctx, raw)
+	if errors.Is(err, domain.ErrNotFound) {
+		return domain.Token{}, domain.ErrInvalidToken.With("token is not active")
+	}
+	return t, err
+}
+
+// JWKSEncoder lists kids as JSON, counting its calls.
+type JWKSEncoder struct {
+	mu    sync.Mutex
+	Calls int
+}
+
+// EncodeJWKS implements application.JWKSEncoder.
+func (e *JWKSEncoder) EncodeJWKS(keys []domain.SigningKey) ([]byte, error) {
+	e.mu.Lock()
+	e.Calls++
+	e.mu.Unlock()
+	kids := make([]string, len(keys))
+	for i, k := range keys {
+		kids[i] = k.ID
+	}
+	return json.Marshal(map[string][]string{"kids": kids})
+}
+
+var (
+	_ application.ClientRegistry      = (*Clients)(nil)
+	_ application.TokenStore          = (*Tokens)(nil)
+	_ application.KeyStore            = (*Keys)(nil)
+	_ application.CountryFinder       = (*Countries)(nil)
+	_ application.SecretHasher        = Hasher{}
+	_ application.KeyGenerator        = (*KeyGenerator)(nil)
+	_ application.AccessTokenSigner   = Signer{}
+	_ application.AccessTokenVerifier = Verifier{}
+	_ application.TokenIntrospector   = Introspector{}
+	_ application.JWKSEncoder         = (*JWKSEncoder)(nil)
+)
