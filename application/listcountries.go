@@ -2,6 +2,7 @@ package application
 
 import (
 	"context"
+	"math"
 
 	"github.com/sigilauth/sigil/domain"
 )
@@ -47,6 +48,10 @@ func (h *ListCountries) Handle(ctx context.Context, in ListCountriesInput) (Coun
 	}
 	if in.Page < 1 || in.PageSize < 1 || in.PageSize > MaxPageSize {
 		return CountryPage{}, domain.ErrInvalidRequest.With("page must be at least 1 and page_size between 1 and 250")
+	}
+	// (page-1)*page_size must not overflow into a negative offset.
+	if in.Page-1 > math.MaxInt/in.PageSize {
+		return CountryPage{}, domain.ErrInvalidRequest.With("page is too large")
 	}
 	list, total, err := h.countries.ListCountries(ctx, (in.Page-1)*in.PageSize, in.PageSize)
 	if err != nil {

@@ -70,6 +70,7 @@ type TokenIntrospector interface {
 
 // KeyStore persists signing keys.
 type KeyStore interface {
+	// ListSigningKeys returns every key, oldest first (by CreatedAt, then kid).
 	ListSigningKeys(ctx context.Context) ([]domain.SigningKey, error)
 	SaveSigningKey(ctx context.Context, k domain.SigningKey) error
 }

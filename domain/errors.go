@@ -42,7 +42,7 @@ func (e *Error) Error() string {
 // errors.Is(err, domain.ErrInvalidClient) holds whatever the description.
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
-	return ok && t.Code == e.Code
+	return ok && t != nil && t.Code == e.Code
 }
 
 // With returns a copy of e carrying description.

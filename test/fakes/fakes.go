@@ -124,7 +124,14 @@ type Keys struct {
 func (s *Keys) ListSigningKeys(context.Context) ([]domain.SigningKey, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.keys), nil
+	out := slices.Clone(s.keys)
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].CreatedAt.Before(out[j].CreatedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
 }
 
 // SaveSigningKey implements application.KeyStore.

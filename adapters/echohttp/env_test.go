@@ -1,0 +1,352 @@
+package echohttp_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/sigilauth/sigil/adapters/echohttp"
+	"github.com/sigilauth/sigil/application"
+	"github.com/sigilauth/sigil/domain"
+	"github.com/sigilauth/sigil/test/fakes"
+)
+
+// The seed documents' servers, clients and secrets.
+const (
+	authBase     = "/ms-auth-server"
+	resourceBase = "/ms-system"
+	issuer       = "http://localhost:8085/ms-auth-server"
+
+	jwtClient    = "service-client-jwt"
+	jwtSecret    = "service-client-jwt-secret"
+	opaqueClient = "user-client-opaque"
+	opaqueSecret = "user-client-secret"
+	seedScope    = "country.read customer.read customer.write"
+
+	tokenPath      = authBase + "/oauth2/token"
+	introspectPath = authBase + "/oauth2/introspect"
+	jwksPath       = authBase + "/oauth2/jwks"
+	countryPath    = resourceBase + "/country"
+)
+
+// Clients beyond the demo ones: one whose id and secret need
+// form-urlencoding inside Basic, one that may use no grant type.
+const (
+	oddClient      = "odd:client id"
+	oddSecret      = "p@ss word+1%"
+	noGrantClient  = "no-grant-client"
+	noGrantSecret  = "no-grant-secret"
+	jwksMaxAge     = 5 * time.Minute
+	demoLifetimeS  = 4 * 60 * 60
+	defaultMaxBody = 64 << 10
+)
+
+// secretText is what failing fakes put in their errors: it stands for a
+// DSN or key that must reach the log and never a response.
+const secretText = "dsn=postgres://sigil:S3CR3T-hunter2@db"
+
+var start = time.Date(2023, 4, 29, 1, 23, 35, 0, time.UTC)
+
+var countries = []domain.Country{
+	{Alpha3: "AUS", Alpha2: "AU", Name: "AUSTRALIA"},
+	{Alpha3: "AUT", Alpha2: "AT", Name: "AUSTRIA"},
+	{Alpha3: "BEL", Alpha2: "BE", Name: "BELGIUM"},
+	{Alpha3: "FRA", Alpha2: "FR", Name: "FRANCE"},
+	{Alpha3: "NZL", Alpha2: "NZ", Name: "NEW ZEALAND"},
+}
+
+// deps are the ports a test may replace before the servers are built.
+type deps struct {
+	tokens       application.TokenStore
+	verifier     application.AccessTokenVerifier // the resource server's
+	introspector application.TokenIntrospector
+	countries    application.CountryFinder
+	ready        func(context.Context) error
+	maxBody      int64
+}
+
+// env is both servers built from the real use cases over fakes, sharing
+// one token store and key ring as the seed's two processes share an
+// authorization server.
+type env struct {
+	t        *testing.T
+	clock    *fakes.Clock
+	auth     *echo.Echo
+	resource *echo.Echo
+	logs     *syncBuffer
+}
+
+func newEnv(t *testing.T, tweaks ...func(*deps)) *env {
+	t.Helper()
+	ctx := context.Background()
+	clock := fakes.NewClock(start)
+	store := fakes.NewTokens(clock)
+
+	clients := fakes.NewClients()
+	if _, err := application.NewSeedDemoClients(clients, fakes.Hasher{}).Handle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	both := []domain.AuthMethod{domain.AuthClientSecretBasic, domain.AuthClientSecretPost}
+	for _, c := range []domain.Client{
+		{
+			ID: oddClient, SecretHash: "plain$" + oddSecret, AuthMethods: both,
+			GrantTypes:    []domain.GrantType{domain.GrantClientCredentials},
+			AllowedScopes: domain.NewScopes("country.read"), TokenFormat: domain.FormatOpaque,
+		},
+		{
+			ID: noGrantClient, SecretHash: "plain$" + noGrantSecret, AuthMethods: both,
+			AllowedScopes: domain.NewScopes("country.read"), TokenFormat: domain.FormatOpaque,
+		},
+	} {
+		if err := clients.SaveClient(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	ring := &application.KeyRing{}
+	if err := application.NewLoadSigningKeys(&fakes.Keys{}, &fakes.KeyGenerator{}, ring, clock, domain.RS256).Handle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	verifier := fakes.Verifier{Keys: ring, Clock: clock}
+	d := deps{
+		tokens:       store,
+		verifier:     verifier,
+		introspector: fakes.Introspector{Store: store},
+		countries:    fakes.NewCountries(countries...),
+	}
+	for _, tweak := range tweaks {
+		tweak(&d)
+	}
+
+	authenticate, err := application.NewAuthenticateClient(clients, fakes.Hasher{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	opts := func(base string) echohttp.Options {
+		return echohttp.Options{BasePath: base, MaxBodyBytes: d.maxBody, Logger: logger, Ready: d.ready}
+	}
+	return &env{
+		t:     t,
+		clock: clock,
+		logs:  logs,
+		auth: echohttp.NewAuthServer(opts(authBase), echohttp.AuthHandlers{
+			Issue:      application.NewIssueToken(authenticate, ring, fakes.Signer{}, d.tokens, clock, rand.Reader, issuer),
+			Introspect: application.NewIntrospect(authenticate, d.tokens, verifier, clock),
+			JWKS:       application.NewPublishJWKS(ring, &fakes.JWKSEncoder{}, jwksMaxAge),
+		}),
+		resource: echohttp.NewResourceServer(opts(resourceBase), echohttp.ResourceHandlers{
+			Authorize:     application.NewAuthorizeBearer(d.verifier, d.introspector),
+			GetCountry:    application.NewGetCountry(d.countries),
+			ListCountries: application.NewListCountries(d.countries),
+		}),
+	}
+}
+
+func (e *env) serve(srv *echo.Echo, req *http.Request) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	return rec
+}
+
+func (e *env) toAuth(req *http.Request) *httptest.ResponseRecorder { return e.serve(e.auth, req) }
+
+func (e *env) toResource(req *http.Request) *httptest.ResponseRecorder {
+	return e.serve(e.resource, req)
+}
+
+// issue gets an access token with client_secret_post, as the seeds do.
+func (e *env) issue(id, secret, scope string) string {
+	e.t.Helper()
+	rec := e.toAuth(post(tokenPath, form("grant_type", "client_credentials", "client_id", id, "client_secret", secret, "scope", scope)))
+	if rec.Code != http.StatusOK {
+		e.t.Fatalf("token for %s: status %d, body %s", id, rec.Code, rec.Body)
+	}
+	var body struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.AccessToken == "" {
+		e.t.Fatalf("token for %s: body %s", id, rec.Body)
+	}
+	return body.AccessToken
+}
+
+// form encodes name, value pairs in order, keeping repeated names.
+func form(pairs ...string) string {
+	var b strings.Builder
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(url.QueryEscape(pairs[i]) + "=" + url.QueryEscape(pairs[i+1]))
+	}
+	return b.String()
+}
+
+// post is a form POST.
+func post(path, body string) *http.Request {
+	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return req
+}
+
+func get(path string) *http.Request { return httptest.NewRequest(http.MethodGet, path, nil) }
+
+// with sets header name to value on req.
+func with(req *http.Request, name, value string) *http.Request {
+	req.Header.Set(name, value)
+	return req
+}
+
+// basic is an Authorization value for client_secret_basic: id and secret
+// form-urlencoded, then joined and base64-encoded (RFC 6749 §2.3.1).
+func basic(id, secret string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id)+":"+url.QueryEscape(secret)))
+}
+
+func bearer(token string) string { return "Bearer " + token }
+
+// want is what a response must show: status, the "error" of the JSON body
+// when code is set, and header values exactly ("" means absent).
+type want struct {
+	status int
+	code   string
+	header map[string]string
+}
+
+func check(t *testing.T, rec *httptest.ResponseRecorder, w want) {
+	t.Helper()
+	if rec.Code != w.status {
+		t.Errorf("status = %d, want %d; body %s", rec.Code, w.status, rec.Body)
+	}
+	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type = %q, want application/json", ct)
+	}
+	if w.code != "" {
+		var body struct {
+			Error string `json:"error"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Errorf("body %q is not JSON: %v", rec.Body, err)
+		}
+		if body.Error != w.code {
+			t.Errorf("error = %q, want %q; body %s", body.Error, w.code, rec.Body)
+		}
+	}
+	for name, value := range w.header {
+		if got := rec.Header().Get(name); got != value {
+			t.Errorf("%s = %q, want %q", name, got, value)
+		}
+	}
+}
+
+// jsonObject decodes the body as a JSON object.
+func jsonObject(t *testing.T, rec *httptest.ResponseRecorder) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {
+		t.Fatalf("body %q is not a JSON object: %v", rec.Body, err)
+	}
+	return m
+}
+
+// equalJSON compares body with want as JSON values.
+func equalJSON(t *testing.T, body []byte, want string) {
+	t.Helper()
+	var got, exp any
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatalf("body %q is not JSON: %v", body, err)
+	}
+	if err := json.Unmarshal([]byte(want), &exp); err != nil {
+		t.Fatalf("bad expectation %q: %v", want, err)
+	}
+	gb, _ := json.Marshal(got)
+	eb, _ := json.Marshal(exp)
+	if !bytes.Equal(gb, eb) {
+		t.Errorf("body = %s, want %s", gb, eb)
+	}
+}
+
+func marshal(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// syncBuffer collects log output.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// records returns the log records with message msg.
+func (b *syncBuffer) records(t *testing.T, msg string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for line := range strings.Lines(b.String()) {
+		var r map[string]any
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if r["msg"] == msg {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Failing fakes: a dependency that is down, with secretText in its error.
+
+var errSecret = errors.New("backend: " + secretText)
+
+type failingTokens struct{}
+
+func (failingTokens) SaveToken(context.Context, domain.Token) error { return errSecret }
+func (failingTokens) FindToken(context.Context, string) (domain.Token, error) {
+	return domain.Token{}, errSecret
+}
+
+type failingCountries struct{}
+
+func (failingCountries) FindCountry(context.Context, string) (domain.Country, error) {
+	return domain.Country{}, errSecret
+}
+func (failingCountries) ListCountries(context.Context, int, int) ([]domain.Country, int, error) {
+	return nil, 0, errSecret
+}
+
+// verifierFunc answers every verification with f.
+type verifierFunc func(ctx context.Context, raw string) (domain.Token, error)
+
+func (f verifierFunc) VerifyAccessToken(ctx context.Context, raw string) (domain.Token, error) {
+	return f(ctx, raw)
+}

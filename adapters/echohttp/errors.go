@@ -1,0 +1,303 @@
+package echohttp
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/sigilauth/sigil/domain"
+)
+
+// endpoint is where an error arose; see endpointError.
+type endpoint uint8
+
+const (
+	anyEndpoint endpoint = iota
+	tokenEndpoint
+	introspectionEndpoint
+	protectedResource
+)
+
+// endpointError tells handleError where an error arose, because the same
+// OAuth error answers differently at the token endpoint (RFC 6749 §5.2),
+// the introspection endpoint (RFC 7662 §2.3) and a protected resource
+// (RFC 6750 §3.1).
+type endpointError struct {
+	err error
+	at  endpoint
+	// basic is set when the client authenticated with HTTP Basic: a failed
+	// authentication must then be answered with a Basic challenge.
+	basic bool
+}
+
+func (e *endpointError) Error() string { return e.err.Error() }
+func (e *endpointError) Unwrap() error { return e.err }
+
+func failedAt(at endpoint, basic bool, err error) error {
+	return &endpointError{err: err, at: at, basic: basic}
+}
+
+// describedError gives a bare sentinel such as domain.ErrNotFound a
+// description that is safe to show the caller.
+type describedError struct {
+	err         error
+	description string
+}
+
+func (e *describedError) Error() string { return e.description + ": " + e.err.Error() }
+func (e *describedError) Unwrap() error { return e.err }
+
+// errNoBearer is a request to a protected resource without a bearer token.
+var errNoBearer = errors.New("no bearer token")
+
+// errorBody is the JSON of every error response (RFC 6749 §5.2).
+type errorBody struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description,omitempty"`
+}
+
+// Challenges and bodies that never change, built once.
+const (
+	basicChallenge  = `Basic realm="sigil"`
+	bearerChallenge = "Bearer"
+	// retryAfterSeconds is what a 503 asks clients to wait.
+	retryAfterSeconds = "5"
+)
+
+var (
+	bodyNotFound         = mustJSON(errorBody{Error: "not_found"})
+	bodyMethodNotAllowed = mustJSON(errorBody{Error: "method_not_allowed"})
+	bodyTooLarge         = mustJSON(errorBody{Error: string(domain.CodeInvalidRequest), Description: "request body too large"})
+	bodyBadRequest       = mustJSON(errorBody{Error: string(domain.CodeInvalidRequest)})
+	bodyInternal         = mustJSON(errorBody{Error: string(domain.CodeServerError), Description: "internal error"})
+	bodyUnavailable      = mustJSON(errorBody{Error: "temporarily_unavailable"})
+	bodyNoBearer         = mustJSON(errorBody{Error: "unauthorized", Description: "a bearer token is required"})
+)
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// response is an error as it will be sent.
+type response struct {
+	status    int
+	body      []byte
+	challenge string // WWW-Authenticate, if any
+	// internal errors are logged with their text and answered with a
+	// generic body; unavailable ones are logged as a warning.
+	internal    bool
+	unavailable bool
+}
+
+var internalResponse = response{status: http.StatusInternalServerError, body: bodyInternal, internal: true}
+
+// handleError is Echo's HTTPErrorHandler: the one place an error becomes a
+// response. The text of an error that is not an OAuth error never reaches
+// the client; it is logged here, once.
+func (s *server) handleError(err error, c echo.Context) {
+	r := respond(err)
+	req := c.Request()
+	if r.internal || r.unavailable || c.Response().Committed {
+		attrs := []slog.Attr{
+			slog.String("error", err.Error()),
+			slog.String("method", req.Method),
+			slog.String("path", req.URL.Path),
+			slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
+		}
+		level, msg := slog.LevelError, "internal error"
+		if r.unavailable {
+			level, msg = slog.LevelWarn, "dependency unavailable"
+		}
+		if c.Response().Committed {
+			msg = "error after the response was sent"
+		}
+		var p *panicError
+		if errors.As(err, &p) {
+			attrs = append(attrs, slog.String("stack", string(p.stack)))
+		}
+		s.log.LogAttrs(req.Context(), level, msg, attrs...)
+	}
+	if c.Response().Committed {
+		return
+	}
+
+	h := c.Response().Header()
+	// No error answer may be cached (RFC 6749 §5.2 for the token endpoint;
+	// harmless everywhere else).
+	h.Set(echo.HeaderCacheControl, "no-store")
+	if r.challenge != "" {
+		h.Set(echo.HeaderWWWAuthenticate, r.challenge)
+	}
+	if r.unavailable {
+		h.Set(echo.HeaderRetryAfter, retryAfterSeconds)
+	}
+	if err := c.JSONBlob(r.status, r.body); err != nil {
+		s.log.LogAttrs(req.Context(), slog.LevelDebug, "write error response", slog.String("error", err.Error()))
+	}
+}
+
+// respond maps an error to its response.
+func respond(err error) response {
+	where, basic := anyEndpoint, false
+	var ee *endpointError
+	if errors.As(err, &ee) {
+		where, basic = ee.at, ee.basic
+	}
+
+	var (
+		tooLarge *http.MaxBytesError
+		oauth    *domain.Error
+		he       *echo.HTTPError
+		panicked *panicError
+	)
+	switch {
+	case errors.As(err, &panicked):
+		return internalResponse
+	case errors.As(err, &tooLarge):
+		return response{status: http.StatusRequestEntityTooLarge, body: bodyTooLarge}
+	case errors.Is(err, domain.ErrTemporarilyUnavailable):
+		return response{status: http.StatusServiceUnavailable, body: bodyUnavailable, unavailable: true}
+	case errors.Is(err, errNoBearer):
+		// RFC 6750 §3.1: a request without authentication gets a bare
+		// challenge, no error code.
+		return response{status: http.StatusUnauthorized, body: bodyNoBearer, challenge: bearerChallenge}
+	case errors.As(err, &oauth):
+		return oauthResponse(oauth, where, basic)
+	case errors.Is(err, domain.ErrMalformedCountryCode):
+		return response{status: http.StatusBadRequest, body: mustJSON(errorBody{
+			Error:       string(domain.CodeInvalidRequest),
+			Description: describe(err, domain.ErrMalformedCountryCode.Error()),
+		})}
+	case errors.Is(err, domain.ErrNotFound):
+		return response{status: http.StatusNotFound, body: mustJSON(errorBody{
+			Error:       "not_found",
+			Description: describe(err, ""),
+		})}
+	case errors.As(err, &he):
+		return echoResponse(he)
+	default:
+		return internalResponse
+	}
+}
+
+// describe returns the description a describedError in err carries, or
+// fallback.
+func describe(err error, fallback string) string {
+	var d *describedError
+	if errors.As(err, &d) {
+		return d.description
+	}
+	return fallback
+}
+
+// oauthResponse maps an OAuth error by where it arose.
+func oauthResponse(e *domain.Error, where endpoint, basic bool) response {
+	body := mustJSON(errorBody{Error: string(e.Code), Description: e.Description})
+	if where == protectedResource {
+		// RFC 6750 §3.1. Any other code here is the resource server's own
+		// failure (say, its introspection credentials were refused), not
+		// the caller's.
+		switch e.Code {
+		case domain.CodeInvalidRequest:
+			return response{status: http.StatusBadRequest, body: body, challenge: bearerErrorChallenge(e, false)}
+		case domain.CodeInvalidToken:
+			return response{status: http.StatusUnauthorized, body: body, challenge: bearerErrorChallenge(e, false)}
+		case domain.CodeInsufficientScope:
+			return response{status: http.StatusForbidden, body: body, challenge: bearerErrorChallenge(e, true)}
+		default:
+			return internalResponse
+		}
+	}
+
+	switch e.Code {
+	case domain.CodeServerError:
+		return internalResponse
+	case domain.CodeInvalidClient:
+		// RFC 6749 §5.2: 401, and a challenge for the scheme the client
+		// used in the Authorization header.
+		r := response{status: http.StatusUnauthorized, body: body}
+		if basic {
+			r.challenge = basicChallenge
+		}
+		return r
+	case domain.CodeUnauthorizedClient:
+		if where == introspectionEndpoint {
+			// RFC 7662 §2.3 leaves it open; an authenticated caller that
+			// may not introspect is forbidden, not unauthenticated.
+			return response{status: http.StatusForbidden, body: body}
+		}
+		return response{status: http.StatusBadRequest, body: body}
+	case domain.CodeInvalidToken:
+		return response{status: http.StatusUnauthorized, body: body}
+	case domain.CodeInsufficientScope:
+		return response{status: http.StatusForbidden, body: body}
+	default:
+		// invalid_request, invalid_grant, unsupported_grant_type,
+		// invalid_scope (RFC 6749 §5.2).
+		return response{status: http.StatusBadRequest, body: body}
+	}
+}
+
+// echoResponse maps Echo's own errors: no route, wrong method.
+func echoResponse(he *echo.HTTPError) response {
+	switch {
+	case he.Code == http.StatusNotFound:
+		return response{status: he.Code, body: bodyNotFound}
+	case he.Code == http.StatusMethodNotAllowed:
+		return response{status: he.Code, body: bodyMethodNotAllowed}
+	case he.Code == http.StatusRequestEntityTooLarge:
+		return response{status: he.Code, body: bodyTooLarge}
+	case he.Code >= 400 && he.Code < 500:
+		return response{status: he.Code, body: bodyBadRequest}
+	default:
+		return internalResponse
+	}
+}
+
+// bearerErrorChallenge builds the WWW-Authenticate value of RFC 6750 §3:
+// error and error_description, or for insufficient_scope error and the
+// scope needed.
+func bearerErrorChallenge(e *domain.Error, withScope bool) string {
+	var b strings.Builder
+	b.WriteString(`Bearer error=`)
+	writeQuoted(&b, string(e.Code))
+	if withScope {
+		if e.Scope != "" {
+			b.WriteString(`, scope=`)
+			writeQuoted(&b, e.Scope)
+		}
+		return b.String()
+	}
+	if e.Description != "" {
+		b.WriteString(`, error_description=`)
+		writeQuoted(&b, e.Description)
+	}
+	return b.String()
+}
+
+// writeQuoted writes s as an HTTP quoted-string (RFC 9110 §5.6.4): '"'
+// and '\' are escaped, and bytes outside printable ASCII are dropped,
+// since RFC 6750 §3 allows none in these values and CR or LF would split
+// the header.
+func writeQuoted(b *strings.Builder, s string) {
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c >= 0x20 && c <= 0x7e:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+}

@@ -1,0 +1,132 @@
+package echohttp
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/sigilauth/sigil/application"
+	"github.com/sigilauth/sigil/domain"
+)
+
+var (
+	errNotForm = domain.ErrInvalidRequest.With("content type must be " + echo.MIMEApplicationForm)
+	errBadForm = domain.ErrInvalidRequest.With("malformed form body")
+	errNoBody  = domain.ErrInvalidRequest.With("request body could not be read")
+)
+
+// readForm reads the form body of a token or introspection request
+// (RFC 6749 §4.4.2, RFC 7662 §2.1). Parameters in the query string are
+// ignored: the credentials and tokens these requests carry belong in the
+// body. A repeated parameter is refused (RFC 6749 §3.2). Values are read
+// with Get, so an empty value counts as absent (RFC 6749 §3.1).
+func readForm(req *http.Request) (url.Values, error) {
+	mt, _, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
+	if err != nil || mt != echo.MIMEApplicationForm {
+		// A charset or other parameter is fine; another type is not.
+		return nil, errNotForm
+	}
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, fmt.Errorf("read form: %w", err)
+		}
+		return nil, errNoBody
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, errBadForm
+	}
+	for name, values := range form {
+		if len(values) > 1 {
+			return nil, domain.ErrInvalidRequest.With(repeatedDescription(name))
+		}
+	}
+	return form, nil
+}
+
+// repeatedDescription names a repeated parameter when its name is plain
+// enough to echo back; RFC 6749 §5.2 restricts what a description holds.
+func repeatedDescription(name string) string {
+	if name == "" || len(name) > 32 {
+		return "a parameter is repeated"
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '_' && c != '-' {
+			return "a parameter is repeated"
+		}
+	}
+	return "parameter " + name + " is repeated"
+}
+
+var (
+	errBadBasic   = domain.ErrInvalidClient.With("malformed basic authorization header")
+	errBadScheme  = domain.ErrInvalidClient.With("unsupported authorization scheme")
+	errTwoMethods = domain.ErrInvalidRequest.With("use only one client authentication method")
+	errOtherID    = domain.ErrInvalidRequest.With("client_id does not match the basic authorization header")
+)
+
+// clientCredentials reads how the client authenticates (RFC 6749 §2.3.1):
+// with HTTP Basic, or with client_id and client_secret in the form. basic
+// reports whether the client used the Authorization header, which decides
+// the challenge on failure (RFC 6749 §5.2).
+//
+// A client must use one method only (RFC 6749 §2.3), so Basic together
+// with a client_secret in the body is refused. A client_id in the body
+// next to Basic is tolerated when it names the same client.
+func clientCredentials(req *http.Request, form url.Values) (creds application.ClientCredentials, basic bool, err error) {
+	header := req.Header.Get(echo.HeaderAuthorization)
+	if header == "" {
+		return application.ClientCredentials{
+			ID:     form.Get("client_id"),
+			Secret: form.Get("client_secret"),
+			Method: domain.AuthClientSecretPost,
+		}, false, nil
+	}
+
+	scheme, encoded, _ := strings.Cut(header, " ")
+	if !strings.EqualFold(scheme, "Basic") {
+		return creds, true, errBadScheme
+	}
+	id, secret, err := parseBasic(strings.TrimLeft(encoded, " "))
+	if err != nil {
+		return creds, true, err
+	}
+	if form.Get("client_secret") != "" {
+		return creds, true, errTwoMethods
+	}
+	if bodyID := form.Get("client_id"); bodyID != "" && bodyID != id {
+		return creds, true, errOtherID
+	}
+	return application.ClientCredentials{ID: id, Secret: secret, Method: domain.AuthClientSecretBasic}, true, nil
+}
+
+// parseBasic decodes Basic credentials. RFC 6749 §2.3.1 has the client id
+// and secret form-urlencoded before they are joined with ':', so they are
+// unescaped after splitting.
+func parseBasic(encoded string) (id, secret string, err error) {
+	raw, err := base64.StdEncoding.DecodeString(encoded)
+	if err != nil {
+		return "", "", errBadBasic
+	}
+	rawID, rawSecret, ok := strings.Cut(string(raw), ":")
+	if !ok {
+		return "", "", errBadBasic
+	}
+	if id, err = url.QueryUnescape(rawID); err != nil {
+		return "", "", errBadBasic
+	}
+	if secret, err = url.QueryUnescape(rawSecret); err != nil {
+		return "", "", errBadBasic
+	}
+	return id, secret, nil
+}

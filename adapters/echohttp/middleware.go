@@ -1,0 +1,115 @@
+package echohttp
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// logRequests writes one log line per request: method, path, status,
+// duration and request id. It never logs headers, bodies or the query
+// string: they carry client secrets and tokens.
+//
+// It is also where errors become responses: it hands the error to the
+// error handler itself so that the status it logs is the one sent.
+func (s *server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		req := c.Request()
+		id := requestID(req.Header.Get(echo.HeaderXRequestID))
+		c.Response().Header().Set(echo.HeaderXRequestID, id)
+
+		if err := next(c); err != nil {
+			c.Error(err)
+		}
+
+		level := slog.LevelInfo
+		if p := c.Path(); p == healthPath || p == readyPath {
+			level = slog.LevelDebug // probes every few seconds would drown the rest
+		}
+		s.log.LogAttrs(req.Context(), level, "request",
+			slog.String("method", req.Method),
+			slog.String("path", req.URL.Path),
+			slog.Int("status", c.Response().Status),
+			slog.Duration("duration", time.Since(start)),
+			slog.String("request_id", id),
+		)
+		return nil
+	}
+}
+
+// maxRequestIDLen bounds a request id taken from the caller.
+const maxRequestIDLen = 64
+
+// requestID keeps the caller's X-Request-Id (a proxy's, to correlate logs)
+// if it is short and plain, and otherwise makes one up. Ids only correlate
+// log lines, so they need not be unguessable.
+func requestID(incoming string) string {
+	if incoming != "" && len(incoming) <= maxRequestIDLen && plainID(incoming) {
+		return incoming
+	}
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], rand.Uint64())
+	return hex.EncodeToString(b[:])
+}
+
+func plainID(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '-' && c != '_' && c != '.' {
+			return false
+		}
+	}
+	return true
+}
+
+// panicError is a recovered panic; the error handler answers it with 500
+// and logs it with its stack.
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func (e *panicError) Error() string { return fmt.Sprintf("panic: %v", e.value) }
+
+// recoverPanics turns a panic in a handler into an error, so that one bad
+// request gets a 500 and the server goes on serving. Unlike Echo's Recover
+// it neither logs nor answers itself: handleError does both, once.
+func recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v) // net/http's way to abort a response on purpose
+				}
+				err = &panicError{value: v, stack: debug.Stack()}
+			}
+		}()
+		return next(c)
+	}
+}
+
+// limitBody bounds the request body: a declared length over the limit is
+// refused before anything is read, and a body that turns out longer fails
+// the read with *http.MaxBytesError. Both become 413 in handleError.
+func limitBody(limit int64) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			if req.ContentLength > limit {
+				return &http.MaxBytesError{Limit: limit}
+			}
+			if req.Body != nil && req.Body != http.NoBody {
+				req.Body = http.MaxBytesReader(c.Response().Writer, req.Body, limit)
+			}
+			return next(c)
+		}
+	}
+}

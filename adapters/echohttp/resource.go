@@ -1,0 +1,177 @@
+package echohttp
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/sigilauth/sigil/application"
+	"github.com/sigilauth/sigil/domain"
+)
+
+// resourceAPI serves the protected resource: countries.
+type resourceAPI struct {
+	authorize *application.AuthorizeBearer
+	get       *application.GetCountry
+	list      *application.ListCountries
+}
+
+// requireScopes returns middleware that lets a request through only with a
+// valid bearer token carrying every one of scopes (RFC 6750). The scope set
+// is built here, once per route.
+func (r resourceAPI) requireScopes(scopes ...string) echo.MiddlewareFunc {
+	required := domain.NewScopes(scopes...)
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			raw, err := bearerToken(req)
+			if err != nil {
+				return failedAt(protectedResource, false, err)
+			}
+			_, err = r.authorize.Handle(req.Context(), application.AuthorizeBearerInput{Token: raw, Required: required})
+			if err != nil {
+				return failedAt(protectedResource, false, err)
+			}
+			return next(c)
+		}
+	}
+}
+
+var (
+	errEmptyBearer     = domain.ErrInvalidRequest.With("the bearer token is empty")
+	errMalformedBearer = domain.ErrInvalidRequest.With("the bearer token is malformed")
+	errManyAuthHeaders = domain.ErrInvalidRequest.With("more than one authorization header")
+)
+
+// bearerToken takes the access token from the Authorization header
+// (RFC 6750 §2.1). The form-body (§2.2) and query (§2.3) methods are not
+// accepted on purpose: a query string ends up in logs, caches and browser
+// history, and these routes are GETs without a body.
+//
+// No header, or another scheme, is a request without authentication
+// (errNoBearer); a Bearer header without a well-formed token is
+// invalid_request (§3.1).
+func bearerToken(req *http.Request) (string, error) {
+	values := req.Header.Values(echo.HeaderAuthorization)
+	if len(values) == 0 {
+		return "", errNoBearer
+	}
+	if len(values) > 1 {
+		return "", errManyAuthHeaders
+	}
+	scheme, rest, _ := strings.Cut(values[0], " ")
+	if !strings.EqualFold(scheme, "Bearer") { // auth-scheme is case-insensitive (RFC 9110 §11.1)
+		return "", errNoBearer
+	}
+	token := strings.TrimLeft(rest, " ") // credentials = "Bearer" 1*SP b64token
+	if token == "" {
+		return "", errEmptyBearer
+	}
+	if !isB64Token(token) {
+		return "", errMalformedBearer
+	}
+	return token, nil
+}
+
+// isB64Token reports whether s is a b64token (RFC 6750 §2.1):
+// 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
+func isB64Token(s string) bool {
+	i := 0
+	for ; i < len(s); i++ {
+		c := s[i]
+		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') &&
+			c != '-' && c != '.' && c != '_' && c != '~' && c != '+' && c != '/' {
+			break
+		}
+	}
+	if i == 0 {
+		return false
+	}
+	for ; i < len(s); i++ {
+		if s[i] != '=' {
+			return false
+		}
+	}
+	return true
+}
+
+// countryJSON is a country as the seed documents show it: alpha-3 code
+// and name.
+type countryJSON struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+}
+
+func toCountryJSON(c domain.Country) countryJSON { return countryJSON{Code: c.Alpha3, Name: c.Name} }
+
+// getCountry answers GET {base}/country/code/:code; the code is alpha-2 or
+// alpha-3, in any case.
+func (r resourceAPI) getCountry(c echo.Context) error {
+	code := c.Param("code")
+	country, err := r.get.Handle(c.Request().Context(), code)
+	if errors.Is(err, domain.ErrNotFound) {
+		// The use case found the code well formed (two or three letters),
+		// so it is safe to echo.
+		return &describedError{err: err, description: "no country with code " + strings.ToUpper(code)}
+	}
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusOK, toCountryJSON(country))
+}
+
+// countryPageJSON is one page of the country list.
+type countryPageJSON struct {
+	Countries []countryJSON `json:"countries"`
+	Page      int           `json:"page"`
+	PageSize  int           `json:"page_size"`
+	Total     int           `json:"total"`
+}
+
+var (
+	errPageNotInt     = domain.ErrInvalidRequest.With("page must be an integer")
+	errPageSizeNotInt = domain.ErrInvalidRequest.With("page_size must be an integer")
+)
+
+// listCountries answers GET {base}/country?page=&page_size=; absent
+// parameters take the use case's defaults.
+func (r resourceAPI) listCountries(c echo.Context) error {
+	query := c.Request().URL.Query()
+	page, err := optionalInt(query.Get("page"), errPageNotInt)
+	if err != nil {
+		return err
+	}
+	size, err := optionalInt(query.Get("page_size"), errPageSizeNotInt)
+	if err != nil {
+		return err
+	}
+	out, err := r.list.Handle(c.Request().Context(), application.ListCountriesInput{Page: page, PageSize: size})
+	if err != nil {
+		return err
+	}
+	countries := make([]countryJSON, len(out.Countries)) // [] rather than null when empty
+	for i, country := range out.Countries {
+		countries[i] = toCountryJSON(country)
+	}
+	return writeJSON(c, http.StatusOK, countryPageJSON{
+		Countries: countries,
+		Page:      out.Page,
+		PageSize:  out.PageSize,
+		Total:     out.Total,
+	})
+}
+
+// optionalInt parses s, giving 0 (the use case's default) when it is empty.
+func optionalInt(s string, malformed error) (int, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, malformed
+	}
+	return n, nil
+}

@@ -1,0 +1,118 @@
+// Package gormstore keeps clients, opaque tokens, signing keys and
+// countries in SQLite or PostgreSQL through Gorm. Gorm types stay inside
+// it: callers get the application ports and domain values.
+package gormstore
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	gormlogger "gorm.io/gorm/logger"
+)
+
+// Drivers Open accepts.
+const (
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+)
+
+// slowQuery is when Gorm warns about a statement.
+const slowQuery = 500 * time.Millisecond
+
+// Open connects to a database: driver is "sqlite" (dsn a file path, or
+// ":memory:") or "postgres" (dsn a libpq key=value string or URL). Gorm's
+// own log goes to logger at warn level and above, with statements logged
+// without their parameters, so a slow or failing query never writes a
+// secret hash or key material to the log. A nil logger discards it.
+func Open(driver, dsn string, logger *slog.Logger) (*gorm.DB, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	var dialector gorm.Dialector
+	switch driver {
+	case DriverSQLite:
+		dialector = sqlite.Open(sqliteDSN(dsn))
+	case DriverPostgres:
+		dialector = postgres.Open(dsn)
+	default:
+		return nil, fmt.Errorf("open database: unknown driver %q (want %q or %q)", driver, DriverSQLite, DriverPostgres)
+	}
+	db, err := gorm.Open(dialector, &gorm.Config{
+		Logger: gormlogger.NewSlogLogger(logger, gormlogger.Config{
+			LogLevel:                  gormlogger.Warn,
+			SlowThreshold:             slowQuery,
+			IgnoreRecordNotFoundError: true,
+			ParameterizedQueries:      true,
+		}),
+	})
+	if err != nil {
+		// The DSN may hold a password: name the driver, not the DSN.
+		return nil, fmt.Errorf("open %s database: %w", driver, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", driver, err)
+	}
+	switch driver {
+	case DriverSQLite:
+		// SQLite takes one writer at a time and the pure-Go driver copes
+		// badly with writers contending on one file, so every statement
+		// goes through a single connection, which is also what keeps a
+		// ":memory:" database alive: it lives and dies with its connection.
+		sqlDB.SetMaxOpenConns(1)
+		sqlDB.SetMaxIdleConns(1)
+		sqlDB.SetConnMaxLifetime(0)
+		sqlDB.SetConnMaxIdleTime(0)
+	case DriverPostgres:
+		// Token requests are short; a few connections serve many requests.
+		// Recycling them lets a fail-over or a pgbouncer restart heal.
+		sqlDB.SetMaxOpenConns(20)
+		sqlDB.SetMaxIdleConns(5)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+		sqlDB.SetConnMaxLifetime(30 * time.Minute)
+	}
+	return db, nil
+}
+
+// sqlitePragmas are applied to every connection, in this order: the busy
+// timeout first, because switching to WAL needs a lock another process may
+// hold. WAL lets readers proceed while the one writer writes; NORMAL
+// synchronous is durable enough under WAL; foreign keys are off in SQLite
+// unless asked for. Immediate transactions take the write lock at BEGIN, so
+// two processes sharing the file wait for each other instead of failing
+// with SQLITE_BUSY half-way through.
+var sqlitePragmas = []struct{ name, value string }{
+	{"busy_timeout", "5000"},
+	{"journal_mode", "WAL"},
+	{"synchronous", "NORMAL"},
+	{"foreign_keys", "1"},
+}
+
+// sqliteDSN adds Sigil's pragmas to dsn, leaving alone any the operator set.
+func sqliteDSN(dsn string) string {
+	var b strings.Builder
+	b.WriteString(dsn)
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	add := func(param string) {
+		b.WriteString(sep)
+		b.WriteString(param)
+		sep = "&"
+	}
+	for _, p := range sqlitePragmas {
+		if !strings.Contains(dsn, "_pragma="+p.name+"(") {
+			add("_pragma=" + p.name + "(" + p.value + ")")
+		}
+	}
+	if !strings.Contains(dsn, "_txlock=") {
+		add("_txlock=immediate")
+	}
+	return b.String()
+}

@@ -1,0 +1,113 @@
+package josekit
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/cryptosigner"
+
+	"github.com/sigilauth/sigil/application"
+	"github.com/sigilauth/sigil/domain"
+)
+
+// accessTokenType is the typ header of a JWT access token (RFC 9068 §2.1).
+const accessTokenType = "at+jwt"
+
+// Signer signs access tokens as RFC 9068 JWTs.
+type Signer struct {
+	mu sync.RWMutex
+	// signers holds one jose.Signer per kid, built on first use: the token
+	// endpoint signs on every request.
+	signers map[string]cachedSigner
+}
+
+type cachedSigner struct {
+	alg    domain.Algorithm
+	pub    crypto.PublicKey
+	signer jose.Signer
+}
+
+var _ application.AccessTokenSigner = (*Signer)(nil)
+
+// NewSigner returns a Signer.
+func NewSigner() *Signer { return &Signer{signers: map[string]cachedSigner{}} }
+
+// SignAccessToken signs t with key and returns the compact JWS. The header
+// carries alg, kid and typ "at+jwt" (RFC 9068 §2.1), the claims those of
+// RFC 9068 §2.2.
+func (s *Signer) SignAccessToken(_ context.Context, key domain.SigningKey, t domain.Token) (string, error) {
+	if t.ExpiresAt.IsZero() {
+		return "", errors.New("access token has no expiry")
+	}
+	signer, err := s.signerFor(key)
+	if err != nil {
+		return "", err
+	}
+	payload, err := json.Marshal(accessTokenClaims{
+		Issuer:    t.Issuer,
+		Subject:   t.Subject,
+		Audience:  audience(t.Audience),
+		ExpiresAt: newNumericDate(t.ExpiresAt),
+		IssuedAt:  newNumericDate(t.IssuedAt),
+		NotBefore: newNumericDate(t.NotBefore),
+		ID:        t.ID,
+		ClientID:  t.ClientID,
+		Scope:     scopeClaim(t.Scopes.String()),
+	})
+	if err != nil {
+		return "", fmt.Errorf("marshal claims: %w", err)
+	}
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		return "", fmt.Errorf("sign access token: %w", err)
+	}
+	return jws.CompactSerialize()
+}
+
+// signerFor returns the cached signer for key, building it if the kid is
+// new or now names another key.
+func (s *Signer) signerFor(key domain.SigningKey) (jose.Signer, error) {
+	if key.Private == nil {
+		return nil, fmt.Errorf("signing key %s has no private key", key.ID)
+	}
+	if key.ID == "" {
+		return nil, errors.New("signing key has no kid")
+	}
+	pub := key.Public()
+	s.mu.RLock()
+	c, ok := s.signers[key.ID]
+	s.mu.RUnlock()
+	if ok && c.alg == key.Algorithm && samePublicKey(c.pub, pub) {
+		return c.signer, nil
+	}
+
+	alg, ok := algorithms[key.Algorithm]
+	if !ok || !alg.fits(pub) {
+		return nil, fmt.Errorf("signing key %s cannot sign with %q", key.ID, key.Algorithm)
+	}
+	var material any = key.Private
+	switch key.Private.(type) {
+	case *rsa.PrivateKey, *ecdsa.PrivateKey:
+	default:
+		// A key held elsewhere (an HSM, a KMS) through crypto.Signer.
+		material = cryptosigner.Opaque(key.Private)
+	}
+	signer, err := jose.NewSigner(
+		jose.SigningKey{Algorithm: alg.jose, Key: jose.JSONWebKey{Key: material, KeyID: key.ID}},
+		(&jose.SignerOptions{}).WithType(accessTokenType),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("build signer for key %s: %w", key.ID, err)
+	}
+	s.mu.Lock()
+	s.signers[key.ID] = cachedSigner{alg: key.Algorithm, pub: pub, signer: signer}
+	s.mu.Unlock()
+	return signer, nil
+}

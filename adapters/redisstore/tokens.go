@@ -1,0 +1,139 @@
+// Package redisstore keeps opaque access tokens in Redis, where they
+// expire by themselves. Redis types stay inside it.
+package redisstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sigilauth/sigil/application"
+	"github.com/sigilauth/sigil/domain"
+)
+
+// Tokens keeps opaque access tokens under prefix + "token:" + the hex
+// SHA-256 of the token value. The value itself is never sent to Redis, so
+// a dump of the keyspace cannot be replayed as bearer tokens. Each key
+// lives until its token expires; Redis removes it then.
+type Tokens struct {
+	client redis.UniversalClient
+	prefix string
+	// now is the time TTLs are counted from; Redis counts them down by
+	// its own clock, so only the length matters.
+	now func() time.Time
+}
+
+var _ application.TokenStore = (*Tokens)(nil)
+
+// NewTokens returns a store that keeps its keys under prefix (for example
+// "sigil:"), so that Sigil can share a Redis with others.
+func NewTokens(client redis.UniversalClient, prefix string) *Tokens {
+	return &Tokens{client: client, prefix: prefix, now: time.Now}
+}
+
+func (s *Tokens) key(value string) string {
+	h := sha256.Sum256([]byte(value))
+	return s.prefix + "token:" + hex.EncodeToString(h[:])
+}
+
+// tokenWire is what a key holds: the token without its value.
+type tokenWire struct {
+	ID        string    `json:"jti,omitempty"`
+	Format    string    `json:"fmt"`
+	Issuer    string    `json:"iss,omitempty"`
+	Subject   string    `json:"sub,omitempty"`
+	ClientID  string    `json:"cid,omitempty"`
+	Scopes    []string  `json:"scp,omitempty"`
+	Audience  []string  `json:"aud,omitempty"`
+	IssuedAt  time.Time `json:"iat,omitzero"`
+	NotBefore time.Time `json:"nbf,omitzero"`
+	ExpiresAt time.Time `json:"exp"`
+}
+
+func toWire(t domain.Token) tokenWire {
+	return tokenWire{
+		ID:        t.ID,
+		Format:    string(t.Format),
+		Issuer:    t.Issuer,
+		Subject:   t.Subject,
+		ClientID:  t.ClientID,
+		Scopes:    t.Scopes,
+		Audience:  t.Audience,
+		IssuedAt:  t.IssuedAt,
+		NotBefore: t.NotBefore,
+		ExpiresAt: t.ExpiresAt,
+	}
+}
+
+func (w tokenWire) toDomain(value string) domain.Token {
+	return domain.Token{
+		Value:     value,
+		Format:    domain.TokenFormat(w.Format),
+		ID:        w.ID,
+		Issuer:    w.Issuer,
+		Subject:   w.Subject,
+		ClientID:  w.ClientID,
+		Scopes:    w.Scopes,
+		Audience:  w.Audience,
+		IssuedAt:  w.IssuedAt,
+		NotBefore: w.NotBefore,
+		ExpiresAt: w.ExpiresAt,
+	}
+}
+
+// SaveToken implements application.TokenStore. Saving a value again
+// replaces what was stored for it. A token already expired is not kept:
+// any earlier save of the same value is removed instead.
+func (s *Tokens) SaveToken(ctx context.Context, t domain.Token) error {
+	if t.ExpiresAt.IsZero() {
+		// Without an expiry the key would never leave Redis.
+		return errors.New("save token: token has no expiry")
+	}
+	key := s.key(t.Value)
+	ttl := t.ExpiresAt.Sub(s.now())
+	if ttl <= 0 {
+		if err := s.client.Del(ctx, key).Err(); err != nil {
+			return fmt.Errorf("save token: %w", err)
+		}
+		return nil
+	}
+	// Redis counts in milliseconds, and a zero TTL would mean none at
+	// all: round up, FindToken checks the exact expiry anyway.
+	if rem := ttl % time.Millisecond; rem != 0 {
+		ttl += time.Millisecond - rem
+	}
+	b, err := json.Marshal(toWire(t))
+	if err != nil {
+		return fmt.Errorf("save token: encode: %w", err)
+	}
+	if err := s.client.Set(ctx, key, b, ttl).Err(); err != nil {
+		return fmt.Errorf("save token: %w", err)
+	}
+	return nil
+}
+
+// FindToken implements application.TokenStore.
+func (s *Tokens) FindToken(ctx context.Context, value string) (domain.Token, error) {
+	b, err := s.client.Get(ctx, s.key(value)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return domain.Token{}, domain.ErrNotFound
+	}
+	if err != nil {
+		return domain.Token{}, fmt.Errorf("find token: %w", err)
+	}
+	var w tokenWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return domain.Token{}, fmt.Errorf("find token: decode: %w", err)
+	}
+	// The key may outlive its token by the rounding above.
+	if !s.now().Before(w.ExpiresAt) {
+		return domain.Token{}, domain.ErrNotFound
+	}
+	return w.toDomain(value), nil
+}

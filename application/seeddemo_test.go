@@ -1,0 +1,143 @@
+package application_test
+
+import (
+	"reflect"
+	"slices"
+	"testing"
+
+	"github.com/sigilauth/sigil/application"
+	"github.com/sigilauth/sigil/domain"
+	"github.com/sigilauth/sigil/test/fakes"
+)
+
+func TestSeedDemoClients(t *testing.T) {
+	clients := fakes.NewClients()
+	hasher := &countingHasher{}
+	ids, err := application.NewSeedDemoClients(clients, hasher).Handle(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{jwtClientID, opaqueClientID}; !slices.Equal(ids, want) {
+		t.Errorf("seeded ids = %q, want %q", ids, want)
+	}
+
+	auth := newAuth(t, clients, hasher)
+	tests := []struct {
+		id, secret string
+		format     domain.TokenFormat
+		scope      string
+		introspect bool
+	}{
+		{jwtClientID, jwtSecret, domain.FormatJWT, seedJWTScope, true},
+		{opaqueClientID, opaqueSecret, domain.FormatOpaque, seedOpaqueScope, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.id, func(t *testing.T) {
+			stored, err := clients.FindClient(t.Context(), tt.id)
+			if err != nil {
+				t.Fatalf("demo client not stored: %v", err)
+			}
+			if stored.SecretHash == "" || stored.SecretHash == tt.secret {
+				t.Errorf("secret stored as %q, want a hash", stored.SecretHash)
+			}
+			for _, m := range []domain.AuthMethod{domain.AuthClientSecretPost, domain.AuthClientSecretBasic} {
+				if _, err := auth.Handle(t.Context(), application.ClientCredentials{ID: tt.id, Secret: tt.secret, Method: m}); err != nil {
+					t.Errorf("seed secret does not authenticate with %s: %v", m, err)
+				}
+			}
+			if stored.TokenFormat != tt.format || stored.AllowedScopes.String() != tt.scope ||
+				stored.DefaultScopes.String() != tt.scope || stored.CanIntrospect != tt.introspect ||
+				!stored.AllowsGrant(domain.GrantClientCredentials) {
+				t.Errorf("stored client %+v does not match the seed", stored)
+			}
+		})
+	}
+}
+
+func TestSeedDemoClientsIsIdempotent(t *testing.T) {
+	clients := fakes.NewClients()
+	hasher := &countingHasher{}
+	seed := application.NewSeedDemoClients(clients, hasher)
+	first, err := seed.Handle(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, clients)
+	hashes := hasher.hashes.Load()
+
+	second, err := seed.Handle(t.Context())
+	if err != nil {
+		t.Fatalf("second seeding: %v", err)
+	}
+	if !slices.Equal(first, second) {
+		t.Errorf("second seeding returned %q, first %q", second, first)
+	}
+	if n := hasher.hashes.Load() - hashes; n != 0 {
+		t.Errorf("second seeding hashed %d secrets, want none", n)
+	}
+	if after := snapshot(t, clients); !reflect.DeepEqual(before, after) {
+		t.Errorf("second seeding changed the clients:\nbefore %+v\nafter  %+v", before, after)
+	}
+}
+
+// An operator who registered service-client-jwt with their own secret must
+// not find it reset to the public demo secret.
+func TestSeedDemoClientsLeavesExistingClient(t *testing.T) {
+	clients := fakes.NewClients()
+	own := domain.Client{
+		ID: jwtClientID, SecretHash: "plain$operator-secret",
+		AuthMethods:   []domain.AuthMethod{domain.AuthClientSecretBasic},
+		GrantTypes:    []domain.GrantType{domain.GrantClientCredentials},
+		AllowedScopes: domain.NewScopes("country.read"), TokenFormat: domain.FormatOpaque,
+	}
+	if err := clients.SaveClient(t.Context(), own); err != nil {
+		t.Fatal(err)
+	}
+	hasher := &countingHasher{}
+	ids, err := application.NewSeedDemoClients(clients, hasher).Handle(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(ids, jwtClientID) || !slices.Contains(ids, opaqueClientID) {
+		t.Errorf("ids = %q, want both demo clients reported registered", ids)
+	}
+	got, err := clients.FindClient(t.Context(), jwtClientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, own) {
+		t.Errorf("existing client changed:\nwas %+v\nnow %+v", own, got)
+	}
+
+	auth := newAuth(t, clients, hasher)
+	if _, err := auth.Handle(t.Context(), application.ClientCredentials{ID: jwtClientID, Secret: jwtSecret, Method: domain.AuthClientSecretBasic}); err == nil {
+		t.Error("the demo secret authenticates the operator's client")
+	}
+	if _, err := auth.Handle(t.Context(), application.ClientCredentials{ID: jwtClientID, Secret: "operator-secret", Method: domain.AuthClientSecretBasic}); err != nil {
+		t.Errorf("the operator's secret no longer authenticates: %v", err)
+	}
+	if _, err := auth.Handle(t.Context(), post(opaqueClientID, opaqueSecret)); err != nil {
+		t.Errorf("the missing demo client was not seeded: %v", err)
+	}
+}
+
+func TestSeedDemoClientsStoreFailure(t *testing.T) {
+	ids, err := application.NewSeedDemoClients(brokenClients{}, &countingHasher{}).Handle(t.Context())
+	wantInfraError(t, err, errStore)
+	if ids != nil {
+		t.Errorf("failed seeding reported ids %q", ids)
+	}
+}
+
+func snapshot(t *testing.T, clients *fakes.Clients) map[string]domain.Client {
+	t.Helper()
+	out := map[string]domain.Client{}
+	for _, id := range []string{jwtClientID, opaqueClientID} {
+		c, err := clients.FindClient(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[id] = c
+	}
+	return out
+}

@@ -1,0 +1,191 @@
+package application_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sigilauth/sigil/application"
+	"github.com/sigilauth/sigil/domain"
+	"github.com/sigilauth/sigil/test/fakes"
+)
+
+// The seed documents' clients, issuer and first iat; written out rather
+// than read from application.DemoClients so the tests pin the seeds.
+const (
+	issuer = "http://localhost:8085/ms-auth-server"
+
+	jwtClientID     = "service-client-jwt"
+	jwtSecret       = "service-client-jwt-secret"
+	opaqueClientID  = "user-client-opaque"
+	opaqueSecret    = "user-client-secret"
+	seedJWTScope    = "country.read customer.read customer.write"
+	seedOpaqueScope = "country.read"
+)
+
+// t0 is the fake clock's starting instant: the iat of the seed's JWT.
+var t0 = time.Unix(1682731659, 0).UTC()
+
+// env is every use case of the authorization server wired to the fakes,
+// with the seed's demo clients registered and one active signing key.
+type env struct {
+	clock    *fakes.Clock
+	clients  *fakes.Clients
+	tokens   *fakes.Tokens
+	ring     *application.KeyRing
+	hasher   *countingHasher
+	verifier fakes.Verifier
+	// activeKey is the key the ring signs with.
+	activeKey domain.SigningKey
+
+	auth       *application.AuthenticateClient
+	issue      *application.IssueToken
+	introspect *application.Introspect
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	e := &env{
+		clock:   fakes.NewClock(t0),
+		clients: fakes.NewClients(),
+		ring:    &application.KeyRing{},
+		hasher:  &countingHasher{},
+	}
+	e.tokens = fakes.NewTokens(e.clock)
+	e.verifier = fakes.Verifier{Keys: e.ring, Clock: e.clock}
+
+	for _, d := range application.DemoClients() {
+		e.addClient(t, d.Client, d.Secret)
+	}
+
+	k, err := (&fakes.KeyGenerator{}).GenerateSigningKey(domain.RS256)
+	if err != nil {
+		t.Fatalf("generate signing key: %v", err)
+	}
+	k.State = domain.KeyActive
+	e.activeKey = k
+	e.ring.Set([]domain.SigningKey{k})
+
+	e.auth = newAuth(t, e.clients, e.hasher)
+	e.issue = application.NewIssueToken(e.auth, e.ring, fakes.Signer{}, e.tokens, e.clock, rand.Reader, issuer)
+	e.introspect = application.NewIntrospect(e.auth, e.tokens, e.verifier, e.clock)
+	return e
+}
+
+func newAuth(t *testing.T, clients application.ClientFinder, hasher application.SecretHasher) *application.AuthenticateClient {
+	t.Helper()
+	auth, err := application.NewAuthenticateClient(clients, hasher)
+	if err != nil {
+		t.Fatalf("NewAuthenticateClient: %v", err)
+	}
+	return auth
+}
+
+// addClient registers c with the fake hash of secret.
+func (e *env) addClient(t *testing.T, c domain.Client, secret string) {
+	t.Helper()
+	var err error
+	if c.SecretHash, err = (fakes.Hasher{}).HashSecret(secret); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.clients.SaveClient(t.Context(), c); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// issueToken runs a client_secret_post token request that must succeed.
+func (e *env) issueToken(t *testing.T, clientID, secret, scope string) application.IssuedToken {
+	t.Helper()
+	got, err := e.issue.Handle(t.Context(), application.IssueTokenInput{
+		Credentials: post(clientID, secret),
+		GrantType:   "client_credentials",
+		Scope:       scope,
+	})
+	if err != nil {
+		t.Fatalf("issue token to %s: %v", clientID, err)
+	}
+	return got
+}
+
+// post is credentials sent with client_secret_post, as in the seeds.
+func post(id, secret string) application.ClientCredentials {
+	return application.ClientCredentials{ID: id, Secret: secret, Method: domain.AuthClientSecretPost}
+}
+
+// wantOAuthError fails unless err is the OAuth error want (by code), and
+// returns it for further checks.
+func wantOAuthError(t *testing.T, err error, want *domain.Error) *domain.Error {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("error = %v, want %s", err, want.Code)
+	}
+	var oerr *domain.Error
+	if !errors.As(err, &oerr) {
+		t.Fatalf("error %v matches %s but is no *domain.Error", err, want.Code)
+	}
+	return oerr
+}
+
+// wantInfraError fails unless err is an error that is no OAuth error at
+// all, so the HTTP layer answers 500 and does not blame the client, and
+// unless it still carries cause.
+func wantInfraError(t *testing.T, err, cause error) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("no error, want one caused by %v", cause)
+	}
+	var oerr *domain.Error
+	if errors.As(err, &oerr) {
+		t.Fatalf("error %v is the OAuth error %s, want an internal error", err, oerr.Code)
+	}
+	if !errors.Is(err, cause) {
+		t.Errorf("error %v does not wrap its cause %v", err, cause)
+	}
+}
+
+// countingHasher is fakes.Hasher counting its calls, to see that a
+// use case does (or does not) spend the hashing time.
+type countingHasher struct {
+	fakes.Hasher
+	hashes, verifies atomic.Int64
+}
+
+func (h *countingHasher) HashSecret(secret string) (string, error) {
+	h.hashes.Add(1)
+	return h.Hasher.HashSecret(secret)
+}
+
+func (h *countingHasher) VerifySecret(hash, secret string) (bool, error) {
+	h.verifies.Add(1)
+	return h.Hasher.VerifySecret(hash, secret)
+}
+
+// errStore stands for a database that is down.
+var errStore = errors.New("connection refused")
+
+// brokenClients is a client registry whose database is down.
+type brokenClients struct{}
+
+func (brokenClients) FindClient(context.Context, string) (domain.Client, error) {
+	return domain.Client{}, errStore
+}
+
+func (brokenClients) SaveClient(context.Context, domain.Client) error { return errStore }
+
+// brokenTokens is a token store whose database is down.
+type brokenTokens struct{}
+
+func (brokenTokens) SaveToken(context.Context, domain.Token) error { return errStore }
+
+func (brokenTokens) FindToken(context.Context, string) (domain.Token, error) {
+	return domain.Token{}, errStore
+}
+
+var (
+	_ application.SecretHasher   = (*countingHasher)(nil)
+	_ application.ClientRegistry = brokenClients{}
+	_ application.TokenStore     = brokenTokens{}
+)

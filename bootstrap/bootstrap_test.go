@@ -1,0 +1,155 @@
+package bootstrap_test
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/fx"
+
+	"github.com/sigilauth/sigil/bootstrap"
+)
+
+func TestEveryRoleGraphIsComplete(t *testing.T) {
+	for _, role := range []string{bootstrap.RoleAuth, bootstrap.RoleResource, bootstrap.RoleAll} {
+		for _, redis := range []string{"", "127.0.0.1:6379"} {
+			c := bootstrap.Defaults()
+			c.Role, c.RedisAddr = role, redis
+			log := bootstrap.NewLogger(c, os.Stderr)
+			if err := fx.ValidateApp(bootstrap.App(c, log)); err != nil {
+				t.Errorf("role %s (redis %q): %v", role, redis, err)
+			}
+		}
+	}
+}
+
+func TestUnknownRoleFailsToStart(t *testing.T) {
+	c := bootstrap.Defaults()
+	c.Role = "gateway"
+	err := fx.ValidateApp(bootstrap.App(c, bootstrap.NewLogger(c, os.Stderr)))
+	if err == nil || !strings.Contains(err.Error(), `unknown role "gateway"`) {
+		t.Fatalf("got %v, want an unknown role error", err)
+	}
+}
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaultsReproduceTheSeeds(t *testing.T) {
+	c, err := bootstrap.Load(nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := map[string][2]string{
+		"role":            {c.Role, "all"},
+		"auth addr":       {c.AuthAddr, ":8085"},
+		"resource addr":   {c.ResourceAddr, ":8091"},
+		"issuer":          {c.Issuer(), "http://localhost:8085/ms-auth-server"},
+		"jwks url":        {c.JWKSURL(), "http://localhost:8085/ms-auth-server/oauth2/jwks"},
+		"introspection":   {c.IntrospectionURL(), "http://localhost:8085/ms-auth-server/oauth2/introspect"},
+		"resource base":   {c.ResourceBasePath, "/ms-system"},
+		"database driver": {c.DatabaseDriver, "sqlite"},
+		"redis":           {c.RedisAddr, ""},
+	}
+	for name, got := range checks {
+		if got[0] != got[1] {
+			t.Errorf("%s = %q, want %q", name, got[0], got[1])
+		}
+	}
+	if !c.DemoEnabled() {
+		t.Error("demo clients should be on by default with SQLite")
+	}
+	c.DatabaseDriver = "postgres"
+	if c.DemoEnabled() {
+		t.Error("demo clients should be off by default with PostgreSQL")
+	}
+}
+
+func TestPrecedenceFileEnvFlag(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "sigil.yaml")
+	yaml := "auth:\n  addr: \":9000\"\nresource_addr: \":9001\"\nredis_db: 3\njwks_max_age: 1m\n"
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := bootstrap.Load(
+		[]string{"--config", file, "--resource-addr", ":9003"},
+		env(map[string]string{"SIGIL_AUTH_ADDR": ":9002"}),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AuthAddr != ":9002" || c.ResourceAddr != ":9003" || c.RedisDB != 3 || c.JWKSMaxAge != time.Minute {
+		t.Fatalf("got auth %s resource %s redis db %d max-age %s", c.AuthAddr, c.ResourceAddr, c.RedisDB, c.JWKSMaxAge)
+	}
+	if c.Issuer() != "http://localhost:9002/ms-auth-server" {
+		t.Errorf("issuer follows the auth port: got %s", c.Issuer())
+	}
+}
+
+func TestBadConfigurationIsExplained(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "typo.yaml")
+	if err := os.WriteFile(file, []byte("auth_adr: \":1\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--role", "gateway"}, nil, `role "gateway"`},
+		{[]string{"--database-driver", "mysql"}, nil, `driver "mysql"`},
+		{nil, map[string]string{"SIGIL_JWKS_MAX_AGE": "soon"}, "SIGIL_JWKS_MAX_AGE"},
+		{[]string{"--rsa-bits", "1024"}, nil, "below 2048"},
+		{[]string{"--config", file}, nil, `unknown setting "auth_adr"`},
+		{[]string{"--no-such-flag"}, nil, "no-such-flag"},
+		{[]string{"--auth-base-path", "ms"}, nil, "must start with /"},
+	}
+	for _, tc := range cases {
+		_, err := bootstrap.Load(tc.args, env(tc.env))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Load(%v, %v) = %v, want an error mentioning %s", tc.args, tc.env, err, tc.want)
+		}
+	}
+	if _, err := bootstrap.Load([]string{"-h"}, env(nil)); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("-h gives %v, want flag.ErrHelp", err)
+	}
+}
+
+func TestDescribeMasksSecrets(t *testing.T) {
+	c := bootstrap.Defaults()
+	c.RedisPassword = "hunter2"
+	c.DatabaseDSN = "postgres://u:pw@h/db"
+	line := fmt.Sprint(c.Describe()...)
+	for _, secret := range []string{"hunter2", "pw@h", "service-client-jwt-secret"} {
+		if strings.Contains(line, secret) {
+			t.Errorf("startup description contains %q: %s", secret, line)
+		}
+	}
+	if !strings.Contains(line, ":8085") {
+		t.Errorf("startup description lacks the auth address: %s", line)
+	}
+}
+
+// TestREADMEListsEverySetting keeps the configuration table of README.md
+// true: every setting with its flag, variable and default.
+func TestREADMEListsEverySetting(t *testing.T) {
+	raw, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(raw)
+	for _, s := range bootstrap.Settings {
+		def := "`" + s.Default + "`"
+		if s.Default == "" {
+			def = "(empty)"
+		}
+		row := fmt.Sprintf("| `--%s` | `%s` | `%s` | %s |", s.Name, s.Env(), s.YAMLKey(), def)
+		if !strings.Contains(readme, row) {
+			t.Errorf("README.md lacks the row for %s: %s", s.Name, row)
+		}
+	}
+}

@@ -1,0 +1,160 @@
+// Package bootstrap turns configuration into a running Sigil: it reads the
+// settings, holds one fx.Module per adapter, and composes the roles (auth,
+// resource, all) from them in one fx graph.
+package bootstrap
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"time"
+)
+
+// Roles Sigil can run as.
+const (
+	RoleAuth     = "auth"
+	RoleResource = "resource"
+	RoleAll      = "all"
+)
+
+// Config is every setting of Sigil. Settings lists each with its flag,
+// environment variable, YAML key and default; README.md documents them.
+type Config struct {
+	Role string
+
+	LogLevel  string
+	LogFormat string
+
+	AuthAddr       string
+	AuthBasePath   string
+	AuthIssuer     string
+	KeyAlgorithm   string
+	RSABits        int
+	JWKSMaxAge     time.Duration
+	DemoClients    string
+	MaxBodyBytes   int64
+	ShutdownPeriod time.Duration
+
+	ResourceAddr             string
+	ResourceBasePath         string
+	ResourceIssuer           string
+	ResourceJWKSURL          string
+	ResourceIntrospectionURL string
+	ResourceClientID         string
+	ResourceClientSecret     string
+	ResourceJWKSRefresh      time.Duration
+	ResourceJWKSMaxAge       time.Duration
+	ResourceLeeway           time.Duration
+	ResourceUpstreamTimeout  time.Duration
+
+	DatabaseDriver string
+	DatabaseDSN    string
+
+	RedisAddr     string
+	RedisUsername string
+	RedisPassword string
+	RedisDB       int
+	RedisPrefix   string
+}
+
+// Issuer is the authorization server's issuer identifier: the configured
+// one, or http://localhost:{port}{base path} from the listen address.
+func (c Config) Issuer() string {
+	if c.AuthIssuer != "" {
+		return strings.TrimSuffix(c.AuthIssuer, "/")
+	}
+	port := "8085"
+	if _, p, err := net.SplitHostPort(c.AuthAddr); err == nil && p != "" {
+		port = p
+	}
+	return "http://localhost:" + port + c.AuthBasePath
+}
+
+// ExpectedIssuer is the issuer the resource role accepts tokens from.
+func (c Config) ExpectedIssuer() string {
+	if c.ResourceIssuer != "" {
+		return strings.TrimSuffix(c.ResourceIssuer, "/")
+	}
+	return c.Issuer()
+}
+
+// JWKSURL is where the resource role fetches the authorization server's keys.
+func (c Config) JWKSURL() string {
+	if c.ResourceJWKSURL != "" {
+		return c.ResourceJWKSURL
+	}
+	return c.ExpectedIssuer() + "/oauth2/jwks"
+}
+
+// IntrospectionURL is where the resource role introspects opaque tokens.
+func (c Config) IntrospectionURL() string {
+	if c.ResourceIntrospectionURL != "" {
+		return c.ResourceIntrospectionURL
+	}
+	return c.ExpectedIssuer() + "/oauth2/introspect"
+}
+
+// DemoEnabled tells whether the seed documents' demo clients are
+// registered: "auto" means on for SQLite and off for PostgreSQL.
+func (c Config) DemoEnabled() bool {
+	switch c.DemoClients {
+	case "true":
+		return true
+	case "false":
+		return false
+	default:
+		return c.DatabaseDriver == "sqlite"
+	}
+}
+
+// Validate checks the settings that can be checked without connecting.
+func (c Config) Validate() error {
+	var problems []string
+	add := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
+	switch c.Role {
+	case RoleAuth, RoleResource, RoleAll:
+	default:
+		add("role %q is not one of auth, resource, all", c.Role)
+	}
+	switch c.DatabaseDriver {
+	case "sqlite", "postgres":
+	default:
+		add("database driver %q is not one of sqlite, postgres", c.DatabaseDriver)
+	}
+	switch c.DemoClients {
+	case "auto", "true", "false":
+	default:
+		add("demo-clients %q is not one of auto, true, false", c.DemoClients)
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		add("log-format %q is not one of text, json", c.LogFormat)
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log-level %q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	if c.KeyAlgorithm != "RS256" {
+		add("key-algorithm %q is not supported (RS256)", c.KeyAlgorithm)
+	}
+	if c.RSABits < 2048 {
+		add("rsa-bits %d is below 2048", c.RSABits)
+	}
+	for name, p := range map[string]string{"auth-base-path": c.AuthBasePath, "resource-base-path": c.ResourceBasePath} {
+		if p != "" && (!strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/")) {
+			add("%s %q must start with / and not end with /", name, p)
+		}
+	}
+	if c.Role != RoleAuth && (c.ResourceClientID == "" || c.ResourceClientSecret == "") {
+		add("resource-client-id and resource-client-secret are needed to introspect opaque tokens")
+	}
+	if c.MaxBodyBytes <= 0 {
+		add("max-body-bytes must be positive")
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("invalid configuration: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}

@@ -1,0 +1,269 @@
+package bootstrap
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Setting is one configuration knob, reachable as a flag (--Name), an
+// environment variable (SIGIL_NAME with dashes as underscores) and a YAML
+// key (Name with dashes as underscores, optionally nested at the first
+// dash group: auth: {addr: ...} or auth_addr: ...).
+type Setting struct {
+	Name    string
+	Default string
+	Usage   string
+	bind    func(c *Config) value
+}
+
+// Env is the setting's environment variable.
+func (s Setting) Env() string {
+	return "SIGIL_" + strings.ToUpper(strings.ReplaceAll(s.Name, "-", "_"))
+}
+
+// YAMLKey is the setting's key in a configuration file.
+func (s Setting) YAMLKey() string { return strings.ReplaceAll(s.Name, "-", "_") }
+
+// value reads and writes one field of Config from text.
+type value interface {
+	Set(string) error
+	String() string
+}
+
+type stringValue struct{ p *string }
+
+func (v stringValue) Set(s string) error { *v.p = s; return nil }
+func (v stringValue) String() string     { return *v.p }
+
+type intValue struct{ p *int }
+
+func (v intValue) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a whole number", s)
+	}
+	*v.p = n
+	return nil
+}
+func (v intValue) String() string { return strconv.Itoa(*v.p) }
+
+type int64Value struct{ p *int64 }
+
+func (v int64Value) Set(s string) error {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%q is not a whole number", s)
+	}
+	*v.p = n
+	return nil
+}
+func (v int64Value) String() string { return strconv.FormatInt(*v.p, 10) }
+
+type durationValue struct{ p *time.Duration }
+
+func (v durationValue) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as 30s or 5m", s)
+	}
+	*v.p = d
+	return nil
+}
+func (v durationValue) String() string { return v.p.String() }
+
+func str(f func(c *Config) *string) func(c *Config) value {
+	return func(c *Config) value { return stringValue{f(c)} }
+}
+func num(f func(c *Config) *int) func(c *Config) value {
+	return func(c *Config) value { return intValue{f(c)} }
+}
+func num64(f func(c *Config) *int64) func(c *Config) value {
+	return func(c *Config) value { return int64Value{f(c)} }
+}
+func dur(f func(c *Config) *time.Duration) func(c *Config) value {
+	return func(c *Config) value { return durationValue{f(c)} }
+}
+
+// Settings lists every setting in the order README.md documents them.
+var Settings = []Setting{
+	{"role", "all", "which role to run: auth, resource or all", str(func(c *Config) *string { return &c.Role })},
+	{"log-level", "info", "debug, info, warn or error", str(func(c *Config) *string { return &c.LogLevel })},
+	{"log-format", "text", "text or json", str(func(c *Config) *string { return &c.LogFormat })},
+
+	{"auth-addr", ":8085", "listen address of the authorization server", str(func(c *Config) *string { return &c.AuthAddr })},
+	{"auth-base-path", "/ms-auth-server", "path prefix of the authorization server's endpoints", str(func(c *Config) *string { return &c.AuthBasePath })},
+	{"auth-issuer", "", "issuer identifier (iss); empty means http://localhost:{auth port}{auth base path}", str(func(c *Config) *string { return &c.AuthIssuer })},
+	{"key-algorithm", "RS256", "algorithm of new signing keys", str(func(c *Config) *string { return &c.KeyAlgorithm })},
+	{"rsa-bits", "2048", "size of new RSA signing keys", num(func(c *Config) *int { return &c.RSABits })},
+	{"jwks-max-age", "5m", "how long clients may cache the JWKS (Cache-Control max-age)", dur(func(c *Config) *time.Duration { return &c.JWKSMaxAge })},
+	{"demo-clients", "auto", "register the seed documents' demo clients: auto (only on SQLite), true or false", str(func(c *Config) *string { return &c.DemoClients })},
+	{"max-body-bytes", "65536", "largest request body accepted", num64(func(c *Config) *int64 { return &c.MaxBodyBytes })},
+	{"shutdown-period", "10s", "how long a graceful shutdown may take", dur(func(c *Config) *time.Duration { return &c.ShutdownPeriod })},
+
+	{"resource-addr", ":8091", "listen address of the resource server", str(func(c *Config) *string { return &c.ResourceAddr })},
+	{"resource-base-path", "/ms-system", "path prefix of the resource server's endpoints", str(func(c *Config) *string { return &c.ResourceBasePath })},
+	{"resource-issuer", "", "issuer the resource server accepts tokens from; empty means the auth issuer", str(func(c *Config) *string { return &c.ResourceIssuer })},
+	{"resource-jwks-url", "", "JWKS the resource server verifies JWTs with; empty means {issuer}/oauth2/jwks", str(func(c *Config) *string { return &c.ResourceJWKSURL })},
+	{"resource-introspection-url", "", "introspection endpoint for opaque tokens; empty means {issuer}/oauth2/introspect", str(func(c *Config) *string { return &c.ResourceIntrospectionURL })},
+	{"resource-client-id", "service-client-jwt", "client id the resource server introspects with", str(func(c *Config) *string { return &c.ResourceClientID })},
+	{"resource-client-secret", "service-client-jwt-secret", "client secret the resource server introspects with", str(func(c *Config) *string { return &c.ResourceClientSecret })},
+	{"resource-jwks-refresh", "10s", "least time between two JWKS fetches caused by unknown key ids", dur(func(c *Config) *time.Duration { return &c.ResourceJWKSRefresh })},
+	{"resource-jwks-max-age", "5m", "how long the resource server trusts its cached JWKS", dur(func(c *Config) *time.Duration { return &c.ResourceJWKSMaxAge })},
+	{"resource-leeway", "30s", "clock skew allowed when checking exp and nbf", dur(func(c *Config) *time.Duration { return &c.ResourceLeeway })},
+	{"resource-upstream-timeout", "5s", "timeout of JWKS and introspection calls", dur(func(c *Config) *time.Duration { return &c.ResourceUpstreamTimeout })},
+
+	{"database-driver", "sqlite", "sqlite or postgres", str(func(c *Config) *string { return &c.DatabaseDriver })},
+	{"database-dsn", "sigil.db", "SQLite file or PostgreSQL DSN", str(func(c *Config) *string { return &c.DatabaseDSN })},
+
+	{"redis-addr", "", "Redis address for opaque tokens; empty keeps them in the database", str(func(c *Config) *string { return &c.RedisAddr })},
+	{"redis-username", "", "Redis ACL user name", str(func(c *Config) *string { return &c.RedisUsername })},
+	{"redis-password", "", "Redis password", str(func(c *Config) *string { return &c.RedisPassword })},
+	{"redis-db", "0", "Redis database number", num(func(c *Config) *int { return &c.RedisDB })},
+	{"redis-prefix", "sigil:", "prefix of every Redis key Sigil writes", str(func(c *Config) *string { return &c.RedisPrefix })},
+}
+
+// secretSettings are never printed.
+var secretSettings = map[string]bool{"resource-client-secret": true, "redis-password": true, "database-dsn": true}
+
+// Defaults returns the configuration with every default applied.
+func Defaults() Config {
+	var c Config
+	for _, s := range Settings {
+		if err := s.bind(&c).Set(s.Default); err != nil {
+			panic("bad default for " + s.Name + ": " + err.Error())
+		}
+	}
+	return c
+}
+
+// Load builds the configuration from, in rising precedence: defaults, the
+// YAML file named by --config or SIGIL_CONFIG, SIGIL_* environment
+// variables, and flags. args excludes the program and subcommand names.
+func Load(args []string, getenv func(string) string) (Config, error) {
+	c := Defaults()
+	fs := flag.NewFlagSet("sigil serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	configFile := fs.String("config", getenv("SIGIL_CONFIG"), "YAML configuration file")
+	// Flags are parsed into a scratch config first, so that only flags
+	// given explicitly override the file and the environment.
+	var scratch Config
+	for _, s := range Settings {
+		fs.Var(s.bind(&scratch), s.Name, s.Usage)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return Config{}, err
+		}
+		return Config{}, fmt.Errorf("command line: %w", err)
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("command line: unexpected argument %q", fs.Arg(0))
+	}
+	if *configFile != "" {
+		if err := applyFile(&c, *configFile); err != nil {
+			return Config{}, err
+		}
+	}
+	for _, s := range Settings {
+		if v, ok := lookupEnv(getenv, s.Env()); ok {
+			if err := s.bind(&c).Set(v); err != nil {
+				return Config{}, fmt.Errorf("%s: %w", s.Env(), err)
+			}
+		}
+	}
+	var flagErr error
+	fs.Visit(func(f *flag.Flag) {
+		for _, s := range Settings {
+			if s.Name == f.Name {
+				if err := s.bind(&c).Set(f.Value.String()); err != nil && flagErr == nil {
+					flagErr = fmt.Errorf("--%s: %w", s.Name, err)
+				}
+			}
+		}
+	})
+	if flagErr != nil {
+		return Config{}, flagErr
+	}
+	return c, c.Validate()
+}
+
+func lookupEnv(getenv func(string) string, key string) (string, bool) {
+	v := getenv(key)
+	return v, v != ""
+}
+
+// applyFile reads a YAML file of settings. Keys may be flat (auth_addr)
+// or nested one level (auth: {addr: ...}); an unknown key is an error, so
+// a typo does not silently leave a default in place.
+func applyFile(c *Config, path string) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config file: %w", err)
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	flat := map[string]string{}
+	flatten("", doc, flat)
+	byKey := map[string]Setting{}
+	for _, s := range Settings {
+		byKey[s.YAMLKey()] = s
+	}
+	keys := make([]string, 0, len(flat))
+	for k := range flat {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		s, ok := byKey[k]
+		if !ok {
+			return fmt.Errorf("config file %s: unknown setting %q", path, k)
+		}
+		if err := s.bind(c).Set(flat[k]); err != nil {
+			return fmt.Errorf("config file %s: %s: %w", path, k, err)
+		}
+	}
+	return nil
+}
+
+func flatten(prefix string, in map[string]any, out map[string]string) {
+	for k, v := range in {
+		key := k
+		if prefix != "" {
+			key = prefix + "_" + k
+		}
+		key = strings.ReplaceAll(key, "-", "_")
+		switch v := v.(type) {
+		case map[string]any:
+			flatten(key, v, out)
+		case nil:
+			out[key] = ""
+		default:
+			out[key] = fmt.Sprint(v)
+		}
+	}
+}
+
+// Describe lists the effective settings for the startup log, with secrets
+// masked.
+func (c Config) Describe() []any {
+	out := make([]any, 0, 2*len(Settings))
+	for _, s := range Settings {
+		v := s.bind(&c).String()
+		if secretSettings[s.Name] && v != "" {
+			v = "***"
+		}
+		out = append(out, s.Name, v)
+	}
+	return out
+}

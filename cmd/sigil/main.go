@@ -1,0 +1,102 @@
+// Command sigil runs Sigil, an OAuth 2.0 authorization server and protected
+// resource server for machine-to-machine access.
+//
+//	sigil serve [--role auth|resource|all] [--config file.yaml] [--setting value ...]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"go.uber.org/fx"
+
+	"github.com/sigilauth/sigil/bootstrap"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:], getenv, stderr)
+	case "settings":
+		printSettings(stdout)
+		return 0
+	case "help", "-h", "--help":
+		usage(stdout)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "sigil: unknown command %q\n\n", args[0])
+		usage(stderr)
+		return 2
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `Usage:
+  sigil serve [--role auth|resource|all] [--config FILE] [--SETTING VALUE ...]
+  sigil settings    list every setting with its flag, environment variable and default
+
+Every setting can be given as a flag, a SIGIL_* environment variable, or a key
+in the YAML file named by --config (flags win over the environment, which wins
+over the file).
+`)
+}
+
+func printSettings(w io.Writer) {
+	for _, s := range bootstrap.Settings {
+		fmt.Fprintf(w, "--%-28s %-34s default %-18q %s\n", s.Name, s.Env(), s.Default, s.Usage)
+	}
+}
+
+func serve(args []string, getenv func(string) string, stderr io.Writer) int {
+	cfg, err := bootstrap.Load(args, getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		usage(stderr)
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "sigil: %v\n", err)
+		return 2
+	}
+	log := bootstrap.NewLogger(cfg, stderr)
+	log.Info("starting sigil", cfg.Describe()...)
+
+	app := fx.New(bootstrap.App(cfg, log))
+	startCtx, cancel := context.WithTimeout(context.Background(), app.StartTimeout())
+	defer cancel()
+	if err := app.Start(startCtx); err != nil {
+		log.Error("sigil could not start", "err", err)
+		return 1
+	}
+
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
+	select {
+	case sig := <-stop:
+		log.Info("stopping", "signal", sig.String())
+	case sig := <-app.Wait():
+		log.Info("stopping", "exit_code", sig.ExitCode)
+	}
+
+	stopCtx, cancelStop := context.WithTimeout(context.Background(), cfg.ShutdownPeriod)
+	defer cancelStop()
+	if err := app.Stop(stopCtx); err != nil {
+		log.Error("unclean shutdown", "err", err)
+		return 1
+	}
+	log.Info("stopped")
+	return 0
+}
