@@ -4,19 +4,17 @@
 package introspection
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/sigilauth/sigil/adapters/internal/claims"
 	"github.com/sigilauth/sigil/application"
 	"github.com/sigilauth/sigil/domain"
 )
@@ -73,17 +71,17 @@ func basicAuth(clientID, clientSecret string) string {
 
 // response is the introspection response of RFC 7662 §2.2.
 type response struct {
-	Active    *bool       `json:"active"`
-	Scope     string      `json:"scope"`
-	ClientID  string      `json:"client_id"`
-	TokenType string      `json:"token_type"`
-	ExpiresAt numericDate `json:"exp"`
-	IssuedAt  numericDate `json:"iat"`
-	NotBefore numericDate `json:"nbf"`
-	Subject   string      `json:"sub"`
-	Audience  audience    `json:"aud"`
-	Issuer    string      `json:"iss"`
-	ID        string      `json:"jti"`
+	Active    *bool              `json:"active"`
+	Scope     claims.Scope       `json:"scope"`
+	ClientID  string             `json:"client_id"`
+	TokenType string             `json:"token_type"`
+	ExpiresAt claims.NumericDate `json:"exp"`
+	IssuedAt  claims.NumericDate `json:"iat"`
+	NotBefore claims.NumericDate `json:"nbf"`
+	Subject   string             `json:"sub"`
+	Audience  claims.Audience    `json:"aud"`
+	Issuer    string             `json:"iss"`
+	ID        string             `json:"jti"`
 }
 
 // IntrospectToken asks the authorization server about raw (RFC 7662 §2.1).
@@ -134,7 +132,7 @@ func (c *Client) IntrospectToken(ctx context.Context, raw string) (domain.Token,
 	if !exp.IsZero() && !c.clock.Now().Before(exp) {
 		return domain.Token{}, domain.ErrInvalidToken.With("token has expired")
 	}
-	scopes, err := domain.ParseScopes(r.Scope)
+	scopes, err := domain.ParseScopes(string(r.Scope))
 	if err != nil {
 		return domain.Token{}, domain.ErrInvalidToken.With("token carries a malformed scope")
 	}
@@ -160,53 +158,4 @@ func unavailable(reason string, err error) error {
 		return fmt.Errorf("introspect token: %w: %s: %w", domain.ErrTemporarilyUnavailable, reason, err)
 	}
 	return fmt.Errorf("introspect token: %w: %s", domain.ErrTemporarilyUnavailable, reason)
-}
-
-// audience is aud: a string or an array of strings (RFC 7662 §2.2 defers
-// to RFC 7519 §4.1.3).
-type audience []string
-
-func (a *audience) UnmarshalJSON(b []byte) error {
-	if bytes.Equal(b, []byte("null")) {
-		return nil
-	}
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*a = audience{s}
-		return nil
-	}
-	var l []string
-	if err := json.Unmarshal(b, &l); err != nil {
-		return err
-	}
-	*a = l
-	return nil
-}
-
-// numericDate is seconds since the epoch (RFC 7519 §2); zero means absent.
-type numericDate int64
-
-// maxNumericDate bounds dates to year 9999.
-const maxNumericDate = 253402300799
-
-func (d *numericDate) UnmarshalJSON(b []byte) error {
-	if bytes.Equal(b, []byte("null")) {
-		return nil
-	}
-	f, err := strconv.ParseFloat(string(b), 64)
-	if err != nil || math.IsNaN(f) || f < 0 || f > maxNumericDate {
-		return errors.New("not a valid NumericDate")
-	}
-	*d = numericDate(f)
-	return nil
-}
-
-func (d numericDate) Time() time.Time {
-	if d == 0 {
-		return time.Time{}
-	}
-	return time.Unix(int64(d), 0)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/cryptosigner"
 
+	"github.com/sigilauth/sigil/adapters/internal/claims"
 	"github.com/sigilauth/sigil/application"
 	"github.com/sigilauth/sigil/domain"
 )
@@ -53,13 +54,13 @@ func (s *Signer) SignAccessToken(_ context.Context, key domain.SigningKey, t dom
 	payload, err := json.Marshal(accessTokenClaims{
 		Issuer:    t.Issuer,
 		Subject:   t.Subject,
-		Audience:  audience(t.Audience),
-		ExpiresAt: newNumericDate(t.ExpiresAt),
-		IssuedAt:  newNumericDate(t.IssuedAt),
-		NotBefore: newNumericDate(t.NotBefore),
+		Audience:  claims.Audience(t.Audience),
+		ExpiresAt: claims.NewNumericDate(t.ExpiresAt),
+		IssuedAt:  claims.NewNumericDate(t.IssuedAt),
+		NotBefore: claims.NewNumericDate(t.NotBefore),
 		ID:        t.ID,
 		ClientID:  t.ClientID,
-		Scope:     scopeClaim(t.Scopes.String()),
+		Scope:     claims.Scope(t.Scopes.String()),
 	})
 	if err != nil {
 		return "", fmt.Errorf("marshal claims: %w", err)

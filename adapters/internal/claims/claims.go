@@ -1,0 +1,123 @@
+// Package claims holds the JSON shapes of JWT claims (RFC 7519) that
+// several adapters read: the JOSE verifier reads them from access tokens,
+// the introspection client from RFC 7662 responses, which reuse the JWT
+// claim names and types (RFC 7662 §2.2).
+package claims
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Audience is the aud claim: written as a single string when there is one
+// audience and an array otherwise; read from either (RFC 7519 §4.1.3).
+type Audience []string
+
+// MarshalJSON writes one audience as a string, several as an array.
+func (a Audience) MarshalJSON() ([]byte, error) {
+	if len(a) == 1 {
+		return json.Marshal(a[0])
+	}
+	return json.Marshal([]string(a))
+}
+
+// UnmarshalJSON reads a string or an array of strings.
+func (a *Audience) UnmarshalJSON(b []byte) error {
+	if bytes.Equal(b, []byte("null")) {
+		return nil
+	}
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*a = Audience{s}
+		return nil
+	}
+	var l []string
+	if err := json.Unmarshal(b, &l); err != nil {
+		return err
+	}
+	*a = l
+	return nil
+}
+
+// Scope is the scope claim, space-delimited (RFC 9068 §2.2.3, RFC 8693
+// §4.2). Reading, it also takes a JSON array of scope tokens, as some
+// servers (Spring Authorization Server among them) emit.
+type Scope string
+
+// UnmarshalJSON reads a space-delimited string or an array of tokens.
+func (s *Scope) UnmarshalJSON(b []byte) error {
+	if bytes.Equal(b, []byte("null")) {
+		return nil
+	}
+	if len(b) > 0 && b[0] == '[' {
+		var l []string
+		if err := json.Unmarshal(b, &l); err != nil {
+			return err
+		}
+		for _, t := range l {
+			// A token with a space would merge with its neighbour once joined.
+			if t == "" || strings.Contains(t, " ") {
+				return errors.New("invalid scope token")
+			}
+		}
+		*s = Scope(strings.Join(l, " "))
+		return nil
+	}
+	var str string
+	if err := json.Unmarshal(b, &str); err != nil {
+		return err
+	}
+	*s = Scope(str)
+	return nil
+}
+
+// NumericDate is seconds since the epoch (RFC 7519 §2). Zero means absent.
+type NumericDate int64
+
+// NewNumericDate converts t, the zero time to absent.
+func NewNumericDate(t time.Time) NumericDate {
+	if t.IsZero() {
+		return 0
+	}
+	return NumericDate(t.Unix())
+}
+
+// Time returns the date, or the zero time if absent.
+func (d NumericDate) Time() time.Time {
+	if d == 0 {
+		return time.Time{}
+	}
+	return time.Unix(int64(d), 0)
+}
+
+// maxNumericDate bounds dates to year 9999, keeping time arithmetic sane.
+const maxNumericDate = 253402300799
+
+// UnmarshalJSON reads a JSON number; RFC 7519 allows a fractional part,
+// which is dropped.
+func (d *NumericDate) UnmarshalJSON(b []byte) error {
+	if bytes.Equal(b, []byte("null")) {
+		return nil
+	}
+	if n, err := strconv.ParseInt(string(b), 10, 64); err == nil {
+		if n < 0 || n > maxNumericDate {
+			return errors.New("date out of range")
+		}
+		*d = NumericDate(n)
+		return nil
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil || math.IsNaN(f) || f < 0 || f > maxNumericDate {
+		return errors.New("date is not a valid NumericDate")
+	}
+	*d = NumericDate(f)
+	return nil
+}
