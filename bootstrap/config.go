@@ -35,6 +35,8 @@ type Config struct {
 	MaxBodyBytes   int64
 	ShutdownPeriod time.Duration
 
+	TokenCleanupInterval time.Duration
+
 	ResourceAddr             string
 	ResourceBasePath         string
 	ResourceIssuer           string
@@ -149,6 +151,9 @@ func (c Config) Validate() error {
 	}
 	if c.Role != RoleAuth && (c.ResourceClientID == "" || c.ResourceClientSecret == "") {
 		add("resource-client-id and resource-client-secret are needed to introspect opaque tokens")
+	}
+	if c.TokenCleanupInterval <= 0 {
+		add("token-cleanup-interval must be positive")
 	}
 	if c.MaxBodyBytes <= 0 {
 		add("max-body-bytes must be positive")

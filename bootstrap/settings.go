@@ -123,6 +123,7 @@ var Settings = []Setting{
 
 	{"database-driver", "sqlite", "sqlite or postgres", str(func(c *Config) *string { return &c.DatabaseDriver })},
 	{"database-dsn", "sigil.db", "SQLite file or PostgreSQL DSN", str(func(c *Config) *string { return &c.DatabaseDSN })},
+	{"token-cleanup-interval", "10m", "how often expired opaque tokens are deleted from the database (without Redis)", dur(func(c *Config) *time.Duration { return &c.TokenCleanupInterval })},
 
 	{"redis-addr", "", "Redis address for opaque tokens; empty keeps them in the database", str(func(c *Config) *string { return &c.RedisAddr })},
 	{"redis-username", "", "Redis ACL user name", str(func(c *Config) *string { return &c.RedisUsername })},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/fx"
@@ -62,13 +63,51 @@ func databaseReadiness(db *gorm.DB) (readiness, error) {
 }
 
 // GormTokensModule keeps opaque tokens in the database, the embedded
-// default when no Redis is configured.
+// default when no Redis is configured, and deletes expired ones on a
+// schedule (Redis expires its own keys).
 var GormTokensModule = fx.Module("gormstore-tokens",
 	fx.Provide(
-		fx.Annotate(gormstore.NewTokens, fx.As(new(application.TokenStore))),
+		gormstore.NewTokens,
+		func(t *gormstore.Tokens) application.TokenStore { return t },
 		fx.Annotate(func() readiness { return nil }, fx.ResultTags(`name:"tokens"`)),
 	),
+	fx.Invoke(scheduleTokenCleanup),
 )
+
+// scheduleTokenCleanup deletes expired opaque tokens every
+// token-cleanup-interval while the app runs.
+func scheduleTokenCleanup(lc fx.Lifecycle, tokens *gormstore.Tokens, c Config, log *slog.Logger) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	lc.Append(fx.Hook{
+		OnStart: func(context.Context) error {
+			go func() {
+				defer close(done)
+				tick := time.NewTicker(c.TokenCleanupInterval)
+				defer tick.Stop()
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-tick.C:
+						n, err := tokens.DeleteExpired(ctx)
+						if err != nil && ctx.Err() == nil {
+							log.Warn("delete expired opaque tokens", "err", err)
+						} else if n > 0 {
+							log.Debug("deleted expired opaque tokens", "count", n)
+						}
+					}
+				}
+			}()
+			return nil
+		},
+		OnStop: func(context.Context) error {
+			cancel()
+			<-done
+			return nil
+		},
+	})
+}
 
 // RedisModule keeps opaque tokens in Redis. The address may list several
 // comma-separated nodes: go-redis's UniversalClient then speaks to a

@@ -92,7 +92,7 @@ func (r tokenRow) toDomain(value string) (domain.Token, error) {
 		Issuer:    r.Issuer,
 		Subject:   r.Subject,
 		ClientID:  r.ClientID,
-		Scopes:    splitWords[string](r.Scopes),
+		Scopes:    domain.NewScopes(splitWords[string](r.Scopes)...),
 		Audience:  aud,
 		IssuedAt:  fromMicros(r.IssuedAt),
 		NotBefore: fromMicros(r.NotBefore),

@@ -79,7 +79,7 @@ func (w tokenWire) toDomain(value string) domain.Token {
 		Issuer:    w.Issuer,
 		Subject:   w.Subject,
 		ClientID:  w.ClientID,
-		Scopes:    w.Scopes,
+		Scopes:    domain.NewScopes(w.Scopes...),
 		Audience:  w.Audience,
 		IssuedAt:  w.IssuedAt,
 		NotBefore: w.NotBefore,
