@@ -4,41 +4,91 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"time"
 
 	"github.com/sigilauth/sigil/domain"
 )
 
-// ClientCredentials are what a client presented to authenticate itself.
+// AssertionTypeJWTBearer is the client_assertion_type of a JWT client
+// assertion (RFC 7523 §2.2).
+const AssertionTypeJWTBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+// MaxAssertionLifetime bounds how far ahead a client assertion's exp may
+// be, and so how long its jti must be remembered.
+const MaxAssertionLifetime = time.Hour
+
+// assertionLeeway allows for clock skew between client and server.
+const assertionLeeway = 30 * time.Second
+
+// ClientCredentials are what a client presented to authenticate itself:
+// a secret (Method client_secret_basic or client_secret_post), or a JWT
+// assertion (RFC 7523 §2.2), in which case Method is left empty and the
+// assertion's signature tells client_secret_jwt from private_key_jwt.
 type ClientCredentials struct {
-	ID     string
-	Secret string
-	Method domain.AuthMethod
+	ID            string
+	Secret        string
+	Method        domain.AuthMethod
+	Assertion     string
+	AssertionType string
 }
 
-// errAuthFailed is the one answer to every authentication failure, so the
+// errAuthFailed is the one answer to every secret failure, so the
 // response does not tell an unknown client from a wrong secret.
 var errAuthFailed = domain.ErrInvalidClient.With("client authentication failed")
 
-// AuthenticateClient checks client credentials (RFC 6749 §2.3).
+// errAssertionFailed is the one answer to an assertion that is malformed,
+// badly signed, or from an unknown client, for the same reason.
+var errAssertionFailed = domain.ErrInvalidClient.With("client assertion is invalid")
+
+// AuthenticateClient checks client credentials (RFC 6749 §2.3, RFC 7523
+// §3).
 type AuthenticateClient struct {
-	clients ClientFinder
-	hasher  SecretHasher
+	clients    ClientFinder
+	hasher     SecretHasher
+	assertions ClientAssertionVerifier
+	box        SecretBox
+	replays    ReplayGuard
+	clock      Clock
+	// audiences are the values an assertion's aud may name: the issuer and
+	// the URLs of the endpoints that authenticate clients.
+	audiences []string
 	// dummyHash is verified against when the client is unknown, so that
 	// the answer takes as long as for a known client with a wrong secret.
 	dummyHash string
 }
 
+// AssertionSupport is what checking JWT client assertions takes. A zero
+// value turns assertions off: every one is refused.
+type AssertionSupport struct {
+	Verifier ClientAssertionVerifier
+	Box      SecretBox
+	Replays  ReplayGuard
+	// Audiences are the aud values accepted: the issuer and endpoint URLs.
+	Audiences []string
+}
+
 // NewAuthenticateClient builds the use case; it hashes one throwaway secret.
-func NewAuthenticateClient(clients ClientFinder, hasher SecretHasher) (*AuthenticateClient, error) {
+func NewAuthenticateClient(clients ClientFinder, hasher SecretHasher, clock Clock, a AssertionSupport) (*AuthenticateClient, error) {
 	dummy, err := hasher.HashSecret("sigil-timing-equaliser")
 	if err != nil {
 		return nil, fmt.Errorf("hash dummy secret: %w", err)
 	}
-	return &AuthenticateClient{clients: clients, hasher: hasher, dummyHash: dummy}, nil
+	return &AuthenticateClient{
+		clients: clients, hasher: hasher, clock: clock, dummyHash: dummy,
+		assertions: a.Verifier, box: a.Box, replays: a.Replays, audiences: a.Audiences,
+	}, nil
 }
 
 // Handle returns the authenticated client or an invalid_client error.
 func (a *AuthenticateClient) Handle(ctx context.Context, in ClientCredentials) (domain.Client, error) {
+	if in.Assertion != "" || in.AssertionType != "" {
+		return a.byAssertion(ctx, in)
+	}
+	return a.bySecret(ctx, in)
+}
+
+func (a *AuthenticateClient) bySecret(ctx context.Context, in ClientCredentials) (domain.Client, error) {
 	if in.ID == "" || in.Secret == "" {
 		return domain.Client{}, errAuthFailed
 	}
@@ -50,15 +100,139 @@ func (a *AuthenticateClient) Handle(ctx context.Context, in ClientCredentials) (
 	if err != nil {
 		return domain.Client{}, fmt.Errorf("find client: %w", err)
 	}
-	ok, err := a.hasher.VerifySecret(c.SecretHash, in.Secret)
-	if err != nil {
-		return domain.Client{}, fmt.Errorf("verify secret of client %q: %w", c.ID, err)
+	secrets := c.ValidSecrets(a.clock.Now())
+	if len(secrets) == 0 {
+		// Pay the same hash as for a wrong secret.
+		_, _ = a.hasher.VerifySecret(a.dummyHash, in.Secret)
+		return domain.Client{}, errAuthFailed
 	}
-	if !ok {
+	// One unreadable stored hash must not lock out a client whose other
+	// secret is good; it is reported only if no secret matches.
+	matched := false
+	var unreadable error
+	for _, s := range secrets {
+		ok, err := a.hasher.VerifySecret(s.Hash, in.Secret)
+		if err != nil && unreadable == nil {
+			unreadable = fmt.Errorf("verify secret %q of client %q: %w", s.ID, c.ID, err)
+		}
+		if ok {
+			matched = true
+			break
+		}
+	}
+	if !matched && unreadable != nil {
+		return domain.Client{}, unreadable
+	}
+	if !matched {
 		return domain.Client{}, errAuthFailed
 	}
 	if !c.AllowsAuthMethod(in.Method) {
 		return domain.Client{}, domain.ErrInvalidClient.With("client may not authenticate with " + string(in.Method))
 	}
 	return c, nil
+}
+
+// byAssertion checks a JWT client assertion as RFC 7523 §3 lists.
+func (a *AuthenticateClient) byAssertion(ctx context.Context, in ClientCredentials) (domain.Client, error) {
+	if in.AssertionType != AssertionTypeJWTBearer {
+		return domain.Client{}, domain.ErrInvalidClient.With("client_assertion_type must be " + AssertionTypeJWTBearer)
+	}
+	if in.Assertion == "" {
+		return domain.Client{}, domain.ErrInvalidClient.With("client_assertion is required")
+	}
+	if a.assertions == nil {
+		return domain.Client{}, domain.ErrInvalidClient.With("client assertions are not accepted")
+	}
+	iss, err := a.assertions.UnverifiedIssuer(in.Assertion)
+	if err != nil {
+		return domain.Client{}, assertionError("read client assertion", err)
+	}
+	// RFC 7523 §3 item 1 and RFC 6749 §2.3: a client_id sent beside the
+	// assertion must name the same client.
+	if in.ID != "" && in.ID != iss {
+		return domain.Client{}, domain.ErrInvalidClient.With("client_id does not match the assertion's issuer")
+	}
+	c, err := a.clients.FindClient(ctx, iss)
+	if errors.Is(err, domain.ErrNotFound) {
+		return domain.Client{}, errAssertionFailed
+	}
+	if err != nil {
+		return domain.Client{}, fmt.Errorf("find client: %w", err)
+	}
+	now := a.clock.Now()
+	secrets, err := a.jwtSecrets(c, now)
+	if err != nil {
+		return domain.Client{}, err
+	}
+	claims, method, err := a.assertions.VerifyClientAssertion(ctx, c, secrets, in.Assertion)
+	if err != nil {
+		return domain.Client{}, assertionError("verify client assertion", err)
+	}
+	if !c.AllowsAuthMethod(method) {
+		return domain.Client{}, domain.ErrInvalidClient.With("client may not authenticate with " + string(method))
+	}
+	if err := a.checkAssertionClaims(c, claims, now); err != nil {
+		return domain.Client{}, err
+	}
+	first, err := a.replays.FirstUse(ctx, c.ID+" "+claims.ID, claims.ExpiresAt.Add(assertionLeeway))
+	if err != nil {
+		return domain.Client{}, fmt.Errorf("record client assertion: %w", err)
+	}
+	if !first {
+		return domain.Client{}, domain.ErrInvalidClient.With("client assertion was already used")
+	}
+	return c, nil
+}
+
+// assertionError hides why an assertion was refused behind one answer;
+// anything else (a JWKS that cannot be fetched) is passed on wrapped.
+func assertionError(context string, err error) error {
+	if errors.Is(err, domain.ErrInvalidClient) {
+		return errAssertionFailed
+	}
+	return fmt.Errorf("%s: %w", context, err)
+}
+
+// jwtSecrets opens the client's valid client_secret_jwt secrets, if it
+// may use that method.
+func (a *AuthenticateClient) jwtSecrets(c domain.Client, now time.Time) ([][]byte, error) {
+	if !c.AllowsAuthMethod(domain.AuthClientSecretJWT) {
+		return nil, nil
+	}
+	var out [][]byte
+	for _, s := range c.ValidSecrets(now) {
+		if len(s.Sealed) == 0 {
+			continue
+		}
+		plain, err := a.box.Open(s.Sealed)
+		if err != nil {
+			return nil, fmt.Errorf("open secret %q of client %q: %w", s.ID, c.ID, err)
+		}
+		out = append(out, plain)
+	}
+	return out, nil
+}
+
+// checkAssertionClaims applies RFC 7523 §3 items 1 to 7.
+func (a *AuthenticateClient) checkAssertionClaims(c domain.Client, t domain.ClientAssertion, now time.Time) error {
+	fail := func(why string) error { return domain.ErrInvalidClient.With("client assertion " + why) }
+	switch {
+	case t.Issuer != c.ID || t.Subject != c.ID:
+		return fail("must have iss and sub equal to the client id")
+	case !slices.ContainsFunc(t.Audience, func(aud string) bool { return slices.Contains(a.audiences, aud) }):
+		return fail("is not addressed to this authorization server")
+	case t.ExpiresAt.IsZero():
+		return fail("has no exp")
+	case !now.Add(-assertionLeeway).Before(t.ExpiresAt):
+		return fail("has expired")
+	case t.ExpiresAt.After(now.Add(MaxAssertionLifetime + assertionLeeway)):
+		return fail("expires too far in the future")
+	case !t.NotBefore.IsZero() && now.Add(assertionLeeway).Before(t.NotBefore):
+		return fail("is not valid yet")
+	case !t.IssuedAt.IsZero() && now.Add(assertionLeeway).Before(t.IssuedAt):
+		return fail("was issued in the future")
+	case t.ID == "":
+		return fail("has no jti")
+	}
+	return nil
 }

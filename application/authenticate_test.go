@@ -3,6 +3,7 @@ package application_test
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/sigilauth/sigil/application"
 	"github.com/sigilauth/sigil/domain"
@@ -100,10 +101,10 @@ func TestAuthenticateClientStoreFailure(t *testing.T) {
 
 func TestAuthenticateClientCorruptHash(t *testing.T) {
 	e := newEnv(t)
-	c := domain.Client{ID: "corrupt", AuthMethods: []domain.AuthMethod{domain.AuthClientSecretPost}}
-	if err := e.clients.SaveClient(t.Context(), c); err != nil { // no SecretHash: unreadable
-		t.Fatal(err)
-	}
+	e.saveClient(t, domain.Client{
+		ID: "corrupt", AuthMethods: []domain.AuthMethod{domain.AuthClientSecretPost},
+		Secrets: []domain.ClientSecret{{ID: "s", Hash: "$unreadable"}},
+	})
 	_, err := e.auth.Handle(t.Context(), post("corrupt", "anything"))
 	if err == nil {
 		t.Fatal("a client whose stored hash cannot be read authenticated")
@@ -111,5 +112,96 @@ func TestAuthenticateClientCorruptHash(t *testing.T) {
 	var oerr *domain.Error
 	if errors.As(err, &oerr) {
 		t.Errorf("unreadable stored hash answered %v, want an internal error", err)
+	}
+}
+
+// rotatingClient has an older secret expiring an hour after t0 and a newer
+// one expiring in thirty days, as during a secret rotation.
+func rotatingClient(t *testing.T) domain.Client {
+	t.Helper()
+	return domain.Client{
+		ID:          "rotating",
+		AuthMethods: []domain.AuthMethod{domain.AuthClientSecretPost},
+		GrantTypes:  []domain.GrantType{domain.GrantClientCredentials},
+		TokenFormat: domain.FormatOpaque,
+		Secrets: []domain.ClientSecret{
+			secretOf(t, "2026-09", "older-secret", t0.Add(time.Hour)),
+			secretOf(t, "2026-10", "newer-secret", t0.Add(30*24*time.Hour)),
+		},
+	}
+}
+
+// A client holding two secrets at once may use either: callers move to
+// the new one while the old one still works.
+func TestAuthenticateClientSeveralSecrets(t *testing.T) {
+	e := newEnv(t)
+	e.saveClient(t, rotatingClient(t))
+	for _, secret := range []string{"older-secret", "newer-secret"} {
+		c, err := e.auth.Handle(t.Context(), post("rotating", secret))
+		if err != nil {
+			t.Errorf("secret %q refused while valid: %v", secret, err)
+		} else if c.ID != "rotating" {
+			t.Errorf("secret %q authenticated %q", secret, c.ID)
+		}
+	}
+}
+
+func TestAuthenticateClientExpiredSecret(t *testing.T) {
+	e := newEnv(t)
+	e.saveClient(t, rotatingClient(t))
+
+	e.clock.Advance(time.Hour - time.Second)
+	if _, err := e.auth.Handle(t.Context(), post("rotating", "older-secret")); err != nil {
+		t.Fatalf("older secret refused a second before it expires: %v", err)
+	}
+	e.clock.Advance(time.Second)
+	_, err := e.auth.Handle(t.Context(), post("rotating", "older-secret"))
+	wantOAuthError(t, err, domain.ErrInvalidClient)
+	if _, err := e.auth.Handle(t.Context(), post("rotating", "newer-secret")); err != nil {
+		t.Errorf("newer secret refused once the older one expired: %v", err)
+	}
+}
+
+// A client whose every secret expired is refused like a wrong secret, and
+// at the same cost, so the answer does not tell which.
+func TestAuthenticateClientAllSecretsExpired(t *testing.T) {
+	e := newEnv(t)
+	e.saveClient(t, rotatingClient(t))
+	e.clock.Advance(31 * 24 * time.Hour)
+
+	before := e.hasher.verifies.Load()
+	c, err := e.auth.Handle(t.Context(), post("rotating", "newer-secret"))
+	expired := wantOAuthError(t, err, domain.ErrInvalidClient)
+	if c.ID != "" {
+		t.Errorf("refused authentication still returned client %q", c.ID)
+	}
+	if n := e.hasher.verifies.Load() - before; n != 1 {
+		t.Errorf("VerifySecret called %d times, want 1", n)
+	}
+	_, err = e.auth.Handle(t.Context(), post(jwtClientID, "wrong"))
+	if wrong := wantOAuthError(t, err, domain.ErrInvalidClient); wrong.Description != expired.Description {
+		t.Errorf("expired secrets answer %q, wrong secret %q: they must not differ", expired.Description, wrong.Description)
+	}
+}
+
+// A wrong secret is compared with every valid secret, and only those.
+func TestAuthenticateClientWrongSecretTriesEveryValidSecret(t *testing.T) {
+	e := newEnv(t)
+	c := rotatingClient(t)
+	c.Secrets = append(c.Secrets,
+		secretOf(t, "forever", "third-secret", time.Time{}),
+		secretOf(t, "2026-08", "expired-secret", t0),
+	)
+	e.saveClient(t, c)
+
+	before := e.hasher.verifies.Load()
+	_, err := e.auth.Handle(t.Context(), post("rotating", "expired-secret"))
+	wantOAuthError(t, err, domain.ErrInvalidClient)
+	if n := e.hasher.verifies.Load() - before; n != 3 {
+		t.Errorf("VerifySecret called %d times, want 3 (each valid secret)", n)
+	}
+	// The last valid secret is reached, not only the first.
+	if _, err := e.auth.Handle(t.Context(), post("rotating", "third-secret")); err != nil {
+		t.Errorf("third secret refused: %v", err)
 	}
 }

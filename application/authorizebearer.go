@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/sigilauth/sigil/domain"
 )
@@ -19,13 +20,16 @@ type AuthorizeBearerInput struct {
 // (RFC 6750): a JWT is verified locally against the authorization server's
 // published keys, an opaque token is introspected.
 type AuthorizeBearer struct {
-	jwts   AccessTokenVerifier
-	opaque TokenIntrospector
+	jwts     AccessTokenVerifier
+	opaque   TokenIntrospector
+	audience string
 }
 
-// NewAuthorizeBearer builds the use case.
-func NewAuthorizeBearer(jwts AccessTokenVerifier, opaque TokenIntrospector) *AuthorizeBearer {
-	return &AuthorizeBearer{jwts: jwts, opaque: opaque}
+// NewAuthorizeBearer builds the use case. A non-empty audience is this
+// resource server's identifier: tokens whose aud does not name it are
+// refused (RFC 9068 §4, RFC 8707).
+func NewAuthorizeBearer(jwts AccessTokenVerifier, opaque TokenIntrospector, audience string) *AuthorizeBearer {
+	return &AuthorizeBearer{jwts: jwts, opaque: opaque, audience: audience}
 }
 
 // Handle returns the token if it is valid and carries every required
@@ -45,6 +49,9 @@ func (h *AuthorizeBearer) Handle(ctx context.Context, in AuthorizeBearerInput) (
 			return domain.Token{}, err
 		}
 		return domain.Token{}, fmt.Errorf("check bearer token: %w", err)
+	}
+	if h.audience != "" && !slices.Contains(t.Audience, h.audience) {
+		return domain.Token{}, domain.ErrInvalidToken.With("the token is not intended for this resource")
 	}
 	if !t.Scopes.ContainsAll(in.Required) {
 		return domain.Token{}, &domain.Error{

@@ -14,7 +14,12 @@ import (
 // bearer is a resource server next to the env's authorization server:
 // JWTs verified against the ring, opaque tokens introspected from the store.
 func (e *env) bearer() *application.AuthorizeBearer {
-	return application.NewAuthorizeBearer(e.verifier, fakes.Introspector{Store: e.tokens})
+	return e.bearerFor("")
+}
+
+// bearerFor is bearer for a resource server whose identifier is audience.
+func (e *env) bearerFor(audience string) *application.AuthorizeBearer {
+	return application.NewAuthorizeBearer(e.verifier, fakes.Introspector{Store: e.tokens}, audience)
 }
 
 var countryRead = domain.NewScopes("country.read")
@@ -121,7 +126,7 @@ func TestAuthorizeBearerIntrospectorUnavailable(t *testing.T) {
 	e := newEnv(t)
 	raw := e.issueToken(t, opaqueClientID, opaqueSecret, "").AccessToken
 	down := fakes.Introspector{Err: fmt.Errorf("introspect at %s: %w", issuer, domain.ErrTemporarilyUnavailable)}
-	bearer := application.NewAuthorizeBearer(e.verifier, down)
+	bearer := application.NewAuthorizeBearer(e.verifier, down, "")
 
 	_, err := bearer.Handle(t.Context(), application.AuthorizeBearerInput{Token: raw, Required: countryRead})
 	if !errors.Is(err, domain.ErrTemporarilyUnavailable) {
@@ -133,5 +138,70 @@ func TestAuthorizeBearerIntrospectorUnavailable(t *testing.T) {
 	var oerr *domain.Error
 	if errors.As(err, &oerr) {
 		t.Errorf("unreachable authorization server reported as OAuth error %s", oerr.Code)
+	}
+}
+
+// A resource server that knows its own identifier accepts only tokens
+// meant for it (RFC 9068 §4, RFC 8707 §2).
+func TestAuthorizeBearerAudience(t *testing.T) {
+	e := newEnv(t)
+	// An opaque client that may ask for the demo resource too.
+	e.addClient(t, domain.Client{
+		ID: "opaque-for-demo", AuthMethods: []domain.AuthMethod{domain.AuthClientSecretPost}, GrantTypes: cc,
+		AllowedScopes: countryRead, DefaultScopes: countryRead, TokenFormat: domain.FormatOpaque,
+		Resources: []string{application.DemoResource, "https://reports.example.com"},
+	}, "opaque-for-demo-secret")
+	issue := func(t *testing.T, client, secret string, resources ...string) string {
+		t.Helper()
+		got, err := e.issue.Handle(t.Context(), application.IssueTokenInput{
+			Credentials: post(client, secret), GrantType: "client_credentials", Resources: resources,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.AccessToken
+	}
+	tests := []struct {
+		name, client, secret string
+		resources            []string
+		accepted             bool
+	}{
+		{"jwt for this resource", jwtClientID, jwtSecret, []string{application.DemoResource}, true},
+		{"jwt with the default audience", jwtClientID, jwtSecret, nil, false},
+		{"opaque for this resource", "opaque-for-demo", "opaque-for-demo-secret", []string{application.DemoResource}, true},
+		{"opaque for this and another resource", "opaque-for-demo", "opaque-for-demo-secret", []string{"https://reports.example.com", application.DemoResource}, true},
+		{"opaque for another resource", "opaque-for-demo", "opaque-for-demo-secret", []string{"https://reports.example.com"}, false},
+		{"opaque with the default audience", opaqueClientID, opaqueSecret, nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := issue(t, tt.client, tt.secret, tt.resources...)
+			tok, err := e.bearerFor(application.DemoResource).Handle(t.Context(), application.AuthorizeBearerInput{Token: raw, Required: countryRead})
+			if tt.accepted {
+				if err != nil {
+					t.Errorf("token for this resource refused: %v", err)
+				} else if tok.ClientID != tt.client {
+					t.Errorf("authorised token is client %q, want %q", tok.ClientID, tt.client)
+				}
+				return
+			}
+			wantOAuthError(t, err, domain.ErrInvalidToken)
+			if tok.ClientID != "" {
+				t.Errorf("refused token still returned %+v", tok)
+			}
+		})
+	}
+}
+
+// Without an identifier configured the resource server checks no aud.
+func TestAuthorizeBearerNoAudienceConfigured(t *testing.T) {
+	e := newEnv(t)
+	for _, raw := range []string{
+		e.issueToken(t, jwtClientID, jwtSecret, "").AccessToken,
+		e.issueToken(t, opaqueClientID, opaqueSecret, "").AccessToken,
+	} {
+		if _, err := e.bearerFor("").Handle(t.Context(), application.AuthorizeBearerInput{Token: raw, Required: countryRead}); err != nil {
+			t.Errorf("token with aud = client id refused with no audience configured: %v", err)
+		}
 	}
 }

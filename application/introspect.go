@@ -13,28 +13,39 @@ import (
 type IntrospectInput struct {
 	Credentials ClientCredentials
 	Token       string
+	// AsJWT asks for the answer as a signed JWT (RFC 9701 §4).
+	AsJWT bool
 }
 
-// Introspection is the answer: Token is meaningful only when Active.
+// Introspection is the answer: Token is meaningful only when Active. JWT
+// is the signed answer when the request asked for one.
 type Introspection struct {
 	Active bool
 	Token  domain.Token
+	JWT    string
 }
 
 // Introspect tells an authenticated, authorised client whether a token is
 // active and what it grants (RFC 7662). It knows opaque tokens from the
 // token store and JWTs from the authorization server's own keys.
 type Introspect struct {
-	auth     *AuthenticateClient
-	store    TokenStore
-	verifier AccessTokenVerifier
-	clock    Clock
+	auth   *AuthenticateClient
+	lookup *tokenLookup
+	clock  Clock
+	keys   *KeyRing
+	signer IntrospectionSigner
+	issuer string
 }
 
 // NewIntrospect builds the use case; verifier checks JWTs against the
-// server's own published keys.
-func NewIntrospect(auth *AuthenticateClient, store TokenStore, verifier AccessTokenVerifier, clock Clock) *Introspect {
-	return &Introspect{auth: auth, store: store, verifier: verifier, clock: clock}
+// server's own published keys, denied holds revoked JWTs, and signer and
+// keys sign RFC 9701 answers as issuer.
+func NewIntrospect(auth *AuthenticateClient, store TokenStore, verifier AccessTokenVerifier, denied DenyList, clock Clock, keys *KeyRing, signer IntrospectionSigner, issuer string) *Introspect {
+	return &Introspect{
+		auth:   auth,
+		lookup: &tokenLookup{store: store, verifier: verifier, denied: denied},
+		clock:  clock, keys: keys, signer: signer, issuer: issuer,
+	}
 }
 
 // Handle answers an introspection request. Unknown, expired and malformed
@@ -50,25 +61,66 @@ func (h *Introspect) Handle(ctx context.Context, in IntrospectInput) (Introspect
 	if in.Token == "" {
 		return Introspection{}, domain.ErrInvalidRequest.With("token is required")
 	}
-	var t domain.Token
-	if LooksLikeJWT(in.Token) {
-		t, err = h.verifier.VerifyAccessToken(ctx, in.Token)
-		if errors.Is(err, domain.ErrInvalidToken) {
-			return Introspection{}, nil
+	res, err := h.introspect(ctx, in.Token)
+	if err != nil {
+		return Introspection{}, err
+	}
+	if in.AsJWT {
+		key, ok := h.keys.Active()
+		if !ok {
+			return Introspection{}, fmt.Errorf("no active signing key")
 		}
-	} else {
-		t, err = h.store.FindToken(ctx, in.Token)
-		if errors.Is(err, domain.ErrNotFound) {
-			return Introspection{}, nil
+		res.JWT, err = h.signer.SignIntrospection(ctx, key, SignedIntrospection{
+			Issuer: h.issuer, Audience: client.ID, IssuedAt: h.clock.Now(), Result: res,
+		})
+		if err != nil {
+			return Introspection{}, fmt.Errorf("sign introspection: %w", err)
 		}
 	}
+	return res, nil
+}
+
+func (h *Introspect) introspect(ctx context.Context, raw string) (Introspection, error) {
+	t, found, err := h.lookup.find(ctx, raw)
 	if err != nil {
 		return Introspection{}, fmt.Errorf("introspect: %w", err)
 	}
-	if !t.ActiveAt(h.clock.Now(), 0) {
+	if !found || !t.ActiveAt(h.clock.Now(), 0) {
 		return Introspection{}, nil
 	}
 	return Introspection{Active: true, Token: t}, nil
+}
+
+// tokenLookup finds a token Sigil issued, opaque or JWT, unless revoked.
+type tokenLookup struct {
+	store    TokenStore
+	verifier AccessTokenVerifier
+	denied   DenyList
+}
+
+// find returns the token raw stands for; found is false for anything that
+// is not a live token this server issued. Errors are infrastructure
+// failures only.
+func (l *tokenLookup) find(ctx context.Context, raw string) (t domain.Token, found bool, err error) {
+	if !LooksLikeJWT(raw) {
+		t, err = l.store.FindToken(ctx, raw)
+		if errors.Is(err, domain.ErrNotFound) {
+			return domain.Token{}, false, nil
+		}
+		return t, err == nil, err
+	}
+	t, err = l.verifier.VerifyAccessToken(ctx, raw)
+	if errors.Is(err, domain.ErrInvalidToken) {
+		return domain.Token{}, false, nil
+	}
+	if err != nil {
+		return domain.Token{}, false, err
+	}
+	denied, err := l.denied.IsDenied(ctx, t.ID)
+	if err != nil {
+		return domain.Token{}, false, fmt.Errorf("check deny list: %w", err)
+	}
+	return t, !denied, nil
 }
 
 // LooksLikeJWT reports whether raw has the shape of a compact JWS: three

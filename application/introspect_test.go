@@ -3,7 +3,11 @@ package application_test
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,6 +117,11 @@ func (s lazyTokens) SaveToken(_ context.Context, t domain.Token) error {
 	return nil
 }
 
+func (s lazyTokens) DeleteToken(_ context.Context, value string) error {
+	delete(s.m, value)
+	return nil
+}
+
 func (s lazyTokens) FindToken(_ context.Context, value string) (domain.Token, error) {
 	t, ok := s.m[value]
 	if !ok {
@@ -127,7 +136,7 @@ func TestIntrospectExpiredTokenTheStoreStillHas(t *testing.T) {
 	e := newEnv(t)
 	store := lazyTokens{m: map[string]domain.Token{}}
 	issue := application.NewIssueToken(e.auth, e.ring, fakes.Signer{}, store, e.clock, rand.Reader, issuer)
-	introspect := application.NewIntrospect(e.auth, store, e.verifier, e.clock)
+	introspect := e.newIntrospect(store, e.verifier, e.denied)
 	issued, err := issue.Handle(t.Context(), application.IssueTokenInput{Credentials: post(opaqueClientID, opaqueSecret), GrantType: "client_credentials"})
 	if err != nil {
 		t.Fatal(err)
@@ -195,8 +204,9 @@ func TestIntrospectInfrastructureFailure(t *testing.T) {
 		introspect *application.Introspect
 		token      string
 	}{
-		{"token store down", application.NewIntrospect(e.auth, brokenTokens{}, e.verifier, e.clock), opaque},
-		{"jwt verification impossible", application.NewIntrospect(e.auth, e.tokens, brokenVerifier{}, e.clock), jwt},
+		{"token store down", e.newIntrospect(brokenTokens{}, e.verifier, e.denied), opaque},
+		{"jwt verification impossible", e.newIntrospect(e.tokens, brokenVerifier{}, e.denied), jwt},
+		{"deny list down", e.newIntrospect(e.tokens, e.verifier, brokenExpiring{}), jwt},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -209,5 +219,138 @@ func TestIntrospectInfrastructureFailure(t *testing.T) {
 				t.Errorf("introspection answered active with its dependency down")
 			}
 		})
+	}
+}
+
+// A revoked JWT (its jti on the deny list) is inactive although its
+// signature and exp are fine.
+func TestIntrospectDeniedJWT(t *testing.T) {
+	e := newEnv(t)
+	raw := e.issueToken(t, jwtClientID, jwtSecret, "").AccessToken
+	tok, err := e.verifier.VerifyAccessToken(t.Context(), raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := e.issueToken(t, jwtClientID, jwtSecret, "").AccessToken
+
+	if err := e.denied.Deny(t.Context(), tok.ID, tok.ExpiresAt); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.introspectAsSeed(t, raw); got.Active || got.Token.ID != "" {
+		t.Errorf("denied JWT introspected as %+v, want inactive", got)
+	}
+	if !e.introspectAsSeed(t, other).Active {
+		t.Errorf("denying one jti made another token of the client inactive")
+	}
+}
+
+// readSignedIntrospection decodes what fakes.IntrospectionSigner made,
+// and the kid it was signed with.
+func readSignedIntrospection(t *testing.T, raw string) (application.SignedIntrospection, string) {
+	t.Helper()
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 || parts[0] != "introspection" {
+		t.Fatalf("signed introspection %q is not from fakes.IntrospectionSigner", raw)
+	}
+	b, err := hex.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var si application.SignedIntrospection
+	if err := json.Unmarshal(b, &si); err != nil {
+		t.Fatal(err)
+	}
+	return si, parts[2]
+}
+
+// RFC 9701: on request the answer is also a JWT from the issuer to the
+// client that asked, signed with the active key.
+func TestIntrospectAsJWT(t *testing.T) {
+	tests := []struct {
+		name   string
+		token  func(t *testing.T, e *env) string
+		active bool
+	}{
+		{"active opaque", func(t *testing.T, e *env) string {
+			return e.issueToken(t, opaqueClientID, opaqueSecret, "").AccessToken
+		}, true},
+		{"active jwt", func(t *testing.T, e *env) string {
+			return e.issueToken(t, jwtClientID, jwtSecret, "").AccessToken
+		}, true},
+		{"unknown", func(*testing.T, *env) string { return "fm8DH_ofCQnIhhbnoaMEN9SNZFYgAscQwmNpOLrsFLo" }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			raw := tt.token(t, e)
+			e.clock.Advance(90 * time.Second) // the answer's iat is now, not the token's
+			got, err := e.introspect.Handle(t.Context(), application.IntrospectInput{
+				Credentials: post(jwtClientID, jwtSecret), Token: raw, AsJWT: true,
+			})
+			if err != nil {
+				t.Fatalf("introspect as JWT: %v", err)
+			}
+			if got.Active != tt.active {
+				t.Fatalf("active = %v, want %v", got.Active, tt.active)
+			}
+			if got.JWT == "" {
+				t.Fatal("no signed answer though one was asked for")
+			}
+			si, kid := readSignedIntrospection(t, got.JWT)
+			if kid != e.activeKey.ID {
+				t.Errorf("signed with %q, want the active key %q", kid, e.activeKey.ID)
+			}
+			if si.Issuer != issuer {
+				t.Errorf("iss = %q, want %q", si.Issuer, issuer)
+			}
+			if si.Audience != jwtClientID {
+				t.Errorf("aud = %q, want the caller %q", si.Audience, jwtClientID)
+			}
+			if want := t0.Add(90 * time.Second); !si.IssuedAt.Equal(want) {
+				t.Errorf("iat = %v, want the clock's %v", si.IssuedAt, want)
+			}
+			if si.Result.Active != tt.active {
+				t.Errorf("signed answer says active = %v, want %v", si.Result.Active, tt.active)
+			}
+			if tt.active && (si.Result.Token.ID != got.Token.ID || si.Result.Token.ClientID != got.Token.ClientID ||
+				si.Result.Token.Scopes.String() != got.Token.Scopes.String()) {
+				t.Errorf("signed answer's token %+v differs from the plain answer's %+v", si.Result.Token, got.Token)
+			}
+			if !tt.active && (si.Result.Token.ID != "" || si.Result.Token.ClientID != "") {
+				t.Errorf("signed inactive answer leaks token fields %+v", si.Result.Token)
+			}
+		})
+	}
+}
+
+func TestIntrospectNotAsJWT(t *testing.T) {
+	e := newEnv(t)
+	raw := e.issueToken(t, opaqueClientID, opaqueSecret, "").AccessToken
+	if got := e.introspectAsSeed(t, raw); got.JWT != "" {
+		t.Errorf("plain introspection carries a signed answer %q", got.JWT)
+	}
+}
+
+// Without an active key a signed answer cannot be made: that is the
+// server's fault, not the caller's. A plain answer still works.
+func TestIntrospectAsJWTWithoutActiveKey(t *testing.T) {
+	e := newEnv(t)
+	raw := e.issueToken(t, opaqueClientID, opaqueSecret, "").AccessToken
+	retired := e.activeKey
+	retired.State = domain.KeyRetired
+	e.ring.Set([]domain.SigningKey{retired})
+
+	got, err := e.introspect.Handle(t.Context(), application.IntrospectInput{
+		Credentials: post(jwtClientID, jwtSecret), Token: raw, AsJWT: true,
+	})
+	if err == nil {
+		t.Fatalf("signed an introspection with no active key: %+v", got)
+	}
+	var oerr *domain.Error
+	if errors.As(err, &oerr) {
+		t.Errorf("missing signing key answered the client with %s, want an internal error", oerr.Code)
+	}
+	if !e.introspectAsSeed(t, raw).Active {
+		t.Error("plain introspection failed without an active key")
 	}
 }

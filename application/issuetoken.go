@@ -14,6 +14,8 @@ type IssueTokenInput struct {
 	Credentials ClientCredentials
 	GrantType   string
 	Scope       string
+	// Resources are the resource parameters (RFC 8707 §2), possibly several.
+	Resources []string
 }
 
 // IssuedToken is a successful token response (RFC 6749 §5.1).
@@ -23,6 +25,9 @@ type IssuedToken struct {
 	ExpiresIn   int64
 	Scope       string
 }
+
+// GrantTypes are the grant types IssueToken implements.
+var GrantTypes = []domain.GrantType{domain.GrantClientCredentials}
 
 // IssueToken runs the client_credentials grant: it authenticates the
 // client, decides the scopes, and issues a JWT or an opaque token as the
@@ -66,6 +71,10 @@ func (h *IssueToken) Handle(ctx context.Context, in IssueTokenInput) (IssuedToke
 	if err != nil {
 		return IssuedToken{}, err
 	}
+	audience, err := client.TokenAudience(in.Resources)
+	if err != nil {
+		return IssuedToken{}, err
+	}
 
 	jti, err := newUUID(h.random)
 	if err != nil {
@@ -79,7 +88,7 @@ func (h *IssueToken) Handle(ctx context.Context, in IssueTokenInput) (IssuedToke
 		Subject:   client.ID,
 		ClientID:  client.ID,
 		Scopes:    scopes,
-		Audience:  client.TokenAudience(),
+		Audience:  audience,
 		IssuedAt:  now,
 		NotBefore: now,
 		ExpiresAt: now.Add(client.Lifetime()),

@@ -291,3 +291,75 @@ func TestIssueTokenWithoutActiveKey(t *testing.T) {
 	// The opaque client does not need a key.
 	e.issueToken(t, opaqueClientID, opaqueSecret, "")
 }
+
+// RFC 8707 §2: the resources a token request names become the token's aud.
+func TestIssueTokenResources(t *testing.T) {
+	const other = "https://reports.example.com/api"
+	e := newEnv(t)
+	// An opaque client whose tokens may be meant for two resource servers.
+	e.addClient(t, domain.Client{
+		ID: "multi-resource", AuthMethods: []domain.AuthMethod{domain.AuthClientSecretPost}, GrantTypes: cc,
+		AllowedScopes: countryRead, DefaultScopes: countryRead, TokenFormat: domain.FormatOpaque,
+		Audience:  []string{"urn:sigil:default"},
+		Resources: []string{application.DemoResource, other},
+	}, "multi-secret")
+
+	tests := []struct {
+		name, client, secret string
+		resources            []string
+		want                 []string
+	}{
+		{"jwt, the demo resource", jwtClientID, jwtSecret, []string{application.DemoResource}, []string{application.DemoResource}},
+		{"jwt, no resource", jwtClientID, jwtSecret, nil, []string{jwtClientID}},
+		{"opaque, two resources", "multi-resource", "multi-secret", []string{other, application.DemoResource, other}, []string{application.DemoResource, other}},
+		{"opaque, no resource is the configured audience", "multi-resource", "multi-secret", nil, []string{"urn:sigil:default"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := e.issue.Handle(t.Context(), application.IssueTokenInput{
+				Credentials: post(tt.client, tt.secret), GrantType: "client_credentials", Resources: tt.resources,
+			})
+			if err != nil {
+				t.Fatalf("token request for %q: %v", tt.resources, err)
+			}
+			var tok domain.Token
+			if application.LooksLikeJWT(got.AccessToken) {
+				tok, err = e.verifier.VerifyAccessToken(t.Context(), got.AccessToken)
+			} else {
+				tok, err = e.tokens.FindToken(t.Context(), got.AccessToken)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(tok.Audience, tt.want) {
+				t.Errorf("resources %q: aud = %q, want %q", tt.resources, tok.Audience, tt.want)
+			}
+		})
+	}
+}
+
+func TestIssueTokenInvalidTarget(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		name, client, secret string
+		resources            []string
+	}{
+		{"resource the client may not ask for", jwtClientID, jwtSecret, []string{"https://elsewhere.example.com"}},
+		{"client with no resources", opaqueClientID, opaqueSecret, []string{application.DemoResource}},
+		{"one allowed, one not", jwtClientID, jwtSecret, []string{application.DemoResource, "https://elsewhere.example.com"}},
+		{"relative", jwtClientID, jwtSecret, []string{"/ms-system"}},
+		{"with a fragment", jwtClientID, jwtSecret, []string{application.DemoResource + "#x"}},
+		{"empty", jwtClientID, jwtSecret, []string{""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := e.issue.Handle(t.Context(), application.IssueTokenInput{
+				Credentials: post(tt.client, tt.secret), GrantType: "client_credentials", Resources: tt.resources,
+			})
+			wantOAuthError(t, err, domain.ErrInvalidTarget)
+			if got.AccessToken != "" {
+				t.Errorf("refused request still got access token %q", got.AccessToken)
+			}
+		})
+	}
+}

@@ -46,6 +46,64 @@ type TokenStore interface {
 	// FindToken returns the token whose value is value, with Value set, or
 	// domain.ErrNotFound if it is unknown or expired.
 	FindToken(ctx context.Context, value string) (domain.Token, error)
+	// DeleteToken forgets the token whose value is value; deleting an
+	// unknown token is not an error.
+	DeleteToken(ctx context.Context, value string) error
+}
+
+// DenyList remembers revoked JWT access tokens by jti until they expire
+// (RFC 7009 §2 for self-contained tokens).
+type DenyList interface {
+	Deny(ctx context.Context, jti string, until time.Time) error
+	IsDenied(ctx context.Context, jti string) (bool, error)
+}
+
+// ReplayGuard makes client assertions single-use (RFC 7523 §3, item 7).
+type ReplayGuard interface {
+	// FirstUse records id until until and reports whether it was unseen.
+	// Two concurrent calls with the same id never both see true.
+	FirstUse(ctx context.Context, id string, until time.Time) (bool, error)
+}
+
+// SecretBox encrypts secrets the server must be able to read back (the
+// shared secrets of client_secret_jwt) under its key-encryption key.
+type SecretBox interface {
+	Seal(plain []byte) ([]byte, error)
+	Open(sealed []byte) ([]byte, error)
+}
+
+// ClientAssertionVerifier checks the signature of a client's JWT assertion
+// (RFC 7523 §2.2) with what the client registered: an HMAC secret for
+// client_secret_jwt, its public keys (jwks or jwks_uri) for private_key_jwt.
+type ClientAssertionVerifier interface {
+	// UnverifiedIssuer reads the iss of an assertion without checking it,
+	// to find the client the assertion claims to come from.
+	UnverifiedIssuer(assertion string) (string, error)
+	// VerifyClientAssertion checks the signature with secrets (the opened
+	// client_secret_jwt secrets, possibly none) or the client's public
+	// keys, and returns the claims and the method the signature shows.
+	// Claims are for the caller to judge. A bad signature or malformed
+	// assertion matches domain.ErrInvalidClient.
+	VerifyClientAssertion(ctx context.Context, c domain.Client, secrets [][]byte, assertion string) (domain.ClientAssertion, domain.AuthMethod, error)
+}
+
+// IntrospectionSigner signs an introspection answer as a JWT (RFC 9701).
+type IntrospectionSigner interface {
+	SignIntrospection(ctx context.Context, key domain.SigningKey, r SignedIntrospection) (string, error)
+}
+
+// SignedIntrospection is what an RFC 9701 introspection JWT says.
+type SignedIntrospection struct {
+	Issuer   string
+	Audience string // the client that asked
+	IssuedAt time.Time
+	Result   Introspection
+}
+
+// ScopeLister lists every scope some client may be granted, for the
+// server metadata.
+type ScopeLister interface {
+	ListScopes(ctx context.Context) (domain.Scopes, error)
 }
 
 // AccessTokenSigner signs a token's claims as an RFC 9068 JWT with key and
@@ -99,4 +157,15 @@ type CountryFinder interface {
 	// ListCountries returns up to limit countries ordered by alpha-3 code,
 	// starting at offset, and the total count.
 	ListCountries(ctx context.Context, offset, limit int) ([]domain.Country, int, error)
+}
+
+// ClientLister lists every registered client, ordered by id.
+type ClientLister interface {
+	ListClients(ctx context.Context) ([]domain.Client, error)
+}
+
+// ClientDeleter removes a client; removing an unknown client gives
+// domain.ErrNotFound.
+type ClientDeleter interface {
+	DeleteClient(ctx context.Context, id string) error
 }

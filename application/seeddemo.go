@@ -15,6 +15,10 @@ type DemoClient struct {
 	Secret string
 }
 
+// DemoResource is the resource indicator (RFC 8707) of the walkthrough's
+// resource server, which the demo JWT client may ask a token for.
+const DemoResource = "http://localhost:8091/ms-system"
+
 // demoLifetime matches the seeds' expires_in of about four hours.
 const demoLifetime = 4 * time.Hour
 
@@ -31,6 +35,7 @@ func DemoClients() []DemoClient {
 			Client: domain.Client{
 				ID: "service-client-jwt", AuthMethods: both, GrantTypes: cc,
 				AllowedScopes: jwtScopes, DefaultScopes: jwtScopes,
+				Resources:   []string{DemoResource},
 				TokenFormat: domain.FormatJWT, TokenLifetime: demoLifetime, CanIntrospect: true,
 			},
 		},
@@ -73,9 +78,11 @@ func (h *SeedDemoClients) Handle(ctx context.Context) ([]string, error) {
 		case err == nil:
 		case errors.Is(err, domain.ErrNotFound):
 			c := d.Client
-			if c.SecretHash, err = h.hasher.HashSecret(d.Secret); err != nil {
+			hash, err := h.hasher.HashSecret(d.Secret)
+			if err != nil {
 				return nil, fmt.Errorf("hash demo secret: %w", err)
 			}
+			c.Secrets = []domain.ClientSecret{{ID: "demo", Hash: hash}}
 			if err := h.clients.SaveClient(ctx, c); err != nil {
 				return nil, fmt.Errorf("save demo client %s: %w", c.ID, err)
 			}

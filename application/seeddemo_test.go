@@ -1,6 +1,7 @@
 package application_test
 
 import (
+	"errors"
 	"reflect"
 	"slices"
 	"testing"
@@ -37,8 +38,23 @@ func TestSeedDemoClients(t *testing.T) {
 			if err != nil {
 				t.Fatalf("demo client not stored: %v", err)
 			}
-			if stored.SecretHash == "" || stored.SecretHash == tt.secret {
-				t.Errorf("secret stored as %q, want a hash", stored.SecretHash)
+			// One secret, named "demo", kept only as a hash and without
+			// expiry, so the walkthrough keeps working.
+			if len(stored.Secrets) != 1 {
+				t.Fatalf("stored %d secrets, want one: %+v", len(stored.Secrets), stored.Secrets)
+			}
+			s := stored.Secrets[0]
+			if s.ID != "demo" {
+				t.Errorf("secret id = %q, want demo", s.ID)
+			}
+			if s.Hash == "" || s.Hash == tt.secret {
+				t.Errorf("secret stored as %q, want a hash", s.Hash)
+			}
+			if !s.ExpiresAt.IsZero() || len(s.Sealed) != 0 {
+				t.Errorf("demo secret expires %v, sealed %q: want no expiry and no sealed copy", s.ExpiresAt, s.Sealed)
+			}
+			if err := stored.Validate(); err != nil {
+				t.Errorf("seeded client does not pass Validate: %v", err)
 			}
 			for _, m := range []domain.AuthMethod{domain.AuthClientSecretPost, domain.AuthClientSecretBasic} {
 				if _, err := auth.Handle(t.Context(), application.ClientCredentials{ID: tt.id, Secret: tt.secret, Method: m}); err != nil {
@@ -85,7 +101,7 @@ func TestSeedDemoClientsIsIdempotent(t *testing.T) {
 func TestSeedDemoClientsLeavesExistingClient(t *testing.T) {
 	clients := fakes.NewClients()
 	own := domain.Client{
-		ID: jwtClientID, SecretHash: "plain$operator-secret",
+		ID: jwtClientID, Secrets: []domain.ClientSecret{{ID: "operator", Hash: "plain$operator-secret"}},
 		AuthMethods:   []domain.AuthMethod{domain.AuthClientSecretBasic},
 		GrantTypes:    []domain.GrantType{domain.GrantClientCredentials},
 		AllowedScopes: domain.NewScopes("country.read"), TokenFormat: domain.FormatOpaque,
@@ -140,4 +156,39 @@ func snapshot(t *testing.T, clients *fakes.Clients) map[string]domain.Client {
 		out[id] = c
 	}
 	return out
+}
+
+// The walkthrough's JWT client may ask a token for the walkthrough's
+// resource server (RFC 8707); the opaque client may not.
+func TestSeedDemoClientsResource(t *testing.T) {
+	clients := fakes.NewClients()
+	if _, err := application.NewSeedDemoClients(clients, fakes.Hasher{}).Handle(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if !domain.ValidResourceIndicator(application.DemoResource) {
+		t.Fatalf("DemoResource %q is no valid resource indicator", application.DemoResource)
+	}
+	jwtClient, err := clients.FindClient(t.Context(), jwtClientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aud, err := jwtClient.TokenAudience([]string{application.DemoResource})
+	if err != nil {
+		t.Fatalf("%s may not ask for %s: %v", jwtClientID, application.DemoResource, err)
+	}
+	if !slices.Equal(aud, []string{application.DemoResource}) {
+		t.Errorf("aud = %q, want [%q]", aud, application.DemoResource)
+	}
+	// Without a resource the seed's aud stays the client id.
+	if aud, err := jwtClient.TokenAudience(nil); err != nil || !slices.Equal(aud, []string{jwtClientID}) {
+		t.Errorf("aud without resource = %q, %v; want [%q]", aud, err, jwtClientID)
+	}
+
+	opaqueClient, err := clients.FindClient(t.Context(), opaqueClientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := opaqueClient.TokenAudience([]string{application.DemoResource}); !errors.Is(err, domain.ErrInvalidTarget) {
+		t.Errorf("%s asking for %s: error %v, want invalid_target", opaqueClientID, application.DemoResource, err)
+	}
 }

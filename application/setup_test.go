@@ -17,6 +17,8 @@ import (
 // than read from application.DemoClients so the tests pin the seeds.
 const (
 	issuer = "http://localhost:8085/ms-auth-server"
+	// tokenEndpoint is where client assertions are addressed (RFC 7523 §3).
+	tokenEndpoint = issuer + "/oauth2/token"
 
 	jwtClientID     = "service-client-jwt"
 	jwtSecret       = "service-client-jwt-secret"
@@ -38,12 +40,15 @@ type env struct {
 	ring     *application.KeyRing
 	hasher   *countingHasher
 	verifier fakes.Verifier
+	// denied holds revoked JWTs, replays used client assertions.
+	denied, replays *fakes.Expiring
 	// activeKey is the key the ring signs with.
 	activeKey domain.SigningKey
 
 	auth       *application.AuthenticateClient
 	issue      *application.IssueToken
 	introspect *application.Introspect
+	revoke     *application.RevokeToken
 }
 
 func newEnv(t *testing.T) *env {
@@ -55,6 +60,8 @@ func newEnv(t *testing.T) *env {
 		hasher:  &countingHasher{},
 	}
 	e.tokens = fakes.NewTokens(e.clock)
+	e.denied = fakes.NewExpiring(e.clock)
+	e.replays = fakes.NewExpiring(e.clock)
 	e.verifier = fakes.Verifier{Keys: e.ring, Clock: e.clock}
 
 	for _, d := range application.DemoClients() {
@@ -69,31 +76,82 @@ func newEnv(t *testing.T) *env {
 	e.activeKey = k
 	e.ring.Set([]domain.SigningKey{k})
 
-	e.auth = newAuth(t, e.clients, e.hasher)
+	e.auth = newAuthWith(t, e.clients, e.hasher, e.clock, e.assertionSupport(fakes.AssertionVerifier{}))
 	e.issue = application.NewIssueToken(e.auth, e.ring, fakes.Signer{}, e.tokens, e.clock, rand.Reader, issuer)
-	e.introspect = application.NewIntrospect(e.auth, e.tokens, e.verifier, e.clock)
+	e.introspect = e.newIntrospect(e.tokens, e.verifier, e.denied)
+	e.revoke = application.NewRevokeToken(e.auth, e.tokens, e.verifier, e.denied)
 	return e
 }
 
+// assertionSupport accepts assertions addressed to the issuer or the token
+// endpoint, checked by v, replays remembered in e.replays.
+func (e *env) assertionSupport(v application.ClientAssertionVerifier) application.AssertionSupport {
+	return application.AssertionSupport{
+		Verifier: v, Box: fakes.Box{}, Replays: e.replays, Audiences: []string{issuer, tokenEndpoint},
+	}
+}
+
+// newIntrospect builds introspection over the env's keys and clock with
+// the given token sources.
+func (e *env) newIntrospect(store application.TokenStore, v application.AccessTokenVerifier, denied application.DenyList) *application.Introspect {
+	return application.NewIntrospect(e.auth, store, v, denied, e.clock, e.ring, fakes.IntrospectionSigner{}, issuer)
+}
+
+// newAuth authenticates against clients at t0, with assertions checked
+// by the fakes.
 func newAuth(t *testing.T, clients application.ClientFinder, hasher application.SecretHasher) *application.AuthenticateClient {
 	t.Helper()
-	auth, err := application.NewAuthenticateClient(clients, hasher)
+	clock := fakes.NewClock(t0)
+	return newAuthWith(t, clients, hasher, clock, application.AssertionSupport{
+		Verifier: fakes.AssertionVerifier{}, Box: fakes.Box{}, Replays: fakes.NewExpiring(clock),
+		Audiences: []string{issuer, tokenEndpoint},
+	})
+}
+
+func newAuthWith(t *testing.T, clients application.ClientFinder, hasher application.SecretHasher, clock application.Clock, a application.AssertionSupport) *application.AuthenticateClient {
+	t.Helper()
+	auth, err := application.NewAuthenticateClient(clients, hasher, clock, a)
 	if err != nil {
 		t.Fatalf("NewAuthenticateClient: %v", err)
 	}
 	return auth
 }
 
-// addClient registers c with the fake hash of secret.
+// addClient registers c with one secret, secret, of fake hash and no expiry.
 func (e *env) addClient(t *testing.T, c domain.Client, secret string) {
 	t.Helper()
-	var err error
-	if c.SecretHash, err = (fakes.Hasher{}).HashSecret(secret); err != nil {
-		t.Fatal(err)
-	}
+	c.Secrets = []domain.ClientSecret{secretOf(t, "test", secret, time.Time{})}
+	e.saveClient(t, c)
+}
+
+// saveClient registers c as it is.
+func (e *env) saveClient(t *testing.T, c domain.Client) {
+	t.Helper()
 	if err := e.clients.SaveClient(t.Context(), c); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// secretOf is a stored secret with the fake hash of secret.
+func secretOf(t *testing.T, id, secret string, expires time.Time) domain.ClientSecret {
+	t.Helper()
+	hash, err := (fakes.Hasher{}).HashSecret(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return domain.ClientSecret{ID: id, Hash: hash, ExpiresAt: expires}
+}
+
+// jwtSecretOf is secretOf also sealed with fakes.Box, as a secret of a
+// client allowed client_secret_jwt is stored.
+func jwtSecretOf(t *testing.T, id, secret string, expires time.Time) domain.ClientSecret {
+	t.Helper()
+	s := secretOf(t, id, secret, expires)
+	var err error
+	if s.Sealed, err = (fakes.Box{}).Seal([]byte(secret)); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // issueToken runs a client_secret_post token request that must succeed.
@@ -184,8 +242,23 @@ func (brokenTokens) FindToken(context.Context, string) (domain.Token, error) {
 	return domain.Token{}, errStore
 }
 
+func (brokenTokens) DeleteToken(context.Context, string) error { return errStore }
+
+// brokenExpiring is a deny list and replay guard whose store is down.
+type brokenExpiring struct{}
+
+func (brokenExpiring) Deny(context.Context, string, time.Time) error { return errStore }
+
+func (brokenExpiring) IsDenied(context.Context, string) (bool, error) { return false, errStore }
+
+func (brokenExpiring) FirstUse(context.Context, string, time.Time) (bool, error) {
+	return false, errStore
+}
+
 var (
 	_ application.SecretHasher   = (*countingHasher)(nil)
 	_ application.ClientRegistry = brokenClients{}
 	_ application.TokenStore     = brokenTokens{}
+	_ application.DenyList       = brokenExpiring{}
+	_ application.ReplayGuard    = brokenExpiring{}
 )

@@ -8,6 +8,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/sigilauth/sigil/domain"
 )
 
 // Roles Sigil can run as.
@@ -25,15 +27,19 @@ type Config struct {
 	LogLevel  string
 	LogFormat string
 
-	AuthAddr       string
-	AuthBasePath   string
-	AuthIssuer     string
-	KeyAlgorithm   string
-	RSABits        int
-	JWKSMaxAge     time.Duration
-	DemoClients    string
-	MaxBodyBytes   int64
-	ShutdownPeriod time.Duration
+	AuthAddr     string
+	AuthBasePath string
+	AuthIssuer   string
+	KeyAlgorithm string
+	// KeyEncryptionKey (base64) or KeyEncryptionKeyFile encrypts secrets
+	// the server must read back; see keyEncryptionKey.
+	KeyEncryptionKey     string
+	KeyEncryptionKeyFile string
+	RSABits              int
+	JWKSMaxAge           time.Duration
+	DemoClients          string
+	MaxBodyBytes         int64
+	ShutdownPeriod       time.Duration
 
 	TokenCleanupInterval time.Duration
 
@@ -48,6 +54,9 @@ type Config struct {
 	ResourceJWKSMaxAge       time.Duration
 	ResourceLeeway           time.Duration
 	ResourceUpstreamTimeout  time.Duration
+	ResourceIdentifier       string
+	ResourceAudienceCheck    string
+	ResourceAlgorithms       string
 
 	DatabaseDriver string
 	DatabaseDSN    string
@@ -109,6 +118,39 @@ func (c Config) DemoEnabled() bool {
 	}
 }
 
+// VerifyAlgorithms are the algorithms the resource role accepts on JWTs:
+// the configured list, or else the algorithm the auth role signs with.
+func (c Config) VerifyAlgorithms() []domain.Algorithm {
+	list := c.ResourceAlgorithms
+	if strings.TrimSpace(list) == "" {
+		list = c.KeyAlgorithm
+	}
+	var out []domain.Algorithm
+	for _, a := range strings.Split(list, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, domain.Algorithm(a))
+		}
+	}
+	return out
+}
+
+// Audience is the aud the resource role requires of every token, or ""
+// when it checks none: on by default once an identifier is set.
+func (c Config) Audience() string {
+	if c.ResourceAudienceCheck == "false" {
+		return ""
+	}
+	return c.ResourceIdentifier
+}
+
+func algorithmNames(algs []domain.Algorithm) string {
+	names := make([]string, len(algs))
+	for i, a := range algs {
+		names[i] = string(a)
+	}
+	return strings.Join(names, ", ")
+}
+
 // Validate checks the settings that can be checked without connecting.
 func (c Config) Validate() error {
 	var problems []string
@@ -138,8 +180,21 @@ func (c Config) Validate() error {
 	default:
 		add("log-level %q is not one of debug, info, warn, error", c.LogLevel)
 	}
-	if c.KeyAlgorithm != "RS256" {
-		add("key-algorithm %q is not supported (RS256)", c.KeyAlgorithm)
+	if !domain.Algorithm(c.KeyAlgorithm).Supported() {
+		add("key-algorithm %q is not one of %s", c.KeyAlgorithm, algorithmNames(domain.SigningAlgorithms))
+	}
+	for _, a := range c.VerifyAlgorithms() {
+		if !a.Supported() {
+			add("resource-algorithms names %q, not one of %s", a, algorithmNames(domain.SigningAlgorithms))
+		}
+	}
+	switch c.ResourceAudienceCheck {
+	case "true", "false":
+	default:
+		add("resource-audience-check %q is not true or false", c.ResourceAudienceCheck)
+	}
+	if c.ResourceIdentifier != "" && !domain.ValidResourceIndicator(c.ResourceIdentifier) {
+		add("resource-identifier %q is not an absolute URI without a fragment", c.ResourceIdentifier)
 	}
 	if c.RSABits < 2048 {
 		add("rsa-bits %d is below 2048", c.RSABits)

@@ -1,6 +1,9 @@
 package bootstrap
 
 import (
+	"log/slog"
+	"net/http"
+
 	"go.uber.org/fx"
 
 	"github.com/sigilauth/sigil/adapters/josekit"
@@ -16,8 +19,20 @@ var JoseModule = fx.Module("josekit",
 			fx.As(new(application.KeyGenerator))),
 		fx.Annotate(josekit.NewSigner, fx.As(new(application.AccessTokenSigner))),
 		fx.Annotate(josekit.NewJWKS, fx.As(new(application.JWKSEncoder))),
+		fx.Annotate(josekit.NewIntrospectionSigner, fx.As(new(application.IntrospectionSigner))),
+		fx.Annotate(newClientAssertions, fx.As(new(application.ClientAssertionVerifier))),
 	),
 )
+
+func newClientAssertions(c Config, clock application.Clock, log *slog.Logger) *josekit.ClientAssertions {
+	return josekit.NewClientAssertions(josekit.ClientAssertionOptions{
+		HTTPClient:         &http.Client{Timeout: c.ResourceUpstreamTimeout},
+		MinRefreshInterval: c.ResourceJWKSRefresh,
+		MaxAge:             c.ResourceJWKSMaxAge,
+		Clock:              clock,
+		Logger:             log,
+	})
+}
 
 // SecretHashModule provides the argon2id client-secret hasher.
 var SecretHashModule = fx.Module("secrethash",
@@ -25,4 +40,9 @@ var SecretHashModule = fx.Module("secrethash",
 		fx.Annotate(func() *secrethash.Hasher { return secrethash.NewHasher(secrethash.DefaultParams) },
 			fx.As(new(application.SecretHasher))),
 	),
+)
+
+// SecretBoxModule provides the AES-256-GCM encryption of secrets at rest.
+var SecretBoxModule = fx.Module("aesgcm",
+	fx.Provide(func(c Config, log *slog.Logger) (application.SecretBox, error) { return newSecretBox(c, log) }),
 )

@@ -43,38 +43,92 @@ func Role(c Config) fx.Option {
 	}
 }
 
-// AuthRole is the authorization server: token, introspection and JWKS
-// endpoints over the client registry, the key ring and the token store.
+// AuthRole is the authorization server: token, introspection,
+// revocation, JWKS and metadata endpoints over the client registry, the
+// key ring and the token store.
 func AuthRole(c Config) fx.Option {
 	return fx.Module("auth",
 		JoseModule,
 		SecretHashModule,
+		SecretBoxModule,
 		tokenStoreModule(c),
 		fx.Provide(
 			func() *application.KeyRing { return &application.KeyRing{} },
 			fx.Private,
-			// The auth server verifies JWTs it issued, for introspection,
-			// against its own key ring.
+			// The auth server verifies JWTs it issued, for introspection and
+			// revocation, against its own key ring, whatever algorithm each
+			// of its keys has.
 			func(ring *application.KeyRing, c Config, clock application.Clock) application.AccessTokenVerifier {
-				return josekit.NewVerifier(ring, josekit.VerifierOptions{Issuer: c.Issuer(), Clock: clock})
+				return josekit.NewVerifier(ring, josekit.VerifierOptions{
+					Issuer: c.Issuer(), Clock: clock, Algorithms: domain.SigningAlgorithms,
+				})
 			},
 		),
 		fx.Provide(
-			application.NewAuthenticateClient,
+			newAuthenticateClient,
 			func(s application.KeyStore, g application.KeyGenerator, r *application.KeyRing, clock application.Clock, c Config) *application.LoadSigningKeys {
 				return application.NewLoadSigningKeys(s, g, r, clock, domain.Algorithm(c.KeyAlgorithm))
 			},
 			func(a *application.AuthenticateClient, r *application.KeyRing, s application.AccessTokenSigner, t application.TokenStore, clock application.Clock, c Config) *application.IssueToken {
 				return application.NewIssueToken(a, r, s, t, clock, rand.Reader, c.Issuer())
 			},
-			application.NewIntrospect,
+			func(a *application.AuthenticateClient, t application.TokenStore, v application.AccessTokenVerifier, d application.DenyList,
+				clock application.Clock, r *application.KeyRing, s application.IntrospectionSigner, c Config) *application.Introspect {
+				return application.NewIntrospect(a, t, v, d, clock, r, s, c.Issuer())
+			},
+			application.NewRevokeToken,
 			func(r *application.KeyRing, e application.JWKSEncoder, c Config) *application.PublishJWKS {
 				return application.NewPublishJWKS(r, e, c.JWKSMaxAge)
+			},
+			func(c Config, scopes application.ScopeLister, r *application.KeyRing) *application.PublishMetadata {
+				return application.NewPublishMetadata(serverMetadata(c), scopes, r)
 			},
 			application.NewSeedDemoClients,
 		),
 		fx.Invoke(startAuth),
 	)
+}
+
+// endpointURLs are the absolute URLs of the endpoints that authenticate
+// clients, built from the same path constants the router uses.
+func endpointURLs(c Config) (token, introspection, revocation string) {
+	iss := c.Issuer()
+	return iss + echohttp.TokenPath, iss + echohttp.IntrospectionPath, iss + echohttp.RevocationPath
+}
+
+// serverMetadata is the static part of the RFC 8414 metadata, from the
+// configuration and the capabilities the use cases declare.
+func serverMetadata(c Config) application.ServerMetadata {
+	token, introspection, revocation := endpointURLs(c)
+	grants := make([]string, len(application.GrantTypes))
+	for i, g := range application.GrantTypes {
+		grants[i] = string(g)
+	}
+	methods := make([]string, len(domain.AuthMethods))
+	for i, m := range domain.AuthMethods {
+		methods[i] = string(m)
+	}
+	return application.ServerMetadata{
+		Issuer:                c.Issuer(),
+		TokenEndpoint:         token,
+		JWKSURI:               c.Issuer() + echohttp.JWKSPath,
+		IntrospectionEndpoint: introspection,
+		RevocationEndpoint:    revocation,
+		GrantTypes:            grants,
+		AuthMethods:           methods,
+		AuthSigningAlgs:       josekit.ClientAssertionAlgorithms(),
+	}
+}
+
+func newAuthenticateClient(clients application.ClientFinder, hasher application.SecretHasher, clock application.Clock,
+	verifier application.ClientAssertionVerifier, box application.SecretBox, replays application.ReplayGuard, c Config) (*application.AuthenticateClient, error) {
+	token, introspection, revocation := endpointURLs(c)
+	return application.NewAuthenticateClient(clients, hasher, clock, application.AssertionSupport{
+		Verifier:  verifier,
+		Box:       box,
+		Replays:   replays,
+		Audiences: []string{c.Issuer(), token, introspection, revocation},
+	})
 }
 
 type authParams struct {
@@ -86,7 +140,9 @@ type authParams struct {
 	Demo       *application.SeedDemoClients
 	Issue      *application.IssueToken
 	Introspect *application.Introspect
+	Revoke     *application.RevokeToken
 	JWKS       *application.PublishJWKS
+	Metadata   *application.PublishMetadata
 	Database   readiness `name:"database"`
 	Tokens     readiness `name:"tokens"`
 }
@@ -114,7 +170,9 @@ func startAuth(p authParams) {
 		MaxBodyBytes: p.Config.MaxBodyBytes,
 		Logger:       p.Log.With("role", RoleAuth),
 		Ready:        readyAll(p.Database, p.Tokens),
-	}, echohttp.AuthHandlers{Issue: p.Issue, Introspect: p.Introspect, JWKS: p.JWKS})
+	}, echohttp.AuthHandlers{
+		Issue: p.Issue, Introspect: p.Introspect, Revoke: p.Revoke, JWKS: p.JWKS, Metadata: p.Metadata,
+	})
 	serve(p.Lifecycle, p.Log, RoleAuth, p.Config.AuthAddr, e)
 }
 
@@ -137,15 +195,18 @@ func ResourceRole() fx.Option {
 					Logger:             log,
 				})
 				return josekit.NewVerifier(keys, josekit.VerifierOptions{
-					Issuer: c.ExpectedIssuer(),
-					Leeway: c.ResourceLeeway,
-					Clock:  clock,
+					Issuer:     c.ExpectedIssuer(),
+					Leeway:     c.ResourceLeeway,
+					Clock:      clock,
+					Algorithms: c.VerifyAlgorithms(),
 				})
 			},
 			func(c Config, hc *http.Client, clock application.Clock) application.TokenIntrospector {
 				return introspection.NewClient(c.IntrospectionURL(), c.ResourceClientID, c.ResourceClientSecret, hc, clock)
 			},
-			application.NewAuthorizeBearer,
+			func(jwts application.AccessTokenVerifier, opaque application.TokenIntrospector, c Config) *application.AuthorizeBearer {
+				return application.NewAuthorizeBearer(jwts, opaque, c.Audience())
+			},
 			application.NewGetCountry,
 			application.NewListCountries,
 		),

@@ -102,7 +102,9 @@ var Settings = []Setting{
 	{"auth-addr", ":8085", "listen address of the authorization server", str(func(c *Config) *string { return &c.AuthAddr })},
 	{"auth-base-path", "/ms-auth-server", "path prefix of the authorization server's endpoints", str(func(c *Config) *string { return &c.AuthBasePath })},
 	{"auth-issuer", "", "issuer identifier (iss); empty means http://localhost:{auth port}{auth base path}", str(func(c *Config) *string { return &c.AuthIssuer })},
-	{"key-algorithm", "RS256", "algorithm of new signing keys", str(func(c *Config) *string { return &c.KeyAlgorithm })},
+	{"key-algorithm", "RS256", "algorithm of new signing keys: RS256, PS256, ES256 or EdDSA", str(func(c *Config) *string { return &c.KeyAlgorithm })},
+	{"key-encryption-key", "", "base64 of the 32-byte key that encrypts secrets at rest (client_secret_jwt secrets)", str(func(c *Config) *string { return &c.KeyEncryptionKey })},
+	{"key-encryption-key-file", "", "file holding that key; empty means {SQLite file}.kek, created on first start (PostgreSQL needs one of the two)", str(func(c *Config) *string { return &c.KeyEncryptionKeyFile })},
 	{"rsa-bits", "2048", "size of new RSA signing keys", num(func(c *Config) *int { return &c.RSABits })},
 	{"jwks-max-age", "5m", "how long clients may cache the JWKS (Cache-Control max-age)", dur(func(c *Config) *time.Duration { return &c.JWKSMaxAge })},
 	{"demo-clients", "auto", "register the seed documents' demo clients: auto (only on SQLite), true or false", str(func(c *Config) *string { return &c.DemoClients })},
@@ -120,6 +122,9 @@ var Settings = []Setting{
 	{"resource-jwks-max-age", "5m", "how long the resource server trusts its cached JWKS", dur(func(c *Config) *time.Duration { return &c.ResourceJWKSMaxAge })},
 	{"resource-leeway", "30s", "clock skew allowed when checking exp and nbf", dur(func(c *Config) *time.Duration { return &c.ResourceLeeway })},
 	{"resource-upstream-timeout", "5s", "timeout of JWKS and introspection calls", dur(func(c *Config) *time.Duration { return &c.ResourceUpstreamTimeout })},
+	{"resource-identifier", "", "this resource server's identifier (RFC 8707), e.g. http://localhost:8091/ms-system", str(func(c *Config) *string { return &c.ResourceIdentifier })},
+	{"resource-audience-check", "true", "refuse tokens whose aud lacks the resource identifier (only when one is set)", str(func(c *Config) *string { return &c.ResourceAudienceCheck })},
+	{"resource-algorithms", "", "comma-separated JWT algorithms the resource server accepts; empty means key-algorithm", str(func(c *Config) *string { return &c.ResourceAlgorithms })},
 
 	{"database-driver", "sqlite", "sqlite or postgres", str(func(c *Config) *string { return &c.DatabaseDriver })},
 	{"database-dsn", "sigil.db", "SQLite file or PostgreSQL DSN", str(func(c *Config) *string { return &c.DatabaseDSN })},
@@ -133,7 +138,7 @@ var Settings = []Setting{
 }
 
 // secretSettings are never printed.
-var secretSettings = map[string]bool{"resource-client-secret": true, "redis-password": true, "database-dsn": true}
+var secretSettings = map[string]bool{"resource-client-secret": true, "redis-password": true, "database-dsn": true, "key-encryption-key": true}
 
 // Defaults returns the configuration with every default applied.
 func Defaults() Config {
@@ -150,9 +155,18 @@ func Defaults() Config {
 // YAML file named by --config or SIGIL_CONFIG, SIGIL_* environment
 // variables, and flags. args excludes the program and subcommand names.
 func Load(args []string, getenv func(string) string) (Config, error) {
+	return LoadWith(args, getenv, nil)
+}
+
+// LoadWith is Load for a command with flags of its own, which extra
+// declares on the same flag set.
+func LoadWith(args []string, getenv func(string) string, extra func(fs *flag.FlagSet)) (Config, error) {
 	c := Defaults()
-	fs := flag.NewFlagSet("sigil serve", flag.ContinueOnError)
+	fs := flag.NewFlagSet("sigil", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
+	if extra != nil {
+		extra(fs)
+	}
 	configFile := fs.String("config", getenv("SIGIL_CONFIG"), "YAML configuration file")
 	// Flags are parsed into a scratch config first, so that only flags
 	// given explicitly override the file and the environment.

@@ -25,7 +25,8 @@ var GormModule = fx.Module("gormstore",
 	fx.Provide(
 		openDatabase,
 		fx.Annotate(gormstore.NewClients,
-			fx.As(new(application.ClientFinder)), fx.As(new(application.ClientRegistry))),
+			fx.As(new(application.ClientFinder)), fx.As(new(application.ClientRegistry)),
+			fx.As(new(application.ScopeLister))),
 		fx.Annotate(gormstore.NewKeys, fx.As(new(application.KeyStore))),
 		fx.Annotate(gormstore.NewCountries, fx.As(new(application.CountryFinder))),
 		fx.Annotate(databaseReadiness, fx.ResultTags(`name:"database"`)),
@@ -62,21 +63,32 @@ func databaseReadiness(db *gorm.DB) (readiness, error) {
 	return sqlDB.PingContext, nil
 }
 
-// GormTokensModule keeps opaque tokens in the database, the embedded
-// default when no Redis is configured, and deletes expired ones on a
-// schedule (Redis expires its own keys).
+// GormTokensModule keeps opaque tokens, the deny list of revoked JWTs and
+// used client-assertion ids in the database, the embedded default when
+// no Redis is configured, and deletes expired rows on a schedule (Redis
+// expires its own keys).
 var GormTokensModule = fx.Module("gormstore-tokens",
 	fx.Provide(
 		gormstore.NewTokens,
 		func(t *gormstore.Tokens) application.TokenStore { return t },
+		gormstore.NewDenyList,
+		func(d *gormstore.DenyList) application.DenyList { return d },
+		gormstore.NewReplayGuard,
+		func(r *gormstore.ReplayGuard) application.ReplayGuard { return r },
 		fx.Annotate(func() readiness { return nil }, fx.ResultTags(`name:"tokens"`)),
 	),
 	fx.Invoke(scheduleTokenCleanup),
 )
 
-// scheduleTokenCleanup deletes expired opaque tokens every
-// token-cleanup-interval while the app runs.
-func scheduleTokenCleanup(lc fx.Lifecycle, tokens *gormstore.Tokens, c Config, log *slog.Logger) {
+// expiring is a table whose rows expire and must be swept.
+type expiring interface {
+	DeleteExpired(ctx context.Context) (int64, error)
+}
+
+// scheduleTokenCleanup deletes expired opaque tokens, deny-list entries
+// and used assertion ids every token-cleanup-interval while the app runs.
+func scheduleTokenCleanup(lc fx.Lifecycle, tokens *gormstore.Tokens, denied *gormstore.DenyList, replays *gormstore.ReplayGuard, c Config, log *slog.Logger) {
+	tables := map[string]expiring{"opaque tokens": tokens, "denied jtis": denied, "used assertions": replays}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	lc.Append(fx.Hook{
@@ -90,11 +102,13 @@ func scheduleTokenCleanup(lc fx.Lifecycle, tokens *gormstore.Tokens, c Config, l
 					case <-ctx.Done():
 						return
 					case <-tick.C:
-						n, err := tokens.DeleteExpired(ctx)
-						if err != nil && ctx.Err() == nil {
-							log.Warn("delete expired opaque tokens", "err", err)
-						} else if n > 0 {
-							log.Debug("deleted expired opaque tokens", "count", n)
+						for name, t := range tables {
+							n, err := t.DeleteExpired(ctx)
+							if err != nil && ctx.Err() == nil {
+								log.Warn("delete expired "+name, "err", err)
+							} else if n > 0 {
+								log.Debug("deleted expired "+name, "count", n)
+							}
 						}
 					}
 				}
@@ -109,7 +123,8 @@ func scheduleTokenCleanup(lc fx.Lifecycle, tokens *gormstore.Tokens, c Config, l
 	})
 }
 
-// RedisModule keeps opaque tokens in Redis. The address may list several
+// RedisModule keeps opaque tokens, the deny list and used assertion ids
+// in Redis. The address may list several
 // comma-separated nodes: go-redis's UniversalClient then speaks to a
 // cluster.
 var RedisModule = fx.Module("redisstore",
@@ -118,6 +133,12 @@ var RedisModule = fx.Module("redisstore",
 		fx.Annotate(func(r redis.UniversalClient, c Config) *redisstore.Tokens {
 			return redisstore.NewTokens(r, c.RedisPrefix)
 		}, fx.As(new(application.TokenStore))),
+		fx.Annotate(func(r redis.UniversalClient, c Config) *redisstore.DenyList {
+			return redisstore.NewDenyList(r, c.RedisPrefix)
+		}, fx.As(new(application.DenyList))),
+		fx.Annotate(func(r redis.UniversalClient, c Config) *redisstore.ReplayGuard {
+			return redisstore.NewReplayGuard(r, c.RedisPrefix)
+		}, fx.As(new(application.ReplayGuard))),
 		fx.Annotate(func(r redis.UniversalClient) readiness {
 			return func(ctx context.Context) error { return r.Ping(ctx).Err() }
 		}, fx.ResultTags(`name:"tokens"`)),

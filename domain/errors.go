@@ -18,6 +18,13 @@ const (
 	CodeInvalidToken         ErrorCode = "invalid_token"
 	CodeInsufficientScope    ErrorCode = "insufficient_scope"
 	CodeServerError          ErrorCode = "server_error"
+	// CodeInvalidTarget is RFC 8707 §2: a resource the client may not ask for.
+	CodeInvalidTarget ErrorCode = "invalid_target"
+	// CodeInvalidClientMetadata is RFC 7591 §3.2.2: a registration that
+	// does not hold together.
+	CodeInvalidClientMetadata ErrorCode = "invalid_client_metadata"
+	// CodeUnsupportedTokenType is RFC 7009 §2.2.1.
+	CodeUnsupportedTokenType ErrorCode = "unsupported_token_type"
 )
 
 // Error is an OAuth error: a code from the RFCs, a short description safe
@@ -55,14 +62,16 @@ func (e *Error) With(description string) *Error {
 // Sentinels, one per code, to compare with errors.Is and to derive described
 // errors from with With.
 var (
-	ErrInvalidRequest       = &Error{Code: CodeInvalidRequest}
-	ErrInvalidClient        = &Error{Code: CodeInvalidClient}
-	ErrInvalidGrant         = &Error{Code: CodeInvalidGrant}
-	ErrUnauthorizedClient   = &Error{Code: CodeUnauthorizedClient}
-	ErrUnsupportedGrantType = &Error{Code: CodeUnsupportedGrantType}
-	ErrInvalidScope         = &Error{Code: CodeInvalidScope}
-	ErrInvalidToken         = &Error{Code: CodeInvalidToken}
-	ErrInsufficientScope    = &Error{Code: CodeInsufficientScope}
+	ErrInvalidRequest        = &Error{Code: CodeInvalidRequest}
+	ErrInvalidClient         = &Error{Code: CodeInvalidClient}
+	ErrInvalidGrant          = &Error{Code: CodeInvalidGrant}
+	ErrUnauthorizedClient    = &Error{Code: CodeUnauthorizedClient}
+	ErrUnsupportedGrantType  = &Error{Code: CodeUnsupportedGrantType}
+	ErrInvalidScope          = &Error{Code: CodeInvalidScope}
+	ErrInvalidToken          = &Error{Code: CodeInvalidToken}
+	ErrInsufficientScope     = &Error{Code: CodeInsufficientScope}
+	ErrInvalidTarget         = &Error{Code: CodeInvalidTarget}
+	ErrInvalidClientMetadata = &Error{Code: CodeInvalidClientMetadata}
 )
 
 // ErrNotFound is returned by lookups (clients, tokens, keys, countries)

@@ -105,6 +105,8 @@ func TestSentinelCodes(t *testing.T) {
 		{domain.ErrInvalidScope, domain.CodeInvalidScope, "invalid_scope"},
 		{domain.ErrInvalidToken, domain.CodeInvalidToken, "invalid_token"},
 		{domain.ErrInsufficientScope, domain.CodeInsufficientScope, "insufficient_scope"},
+		{domain.ErrInvalidTarget, domain.CodeInvalidTarget, "invalid_target"},
+		{domain.ErrInvalidClientMetadata, domain.CodeInvalidClientMetadata, "invalid_client_metadata"},
 	}
 	for _, tt := range tests {
 		if tt.err.Code != tt.code || string(tt.code) != tt.wire {
@@ -113,5 +115,8 @@ func TestSentinelCodes(t *testing.T) {
 	}
 	if string(domain.CodeServerError) != "server_error" {
 		t.Errorf("CodeServerError = %q", domain.CodeServerError)
+	}
+	if string(domain.CodeUnsupportedTokenType) != "unsupported_token_type" {
+		t.Errorf("CodeUnsupportedTokenType = %q", domain.CodeUnsupportedTokenType)
 	}
 }

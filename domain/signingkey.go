@@ -8,10 +8,28 @@ import (
 // Algorithm is a JWS signing algorithm name (RFC 7518 §3.1).
 type Algorithm string
 
-// Signing algorithms Sigil knows.
+// Signing algorithms Sigil signs with (RFC 7518 §3.1, RFC 8037 §3.1).
+// HMAC algorithms are deliberately absent: an access token verified with a
+// shared key could be forged by anyone who can verify it.
 const (
 	RS256 Algorithm = "RS256"
+	PS256 Algorithm = "PS256"
+	ES256 Algorithm = "ES256"
+	EdDSA Algorithm = "EdDSA"
 )
+
+// SigningAlgorithms lists the algorithms a signing key may have.
+var SigningAlgorithms = []Algorithm{RS256, PS256, ES256, EdDSA}
+
+// Supported reports whether a is one of SigningAlgorithms.
+func (a Algorithm) Supported() bool {
+	for _, s := range SigningAlgorithms {
+		if a == s {
+			return true
+		}
+	}
+	return false
+}
 
 // KeyState is where a signing key stands in its life.
 type KeyState string

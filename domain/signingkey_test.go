@@ -42,3 +42,33 @@ func TestSigningKeyPublic(t *testing.T) {
 		t.Errorf("Public() = %v, want the private key's public half", k.Public())
 	}
 }
+
+func TestAlgorithmSupported(t *testing.T) {
+	tests := []struct {
+		alg  domain.Algorithm
+		want bool
+	}{
+		{domain.RS256, true},
+		{domain.PS256, true},
+		{domain.ES256, true},
+		{domain.EdDSA, true},
+		// HMAC would let anyone who verifies a token forge one.
+		{"HS256", false},
+		{"none", false},
+		{"", false},
+		{"rs256", false},
+		{"ES384", false},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.alg), func(t *testing.T) {
+			if got := tt.alg.Supported(); got != tt.want {
+				t.Errorf("Algorithm(%q).Supported() = %v, want %v", tt.alg, got, tt.want)
+			}
+		})
+	}
+	for _, a := range domain.SigningAlgorithms {
+		if !a.Supported() {
+			t.Errorf("%q is in SigningAlgorithms but not Supported", a)
+		}
+	}
+}

@@ -5,6 +5,18 @@ import "time"
 // TokenTypeBearer is the only token type Sigil issues (RFC 6750).
 const TokenTypeBearer = "Bearer"
 
+// ClientAssertion is what Sigil reads from a client's JWT assertion
+// (RFC 7523 §3) once its signature has been checked.
+type ClientAssertion struct {
+	Issuer    string
+	Subject   string
+	Audience  []string
+	ID        string // jti
+	IssuedAt  time.Time
+	NotBefore time.Time
+	ExpiresAt time.Time
+}
+
 // Token is an issued access token and what it grants.
 type Token struct {
 	// Value is the access token as the client holds it: a compact JWS or

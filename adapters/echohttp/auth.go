@@ -17,7 +17,9 @@ import (
 type authAPI struct {
 	issue      *application.IssueToken
 	introspect *application.Introspect
+	revoke     *application.RevokeToken
 	jwks       *application.PublishJWKS
+	metadata   *application.PublishMetadata
 }
 
 // tokenResponse is a successful token response (RFC 6749 §5.1).
@@ -29,10 +31,10 @@ type tokenResponse struct {
 }
 
 // token is the token endpoint (RFC 6749 §3.2), client_credentials grant
-// (§4.4).
+// (§4.4), with resource indicators (RFC 8707 §2).
 func (a authAPI) token(c echo.Context) error {
 	req := c.Request()
-	form, err := readForm(req)
+	form, err := readForm(req, paramResource)
 	if err != nil {
 		return failedAt(tokenEndpoint, false, err)
 	}
@@ -44,6 +46,7 @@ func (a authAPI) token(c echo.Context) error {
 		Credentials: creds,
 		GrantType:   form.Get("grant_type"),
 		Scope:       form.Get("scope"),
+		Resources:   resources(form),
 	})
 	if err != nil {
 		return failedAt(tokenEndpoint, basic, err)
@@ -82,7 +85,9 @@ var inactive = []byte(`{"active":false}`)
 
 // introspection is the introspection endpoint (RFC 7662 §2). It takes
 // token_type_hint but does not need it (§2.1 lets the server ignore it):
-// tokens are told apart by their shape.
+// tokens are told apart by their shape. A caller whose Accept header
+// prefers application/token-introspection+jwt gets the answer as a signed
+// JWT (RFC 9701 §4, §5); errors stay JSON (RFC 7662 §2.3).
 func (a authAPI) introspection(c echo.Context) error {
 	req := c.Request()
 	form, err := readForm(req)
@@ -93,15 +98,23 @@ func (a authAPI) introspection(c echo.Context) error {
 	if err != nil {
 		return failedAt(introspectionEndpoint, basic, err)
 	}
+	asJWT := prefersIntrospectionJWT(req.Header.Values(echo.HeaderAccept))
 	out, err := a.introspect.Handle(req.Context(), application.IntrospectInput{
 		Credentials: creds,
 		Token:       form.Get("token"),
+		AsJWT:       asJWT,
 	})
 	if err != nil {
 		return failedAt(introspectionEndpoint, basic, err)
 	}
-	// The answer describes a live credential: never cache it.
-	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+	h := c.Response().Header()
+	// The answer describes a live credential: never cache it. It also
+	// depends on Accept, which Vary says to any cache on the way.
+	h.Set(echo.HeaderCacheControl, "no-store")
+	h.Add(echo.HeaderVary, echo.HeaderAccept)
+	if asJWT {
+		return c.Blob(http.StatusOK, mimeIntrospectionJWT, []byte(out.JWT))
+	}
 	if !out.Active {
 		return c.JSONBlob(http.StatusOK, inactive)
 	}
@@ -119,6 +132,31 @@ func (a authAPI) introspection(c echo.Context) error {
 		ClientID:  t.ClientID,
 		TokenType: domain.TokenTypeBearer,
 	})
+}
+
+// revocation is the revocation endpoint (RFC 7009 §2). Success, including
+// for a token the server does not know (§2.2), is 200 with an empty body:
+// the client reads nothing but the status.
+func (a authAPI) revocation(c echo.Context) error {
+	req := c.Request()
+	form, err := readForm(req)
+	if err != nil {
+		return failedAt(revocationEndpoint, false, err)
+	}
+	creds, basic, err := clientCredentials(req, form)
+	if err != nil {
+		return failedAt(revocationEndpoint, basic, err)
+	}
+	err = a.revoke.Handle(req.Context(), application.RevokeInput{
+		Credentials:   creds,
+		Token:         form.Get("token"),
+		TokenTypeHint: form.Get("token_type_hint"),
+	})
+	if err != nil {
+		return failedAt(revocationEndpoint, basic, err)
+	}
+	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+	return c.NoContent(http.StatusOK)
 }
 
 // unixSeconds is a NumericDate (RFC 7519 §2); zero for an unset time, so

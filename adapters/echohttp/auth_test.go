@@ -1,6 +1,8 @@
 package echohttp_test
 
 import (
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +11,8 @@ import (
 	"testing"
 	"testing/iotest"
 	"time"
+
+	"github.com/sigilauth/sigil/application"
 )
 
 // TestSeedJWTFlow replays the seed's client-credentials JWT walkthrough.
@@ -302,4 +306,134 @@ func TestJWKS(t *testing.T) {
 	check(t, rec, want{status: http.StatusOK, header: map[string]string{"Cache-Control": "public, max-age=300"}})
 	// The fake encoder lists kids; the key loaded at start is kid-1.
 	equalJSON(t, rec.Body.Bytes(), `{"kids":["kid-1"]}`)
+}
+
+// TestResourceIndicators checks the resource parameter (RFC 8707 §2): the
+// one parameter that may repeat, each value becoming the token's aud.
+func TestResourceIndicators(t *testing.T) {
+	as := func(id, secret string, pairs ...string) string {
+		return form(append([]string{"grant_type", "client_credentials", "client_id", id, "client_secret", secret}, pairs...)...)
+	}
+	tests := []struct {
+		name    string
+		body    string
+		wantAud string // JSON array; "" for an error
+		want    want
+	}{
+		{"no resource: the default audience", as(resourceClient, resourceSecret), `["resource-client"]`, want{}},
+		{"empty resource is no resource", as(resourceClient, resourceSecret, "resource", ""), `["resource-client"]`, want{}},
+		{"one resource", as(resourceClient, resourceSecret, "resource", resourceA), `["https://api.example.com/a"]`, want{}},
+		{"two resources", as(resourceClient, resourceSecret, "resource", resourceB, "resource", resourceA), `["https://api.example.com/a","https://api.example.com/b"]`, want{}},
+		{"the same resource twice", as(resourceClient, resourceSecret, "resource", resourceA, "resource", resourceA), `["https://api.example.com/a"]`, want{}},
+		{"the seed's resource", as(jwtClient, jwtSecret, "resource", "http://localhost:8091/ms-system"), `["http://localhost:8091/ms-system"]`, want{}},
+		{"resource not allowed", as(resourceClient, resourceSecret, "resource", "https://api.example.com/c"), "", want{status: http.StatusBadRequest, code: "invalid_target"}},
+		{"one of two not allowed", as(resourceClient, resourceSecret, "resource", resourceA, "resource", "https://evil.example/"), "", want{status: http.StatusBadRequest, code: "invalid_target"}},
+		{"resource with a fragment", as(resourceClient, resourceSecret, "resource", resourceA+"#frag"), "", want{status: http.StatusBadRequest, code: "invalid_target"}},
+		{"relative resource", as(resourceClient, resourceSecret, "resource", "/a"), "", want{status: http.StatusBadRequest, code: "invalid_target"}},
+		{"another parameter repeated beside resources", as(resourceClient, resourceSecret, "resource", resourceA, "resource", resourceB, "scope", "country.read", "scope", "country.read"), "", want{status: http.StatusBadRequest, code: "invalid_request"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			if tt.wantAud == "" {
+				tt.want.header = map[string]string{"Cache-Control": "no-store", "WWW-Authenticate": ""}
+				check(t, e.toAuth(post(tokenPath, tt.body)), tt.want)
+				return
+			}
+			token := e.tokenFrom(post(tokenPath, tt.body))
+			rec := e.toAuth(post(introspectPath, form("client_id", jwtClient, "client_secret", jwtSecret, "token", token)))
+			equalJSON(t, marshal(t, jsonObject(t, rec)["aud"]), tt.wantAud)
+		})
+	}
+}
+
+// TestIntrospectionJWT checks RFC 9701 negotiation: a caller preferring
+// application/token-introspection+jwt gets a signed answer, anyone else
+// JSON.
+func TestIntrospectionJWT(t *testing.T) {
+	const jwtType = "application/token-introspection+jwt"
+	tests := []struct {
+		accept  []string // Accept header values
+		wantJWT bool
+	}{
+		{nil, false},
+		{[]string{jwtType}, true},
+		{[]string{"APPLICATION/Token-Introspection+JWT"}, true},
+		{[]string{"application/json"}, false},
+		{[]string{"*/*"}, false},
+		{[]string{"application/*"}, false},
+		{[]string{"text/html"}, false},
+		{[]string{jwtType + ", application/json"}, true},
+		{[]string{"application/json, " + jwtType}, true},
+		{[]string{"application/json;q=0.9, " + jwtType}, true},
+		{[]string{"application/json; q=0.9", jwtType + "; q=1.0"}, true},
+		{[]string{"application/*;q=0.1, " + jwtType + ";q=0.2"}, true},
+		{[]string{jwtType + ";q=0.5, application/json"}, false},
+		{[]string{jwtType + ", " + jwtType + ";q=0.1, application/json;q=0.5"}, true},
+		{[]string{jwtType + ";q=0.5, */*"}, false},
+		{[]string{jwtType + ";q=0"}, false},
+		{[]string{jwtType + ";q=0.000, */*;q=0.1"}, false},
+		{[]string{jwtType + ";q=2"}, false},
+		{[]string{jwtType + ";q=abc"}, false},
+	}
+	e := newEnv(t)
+	tokens := map[string]string{
+		"active":   e.issue(opaqueClient, opaqueSecret, "country.read"),
+		"inactive": "no-such-token",
+	}
+	for _, tt := range tests {
+		for state, token := range tokens {
+			t.Run(strings.Join(tt.accept, " | ")+"/"+state, func(t *testing.T) {
+				req := post(introspectPath, form("client_id", jwtClient, "client_secret", jwtSecret, "token", token))
+				for _, v := range tt.accept {
+					req.Header.Add("Accept", v)
+				}
+				rec := e.toAuth(req)
+				w := want{status: http.StatusOK, header: map[string]string{"Cache-Control": "no-store", "Vary": "Accept"}}
+				if !tt.wantJWT {
+					check(t, rec, w)
+					if active := jsonObject(t, rec)["active"]; active != (state == "active") {
+						t.Errorf("active = %v in %s", active, rec.Body)
+					}
+					return
+				}
+				w.contentType = jwtType
+				check(t, rec, w)
+				signed := decodeIntrospectionJWT(t, rec.Body.String())
+				if signed.Issuer != issuer || signed.Audience != jwtClient || !signed.IssuedAt.Equal(start) {
+					t.Errorf("signed introspection iss %q aud %q iat %v, want %q, %q, %v", signed.Issuer, signed.Audience, signed.IssuedAt, issuer, jwtClient, start)
+				}
+				if signed.Result.Active != (state == "active") {
+					t.Errorf("signed introspection active = %v", signed.Result.Active)
+				}
+				if state == "active" && signed.Result.Token.ClientID != opaqueClient {
+					t.Errorf("signed introspection client_id = %q", signed.Result.Token.ClientID)
+				}
+			})
+		}
+	}
+}
+
+// TestIntrospectionJWTErrorsStayJSON checks that a failure is an RFC 7662
+// §2.3 JSON error even for a caller that asked for a JWT.
+func TestIntrospectionJWTErrorsStayJSON(t *testing.T) {
+	e := newEnv(t)
+	req := post(introspectPath, form("client_id", jwtClient, "client_secret", "nope", "token", "x"))
+	req.Header.Set("Accept", "application/token-introspection+jwt")
+	check(t, e.toAuth(req), want{status: http.StatusUnauthorized, code: "invalid_client"})
+}
+
+// decodeIntrospectionJWT reads back what fakes.IntrospectionSigner signed.
+func decodeIntrospectionJWT(t *testing.T, jwt string) application.SignedIntrospection {
+	t.Helper()
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 || parts[0] != "introspection" {
+		t.Fatalf("body %q is not a signed introspection", jwt)
+	}
+	b, err := hex.DecodeString(parts[1])
+	var out application.SignedIntrospection
+	if err != nil || json.Unmarshal(b, &out) != nil {
+		t.Fatalf("body %q does not decode", jwt)
+	}
+	return out
 }

@@ -36,10 +36,16 @@ const (
 	opaqueSecret = "user-client-secret"
 	seedScope    = "country.read customer.read customer.write"
 
-	tokenPath      = authBase + "/oauth2/token"
-	introspectPath = authBase + "/oauth2/introspect"
-	jwksPath       = authBase + "/oauth2/jwks"
+	tokenPath      = authBase + echohttp.TokenPath
+	introspectPath = authBase + echohttp.IntrospectionPath
+	revokePath     = authBase + echohttp.RevocationPath
+	jwksPath       = authBase + echohttp.JWKSPath
 	countryPath    = resourceBase + "/country"
+
+	// The metadata document's two locations (RFC 8414 §3.1 and the form
+	// appended to the issuer).
+	metadataRootPath = echohttp.MetadataPath + authBase
+	metadataBasePath = authBase + echohttp.MetadataPath
 )
 
 // Clients beyond the demo ones: one whose id and secret need
@@ -52,6 +58,25 @@ const (
 	jwksMaxAge     = 5 * time.Minute
 	demoLifetimeS  = 4 * 60 * 60
 	defaultMaxBody = 64 << 10
+)
+
+// Clients that authenticate with JWT assertions (RFC 7523): one with a
+// key (private_key_jwt), issued opaque tokens, and one with a shared
+// secret (client_secret_jwt), issued JWTs. Both may introspect.
+const (
+	keyClient    = "key-client"
+	keyKid       = "key-client-kid-1"
+	hmacClient   = "hmac-client"
+	hmacSecret   = "hmac-client-shared-secret"
+	assertionTTL = 5 * time.Minute
+)
+
+// A client that may ask tokens for two resources (RFC 8707).
+const (
+	resourceClient = "resource-client"
+	resourceSecret = "resource-client-secret"
+	resourceA      = "https://api.example.com/a"
+	resourceB      = "https://api.example.com/b"
 )
 
 // secretText is what failing fakes put in their errors: it stands for a
@@ -76,6 +101,13 @@ type deps struct {
 	countries    application.CountryFinder
 	ready        func(context.Context) error
 	maxBody      int64
+	// authBase is the authorization server's base path.
+	authBase string
+	// audience is the resource server's identifier; empty skips the
+	// audience check.
+	audience string
+	// metadata is the static part of the server metadata.
+	metadata application.ServerMetadata
 }
 
 // env is both servers built from the real use cases over fakes, sharing
@@ -100,15 +132,31 @@ func newEnv(t *testing.T, tweaks ...func(*deps)) *env {
 		t.Fatal(err)
 	}
 	both := []domain.AuthMethod{domain.AuthClientSecretBasic, domain.AuthClientSecretPost}
+	cc := []domain.GrantType{domain.GrantClientCredentials}
+	secret := func(s string) []domain.ClientSecret { return []domain.ClientSecret{{ID: "s1", Hash: "plain$" + s}} }
 	for _, c := range []domain.Client{
 		{
-			ID: oddClient, SecretHash: "plain$" + oddSecret, AuthMethods: both,
-			GrantTypes:    []domain.GrantType{domain.GrantClientCredentials},
+			ID: oddClient, Secrets: secret(oddSecret), AuthMethods: both, GrantTypes: cc,
 			AllowedScopes: domain.NewScopes("country.read"), TokenFormat: domain.FormatOpaque,
 		},
 		{
-			ID: noGrantClient, SecretHash: "plain$" + noGrantSecret, AuthMethods: both,
+			ID: noGrantClient, Secrets: secret(noGrantSecret), AuthMethods: both,
 			AllowedScopes: domain.NewScopes("country.read"), TokenFormat: domain.FormatOpaque,
+		},
+		{
+			ID: resourceClient, Secrets: secret(resourceSecret), AuthMethods: both, GrantTypes: cc,
+			Resources:     []string{resourceA, resourceB},
+			AllowedScopes: domain.NewScopes("country.read"), TokenFormat: domain.FormatJWT,
+		},
+		{
+			ID: keyClient, AuthMethods: []domain.AuthMethod{domain.AuthPrivateKeyJWT}, GrantTypes: cc,
+			JWKS:          `{"keys":[{"kid":"` + keyKid + `"}]}`,
+			AllowedScopes: domain.NewScopes("country.read"), TokenFormat: domain.FormatOpaque, CanIntrospect: true,
+		},
+		{
+			ID: hmacClient, AuthMethods: []domain.AuthMethod{domain.AuthClientSecretJWT}, GrantTypes: cc,
+			Secrets:       []domain.ClientSecret{{ID: "s1", Hash: "plain$" + hmacSecret, Sealed: []byte("sealed:" + hmacSecret)}},
+			AllowedScopes: domain.NewScopes("country.read"), TokenFormat: domain.FormatJWT, CanIntrospect: true,
 		},
 	} {
 		if err := clients.SaveClient(ctx, c); err != nil {
@@ -126,12 +174,21 @@ func newEnv(t *testing.T, tweaks ...func(*deps)) *env {
 		verifier:     verifier,
 		introspector: fakes.Introspector{Store: store},
 		countries:    fakes.NewCountries(countries...),
+		authBase:     authBase,
+		metadata:     testMetadata(issuer),
 	}
 	for _, tweak := range tweaks {
 		tweak(&d)
 	}
 
-	authenticate, err := application.NewAuthenticateClient(clients, fakes.Hasher{})
+	// The deny list and the replay guard are two uses of one fake.
+	denied := fakes.NewExpiring(clock)
+	authenticate, err := application.NewAuthenticateClient(clients, fakes.Hasher{}, clock, application.AssertionSupport{
+		Verifier:  fakes.AssertionVerifier{},
+		Box:       fakes.Box{},
+		Replays:   fakes.NewExpiring(clock),
+		Audiences: []string{issuer, issuer + echohttp.TokenPath, issuer + echohttp.IntrospectionPath, issuer + echohttp.RevocationPath},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,16 +201,37 @@ func newEnv(t *testing.T, tweaks ...func(*deps)) *env {
 		t:     t,
 		clock: clock,
 		logs:  logs,
-		auth: echohttp.NewAuthServer(opts(authBase), echohttp.AuthHandlers{
-			Issue:      application.NewIssueToken(authenticate, ring, fakes.Signer{}, d.tokens, clock, rand.Reader, issuer),
-			Introspect: application.NewIntrospect(authenticate, d.tokens, verifier, clock),
-			JWKS:       application.NewPublishJWKS(ring, &fakes.JWKSEncoder{}, jwksMaxAge),
+		auth: echohttp.NewAuthServer(opts(d.authBase), echohttp.AuthHandlers{
+			Issue: application.NewIssueToken(authenticate, ring, fakes.Signer{}, d.tokens, clock, rand.Reader, issuer),
+			Introspect: application.NewIntrospect(authenticate, d.tokens, verifier, denied, clock,
+				ring, fakes.IntrospectionSigner{}, issuer),
+			Revoke:   application.NewRevokeToken(authenticate, d.tokens, verifier, denied),
+			JWKS:     application.NewPublishJWKS(ring, &fakes.JWKSEncoder{}, jwksMaxAge),
+			Metadata: application.NewPublishMetadata(d.metadata, clients, ring),
 		}),
 		resource: echohttp.NewResourceServer(opts(resourceBase), echohttp.ResourceHandlers{
-			Authorize:     application.NewAuthorizeBearer(d.verifier, d.introspector),
+			Authorize:     application.NewAuthorizeBearer(d.verifier, d.introspector, d.audience),
 			GetCountry:    application.NewGetCountry(d.countries),
 			ListCountries: application.NewListCountries(d.countries),
 		}),
+	}
+}
+
+// allAuthMethods are the methods the test metadata advertises.
+var allAuthMethods = []string{"client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt"}
+
+// testMetadata is the static metadata of an issuer, its endpoints built
+// from the exported paths as the lead's wiring builds them.
+func testMetadata(iss string) application.ServerMetadata {
+	return application.ServerMetadata{
+		Issuer:                iss,
+		TokenEndpoint:         iss + echohttp.TokenPath,
+		JWKSURI:               iss + echohttp.JWKSPath,
+		IntrospectionEndpoint: iss + echohttp.IntrospectionPath,
+		RevocationEndpoint:    iss + echohttp.RevocationPath,
+		GrantTypes:            []string{"client_credentials"},
+		AuthMethods:           allAuthMethods,
+		AuthSigningAlgs:       []string{"RS256", "ES256", "HS256"},
 	}
 }
 
@@ -170,19 +248,62 @@ func (e *env) toResource(req *http.Request) *httptest.ResponseRecorder {
 }
 
 // issue gets an access token with client_secret_post, as the seeds do.
-func (e *env) issue(id, secret, scope string) string {
+func (e *env) issue(id, secret, scope string, extra ...string) string {
 	e.t.Helper()
-	rec := e.toAuth(post(tokenPath, form("grant_type", "client_credentials", "client_id", id, "client_secret", secret, "scope", scope)))
+	params := append([]string{"grant_type", "client_credentials", "client_id", id, "client_secret", secret, "scope", scope}, extra...)
+	return e.tokenFrom(post(tokenPath, form(params...)))
+}
+
+// tokenFrom sends a token request that must succeed and returns the token.
+func (e *env) tokenFrom(req *http.Request) string {
+	e.t.Helper()
+	rec := e.toAuth(req)
 	if rec.Code != http.StatusOK {
-		e.t.Fatalf("token for %s: status %d, body %s", id, rec.Code, rec.Body)
+		e.t.Fatalf("token request: status %d, body %s", rec.Code, rec.Body)
 	}
 	var body struct {
 		AccessToken string `json:"access_token"`
 	}
 	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.AccessToken == "" {
-		e.t.Fatalf("token for %s: body %s", id, rec.Body)
+		e.t.Fatalf("token request: body %s", rec.Body)
 	}
 	return body.AccessToken
+}
+
+// introspect asks, as service-client-jwt, whether token is active.
+func (e *env) introspect(token string) bool {
+	e.t.Helper()
+	rec := e.toAuth(post(introspectPath, form("client_id", jwtClient, "client_secret", jwtSecret, "token", token)))
+	if rec.Code != http.StatusOK {
+		e.t.Fatalf("introspect: status %d, body %s", rec.Code, rec.Body)
+	}
+	return jsonObject(e.t, rec)["active"] == true
+}
+
+// assertion is a client assertion (RFC 7523 §3) from client, signed the
+// way method says with the client's registered key or secret, addressed
+// to the issuer, valid for assertionTTL, with a fresh jti.
+func (e *env) assertion(client string, method domain.AuthMethod) fakes.Assertion {
+	now := e.clock.Now()
+	a := fakes.Assertion{
+		Claims: domain.ClientAssertion{
+			Issuer: client, Subject: client, Audience: []string{issuer},
+			ID: rand.Text(), IssuedAt: now, ExpiresAt: now.Add(assertionTTL),
+		},
+		Method: method,
+	}
+	switch method {
+	case domain.AuthPrivateKeyJWT:
+		a.Kid = keyKid
+	case domain.AuthClientSecretJWT:
+		a.Secret = hmacSecret
+	}
+	return a
+}
+
+// assertionParams are the form parameters carrying an assertion.
+func assertionParams(a fakes.Assertion) []string {
+	return []string{"client_assertion_type", application.AssertionTypeJWTBearer, "client_assertion", a.Encode()}
 }
 
 // form encodes name, value pairs in order, keeping repeated names.
@@ -221,20 +342,36 @@ func basic(id, secret string) string {
 func bearer(token string) string { return "Bearer " + token }
 
 // want is what a response must show: status, the "error" of the JSON body
-// when code is set, and header values exactly ("" means absent).
+// when code is set, header values exactly ("" means absent), and the
+// Content-Type: "" means application/json, emptyBody no type and no body.
 type want struct {
-	status int
-	code   string
-	header map[string]string
+	status      int
+	code        string
+	header      map[string]string
+	contentType string
 }
+
+// emptyBody, as want.contentType, is a response without a body.
+const emptyBody = "(no body)"
 
 func check(t *testing.T, rec *httptest.ResponseRecorder, w want) {
 	t.Helper()
 	if rec.Code != w.status {
 		t.Errorf("status = %d, want %d; body %s", rec.Code, w.status, rec.Body)
 	}
-	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
-		t.Errorf("Content-Type = %q, want application/json", ct)
+	switch ct := rec.Header().Get("Content-Type"); w.contentType {
+	case "":
+		if ct != "application/json" {
+			t.Errorf("Content-Type = %q, want application/json", ct)
+		}
+	case emptyBody:
+		if ct != "" || rec.Body.Len() != 0 {
+			t.Errorf("Content-Type = %q, body %q; want neither", ct, rec.Body)
+		}
+	default:
+		if ct != w.contentType {
+			t.Errorf("Content-Type = %q, want %s", ct, w.contentType)
+		}
 	}
 	if w.code != "" {
 		var body struct {
@@ -334,6 +471,7 @@ func (failingTokens) SaveToken(context.Context, domain.Token) error { return err
 func (failingTokens) FindToken(context.Context, string) (domain.Token, error) {
 	return domain.Token{}, errSecret
 }
+func (failingTokens) DeleteToken(context.Context, string) error { return errSecret }
 
 type failingCountries struct{}
 

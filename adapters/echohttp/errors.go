@@ -19,13 +19,14 @@ const (
 	anyEndpoint endpoint = iota
 	tokenEndpoint
 	introspectionEndpoint
+	revocationEndpoint
 	protectedResource
 )
 
 // endpointError tells handleError where an error arose, because the same
 // OAuth error answers differently at the token endpoint (RFC 6749 §5.2),
-// the introspection endpoint (RFC 7662 §2.3) and a protected resource
-// (RFC 6750 §3.1).
+// the introspection endpoint (RFC 7662 §2.3), the revocation endpoint
+// (RFC 7009 §2.2.1) and a protected resource (RFC 6750 §3.1).
 type endpointError struct {
 	err error
 	at  endpoint
@@ -222,7 +223,8 @@ func oauthResponse(e *domain.Error, where endpoint, basic bool) response {
 		return internalResponse
 	case domain.CodeInvalidClient:
 		// RFC 6749 §5.2: 401, and a challenge for the scheme the client
-		// used in the Authorization header.
+		// used in the Authorization header; none for a client that sent
+		// its secret or assertion in the body.
 		r := response{status: http.StatusUnauthorized, body: body}
 		if basic {
 			r.challenge = basicChallenge
@@ -234,6 +236,8 @@ func oauthResponse(e *domain.Error, where endpoint, basic bool) response {
 			// may not introspect is forbidden, not unauthenticated.
 			return response{status: http.StatusForbidden, body: body}
 		}
+		// RFC 6749 §5.2, and RFC 7009 §2.2.1 for revoking a token issued
+		// to another client.
 		return response{status: http.StatusBadRequest, body: body}
 	case domain.CodeInvalidToken:
 		return response{status: http.StatusUnauthorized, body: body}
@@ -241,7 +245,9 @@ func oauthResponse(e *domain.Error, where endpoint, basic bool) response {
 		return response{status: http.StatusForbidden, body: body}
 	default:
 		// invalid_request, invalid_grant, unsupported_grant_type,
-		// invalid_scope (RFC 6749 §5.2).
+		// invalid_scope (RFC 6749 §5.2), invalid_target (RFC 8707 §2),
+		// unsupported_token_type (RFC 7009 §2.2.1),
+		// invalid_client_metadata (RFC 7591 §3.2.2): all 400.
 		return response{status: http.StatusBadRequest, body: body}
 	}
 }

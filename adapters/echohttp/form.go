@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -22,12 +23,14 @@ var (
 	errNoBody  = domain.ErrInvalidRequest.With("request body could not be read")
 )
 
-// readForm reads the form body of a token or introspection request
-// (RFC 6749 §4.4.2, RFC 7662 §2.1). Parameters in the query string are
-// ignored: the credentials and tokens these requests carry belong in the
-// body. A repeated parameter is refused (RFC 6749 §3.2). Values are read
-// with Get, so an empty value counts as absent (RFC 6749 §3.1).
-func readForm(req *http.Request) (url.Values, error) {
+// readForm reads the form body of a request to the token, introspection
+// or revocation endpoint (RFC 6749 §4.4.2, RFC 7662 §2.1, RFC 7009 §2.1).
+// Parameters in the query string are ignored: the credentials and tokens
+// these requests carry belong in the body. A repeated parameter is refused
+// (RFC 6749 §3.2) unless it is one of repeatable, which only resource is
+// (RFC 8707 §2). Values are read with Get, so an empty value counts as
+// absent (RFC 6749 §3.1).
+func readForm(req *http.Request, repeatable ...string) (url.Values, error) {
 	mt, _, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
 	if err != nil || mt != echo.MIMEApplicationForm {
 		// A charset or other parameter is fine; another type is not.
@@ -46,11 +49,28 @@ func readForm(req *http.Request) (url.Values, error) {
 		return nil, errBadForm
 	}
 	for name, values := range form {
-		if len(values) > 1 {
+		if len(values) > 1 && !slices.Contains(repeatable, name) {
 			return nil, domain.ErrInvalidRequest.With(repeatedDescription(name))
 		}
 	}
 	return form, nil
+}
+
+// paramResource is the resource indicator (RFC 8707 §2), the one token
+// request parameter that may be repeated.
+const paramResource = "resource"
+
+// resources returns the non-empty resource values in the order sent; an
+// empty one is as if omitted (RFC 6749 §3.1). Checking that each is an
+// absolute URI the client may ask for is the use case's.
+func resources(form url.Values) []string {
+	var out []string
+	for _, r := range form[paramResource] {
+		if r != "" {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // repeatedDescription names a repeated parameter when its name is plain
@@ -75,17 +95,36 @@ var (
 	errOtherID    = domain.ErrInvalidRequest.With("client_id does not match the basic authorization header")
 )
 
-// clientCredentials reads how the client authenticates (RFC 6749 §2.3.1):
-// with HTTP Basic, or with client_id and client_secret in the form. basic
-// reports whether the client used the Authorization header, which decides
-// the challenge on failure (RFC 6749 §5.2).
+// clientCredentials reads how the client authenticates: with HTTP Basic or
+// client_id and client_secret in the form (RFC 6749 §2.3.1), or with a JWT
+// assertion in client_assertion_type and client_assertion, client_id being
+// optional (RFC 7523 §2.2). basic reports whether the client used the
+// Authorization header, which decides the challenge on failure (RFC 6749
+// §5.2): an assertion that fails gets a 401 without one.
 //
-// A client must use one method only (RFC 6749 §2.3), so Basic together
-// with a client_secret in the body is refused. A client_id in the body
-// next to Basic is tolerated when it names the same client.
+// A client must use one method only (RFC 6749 §2.3), so an assertion with
+// a client_secret or a Basic header, or Basic with a client_secret in the
+// body, is refused. A client_id in the body next to Basic is tolerated when
+// it names the same client; next to an assertion, the use case checks it
+// against the assertion's issuer.
 func clientCredentials(req *http.Request, form url.Values) (creds application.ClientCredentials, basic bool, err error) {
 	header := req.Header.Get(echo.HeaderAuthorization)
+	assertion, assertionType := form.Get("client_assertion"), form.Get("client_assertion_type")
+	hasAssertion := assertion != "" || assertionType != ""
+
 	if header == "" {
+		if hasAssertion {
+			if form.Get("client_secret") != "" {
+				return creds, false, errTwoMethods
+			}
+			// Method stays empty: the assertion's signature tells
+			// client_secret_jwt from private_key_jwt.
+			return application.ClientCredentials{
+				ID:            form.Get("client_id"),
+				Assertion:     assertion,
+				AssertionType: assertionType,
+			}, false, nil
+		}
 		return application.ClientCredentials{
 			ID:     form.Get("client_id"),
 			Secret: form.Get("client_secret"),
@@ -93,6 +132,9 @@ func clientCredentials(req *http.Request, form url.Values) (creds application.Cl
 		}, false, nil
 	}
 
+	if hasAssertion {
+		return creds, true, errTwoMethods
+	}
 	scheme, encoded, _ := strings.Cut(header, " ")
 	if !strings.EqualFold(scheme, "Basic") {
 		return creds, true, errBadScheme

@@ -19,9 +19,26 @@ type resourceAPI struct {
 	list      *application.ListCountries
 }
 
+// resourceRoute is one route of the resource server and the scopes a
+// bearer token needs to reach it.
+type resourceRoute struct {
+	method string
+	path   string // relative to Options.BasePath
+	scopes []string
+	handle func(resourceAPI, echo.Context) error
+}
+
+// resourceRoutes are the resource server's routes: the one place that says
+// which scopes each needs.
+var resourceRoutes = []resourceRoute{
+	{http.MethodGet, "/country", []string{"country.read"}, resourceAPI.listCountries},
+	{http.MethodGet, "/country/code/:code", []string{"country.read"}, resourceAPI.getCountry},
+}
+
 // requireScopes returns middleware that lets a request through only with a
-// valid bearer token carrying every one of scopes (RFC 6750). The scope set
-// is built here, once per route.
+// valid bearer token carrying every one of scopes (RFC 6750) and, when the
+// use case is given this server's identifier, addressed to it (RFC 8707).
+// The scope set is built here, once per route.
 func (r resourceAPI) requireScopes(scopes ...string) echo.MiddlewareFunc {
 	required := domain.NewScopes(scopes...)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {

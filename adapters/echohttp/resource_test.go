@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sigilauth/sigil/application"
 	"github.com/sigilauth/sigil/domain"
 	"github.com/sigilauth/sigil/test/fakes"
 )
@@ -147,6 +148,34 @@ func TestListCountries(t *testing.T) {
 			rec := e.toResource(with(get(countryPath+tt.query), "Authorization", bearer(token)))
 			check(t, rec, want{status: tt.status})
 			equalJSON(t, rec.Body.Bytes(), tt.wantBody)
+		})
+	}
+}
+
+// TestAudience checks a resource server that knows its own identifier
+// (RFC 8707): a token asked for it passes, a token for someone else is
+// invalid_token, whatever its format.
+func TestAudience(t *testing.T) {
+	e := newEnv(t, func(d *deps) { d.audience = application.DemoResource })
+	notForUs := `Bearer error="invalid_token", error_description="the token is not intended for this resource"`
+	tests := []struct {
+		name  string
+		token string
+		want  want
+	}{
+		{"jwt for this resource", e.issue(jwtClient, jwtSecret, "country.read", "resource", application.DemoResource), want{status: http.StatusOK}},
+		{"jwt without resource", e.issue(jwtClient, jwtSecret, "country.read"), want{status: http.StatusUnauthorized, code: "invalid_token",
+			header: map[string]string{"WWW-Authenticate": notForUs}}},
+		{"jwt for another resource", e.issue(resourceClient, resourceSecret, "country.read", "resource", resourceA), want{status: http.StatusUnauthorized, code: "invalid_token",
+			header: map[string]string{"WWW-Authenticate": notForUs}}},
+		{"opaque for its client", e.issue(opaqueClient, opaqueSecret, "country.read"), want{status: http.StatusUnauthorized, code: "invalid_token",
+			header: map[string]string{"WWW-Authenticate": notForUs}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, path := range []string{countryPath, countryPath + "/code/AUS"} {
+				check(t, e.toResource(with(get(path), "Authorization", bearer(tt.token))), tt.want)
+			}
 		})
 	}
 }

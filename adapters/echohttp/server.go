@@ -1,8 +1,9 @@
 // Package echohttp is Sigil's HTTP adapter, built on Echo v4. It serves the
-// authorization server (token, introspection and JWKS endpoints) and the
-// protected resource server (countries). It holds no business logic: each
-// handler parses the request, calls one use case and maps the answer; every
-// error becomes a response in one place, handleError.
+// authorization server (token, introspection, revocation, JWKS and metadata
+// endpoints) and the protected resource server (countries). It holds no
+// business logic: each handler parses the request, calls one use case and
+// maps the answer; every error becomes a response in one place,
+// handleError.
 package echohttp
 
 import (
@@ -39,11 +40,28 @@ type Options struct {
 	Ready func(ctx context.Context) error
 }
 
-// AuthHandlers are the use cases the authorization server serves.
+// Paths of the authorization server's endpoints, relative to
+// Options.BasePath. The issuer URL plus one of these is the endpoint's URL,
+// so the RFC 8414 metadata built from them names the routes served here.
+const (
+	TokenPath         = "/oauth2/token"
+	IntrospectionPath = "/oauth2/introspect"
+	RevocationPath    = "/oauth2/revoke"
+	JWKSPath          = "/oauth2/jwks"
+	// MetadataPath is the well-known suffix of RFC 8414 §3. It is served
+	// both under the base path and, as §3.1 has it for an issuer with a
+	// path, at the root followed by the base path.
+	MetadataPath = "/.well-known/oauth-authorization-server"
+)
+
+// AuthHandlers are the use cases the authorization server serves; all are
+// required.
 type AuthHandlers struct {
 	Issue      *application.IssueToken
 	Introspect *application.Introspect
+	Revoke     *application.RevokeToken
 	JWKS       *application.PublishJWKS
+	Metadata   *application.PublishMetadata
 }
 
 // ResourceHandlers are the use cases the resource server serves.
@@ -54,28 +72,41 @@ type ResourceHandlers struct {
 }
 
 // NewAuthServer builds the authorization server: POST {base}/oauth2/token,
-// POST {base}/oauth2/introspect, GET {base}/oauth2/jwks, and the health
-// routes. The caller starts and stops it.
+// POST {base}/oauth2/introspect, POST {base}/oauth2/revoke,
+// GET {base}/oauth2/jwks, the metadata document at
+// GET {base}/.well-known/oauth-authorization-server and
+// GET /.well-known/oauth-authorization-server{base}, and the health routes.
+// The caller starts and stops it.
 func NewAuthServer(opts Options, h AuthHandlers) *echo.Echo {
 	e, s := newServer(opts)
-	a := authAPI{issue: h.Issue, introspect: h.Introspect, jwks: h.JWKS}
-	g := e.Group(s.base + "/oauth2")
-	g.POST("/token", a.token)
-	g.POST("/introspect", a.introspection)
-	g.GET("/jwks", a.jwksDocument)
+	a := authAPI{issue: h.Issue, introspect: h.Introspect, revoke: h.Revoke, jwks: h.JWKS, metadata: h.Metadata}
+	e.POST(s.base+TokenPath, a.token)
+	e.POST(s.base+IntrospectionPath, a.introspection)
+	e.POST(s.base+RevocationPath, a.revocation)
+	e.GET(s.base+JWKSPath, a.jwksDocument)
+	// RFC 8414 §3.1 inserts the well-known segment between host and path:
+	// issuer https://host/ms-auth-server publishes at
+	// https://host/.well-known/oauth-authorization-server/ms-auth-server.
+	// The form that appends the suffix to the issuer, as OpenID Connect
+	// Discovery does (RFC 8414 §5 compares the two), is served too, since
+	// many clients look there. With no base path both are the same route.
+	e.GET(MetadataPath+s.base, a.serverMetadata)
+	if s.base != "" {
+		e.GET(s.base+MetadataPath, a.serverMetadata)
+	}
 	return e
 }
 
-// NewResourceServer builds the resource server: GET {base}/country and
-// GET {base}/country/code/:code, both requiring scope country.read, and the
-// health routes. The caller starts and stops it.
+// NewResourceServer builds the resource server: the routes of
+// resourceRoutes under {base}, each behind a bearer-token check for its
+// scopes, and the health routes. The caller starts and stops it.
 func NewResourceServer(opts Options, h ResourceHandlers) *echo.Echo {
 	e, s := newServer(opts)
 	r := resourceAPI{authorize: h.Authorize, get: h.GetCountry, list: h.ListCountries}
-	countryRead := r.requireScopes("country.read")
-	g := e.Group(s.base + "/country")
-	g.GET("", r.listCountries, countryRead)
-	g.GET("/code/:code", r.getCountry, countryRead)
+	for _, route := range resourceRoutes {
+		e.Add(route.method, s.base+route.path, func(c echo.Context) error { return route.handle(r, c) },
+			r.requireScopes(route.scopes...))
+	}
 	return e
 }
 

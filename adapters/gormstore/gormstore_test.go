@@ -174,7 +174,8 @@ func TestMigrateSeedsCountriesOnceAndCanRunAgain(t *testing.T) {
 			if err := gormstore.Migrate(t.Context(), db); err != nil {
 				t.Fatalf("Migrate: %v", err)
 			}
-			for _, table := range []string{"sigil_clients", "sigil_opaque_tokens", "sigil_signing_keys", "sigil_countries"} {
+			for _, table := range []string{"sigil_clients", "sigil_client_secrets", "sigil_opaque_tokens", "sigil_signing_keys",
+				"sigil_countries", "sigil_denied_jtis", "sigil_used_assertions"} {
 				if !db.Migrator().HasTable(table) {
 					t.Errorf("table %s missing after Migrate", table)
 				}
@@ -190,7 +191,8 @@ func TestMigrateSeedsCountriesOnceAndCanRunAgain(t *testing.T) {
 			// Data saved in between survives a second run, and countries an
 			// operator removed are not put back.
 			clients := gormstore.NewClients(db)
-			if err := clients.SaveClient(t.Context(), domain.Client{ID: "kept", SecretHash: "h", TokenFormat: domain.FormatJWT}); err != nil {
+			kept := domain.Client{ID: "kept", Secrets: []domain.ClientSecret{{ID: "s", Hash: "h"}}, TokenFormat: domain.FormatJWT}
+			if err := clients.SaveClient(t.Context(), kept); err != nil {
 				t.Fatalf("SaveClient: %v", err)
 			}
 			if err := db.Exec("DELETE FROM sigil_countries WHERE alpha3 = ?", "ATA").Error; err != nil {
@@ -202,8 +204,8 @@ func TestMigrateSeedsCountriesOnceAndCanRunAgain(t *testing.T) {
 			if n := countRows(t, db, "sigil_countries"); n != 248 {
 				t.Errorf("countries after second Migrate = %d, want 248 (ATA stays removed)", n)
 			}
-			if _, err := clients.FindClient(t.Context(), "kept"); err != nil {
-				t.Errorf("client saved before the second Migrate: %v", err)
+			if got, err := clients.FindClient(t.Context(), "kept"); err != nil || len(got.Secrets) != 1 {
+				t.Errorf("client saved before the second Migrate = %+v, %v; want it with its secret", got, err)
 			}
 		})
 	}
@@ -330,6 +332,9 @@ func TestStoreErrorsAreNotNotFound(t *testing.T) {
 	if _, err := gormstore.NewTokens(db, fakes.NewClock(time.Now())).FindToken(t.Context(), "x"); err == nil || errors.Is(err, domain.ErrNotFound) {
 		t.Errorf("FindToken on a closed database error = %v, want a non-not-found error", err)
 	}
+	if err := gormstore.NewClients(db).DeleteClient(t.Context(), "x"); err == nil || errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("DeleteClient on a closed database error = %v, want a non-not-found error", err)
+	}
 }
 
 func TestKeysListOldestFirstWhateverTheSaveOrder(t *testing.T) {
@@ -397,7 +402,7 @@ func TestSaveSigningKeyWithoutPrivateKeyFails(t *testing.T) {
 func TestSaveClientRefusesAListElementThatWouldSplit(t *testing.T) {
 	db := testenv.SQLite(t)
 	clients := gormstore.NewClients(db)
-	c := domain.Client{ID: "odd", SecretHash: "h", AllowedScopes: domain.Scopes{"country.read customer.read"}, TokenFormat: domain.FormatJWT}
+	c := domain.Client{ID: "odd", AllowedScopes: domain.Scopes{"country.read customer.read"}, TokenFormat: domain.FormatJWT}
 	if err := clients.SaveClient(t.Context(), c); err == nil {
 		t.Error("SaveClient with a scope holding a space succeeded; it would come back as two scopes")
 	}

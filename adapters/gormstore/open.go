@@ -1,6 +1,7 @@
-// Package gormstore keeps clients, opaque tokens, signing keys and
-// countries in SQLite or PostgreSQL through Gorm. Gorm types stay inside
-// it: callers get the application ports and domain values.
+// Package gormstore keeps clients, opaque tokens, signing keys, countries,
+// the deny list of revoked JWTs and the ids of used client assertions in
+// SQLite or PostgreSQL through Gorm. Gorm types stay inside it: callers
+// get the application ports and domain values.
 package gormstore
 
 import (

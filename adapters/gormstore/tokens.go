@@ -141,15 +141,27 @@ func (s *Tokens) FindToken(ctx context.Context, value string) (domain.Token, err
 	return t, nil
 }
 
+// DeleteToken implements application.TokenStore.
+func (s *Tokens) DeleteToken(ctx context.Context, value string) error {
+	if err := s.db.WithContext(ctx).Where("hash = ?", hashToken(value)).Delete(&tokenRow{}).Error; err != nil {
+		return fmt.Errorf("delete token: %w", err)
+	}
+	return nil
+}
+
 // DeleteExpired removes the tokens whose expiry has come by the store's
 // clock and returns how many it removed. Run it now and then: expired
 // rows are never found, but they take space until deleted.
 func (s *Tokens) DeleteExpired(ctx context.Context) (int64, error) {
-	res := s.db.WithContext(ctx).
-		Where("expires_at <= ?", s.clock.Now().UnixMicro()).
-		Delete(&tokenRow{})
+	return deleteExpired(ctx, s.db, &tokenRow{}, s.clock, "tokens")
+}
+
+// deleteExpired removes the rows of model's table whose expires_at has
+// come by clock, for the sweeps the server schedules.
+func deleteExpired(ctx context.Context, db *gorm.DB, model any, clock application.Clock, what string) (int64, error) {
+	res := db.WithContext(ctx).Where("expires_at <= ?", clock.Now().UnixMicro()).Delete(model)
 	if res.Error != nil {
-		return 0, fmt.Errorf("delete expired tokens: %w", res.Error)
+		return 0, fmt.Errorf("delete expired %s: %w", what, res.Error)
 	}
 	return res.RowsAffected, nil
 }

@@ -3,8 +3,10 @@ package josekit
 import (
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
+	"slices"
 
 	"github.com/go-jose/go-jose/v4"
 
@@ -22,10 +24,11 @@ type algorithm struct {
 	fits func(pub crypto.PublicKey) bool
 }
 
-// algorithms lists the only algorithms Sigil accepts: asymmetric ones
-// (RFC 7518 §3.1). "none" and the HMAC family are deliberately absent, so
-// that no configuration can make a verifier accept an unsigned token or a
-// token "signed" with a public key used as an HMAC secret.
+// algorithms lists the only algorithms Sigil signs and verifies access
+// tokens with: asymmetric ones (RFC 7518 §3.1, RFC 8037 §3.1). "none" and
+// the HMAC family are deliberately absent, so that no configuration can
+// make a verifier accept an unsigned token or a token "signed" with a
+// public key used as an HMAC secret.
 var algorithms = map[domain.Algorithm]algorithm{
 	"RS256": {jose.RS256, isRSA},
 	"RS384": {jose.RS384, isRSA},
@@ -36,6 +39,51 @@ var algorithms = map[domain.Algorithm]algorithm{
 	"ES256": {jose.ES256, isEC(elliptic.P256())},
 	"ES384": {jose.ES384, isEC(elliptic.P384())},
 	"ES512": {jose.ES512, isEC(elliptic.P521())},
+	// RFC 8037 §3.1: EdDSA with an OKP key; Sigil knows the Ed25519 curve
+	// only (Ed448 is not in the standard library).
+	"EdDSA": {jose.EdDSA, isEd25519},
+}
+
+// hmacAlgorithm is an HMAC algorithm a client_secret_jwt assertion may be
+// signed with, and the shortest secret it may be checked with: as long as
+// the hash output (RFC 7518 §3.2).
+type hmacAlgorithm struct {
+	jose   jose.SignatureAlgorithm
+	minKey int
+}
+
+// hmacAlgorithms are accepted on client assertions only, never on access
+// tokens: there the secret is the client's own, shared with Sigil alone.
+var hmacAlgorithms = map[domain.Algorithm]hmacAlgorithm{
+	"HS256": {jose.HS256, 32},
+	"HS384": {jose.HS384, 48},
+	"HS512": {jose.HS512, 64},
+}
+
+// assertionAlgorithms is the allow-list a client assertion is parsed
+// with: every asymmetric algorithm and the HMAC ones, never "none".
+var assertionAlgorithms = func() []jose.SignatureAlgorithm {
+	out := make([]jose.SignatureAlgorithm, 0, len(algorithms)+len(hmacAlgorithms))
+	for _, a := range algorithms {
+		out = append(out, a.jose)
+	}
+	for _, h := range hmacAlgorithms {
+		out = append(out, h.jose)
+	}
+	slices.Sort(out)
+	return out
+}()
+
+// ClientAssertionAlgorithms lists the JWS algorithms ClientAssertions
+// accepts, sorted: the server metadata's
+// token_endpoint_auth_signing_alg_values_supported (RFC 8414 §2), which
+// must not hold "none".
+func ClientAssertionAlgorithms() []string {
+	out := make([]string, len(assertionAlgorithms))
+	for i, a := range assertionAlgorithms {
+		out[i] = string(a)
+	}
+	return out
 }
 
 func isRSA(pub crypto.PublicKey) bool {
@@ -52,10 +100,37 @@ func isEC(curve elliptic.Curve) func(crypto.PublicKey) bool {
 	}
 }
 
+func isEd25519(pub crypto.PublicKey) bool {
+	k, ok := pub.(ed25519.PublicKey)
+	return ok && len(k) == ed25519.PublicKeySize
+}
+
 // fits reports whether pub may be used with alg.
 func fits(alg domain.Algorithm, pub crypto.PublicKey) bool {
 	a, ok := algorithms[alg]
 	return ok && a.fits(pub)
+}
+
+// defaultAlgorithm guesses the algorithm of a key published without alg
+// (RFC 7517 §4.4 makes it optional; Spring Authorization Server omits it):
+// RS256 for RSA, the curve's ES algorithm for EC, EdDSA for Ed25519.
+func defaultAlgorithm(pub crypto.PublicKey) domain.Algorithm {
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		return domain.RS256
+	case *ecdsa.PublicKey:
+		switch k.Curve {
+		case elliptic.P256():
+			return "ES256"
+		case elliptic.P384():
+			return "ES384"
+		case elliptic.P521():
+			return "ES512"
+		}
+	case ed25519.PublicKey:
+		return domain.EdDSA
+	}
+	return ""
 }
 
 // samePublicKey reports whether a and b are the same public key. All the

@@ -2,33 +2,87 @@ package josekit_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/sigilauth/sigil/adapters/josekit"
+	"github.com/sigilauth/sigil/domain"
+	"github.com/sigilauth/sigil/test/fakes"
 )
 
 func BenchmarkSignAccessToken(b *testing.B) {
-	key := rsaKey(b, 0)
-	s := josekit.NewSigner()
-	tok := token()
+	for _, alg := range domain.SigningAlgorithms {
+		b.Run(string(alg), func(b *testing.B) {
+			key := keyFor(b, alg)
+			s := josekit.NewSigner()
+			tok := token()
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.SignAccessToken(ctx, key, tok); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkVerifyAccessToken(b *testing.B) {
+	for _, alg := range domain.SigningAlgorithms {
+		b.Run(string(alg), func(b *testing.B) {
+			key := keyFor(b, alg)
+			raw := sign(b, key, token())
+			v := josekit.NewVerifier(ring(key), josekit.VerifierOptions{
+				Issuer: issuer, Clock: fakes.NewClock(epoch), Algorithms: []domain.Algorithm{alg},
+			})
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := v.VerifyAccessToken(ctx, raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkSignIntrospection(b *testing.B) {
+	key := keyFor(b, domain.ES256)
+	s := josekit.NewIntrospectionSigner()
+	r := introspectionOf(true)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := s.SignAccessToken(ctx, key, tok); err != nil {
+		if _, err := s.SignIntrospection(ctx, key, r); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
-func BenchmarkVerifyAccessToken(b *testing.B) {
-	key := rsaKey(b, 0)
-	raw := sign(b, key, token())
-	v := newVerifier(ring(key), 0)
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := v.VerifyAccessToken(ctx, raw); err != nil {
-			b.Fatal(err)
-		}
+func BenchmarkVerifyClientAssertion(b *testing.B) {
+	for _, alg := range append(slices.Clone(domain.SigningAlgorithms), "HS256") {
+		b.Run(string(alg), func(b *testing.B) {
+			var (
+				raw     string
+				c       = domain.Client{ID: clientID}
+				secrets [][]byte
+			)
+			if alg == "HS256" {
+				raw = signAssertion(b, "HS256", []byte(secret32), "", "", assertionClaims())
+				secrets = [][]byte{[]byte(secret32)}
+			} else {
+				key := keyFor(b, alg)
+				raw = signWith(b, key, assertionClaims())
+				c = inlineClient(b, key)
+			}
+			a := newAssertions(fakes.NewClock(epoch), nil)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := a.VerifyClientAssertion(ctx, c, secrets, raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

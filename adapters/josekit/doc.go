@@ -1,5 +1,7 @@
 // Package josekit adapts go-jose to Sigil's ports: it generates signing
-// keys, signs RFC 9068 JWT access tokens, publishes the JSON Web Key Set
-// (RFC 7517), verifies access tokens, and fetches a remote authorization
-// server's key set for a resource server. No go-jose type leaves it.
+// keys (RSA, EC P-256/384/521, Ed25519), signs RFC 9068 JWT access tokens
+// and RFC 9701 introspection responses, publishes the JSON Web Key Set
+// (RFC 7517, RFC 8037), verifies access tokens, fetches a remote
+// authorization server's key set for a resource server, and checks the
+// signatures of JWT client assertions (RFC 7523). No go-jose type leaves it.
 package josekit

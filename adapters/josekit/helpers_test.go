@@ -6,8 +6,10 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
 	"encoding/json"
+	"hash"
 	"strings"
 	"sync"
 	"testing"
@@ -122,6 +124,14 @@ func forgeHS256(t testing.TB, secret []byte, header, claims any) string {
 	return input + "." + b64(mac.Sum(nil))
 }
 
+// hmacSum is the HMAC of input under key with the hash alg names.
+func hmacSum(alg string, key, input []byte) []byte {
+	h := map[string]func() hash.Hash{"HS256": sha256.New, "HS384": sha512.New384, "HS512": sha512.New}[alg]
+	mac := hmac.New(h, key)
+	mac.Write(input)
+	return mac.Sum(nil)
+}
+
 // claims are valid claims for a token checked at epoch.
 func claims() map[string]any {
 	return map[string]any{
@@ -142,3 +152,37 @@ func header(kid string) map[string]any {
 }
 
 func rsaPrivate(k domain.SigningKey) *rsa.PrivateKey { return k.Private.(*rsa.PrivateKey) }
+
+// Keys of the faster algorithms, one per algorithm for the whole binary.
+var (
+	algKeysMu sync.Mutex
+	algKeys   = map[domain.Algorithm]domain.SigningKey{}
+)
+
+// keyFor returns an active signing key for alg. RSA algorithms reuse the
+// second shared RSA key under their own kid: generating more is slow.
+func keyFor(tb testing.TB, alg domain.Algorithm) domain.SigningKey {
+	tb.Helper()
+	algKeysMu.Lock()
+	defer algKeysMu.Unlock()
+	if k, ok := algKeys[alg]; ok {
+		return k
+	}
+	var k domain.SigningKey
+	switch alg {
+	case domain.RS256:
+		k = rsaKey(tb, 0)
+	case "RS384", "RS512", "PS256", "PS384", "PS512":
+		k = rsaKey(tb, 1)
+		k.ID = "rsa-" + string(alg)
+		k.Algorithm = alg
+	default:
+		var err error
+		if k, err = josekit.NewKeyGenerator(0).GenerateSigningKey(alg); err != nil {
+			tb.Fatalf("generate %s key: %v", alg, err)
+		}
+		k.State = domain.KeyActive
+	}
+	algKeys[alg] = k
+	return k
+}

@@ -3,6 +3,7 @@ package josekit
 import (
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
@@ -20,7 +21,8 @@ type KeyGenerator struct {
 var _ application.KeyGenerator = (*KeyGenerator)(nil)
 
 // NewKeyGenerator returns a generator of RSA keys of rsaBits bits (2048 if
-// 0) and of EC keys on the curve each ES algorithm names.
+// 0), of EC keys on the curve each ES algorithm names, and of Ed25519 keys
+// for EdDSA (RFC 8037).
 func NewKeyGenerator(rsaBits int) *KeyGenerator {
 	if rsaBits == 0 {
 		rsaBits = minRSABits
@@ -47,6 +49,10 @@ func (g *KeyGenerator) GenerateSigningKey(alg domain.Algorithm) (domain.SigningK
 		priv, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	case "ES512":
 		priv, err = ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
+	case "EdDSA":
+		// An ed25519.PrivateKey value: what go-jose signs with directly
+		// and x509.MarshalPKCS8PrivateKey stores.
+		_, priv, err = ed25519.GenerateKey(rand.Reader)
 	default:
 		return domain.SigningKey{}, fmt.Errorf("unsupported signing algorithm %q", alg)
 	}

@@ -3,9 +3,6 @@ package josekit
 import (
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -60,16 +57,56 @@ type RemoteJWKS struct {
 	log        *slog.Logger
 
 	mu          sync.Mutex
-	keys        map[string]remoteKey
+	set         *keySet   // nil until a fetch succeeds
 	fetchedAt   time.Time // of the last successful fetch
 	attemptedAt time.Time // of the last fetch started
 	lastErr     error     // of the last fetch; nil if it succeeded
 	inflight    *jwksFetch
 }
 
+// keySet is a parsed JWK Set, never changed once built: a refresh
+// replaces it whole.
+type keySet struct {
+	byKid map[string]remoteKey
+	// all holds every usable key in document order, those without a kid
+	// too: a client assertion may name none (RFC 7515 §4.1.4).
+	all []remoteKey
+}
+
 type remoteKey struct {
+	kid string
 	pub crypto.PublicKey
+	// alg is as published; empty if the JWK names none.
 	alg domain.Algorithm
+}
+
+// algorithm is the key's algorithm, guessed from its type if unpublished.
+func (k remoteKey) algorithm() domain.Algorithm {
+	if k.alg != "" {
+		return k.alg
+	}
+	return defaultAlgorithm(k.pub)
+}
+
+// accepts reports whether a JWS signed with alg may be checked with k: the
+// published alg if there is one (RFC 7517 §4.4), else any algorithm that
+// fits the key type, so an RSA key without alg serves RS256 and PS256.
+func (k remoteKey) accepts(alg domain.Algorithm) bool {
+	if k.alg != "" {
+		return k.alg == alg
+	}
+	return fits(alg, k.pub)
+}
+
+// candidates are the keys that may check a JWS signed with alg.
+func (s *keySet) candidates(alg domain.Algorithm) []remoteKey {
+	var out []remoteKey
+	for _, k := range s.all {
+		if k.accepts(alg) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // jwksFetch is one fetch in progress; done closes when it has finished and
@@ -113,36 +150,56 @@ func NewRemoteJWKS(url string, client *http.Client, opts RemoteJWKSOptions) *Rem
 // error matching domain.ErrTemporarilyUnavailable if it could not be asked.
 func (r *RemoteJWKS) VerificationKey(ctx context.Context, kid string) (crypto.PublicKey, domain.Algorithm, error) {
 	if kid == "" {
-		return nil, "", domain.ErrNotFound // parse keeps no key without a kid
+		return nil, "", domain.ErrNotFound // byKid holds no key without a kid
 	}
+	set, err := r.keysFor(ctx, func(s *keySet) bool {
+		_, ok := s.byKid[kid]
+		return ok
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	k := set.byKid[kid]
+	return k.pub, k.algorithm(), nil
+}
+
+// keysFor returns the key set once need holds for it. A set that meets
+// need is answered from the cache, refreshed in the background once older
+// than MaxAge. One that does not triggers a fetch, at most one per
+// MinRefreshInterval and shared by every caller waiting; if need still
+// fails the error is domain.ErrNotFound, or matches
+// domain.ErrTemporarilyUnavailable if the last fetch failed. need runs
+// under the lock: it must be quick.
+func (r *RemoteJWKS) keysFor(ctx context.Context, need func(*keySet) bool) (*keySet, error) {
 	r.mu.Lock()
 	now := r.clock.Now()
-	if k, ok := r.keys[kid]; ok {
+	if r.set != nil && need(r.set) {
 		if now.Sub(r.fetchedAt) >= r.maxAge {
 			r.startFetchLocked(now, false) // refresh behind the answer
 		}
+		set := r.set
 		r.mu.Unlock()
-		return k.pub, k.alg, nil
+		return set, nil
 	}
 	f := r.startFetchLocked(now, false)
 	if f == nil {
 		err := r.missingLocked()
 		r.mu.Unlock()
-		return nil, "", err
+		return nil, err
 	}
 	r.mu.Unlock()
 
 	select {
 	case <-f.done:
 	case <-ctx.Done():
-		return nil, "", fmt.Errorf("wait for jwks: %w", ctx.Err())
+		return nil, fmt.Errorf("wait for jwks: %w", ctx.Err())
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if k, ok := r.keys[kid]; ok {
-		return k.pub, k.alg, nil
+	if r.set != nil && need(r.set) {
+		return r.set, nil
 	}
-	return nil, "", r.missingLocked()
+	return nil, r.missingLocked()
 }
 
 // Refresh fetches the key set now, whatever the time since the last fetch,
@@ -164,7 +221,7 @@ func (r *RemoteJWKS) Refresh(ctx context.Context) error {
 	return nil
 }
 
-// missingLocked is the error for a kid the cache does not hold.
+// missingLocked is the error for keys the cache does not hold.
 func (r *RemoteJWKS) missingLocked() error {
 	if r.lastErr != nil {
 		return r.unavailableLocked()
@@ -196,16 +253,16 @@ func (r *RemoteJWKS) startFetchLocked(now time.Time, force bool) *jwksFetch {
 // not cancel the fetch the others share.
 func (r *RemoteJWKS) run(f *jwksFetch) {
 	ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
-	keys, err := r.fetch(ctx)
+	set, err := r.fetch(ctx)
 	cancel()
 
 	r.mu.Lock()
 	switch {
 	case err == nil:
 		if r.lastErr != nil {
-			r.log.Info("jwks fetch recovered", "url", r.url, "keys", len(keys))
+			r.log.Info("jwks fetch recovered", "url", r.url, "keys", len(set.all))
 		}
-		r.keys, r.fetchedAt, r.lastErr = keys, r.clock.Now(), nil
+		r.set, r.fetchedAt, r.lastErr = set, r.clock.Now(), nil
 	default:
 		// Logged once per outage, not once per attempt; cached keys stay.
 		if r.lastErr == nil {
@@ -218,7 +275,7 @@ func (r *RemoteJWKS) run(f *jwksFetch) {
 	close(f.done)
 }
 
-func (r *RemoteJWKS) fetch(ctx context.Context) (map[string]remoteKey, error) {
+func (r *RemoteJWKS) fetch(ctx context.Context) (*keySet, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url, nil)
 	if err != nil {
 		return nil, fmt.Errorf("build request: %w", err)
@@ -241,89 +298,71 @@ func (r *RemoteJWKS) fetch(ctx context.Context) (map[string]remoteKey, error) {
 	if len(body) > maxJWKSBytes {
 		return nil, fmt.Errorf("jwks document exceeds %d bytes", maxJWKSBytes)
 	}
-	return r.parse(body)
+	return parseKeySet(body, r.log)
 }
 
 // privateMembers are the JWK members that carry private or symmetric key
 // material (RFC 7518 §6.2.2, §6.3.2, §6.4.1).
 var privateMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
-// parse keeps the keys a token can be verified with: those with a kid,
-// use "sig" or none (RFC 7517 §4.2), and an algorithm Sigil verifies that
+// parseKeySet keeps the keys a signature can be checked with: those with
+// use "sig" or none (RFC 7517 §4.2) and an algorithm Sigil verifies that
 // fits the key. Other keys are skipped, not fatal: a set may hold
-// encryption keys or key types we do not know.
-func (r *RemoteJWKS) parse(body []byte) (map[string]remoteKey, error) {
+// encryption keys or key types we do not know. Keys without a kid are kept
+// in all only; of two keys with one kid, the first wins.
+func parseKeySet(body []byte, log *slog.Logger) (*keySet, error) {
 	var doc struct {
 		Keys []json.RawMessage `json:"keys"`
 	}
 	if err := json.Unmarshal(body, &doc); err != nil || doc.Keys == nil {
 		return nil, errors.New("jwks document is not a JWK set")
 	}
-	keys := make(map[string]remoteKey, len(doc.Keys))
+	set := &keySet{byKid: make(map[string]remoteKey, len(doc.Keys))}
 	for _, raw := range doc.Keys {
-		kid, k, reason := parseKey(raw)
+		k, reason := parseKey(raw)
 		if reason != "" {
-			r.log.Debug("jwks key skipped", "kid", kid, "reason", reason)
+			log.Debug("jwks key skipped", "kid", k.kid, "reason", reason)
 			continue
 		}
-		if _, dup := keys[kid]; dup {
-			r.log.Debug("jwks key skipped", "kid", kid, "reason", "duplicate kid")
-			continue
+		if k.kid != "" {
+			if _, dup := set.byKid[k.kid]; dup {
+				log.Debug("jwks key skipped", "kid", k.kid, "reason", "duplicate kid")
+				continue
+			}
+			set.byKid[k.kid] = k
 		}
-		keys[kid] = k
+		set.all = append(set.all, k)
 	}
-	return keys, nil
+	return set, nil
 }
 
-func parseKey(raw json.RawMessage) (kid string, k remoteKey, reason string) {
+// parseKey reads one JWK; reason says why it is unusable, with k.kid set
+// for the log if it could be read.
+func parseKey(raw json.RawMessage) (k remoteKey, reason string) {
 	var members map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &members); err != nil {
-		return "", remoteKey{}, "not a JSON object"
+		return remoteKey{}, "not a JSON object"
 	}
-	_ = json.Unmarshal(members["kid"], &kid)
+	_ = json.Unmarshal(members["kid"], &k.kid)
 	for _, m := range privateMembers {
 		if _, ok := members[m]; ok {
 			// A published private or symmetric key is a leak; verifying
 			// with it would trust tokens anyone could have made.
-			return kid, remoteKey{}, "carries private key material"
+			return k, "carries private key material"
 		}
 	}
 	var jwk jose.JSONWebKey
+	// go-jose also refuses Ed25519 keys that are low-order points, which
+	// would let one signature verify for many messages.
 	if err := jwk.UnmarshalJSON(raw); err != nil || !jwk.Valid() || !jwk.IsPublic() {
-		return kid, remoteKey{}, "not a valid public key"
-	}
-	if jwk.KeyID == "" {
-		return "", remoteKey{}, "no kid"
+		return k, "not a valid public key"
 	}
 	if jwk.Use != "" && jwk.Use != "sig" {
-		return kid, remoteKey{}, "not a signing key"
+		return k, "not a signing key"
 	}
-	alg := domain.Algorithm(jwk.Algorithm)
-	if alg == "" {
-		alg = defaultAlgorithm(jwk.Key)
+	k.pub, k.alg = jwk.Key, domain.Algorithm(jwk.Algorithm)
+	if !fits(k.algorithm(), k.pub) {
+		return k, "unsupported algorithm or key"
 	}
-	if !fits(alg, jwk.Key) {
-		return kid, remoteKey{}, "unsupported algorithm or key"
-	}
-	return kid, remoteKey{pub: jwk.Key, alg: alg}, ""
-}
-
-// defaultAlgorithm guesses the algorithm of a key published without alg
-// (RFC 7517 §4.4 makes it optional; Spring Authorization Server omits it):
-// RS256 for RSA, the curve's ES algorithm for EC.
-func defaultAlgorithm(pub crypto.PublicKey) domain.Algorithm {
-	switch k := pub.(type) {
-	case *rsa.PublicKey:
-		return domain.RS256
-	case *ecdsa.PublicKey:
-		switch k.Curve {
-		case elliptic.P256():
-			return "ES256"
-		case elliptic.P384():
-			return "ES384"
-		case elliptic.P521():
-			return "ES512"
-		}
-	}
-	return ""
+	return k, ""
 }

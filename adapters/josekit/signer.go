@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
@@ -23,22 +24,13 @@ const accessTokenType = "at+jwt"
 
 // Signer signs access tokens as RFC 9068 JWTs.
 type Signer struct {
-	mu sync.RWMutex
-	// signers holds one jose.Signer per kid, built on first use: the token
-	// endpoint signs on every request.
-	signers map[string]cachedSigner
-}
-
-type cachedSigner struct {
-	alg    domain.Algorithm
-	pub    crypto.PublicKey
-	signer jose.Signer
+	signers *signerCache
 }
 
 var _ application.AccessTokenSigner = (*Signer)(nil)
 
 // NewSigner returns a Signer.
-func NewSigner() *Signer { return &Signer{signers: map[string]cachedSigner{}} }
+func NewSigner() *Signer { return &Signer{signers: newSignerCache(accessTokenType)} }
 
 // SignAccessToken signs t with key and returns the compact JWS. The header
 // carries alg, kid and typ "at+jwt" (RFC 9068 §2.1), the claims those of
@@ -46,10 +38,6 @@ func NewSigner() *Signer { return &Signer{signers: map[string]cachedSigner{}} }
 func (s *Signer) SignAccessToken(_ context.Context, key domain.SigningKey, t domain.Token) (string, error) {
 	if t.ExpiresAt.IsZero() {
 		return "", errors.New("access token has no expiry")
-	}
-	signer, err := s.signerFor(key)
-	if err != nil {
-		return "", err
 	}
 	payload, err := json.Marshal(accessTokenClaims{
 		Issuer:    t.Issuer,
@@ -65,16 +53,49 @@ func (s *Signer) SignAccessToken(_ context.Context, key domain.SigningKey, t dom
 	if err != nil {
 		return "", fmt.Errorf("marshal claims: %w", err)
 	}
-	jws, err := signer.Sign(payload)
+	raw, err := s.signers.sign(key, payload)
 	if err != nil {
 		return "", fmt.Errorf("sign access token: %w", err)
+	}
+	return raw, nil
+}
+
+// signerCache holds one jose.Signer per kid, built on first use: the token
+// and introspection endpoints sign on every request. Every JWS it makes
+// carries its typ header (RFC 8725 §3.11: each kind of JWT its own type).
+type signerCache struct {
+	typ string
+
+	mu      sync.RWMutex
+	signers map[string]cachedSigner
+}
+
+type cachedSigner struct {
+	alg    domain.Algorithm
+	pub    crypto.PublicKey
+	signer jose.Signer
+}
+
+func newSignerCache(typ string) *signerCache {
+	return &signerCache{typ: typ, signers: map[string]cachedSigner{}}
+}
+
+// sign signs payload with key and returns the compact JWS.
+func (c *signerCache) sign(key domain.SigningKey, payload []byte) (string, error) {
+	signer, err := c.signerFor(key)
+	if err != nil {
+		return "", err
+	}
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		return "", err
 	}
 	return jws.CompactSerialize()
 }
 
 // signerFor returns the cached signer for key, building it if the kid is
 // new or now names another key.
-func (s *Signer) signerFor(key domain.SigningKey) (jose.Signer, error) {
+func (c *signerCache) signerFor(key domain.SigningKey) (jose.Signer, error) {
 	if key.Private == nil {
 		return nil, fmt.Errorf("signing key %s has no private key", key.ID)
 	}
@@ -82,11 +103,11 @@ func (s *Signer) signerFor(key domain.SigningKey) (jose.Signer, error) {
 		return nil, errors.New("signing key has no kid")
 	}
 	pub := key.Public()
-	s.mu.RLock()
-	c, ok := s.signers[key.ID]
-	s.mu.RUnlock()
-	if ok && c.alg == key.Algorithm && samePublicKey(c.pub, pub) {
-		return c.signer, nil
+	c.mu.RLock()
+	cached, ok := c.signers[key.ID]
+	c.mu.RUnlock()
+	if ok && cached.alg == key.Algorithm && samePublicKey(cached.pub, pub) {
+		return cached.signer, nil
 	}
 
 	alg, ok := algorithms[key.Algorithm]
@@ -95,20 +116,20 @@ func (s *Signer) signerFor(key domain.SigningKey) (jose.Signer, error) {
 	}
 	var material any = key.Private
 	switch key.Private.(type) {
-	case *rsa.PrivateKey, *ecdsa.PrivateKey:
+	case *rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey:
 	default:
 		// A key held elsewhere (an HSM, a KMS) through crypto.Signer.
 		material = cryptosigner.Opaque(key.Private)
 	}
 	signer, err := jose.NewSigner(
 		jose.SigningKey{Algorithm: alg.jose, Key: jose.JSONWebKey{Key: material, KeyID: key.ID}},
-		(&jose.SignerOptions{}).WithType(accessTokenType),
+		(&jose.SignerOptions{}).WithType(jose.ContentType(c.typ)),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("build signer for key %s: %w", key.ID, err)
 	}
-	s.mu.Lock()
-	s.signers[key.ID] = cachedSigner{alg: key.Algorithm, pub: pub, signer: signer}
-	s.mu.Unlock()
+	c.mu.Lock()
+	c.signers[key.ID] = cachedSigner{alg: key.Algorithm, pub: pub, signer: signer}
+	c.mu.Unlock()
 	return signer, nil
 }

@@ -1,5 +1,9 @@
-// Package redisstore keeps opaque access tokens in Redis, where they
-// expire by themselves. Redis types stay inside it.
+// Package redisstore keeps opaque access tokens, the deny list of revoked
+// JWTs and the ids of used client assertions in Redis, where they expire
+// by themselves. Redis types stay inside it.
+//
+// Every operation touches one key, so the stores work unchanged against a
+// Redis Cluster: no command or script spans two hash slots.
 package redisstore
 
 import (
@@ -96,22 +100,19 @@ func (s *Tokens) SaveToken(ctx context.Context, t domain.Token) error {
 		return errors.New("save token: token has no expiry")
 	}
 	key := s.key(t.Value)
-	ttl := t.ExpiresAt.Sub(s.now())
+	ttl := ttlUntil(s.now(), t.ExpiresAt)
 	if ttl <= 0 {
 		if err := s.client.Del(ctx, key).Err(); err != nil {
 			return fmt.Errorf("save token: %w", err)
 		}
 		return nil
 	}
-	// Redis counts in milliseconds, and a zero TTL would mean none at
-	// all: round up, FindToken checks the exact expiry anyway.
-	if rem := ttl % time.Millisecond; rem != 0 {
-		ttl += time.Millisecond - rem
-	}
 	b, err := json.Marshal(toWire(t))
 	if err != nil {
 		return fmt.Errorf("save token: encode: %w", err)
 	}
+	// The TTL is rounded up to the millisecond: FindToken checks the
+	// exact expiry.
 	if err := s.client.Set(ctx, key, b, ttl).Err(); err != nil {
 		return fmt.Errorf("save token: %w", err)
 	}
@@ -136,4 +137,26 @@ func (s *Tokens) FindToken(ctx context.Context, value string) (domain.Token, err
 		return domain.Token{}, domain.ErrNotFound
 	}
 	return w.toDomain(value), nil
+}
+
+// DeleteToken implements application.TokenStore.
+func (s *Tokens) DeleteToken(ctx context.Context, value string) error {
+	if err := s.client.Del(ctx, s.key(value)).Err(); err != nil {
+		return fmt.Errorf("delete token: %w", err)
+	}
+	return nil
+}
+
+// ttlUntil is how long a key must live to last until until, counted from
+// now, rounded up to Redis's millisecond: a zero TTL would mean none at
+// all. It is zero or less when until has passed.
+func ttlUntil(now, until time.Time) time.Duration {
+	ttl := until.Sub(now)
+	if ttl <= 0 {
+		return ttl
+	}
+	if rem := ttl % time.Millisecond; rem != 0 {
+		ttl += time.Millisecond - rem
+	}
+	return ttl
 }

@@ -106,6 +106,24 @@ func TestExpiredTokenLeavesNoKey(t *testing.T) {
 	}
 }
 
+func TestDeleteTokenRemovesItsKey(t *testing.T) {
+	client, prefix := testenv.Redis(t)
+	store := redisstore.NewTokens(client, prefix)
+	gone, kept := opaqueToken(time.Hour), opaqueToken(time.Hour)
+	for _, tok := range []domain.Token{gone, kept} {
+		if err := store.SaveToken(t.Context(), tok); err != nil {
+			t.Fatalf("SaveToken: %v", err)
+		}
+	}
+	if err := store.DeleteToken(t.Context(), gone.Value); err != nil {
+		t.Fatalf("DeleteToken: %v", err)
+	}
+	sum := sha256.Sum256([]byte(kept.Value))
+	if keys := keysUnder(t, client, prefix); len(keys) != 1 || keys[0] != prefix+"token:"+hex.EncodeToString(sum[:]) {
+		t.Errorf("keys after DeleteToken = %v, want only the other token's", keys)
+	}
+}
+
 func TestSaveTokenWithoutExpiryFails(t *testing.T) {
 	client, prefix := testenv.Redis(t)
 	tok := opaqueToken(time.Hour)

@@ -34,6 +34,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	case "settings":
 		printSettings(stdout)
 		return 0
+	case "clients":
+		return clients(args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return 0
@@ -48,6 +50,9 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `Usage:
   sigil serve [--role auth|resource|all] [--config FILE] [--SETTING VALUE ...]
   sigil settings    list every setting with its flag, environment variable and default
+  sigil clients apply --file clients.yaml   register or replace the clients of a file
+  sigil clients list                        list the registered clients
+  sigil clients delete --id CLIENT_ID       remove a client
 
 Every setting can be given as a flag, a SIGIL_* environment variable, or a key
 in the YAML file named by --config (flags win over the environment, which wins

@@ -43,15 +43,55 @@ func TestTokenStore(t *testing.T) {
 
 func TestClientRegistry(t *testing.T) {
 	t.Run("fake", func(t *testing.T) {
-		contract.ClientRegistry(t, func(*testing.T) application.ClientRegistry { return fakes.NewClients() })
+		contract.ClientRegistry(t, func(*testing.T) contract.ClientStore { return fakes.NewClients() })
 	})
 	for name, open := range databases {
 		t.Run("gorm "+name, func(t *testing.T) {
-			contract.ClientRegistry(t, func(t *testing.T) application.ClientRegistry {
+			contract.ClientRegistry(t, func(t *testing.T) contract.ClientStore {
 				return gormstore.NewClients(open(t))
 			})
 		})
 	}
+}
+
+func TestDenyList(t *testing.T) {
+	t.Run("fake", func(t *testing.T) {
+		contract.DenyList(t, func(_ *testing.T, clock *fakes.Clock) application.DenyList {
+			return fakes.NewExpiring(clock)
+		})
+	})
+	for name, open := range databases {
+		t.Run("gorm "+name, func(t *testing.T) {
+			contract.DenyList(t, func(t *testing.T, clock *fakes.Clock) application.DenyList {
+				return gormstore.NewDenyList(open(t), clock)
+			})
+		})
+	}
+	t.Run("redis", func(t *testing.T) {
+		contract.DenyList(t, func(t *testing.T, _ *fakes.Clock) application.DenyList {
+			return redisstore.NewDenyList(testenv.Redis(t))
+		})
+	})
+}
+
+func TestReplayGuard(t *testing.T) {
+	t.Run("fake", func(t *testing.T) {
+		contract.ReplayGuard(t, func(_ *testing.T, clock *fakes.Clock) application.ReplayGuard {
+			return fakes.NewExpiring(clock)
+		})
+	})
+	for name, open := range databases {
+		t.Run("gorm "+name, func(t *testing.T) {
+			contract.ReplayGuard(t, func(t *testing.T, clock *fakes.Clock) application.ReplayGuard {
+				return gormstore.NewReplayGuard(open(t), clock)
+			})
+		})
+	}
+	t.Run("redis", func(t *testing.T) {
+		contract.ReplayGuard(t, func(t *testing.T, _ *fakes.Clock) application.ReplayGuard {
+			return redisstore.NewReplayGuard(testenv.Redis(t))
+		})
+	})
 }
 
 func TestKeyStore(t *testing.T) {

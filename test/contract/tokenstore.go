@@ -125,6 +125,48 @@ func TokenStore(t *testing.T, newStore func(t *testing.T, clock *fakes.Clock) ap
 			assertSameToken(t, got, want)
 		}
 	})
+
+	t.Run("a deleted token is not found", func(t *testing.T) {
+		store, now := setup(t)
+		gone := sampleToken(now)
+		kept := sampleToken(now)
+		mustSaveToken(t, store, gone)
+		mustSaveToken(t, store, kept)
+
+		if err := store.DeleteToken(t.Context(), gone.Value); err != nil {
+			t.Fatalf("DeleteToken: %v", err)
+		}
+		if _, err := store.FindToken(t.Context(), gone.Value); !errors.Is(err, domain.ErrNotFound) {
+			t.Errorf("FindToken after DeleteToken error = %v, want domain.ErrNotFound", err)
+		}
+		got, err := store.FindToken(t.Context(), kept.Value)
+		if err != nil {
+			t.Fatalf("FindToken of the other token: %v", err)
+		}
+		assertSameToken(t, got, kept)
+	})
+
+	t.Run("deleting an unknown token is not an error", func(t *testing.T) {
+		store, now := setup(t)
+		tok := sampleToken(now)
+		mustSaveToken(t, store, tok)
+
+		// RFC 7009 §2.2: revoking an unknown or already revoked token
+		// succeeds.
+		for _, value := range []string{rand.Text(), tok.Value[:len(tok.Value)-1], ""} {
+			if err := store.DeleteToken(t.Context(), value); err != nil {
+				t.Errorf("DeleteToken(%q): %v", value, err)
+			}
+		}
+		if _, err := store.FindToken(t.Context(), tok.Value); err != nil {
+			t.Errorf("FindToken after deleting other values: %v", err)
+		}
+		for range 2 {
+			if err := store.DeleteToken(t.Context(), tok.Value); err != nil {
+				t.Errorf("DeleteToken of a saved, then deleted token: %v", err)
+			}
+		}
+	})
 }
 
 // sampleToken is a token issued at issued, as IssueToken makes one for the

@@ -22,8 +22,13 @@ func sharedStorage(t *testing.T) func(c *bootstrap.Config) {
 		c.RedisAddr = testenv.RedisAddr()
 		c.RedisPrefix = prefix
 		c.DemoClients = "true"
+		c.KeyEncryptionKey = testKEK
 	}
 }
+
+// testKEK is a key-encryption key for nodes on PostgreSQL, which has no
+// key file beside it.
+const testKEK = "c2lnaWwtdGVzdC1rZXktZW5jcnlwdGlvbi1rZXkhISE="
 
 var (
 	jwtClient    = []string{"service-client-jwt", "service-client-jwt-secret"}

@@ -71,6 +71,9 @@ func (s *Clients) FindClient(_ context.Context, id string) (domain.Client, error
 func (s *Clients) SaveClient(_ context.Context, c domain.Client) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// Scopes is a sorted set; the real stores hand it back normalised.
+	c.AllowedScopes = domain.NewScopes(c.AllowedScopes...)
+	c.DefaultScopes = domain.NewScopes(c.DefaultScopes...)
 	s.m[c.ID] = c
 	return nil
 }
@@ -112,6 +115,186 @@ func (s *Tokens) FindToken(_ context.Context, value string) (domain.Token, error
 	}
 	t.Value = value
 	return t, nil
+}
+
+// DeleteToken implements application.TokenStore.
+func (s *Tokens) DeleteToken(_ context.Context, value string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, hashOf(value))
+	return nil
+}
+
+// ListClients implements application.ClientLister.
+func (s *Clients) ListClients(context.Context) ([]domain.Client, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]domain.Client, 0, len(s.m))
+	for _, c := range s.m {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// DeleteClient implements application.ClientDeleter.
+func (s *Clients) DeleteClient(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.m[id]; !ok {
+		return domain.ErrNotFound
+	}
+	delete(s.m, id)
+	return nil
+}
+
+// ListScopes implements application.ScopeLister.
+func (s *Clients) ListScopes(context.Context) (domain.Scopes, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var all []string
+	for _, c := range s.m {
+		all = append(all, c.AllowedScopes...)
+	}
+	return domain.NewScopes(all...), nil
+}
+
+// Expiring is an in-memory set of ids that each expire: the fake of both
+// the deny list and the replay guard.
+type Expiring struct {
+	mu    sync.Mutex
+	clock application.Clock
+	m     map[string]time.Time
+}
+
+// NewExpiring returns an empty set that expires entries by clock.
+func NewExpiring(clock application.Clock) *Expiring {
+	return &Expiring{clock: clock, m: map[string]time.Time{}}
+}
+
+func (e *Expiring) live(id string) bool {
+	until, ok := e.m[id]
+	return ok && e.clock.Now().Before(until)
+}
+
+// Deny implements application.DenyList.
+func (e *Expiring) Deny(_ context.Context, jti string, until time.Time) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	// A later, shorter denial never cuts an earlier one short.
+	if until.After(e.m[jti]) {
+		e.m[jti] = until
+	}
+	return nil
+}
+
+// IsDenied implements application.DenyList.
+func (e *Expiring) IsDenied(_ context.Context, jti string) (bool, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.live(jti), nil
+}
+
+// FirstUse implements application.ReplayGuard.
+func (e *Expiring) FirstUse(_ context.Context, id string, until time.Time) (bool, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.live(id) {
+		return false, nil
+	}
+	e.m[id] = until
+	return true, nil
+}
+
+// Box "seals" by prefixing, so tests can see what was sealed.
+type Box struct{}
+
+// Seal implements application.SecretBox.
+func (Box) Seal(plain []byte) ([]byte, error) { return append([]byte("sealed:"), plain...), nil }
+
+// Open implements application.SecretBox.
+func (Box) Open(sealed []byte) ([]byte, error) {
+	rest, ok := strings.CutPrefix(string(sealed), "sealed:")
+	if !ok {
+		return nil, errors.New("not sealed by fakes.Box")
+	}
+	return []byte(rest), nil
+}
+
+// Assertion is a client assertion in the transparent form AssertionVerifier
+// reads: what a test builds instead of a signed JWT.
+type Assertion struct {
+	Claims domain.ClientAssertion
+	// Method is the method the "signature" shows.
+	Method domain.AuthMethod
+	// Secret, for client_secret_jwt, must be one of the client's secrets;
+	// Kid, for private_key_jwt, must appear in the client's JWKS text.
+	Secret string
+	Kid    string
+}
+
+// Encode renders the assertion as a dotted string.
+func (a Assertion) Encode() string {
+	b, _ := json.Marshal(a)
+	return "assert." + hex.EncodeToString(b) + ".sig"
+}
+
+// AssertionVerifier checks Assertion values against the client as the
+// real verifier checks signatures.
+type AssertionVerifier struct{}
+
+func decodeAssertion(s string) (Assertion, error) {
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 || parts[0] != "assert" {
+		return Assertion{}, domain.ErrInvalidClient.With("malformed client assertion")
+	}
+	b, err := hex.DecodeString(parts[1])
+	var a Assertion
+	if err != nil || json.Unmarshal(b, &a) != nil {
+		return Assertion{}, domain.ErrInvalidClient.With("malformed client assertion")
+	}
+	return a, nil
+}
+
+// UnverifiedIssuer implements application.ClientAssertionVerifier.
+func (AssertionVerifier) UnverifiedIssuer(s string) (string, error) {
+	a, err := decodeAssertion(s)
+	return a.Claims.Issuer, err
+}
+
+// VerifyClientAssertion implements application.ClientAssertionVerifier.
+func (AssertionVerifier) VerifyClientAssertion(_ context.Context, c domain.Client, secrets [][]byte, s string) (domain.ClientAssertion, domain.AuthMethod, error) {
+	a, err := decodeAssertion(s)
+	if err != nil {
+		return domain.ClientAssertion{}, "", err
+	}
+	bad := domain.ErrInvalidClient.With("client assertion signature is invalid")
+	switch a.Method {
+	case domain.AuthClientSecretJWT:
+		for _, sec := range secrets {
+			if string(sec) == a.Secret {
+				return a.Claims, a.Method, nil
+			}
+		}
+	case domain.AuthPrivateKeyJWT:
+		if a.Kid != "" && strings.Contains(c.JWKS, `"`+a.Kid+`"`) {
+			return a.Claims, a.Method, nil
+		}
+	}
+	return domain.ClientAssertion{}, "", bad
+}
+
+// IntrospectionSigner renders a signed introspection as JSON behind a
+// marker, so tests can read it back.
+type IntrospectionSigner struct{}
+
+// SignIntrospection implements application.IntrospectionSigner.
+func (IntrospectionSigner) SignIntrospection(_ context.Context, key domain.SigningKey, r application.SignedIntrospection) (string, error) {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return "", err
+	}
+	return "introspection." + hex.EncodeToString(b) + "." + key.ID, nil
 }
 
 // Keys is an in-memory signing-key store.
@@ -303,14 +486,20 @@ func (e *JWKSEncoder) EncodeJWKS(keys []domain.SigningKey) ([]byte, error) {
 }
 
 var (
-	_ application.ClientRegistry      = (*Clients)(nil)
-	_ application.TokenStore          = (*Tokens)(nil)
-	_ application.KeyStore            = (*Keys)(nil)
-	_ application.CountryFinder       = (*Countries)(nil)
-	_ application.SecretHasher        = Hasher{}
-	_ application.KeyGenerator        = (*KeyGenerator)(nil)
-	_ application.AccessTokenSigner   = Signer{}
-	_ application.AccessTokenVerifier = Verifier{}
-	_ application.TokenIntrospector   = Introspector{}
-	_ application.JWKSEncoder         = (*JWKSEncoder)(nil)
+	_ application.ClientRegistry          = (*Clients)(nil)
+	_ application.TokenStore              = (*Tokens)(nil)
+	_ application.KeyStore                = (*Keys)(nil)
+	_ application.CountryFinder           = (*Countries)(nil)
+	_ application.SecretHasher            = Hasher{}
+	_ application.KeyGenerator            = (*KeyGenerator)(nil)
+	_ application.AccessTokenSigner       = Signer{}
+	_ application.AccessTokenVerifier     = Verifier{}
+	_ application.TokenIntrospector       = Introspector{}
+	_ application.JWKSEncoder             = (*JWKSEncoder)(nil)
+	_ application.ScopeLister             = (*Clients)(nil)
+	_ application.DenyList                = (*Expiring)(nil)
+	_ application.ReplayGuard             = (*Expiring)(nil)
+	_ application.SecretBox               = Box{}
+	_ application.ClientAssertionVerifier = AssertionVerifier{}
+	_ application.IntrospectionSigner     = IntrospectionSigner{}
 )

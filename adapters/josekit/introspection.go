@@ -1,0 +1,69 @@
+package josekit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/sigilauth/sigil/adapters/internal/claims"
+	"github.com/sigilauth/sigil/application"
+	"github.com/sigilauth/sigil/domain"
+)
+
+// introspectionType is the typ header of an RFC 9701 introspection
+// response (§5), its media type without "application/".
+const introspectionType = "token-introspection+jwt"
+
+// IntrospectionSigner signs introspection answers as RFC 9701 JWTs.
+type IntrospectionSigner struct {
+	signers *signerCache
+}
+
+var _ application.IntrospectionSigner = (*IntrospectionSigner)(nil)
+
+// NewIntrospectionSigner returns an IntrospectionSigner.
+func NewIntrospectionSigner() *IntrospectionSigner {
+	return &IntrospectionSigner{signers: newSignerCache(introspectionType)}
+}
+
+// SignIntrospection signs r with key (RFC 9701 §5): header alg, kid and
+// typ "token-introspection+jwt"; claims iss, aud (the client that asked),
+// iat and token_introspection. An inactive token's token_introspection is
+// exactly {"active":false}.
+func (s *IntrospectionSigner) SignIntrospection(_ context.Context, key domain.SigningKey, r application.SignedIntrospection) (string, error) {
+	if r.Issuer == "" || r.Audience == "" || r.IssuedAt.IsZero() {
+		return "", errors.New("introspection response needs iss, aud and iat")
+	}
+	c := introspectionJWTClaims{
+		Issuer:             r.Issuer,
+		Audience:           r.Audience,
+		IssuedAt:           claims.NewNumericDate(r.IssuedAt),
+		TokenIntrospection: introspectionResponse{Active: false},
+	}
+	if r.Result.Active {
+		t := r.Result.Token
+		c.TokenIntrospection = introspectionResponse{
+			Active:    true,
+			Scope:     t.Scopes.String(),
+			ClientID:  t.ClientID,
+			TokenType: domain.TokenTypeBearer,
+			ExpiresAt: claims.NewNumericDate(t.ExpiresAt),
+			IssuedAt:  claims.NewNumericDate(t.IssuedAt),
+			NotBefore: claims.NewNumericDate(t.NotBefore),
+			Subject:   t.Subject,
+			Audience:  t.Audience,
+			Issuer:    t.Issuer,
+			ID:        t.ID,
+		}
+	}
+	payload, err := json.Marshal(c)
+	if err != nil {
+		return "", fmt.Errorf("marshal introspection claims: %w", err)
+	}
+	raw, err := s.signers.sign(key, payload)
+	if err != nil {
+		return "", fmt.Errorf("sign introspection response: %w", err)
+	}
+	return raw, nil
+}

@@ -1,0 +1,57 @@
+package redisstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sigilauth/sigil/application"
+)
+
+// ReplayGuard remembers the ids of client assertions already used (RFC
+// 7523 §3 item 7) under prefix + "replay:" + the hex SHA-256 of the id,
+// until the assertion expires. Ids are chosen by clients and may be of any
+// length or hold any byte; their hash keeps keys short and free of the
+// braces Redis Cluster would read as a hash tag.
+type ReplayGuard struct {
+	client redis.UniversalClient
+	prefix string
+	now    func() time.Time
+}
+
+var _ application.ReplayGuard = (*ReplayGuard)(nil)
+
+// NewReplayGuard returns a guard that keeps its keys under prefix.
+func NewReplayGuard(client redis.UniversalClient, prefix string) *ReplayGuard {
+	return &ReplayGuard{client: client, prefix: prefix, now: time.Now}
+}
+
+func (g *ReplayGuard) key(id string) string {
+	h := sha256.Sum256([]byte(id))
+	return g.prefix + "replay:" + hex.EncodeToString(h[:])
+}
+
+// FirstUse implements application.ReplayGuard with SET NX: Redis runs
+// commands one at a time, so of concurrent callers exactly one sets the
+// key and sees true. An id whose until has already passed is not
+// recorded; it counts as unseen unless a live record of it exists.
+func (g *ReplayGuard) FirstUse(ctx context.Context, id string, until time.Time) (bool, error) {
+	key := g.key(id)
+	ttl := ttlUntil(g.now(), until)
+	if ttl <= 0 {
+		n, err := g.client.Exists(ctx, key).Result()
+		if err != nil {
+			return false, fmt.Errorf("check assertion id: %w", err)
+		}
+		return n == 0, nil
+	}
+	set, err := g.client.SetNX(ctx, key, 1, ttl).Result()
+	if err != nil {
+		return false, fmt.Errorf("record assertion id: %w", err)
+	}
+	return set, nil
+}

@@ -1,0 +1,54 @@
+package application
+
+import (
+	"context"
+	"fmt"
+)
+
+// ServerMetadata is the authorization server's metadata (RFC 8414 §2).
+// Fields hold only what the server really implements.
+type ServerMetadata struct {
+	Issuer                string
+	TokenEndpoint         string
+	JWKSURI               string
+	IntrospectionEndpoint string
+	RevocationEndpoint    string
+	GrantTypes            []string
+	// AuthMethods serve the token, introspection and revocation endpoints
+	// alike, as the same client authentication guards all three.
+	AuthMethods []string
+	// AuthSigningAlgs are the algorithms accepted on client assertions.
+	AuthSigningAlgs []string
+	// IntrospectionSigningAlgs sign RFC 9701 introspection answers.
+	IntrospectionSigningAlgs []string
+	Scopes                   []string
+}
+
+// PublishMetadata serves the server metadata: the static part fixed at
+// start from the same configuration that builds the endpoints, and the
+// scopes and signing algorithms as they are now.
+type PublishMetadata struct {
+	static ServerMetadata
+	scopes ScopeLister
+	keys   *KeyRing
+}
+
+// NewPublishMetadata builds the use case around the static metadata.
+func NewPublishMetadata(static ServerMetadata, scopes ScopeLister, keys *KeyRing) *PublishMetadata {
+	return &PublishMetadata{static: static, scopes: scopes, keys: keys}
+}
+
+// Handle returns the metadata.
+func (h *PublishMetadata) Handle(ctx context.Context) (ServerMetadata, error) {
+	m := h.static
+	scopes, err := h.scopes.ListScopes(ctx)
+	if err != nil {
+		return ServerMetadata{}, fmt.Errorf("list scopes: %w", err)
+	}
+	m.Scopes = scopes
+	m.IntrospectionSigningAlgs = nil
+	if k, ok := h.keys.Active(); ok {
+		m.IntrospectionSigningAlgs = []string{string(k.Algorithm)}
+	}
+	return m, nil
+}

@@ -1,0 +1,119 @@
+package bootstrap
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/sigilauth/sigil/application"
+	"github.com/sigilauth/sigil/domain"
+)
+
+// clientsFile is the YAML that `sigil clients apply` reads.
+type clientsFile struct {
+	Clients []clientDoc `yaml:"clients"`
+}
+
+type clientDoc struct {
+	ID            string      `yaml:"id"`
+	TokenFormat   string      `yaml:"token_format"`
+	TokenLifetime string      `yaml:"token_lifetime"`
+	AuthMethods   []string    `yaml:"auth_methods"`
+	Scopes        []string    `yaml:"scopes"`
+	DefaultScopes []string    `yaml:"default_scopes"`
+	Resources     []string    `yaml:"resources"`
+	Audience      []string    `yaml:"audience"`
+	Introspect    bool        `yaml:"introspect"`
+	JWKS          string      `yaml:"jwks"`
+	JWKSURI       string      `yaml:"jwks_uri"`
+	Secrets       []secretDoc `yaml:"secrets"`
+}
+
+type secretDoc struct {
+	ID string `yaml:"id"`
+	// Secret is the secret itself; SecretEnv names an environment
+	// variable holding it, so the file need not contain it.
+	Secret    string `yaml:"secret"`
+	SecretEnv string `yaml:"secret_env"`
+	ExpiresAt string `yaml:"expires_at"`
+}
+
+// ParseClientsFile reads client registrations. Unknown keys are errors, so
+// a typo cannot silently drop a restriction. Omitted fields take
+// defaults: token format jwt, methods client_secret_basic and
+// client_secret_post, default scopes equal to the allowed scopes.
+func ParseClientsFile(raw []byte, getenv func(string) string) ([]application.RegisterClientInput, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	var f clientsFile
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("clients file: %w", err)
+	}
+	out := make([]application.RegisterClientInput, 0, len(f.Clients))
+	for i, d := range f.Clients {
+		in, err := d.toInput(getenv)
+		if err != nil {
+			return nil, fmt.Errorf("clients file: client %d (%s): %w", i+1, d.ID, err)
+		}
+		out = append(out, in)
+	}
+	return out, nil
+}
+
+func (d clientDoc) toInput(getenv func(string) string) (application.RegisterClientInput, error) {
+	c := domain.Client{
+		ID:            d.ID,
+		TokenFormat:   domain.FormatJWT,
+		GrantTypes:    []domain.GrantType{domain.GrantClientCredentials},
+		AuthMethods:   []domain.AuthMethod{domain.AuthClientSecretBasic, domain.AuthClientSecretPost},
+		AllowedScopes: domain.NewScopes(d.Scopes...),
+		DefaultScopes: domain.NewScopes(d.Scopes...),
+		Resources:     d.Resources,
+		Audience:      d.Audience,
+		CanIntrospect: d.Introspect,
+		JWKS:          d.JWKS,
+		JWKSURI:       d.JWKSURI,
+	}
+	if d.TokenFormat != "" {
+		c.TokenFormat = domain.TokenFormat(d.TokenFormat)
+	}
+	if d.DefaultScopes != nil {
+		c.DefaultScopes = domain.NewScopes(d.DefaultScopes...)
+	}
+	if len(d.AuthMethods) > 0 {
+		c.AuthMethods = nil
+		for _, m := range d.AuthMethods {
+			c.AuthMethods = append(c.AuthMethods, domain.AuthMethod(m))
+		}
+	}
+	if d.TokenLifetime != "" {
+		lt, err := time.ParseDuration(d.TokenLifetime)
+		if err != nil {
+			return application.RegisterClientInput{}, fmt.Errorf("token_lifetime %q is not a duration such as 1h", d.TokenLifetime)
+		}
+		c.TokenLifetime = lt
+	}
+	in := application.RegisterClientInput{Client: c}
+	for _, s := range d.Secrets {
+		spec := application.SecretSpec{ID: s.ID, Secret: s.Secret}
+		if s.SecretEnv != "" {
+			if spec.Secret != "" {
+				return application.RegisterClientInput{}, fmt.Errorf("secret %s has both secret and secret_env", s.ID)
+			}
+			if spec.Secret = getenv(s.SecretEnv); spec.Secret == "" {
+				return application.RegisterClientInput{}, fmt.Errorf("secret %s: environment variable %s is empty", s.ID, s.SecretEnv)
+			}
+		}
+		if s.ExpiresAt != "" {
+			t, err := time.Parse(time.RFC3339, s.ExpiresAt)
+			if err != nil {
+				return application.RegisterClientInput{}, fmt.Errorf("secret %s: expires_at %q is not an RFC 3339 time", s.ID, s.ExpiresAt)
+			}
+			spec.ExpiresAt = t
+		}
+		in.Secrets = append(in.Secrets, spec)
+	}
+	return in, nil
+}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/sigilauth/sigil/bootstrap"
+	"github.com/sigilauth/sigil/domain"
+)
+
+// clients runs `sigil clients apply|list|delete` against the configured
+// database, with the same settings as `sigil serve`.
+func clients(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	var file, id string
+	cfg, err := bootstrap.LoadWith(args[1:], getenv, func(fs *flag.FlagSet) {
+		fs.StringVar(&file, "file", "", "clients file (apply)")
+		fs.StringVar(&id, "id", "", "client id (delete)")
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "sigil: %v\n", err)
+		return 2
+	}
+	log := bootstrap.NewLogger(cfg, stderr)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+
+	var run func(*bootstrap.Admin) error
+	switch args[0] {
+	case "apply":
+		if file == "" {
+			fmt.Fprintln(stderr, "sigil: clients apply needs --file")
+			return 2
+		}
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			fmt.Fprintf(stderr, "sigil: %v\n", err)
+			return 1
+		}
+		inputs, err := bootstrap.ParseClientsFile(raw, getenv)
+		if err != nil {
+			fmt.Fprintf(stderr, "sigil: %v\n", err)
+			return 1
+		}
+		run = func(a *bootstrap.Admin) error {
+			for _, in := range inputs {
+				if err := a.Register.Handle(ctx, in); err != nil {
+					return fmt.Errorf("client %s: %w", in.Client.ID, err)
+				}
+				fmt.Fprintf(stdout, "registered %s\n", in.Client.ID)
+			}
+			return nil
+		}
+	case "list":
+		run = func(a *bootstrap.Admin) error {
+			list, err := a.Clients.ListClients(ctx)
+			if err != nil {
+				return err
+			}
+			printClients(stdout, list)
+			return nil
+		}
+	case "delete":
+		if id == "" {
+			fmt.Fprintln(stderr, "sigil: clients delete needs --id")
+			return 2
+		}
+		run = func(a *bootstrap.Admin) error {
+			err := a.Clients.DeleteClient(ctx, id)
+			if errors.Is(err, domain.ErrNotFound) {
+				return fmt.Errorf("no client %q", id)
+			}
+			if err == nil {
+				fmt.Fprintf(stdout, "deleted %s\n", id)
+			}
+			return err
+		}
+	default:
+		fmt.Fprintf(stderr, "sigil: unknown clients command %q\n\n", args[0])
+		usage(stderr)
+		return 2
+	}
+
+	admin, err := bootstrap.OpenAdmin(ctx, cfg, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "sigil: %v\n", err)
+		return 1
+	}
+	defer admin.Close()
+	if err := run(admin); err != nil {
+		fmt.Fprintf(stderr, "sigil: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// printClients lists clients without any secret material: secret ids and
+// expiries only.
+func printClients(w io.Writer, list []domain.Client) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tFORMAT\tMETHODS\tSCOPES\tRESOURCES\tSECRETS")
+	for _, c := range list {
+		methods := make([]string, len(c.AuthMethods))
+		for i, m := range c.AuthMethods {
+			methods[i] = string(m)
+		}
+		secrets := make([]string, len(c.Secrets))
+		for i, s := range c.Secrets {
+			secrets[i] = s.ID
+			if !s.ExpiresAt.IsZero() {
+				secrets[i] += " (until " + s.ExpiresAt.UTC().Format(time.RFC3339) + ")"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.TokenFormat, strings.Join(methods, ","),
+			c.AllowedScopes.String(), strings.Join(c.Resources, ","), strings.Join(secrets, ", "))
+	}
+	tw.Flush()
+}
