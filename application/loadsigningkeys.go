@@ -23,17 +23,27 @@ func NewLoadSigningKeys(store KeyStore, generator KeyGenerator, ring *KeyRing, c
 	return &LoadSigningKeys{store: store, generator: generator, ring: ring, clock: clock, algorithm: algorithm}
 }
 
-// Handle loads the keys.
+// Handle loads the keys. When the active key's algorithm is not the
+// configured one, a key of the configured algorithm takes over and the old
+// key is retired: still published, so tokens it signed keep verifying.
 func (l *LoadSigningKeys) Handle(ctx context.Context) error {
 	keys, err := l.store.ListSigningKeys(ctx)
 	if err != nil {
 		return fmt.Errorf("list signing keys: %w", err)
 	}
-	for _, k := range keys {
-		if k.State == domain.KeyActive {
+	for i, k := range keys {
+		if k.State != domain.KeyActive {
+			continue
+		}
+		if k.Algorithm == l.algorithm {
 			l.ring.Set(keys)
 			return nil
 		}
+		k.State = domain.KeyRetired
+		if err := l.store.SaveSigningKey(ctx, k); err != nil {
+			return fmt.Errorf("retire signing key: %w", err)
+		}
+		keys[i] = k
 	}
 	k, err := l.generator.GenerateSigningKey(l.algorithm)
 	if err != nil {

@@ -123,3 +123,28 @@ func TestLoadSigningKeysOnlyRetiredKeys(t *testing.T) {
 		t.Errorf("store holds %d keys, want the retired and the new one", len(stored))
 	}
 }
+
+// A change of the configured algorithm makes a new key of that algorithm
+// active and retires the old one, which stays published.
+func TestLoadSigningKeysAlgorithmChange(t *testing.T) {
+	store := &fakes.Keys{}
+	gen := &fakes.KeyGenerator{}
+	if err := application.NewLoadSigningKeys(store, gen, &application.KeyRing{}, fakes.NewClock(t0), domain.RS256).Handle(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ring := &application.KeyRing{}
+	if err := application.NewLoadSigningKeys(store, gen, ring, fakes.NewClock(t0), domain.ES256).Handle(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	active, ok := ring.Active()
+	if !ok || active.Algorithm != domain.ES256 || active.ID != "kid-2" {
+		t.Fatalf("active key %s %s, want a new ES256 key", active.ID, active.Algorithm)
+	}
+	stored, _ := store.ListSigningKeys(t.Context())
+	if len(stored) != 2 || stored[0].State != domain.KeyRetired || stored[0].Algorithm != domain.RS256 {
+		t.Fatalf("store holds %+v, want the RS256 key retired beside the new one", stored)
+	}
+	if _, alg, err := ring.VerificationKey(t.Context(), stored[0].ID); err != nil || alg != domain.RS256 {
+		t.Errorf("the retired key no longer verifies: %v", err)
+	}
+}

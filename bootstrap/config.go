@@ -119,11 +119,14 @@ func (c Config) DemoEnabled() bool {
 }
 
 // VerifyAlgorithms are the algorithms the resource role accepts on JWTs:
-// the configured list, or else the algorithm the auth role signs with.
+// the configured list, or else every signing algorithm Sigil has. Either
+// way a key verifies only with the algorithm its JWK declares, and never
+// "none" or HMAC, so the default follows whatever the authorization
+// server publishes, across a change of algorithm.
 func (c Config) VerifyAlgorithms() []domain.Algorithm {
 	list := c.ResourceAlgorithms
 	if strings.TrimSpace(list) == "" {
-		list = c.KeyAlgorithm
+		return domain.SigningAlgorithms
 	}
 	var out []domain.Algorithm
 	for _, a := range strings.Split(list, ",") {

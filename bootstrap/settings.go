@@ -102,7 +102,7 @@ var Settings = []Setting{
 	{"auth-addr", ":8085", "listen address of the authorization server", str(func(c *Config) *string { return &c.AuthAddr })},
 	{"auth-base-path", "/ms-auth-server", "path prefix of the authorization server's endpoints", str(func(c *Config) *string { return &c.AuthBasePath })},
 	{"auth-issuer", "", "issuer identifier (iss); empty means http://localhost:{auth port}{auth base path}", str(func(c *Config) *string { return &c.AuthIssuer })},
-	{"key-algorithm", "RS256", "algorithm of new signing keys: RS256, PS256, ES256 or EdDSA", str(func(c *Config) *string { return &c.KeyAlgorithm })},
+	{"key-algorithm", "RS256", "signing algorithm: RS256, PS256, ES256 or EdDSA; on a change, a new key takes over and the old one is retired", str(func(c *Config) *string { return &c.KeyAlgorithm })},
 	{"key-encryption-key", "", "base64 of the 32-byte key that encrypts secrets at rest (client_secret_jwt secrets)", str(func(c *Config) *string { return &c.KeyEncryptionKey })},
 	{"key-encryption-key-file", "", "file holding that key; empty means {SQLite file}.kek, created on first start (PostgreSQL needs one of the two)", str(func(c *Config) *string { return &c.KeyEncryptionKeyFile })},
 	{"rsa-bits", "2048", "size of new RSA signing keys", num(func(c *Config) *int { return &c.RSABits })},
@@ -124,7 +124,7 @@ var Settings = []Setting{
 	{"resource-upstream-timeout", "5s", "timeout of JWKS and introspection calls", dur(func(c *Config) *time.Duration { return &c.ResourceUpstreamTimeout })},
 	{"resource-identifier", "", "this resource server's identifier (RFC 8707), e.g. http://localhost:8091/ms-system", str(func(c *Config) *string { return &c.ResourceIdentifier })},
 	{"resource-audience-check", "true", "refuse tokens whose aud lacks the resource identifier (only when one is set)", str(func(c *Config) *string { return &c.ResourceAudienceCheck })},
-	{"resource-algorithms", "", "comma-separated JWT algorithms the resource server accepts; empty means key-algorithm", str(func(c *Config) *string { return &c.ResourceAlgorithms })},
+	{"resource-algorithms", "", "comma-separated JWT algorithms the resource server accepts; empty means all of RS256, PS256, ES256, EdDSA, each key only with its own", str(func(c *Config) *string { return &c.ResourceAlgorithms })},
 
 	{"database-driver", "sqlite", "sqlite or postgres", str(func(c *Config) *string { return &c.DatabaseDriver })},
 	{"database-dsn", "sigil.db", "SQLite file or PostgreSQL DSN", str(func(c *Config) *string { return &c.DatabaseDSN })},
