@@ -56,6 +56,18 @@ type AuthenticateClient struct {
 	// dummyHash is verified against when the client is unknown, so that
 	// the answer takes as long as for a known client with a wrong secret.
 	dummyHash string
+	// verified, when set, spares repeated correct secrets the slow hash.
+	verified *verifiedSecrets
+}
+
+// RememberVerified turns on the verified-credential cache: credentials
+// that passed the slow hash are accepted for ttl at the cost of one HMAC,
+// as long as the secret they matched is still one of the client's valid
+// secrets. At most max credentials are remembered.
+func (a *AuthenticateClient) RememberVerified(ttl time.Duration, max int) {
+	if ttl > 0 && max > 0 {
+		a.verified = newVerifiedSecrets(ttl, max)
+	}
 }
 
 // AssertionSupport is what checking JWT client assertions takes. A zero
@@ -100,7 +112,15 @@ func (a *AuthenticateClient) bySecret(ctx context.Context, in ClientCredentials)
 	if err != nil {
 		return domain.Client{}, fmt.Errorf("find client: %w", err)
 	}
-	secrets := c.ValidSecrets(a.clock.Now())
+	now := a.clock.Now()
+	secrets := c.ValidSecrets(now)
+	var digest [32]byte
+	if a.verified != nil {
+		digest = a.verified.digest(c.ID, in.Secret)
+		if hash, ok := a.verified.lookup(digest, now); ok && slices.ContainsFunc(secrets, func(s domain.ClientSecret) bool { return s.Hash == hash }) {
+			return a.allowMethod(c, in.Method)
+		}
+	}
 	if len(secrets) == 0 {
 		// Pay the same hash as for a wrong secret.
 		_, _ = a.hasher.VerifySecret(a.dummyHash, in.Secret)
@@ -117,6 +137,9 @@ func (a *AuthenticateClient) bySecret(ctx context.Context, in ClientCredentials)
 		}
 		if ok {
 			matched = true
+			if a.verified != nil {
+				a.verified.remember(digest, s.Hash, now)
+			}
 			break
 		}
 	}
@@ -126,8 +149,14 @@ func (a *AuthenticateClient) bySecret(ctx context.Context, in ClientCredentials)
 	if !matched {
 		return domain.Client{}, errAuthFailed
 	}
-	if !c.AllowsAuthMethod(in.Method) {
-		return domain.Client{}, domain.ErrInvalidClient.With("client may not authenticate with " + string(in.Method))
+	return a.allowMethod(c, in.Method)
+}
+
+// allowMethod accepts a client whose credentials checked out, if it may
+// use the method it used.
+func (a *AuthenticateClient) allowMethod(c domain.Client, m domain.AuthMethod) (domain.Client, error) {
+	if !c.AllowsAuthMethod(m) {
+		return domain.Client{}, domain.ErrInvalidClient.With("client may not authenticate with " + string(m))
 	}
 	return c, nil
 }

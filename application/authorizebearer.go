@@ -22,14 +22,16 @@ type AuthorizeBearerInput struct {
 type AuthorizeBearer struct {
 	jwts     AccessTokenVerifier
 	opaque   TokenIntrospector
+	revoked  *RevocationSet
 	audience string
 }
 
-// NewAuthorizeBearer builds the use case. A non-empty audience is this
-// resource server's identifier: tokens whose aud does not name it are
-// refused (RFC 9068 §4, RFC 8707).
-func NewAuthorizeBearer(jwts AccessTokenVerifier, opaque TokenIntrospector, audience string) *AuthorizeBearer {
-	return &AuthorizeBearer{jwts: jwts, opaque: opaque, audience: audience}
+// NewAuthorizeBearer builds the use case. revoked holds the revocations
+// the feed reported. A non-empty audience is this resource server's
+// identifier: tokens whose aud does not name it are refused (RFC 9068 §4,
+// RFC 8707).
+func NewAuthorizeBearer(jwts AccessTokenVerifier, opaque TokenIntrospector, revoked *RevocationSet, audience string) *AuthorizeBearer {
+	return &AuthorizeBearer{jwts: jwts, opaque: opaque, revoked: revoked, audience: audience}
 }
 
 // Handle returns the token if it is valid and carries every required
@@ -49,6 +51,9 @@ func (h *AuthorizeBearer) Handle(ctx context.Context, in AuthorizeBearerInput) (
 			return domain.Token{}, err
 		}
 		return domain.Token{}, fmt.Errorf("check bearer token: %w", err)
+	}
+	if h.revoked.Revoked(t.ID) {
+		return domain.Token{}, domain.ErrInvalidToken.With("the token was revoked")
 	}
 	if h.audience != "" && !slices.Contains(t.Audience, h.audience) {
 		return domain.Token{}, domain.ErrInvalidToken.With("the token is not intended for this resource")

@@ -19,7 +19,7 @@ func (e *env) bearer() *application.AuthorizeBearer {
 
 // bearerFor is bearer for a resource server whose identifier is audience.
 func (e *env) bearerFor(audience string) *application.AuthorizeBearer {
-	return application.NewAuthorizeBearer(e.verifier, fakes.Introspector{Store: e.tokens}, audience)
+	return application.NewAuthorizeBearer(e.verifier, fakes.Introspector{Store: e.tokens}, e.revoked, audience)
 }
 
 var countryRead = domain.NewScopes("country.read")
@@ -126,7 +126,7 @@ func TestAuthorizeBearerIntrospectorUnavailable(t *testing.T) {
 	e := newEnv(t)
 	raw := e.issueToken(t, opaqueClientID, opaqueSecret, "").AccessToken
 	down := fakes.Introspector{Err: fmt.Errorf("introspect at %s: %w", issuer, domain.ErrTemporarilyUnavailable)}
-	bearer := application.NewAuthorizeBearer(e.verifier, down, "")
+	bearer := application.NewAuthorizeBearer(e.verifier, down, e.revoked, "")
 
 	_, err := bearer.Handle(t.Context(), application.AuthorizeBearerInput{Token: raw, Required: countryRead})
 	if !errors.Is(err, domain.ErrTemporarilyUnavailable) {
@@ -203,5 +203,56 @@ func TestAuthorizeBearerNoAudienceConfigured(t *testing.T) {
 		if _, err := e.bearerFor("").Handle(t.Context(), application.AuthorizeBearerInput{Token: raw, Required: countryRead}); err != nil {
 			t.Errorf("token with aud = client id refused with no audience configured: %v", err)
 		}
+	}
+}
+
+// A token the feed reported revoked is refused on a resource node, even
+// though it still verifies (a JWT) or its introspection is still cached
+// (an opaque token); other tokens of the client are not.
+func TestAuthorizeBearerRevoked(t *testing.T) {
+	tests := []struct {
+		name, client, secret string
+		find                 func(t *testing.T, e *env, raw string) domain.Token
+	}{
+		{"jwt", jwtClientID, jwtSecret, func(t *testing.T, e *env, raw string) domain.Token {
+			tok, err := e.verifier.VerifyAccessToken(t.Context(), raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tok
+		}},
+		{"opaque", opaqueClientID, opaqueSecret, func(t *testing.T, e *env, raw string) domain.Token {
+			tok, err := e.tokens.FindToken(t.Context(), raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tok
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			raw := e.issueToken(t, tt.client, tt.secret, "").AccessToken
+			other := e.issueToken(t, tt.client, tt.secret, "").AccessToken
+			tok := tt.find(t, e, raw)
+			in := application.AuthorizeBearerInput{Token: raw, Required: countryRead}
+			if _, err := e.bearer().Handle(t.Context(), in); err != nil {
+				t.Fatalf("token refused before its revocation: %v", err)
+			}
+
+			e.revoked.Apply(domain.Event{Kind: domain.EventRevoked, JTI: tok.ID, ExpiresAt: tok.ExpiresAt})
+
+			got, err := e.bearer().Handle(t.Context(), in)
+			oerr := wantOAuthError(t, err, domain.ErrInvalidToken)
+			if oerr.Description != "the token was revoked" {
+				t.Errorf("refused with %q, want %q", oerr.Description, "the token was revoked")
+			}
+			if got.ClientID != "" {
+				t.Errorf("refused token still returned %+v", got)
+			}
+			if _, err := e.bearer().Handle(t.Context(), application.AuthorizeBearerInput{Token: other, Required: countryRead}); err != nil {
+				t.Errorf("another token of the client refused: %v", err)
+			}
+		})
 	}
 }

@@ -10,7 +10,7 @@ import (
 
 // KeyRing holds the authorization server's signing keys in memory: the
 // active key that signs, and every published key that verifies. It is
-// filled by LoadSigningKeys and read on every token request, so reads take
+// filled by RotateSigningKeys and read on every token request, so reads take
 // no lock.
 type KeyRing struct {
 	keys atomic.Pointer[[]domain.SigningKey]

@@ -126,11 +126,35 @@ type TokenIntrospector interface {
 	IntrospectToken(ctx context.Context, raw string) (domain.Token, error)
 }
 
-// KeyStore persists signing keys.
+// KeyStore persists signing keys; the private key never rests in the
+// clear.
 type KeyStore interface {
 	// ListSigningKeys returns every key, oldest first (by CreatedAt, then kid).
 	ListSigningKeys(ctx context.Context) ([]domain.SigningKey, error)
 	SaveSigningKey(ctx context.Context, k domain.SigningKey) error
+	// DeleteSigningKey removes a key; an unknown kid is not an error.
+	DeleteSigningKey(ctx context.Context, kid string) error
+}
+
+// Locker runs work under a lock that every node sharing the storage
+// respects, so that a transition (a key rotation step) happens once.
+type Locker interface {
+	// TryLocked runs fn if the named lock is free and reports whether it
+	// ran; a lock held elsewhere is not an error.
+	TryLocked(ctx context.Context, name string, fn func(ctx context.Context) error) (bool, error)
+}
+
+// EventPublisher tells every node about a change (a revocation, a key
+// removal, a client change). Delivery is best effort; what must survive a
+// lost message is also kept in storage (the deny list).
+type EventPublisher interface {
+	Publish(ctx context.Context, e domain.Event) error
+}
+
+// DenyLister lists the live entries of the deny list, for a node that
+// (re)joins the feed and must catch up.
+type DenyLister interface {
+	ListDenied(ctx context.Context) ([]domain.Event, error)
 }
 
 // KeyGenerator makes a new signing key for an algorithm.

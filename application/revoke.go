@@ -24,16 +24,19 @@ type RevokeToken struct {
 	lookup *tokenLookup
 	store  TokenStore
 	denied DenyList
+	events EventPublisher
 }
 
 // NewRevokeToken builds the use case; verifier checks JWTs against the
-// server's own keys.
-func NewRevokeToken(auth *AuthenticateClient, store TokenStore, verifier AccessTokenVerifier, denied DenyList) *RevokeToken {
+// server's own keys; events carries each revocation to the resource
+// servers.
+func NewRevokeToken(auth *AuthenticateClient, store TokenStore, verifier AccessTokenVerifier, denied DenyList, events EventPublisher) *RevokeToken {
 	return &RevokeToken{
 		auth:   auth,
 		lookup: &tokenLookup{store: store, verifier: verifier, denied: denied},
 		store:  store,
 		denied: denied,
+		events: events,
 	}
 }
 
@@ -59,14 +62,20 @@ func (h *RevokeToken) Handle(ctx context.Context, in RevokeInput) error {
 	if t.ClientID != client.ID {
 		return domain.ErrUnauthorizedClient.With("the token was not issued to this client")
 	}
-	if t.Format == domain.FormatJWT {
-		if err := h.denied.Deny(ctx, t.ID, t.ExpiresAt); err != nil {
-			return fmt.Errorf("deny jti: %w", err)
-		}
-		return nil
+	// The jti goes on the deny list for both formats: a resource node that
+	// cached an opaque token's introspection, or verifies a JWT locally,
+	// learns of the revocation from the feed, or from the deny list when it
+	// catches up after missing the message.
+	if err := h.denied.Deny(ctx, t.ID, t.ExpiresAt); err != nil {
+		return fmt.Errorf("deny jti: %w", err)
 	}
-	if err := h.store.DeleteToken(ctx, in.Token); err != nil {
-		return fmt.Errorf("delete token: %w", err)
+	if t.Format != domain.FormatJWT {
+		if err := h.store.DeleteToken(ctx, in.Token); err != nil {
+			return fmt.Errorf("delete token: %w", err)
+		}
+	}
+	if err := h.events.Publish(ctx, domain.Event{Kind: domain.EventRevoked, JTI: t.ID, ExpiresAt: t.ExpiresAt}); err != nil {
+		return fmt.Errorf("publish revocation: %w", err)
 	}
 	return nil
 }

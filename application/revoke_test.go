@@ -2,6 +2,7 @@ package application_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -193,20 +194,159 @@ func TestRevokeInfrastructureFailure(t *testing.T) {
 		token  string
 	}{
 		{"token store down",
-			application.NewRevokeToken(e.auth, brokenTokens{}, e.verifier, e.denied), opaqueClientID, opaqueSecret, opaque},
+			application.NewRevokeToken(e.auth, brokenTokens{}, e.verifier, e.denied, e.events), opaqueClientID, opaqueSecret, opaque},
 		{"token cannot be deleted",
-			application.NewRevokeToken(e.auth, undeletableTokens{e.tokens}, e.verifier, e.denied), opaqueClientID, opaqueSecret, opaque},
+			application.NewRevokeToken(e.auth, undeletableTokens{e.tokens}, e.verifier, e.denied, e.events), opaqueClientID, opaqueSecret, opaque},
 		{"deny list down",
-			application.NewRevokeToken(e.auth, e.tokens, e.verifier, brokenExpiring{}), jwtClientID, jwtSecret, jwt},
+			application.NewRevokeToken(e.auth, e.tokens, e.verifier, brokenExpiring{}, e.events), jwtClientID, jwtSecret, jwt},
 		{"jwt verification impossible",
-			application.NewRevokeToken(e.auth, e.tokens, brokenVerifier{}, e.denied), jwtClientID, jwtSecret, jwt},
+			application.NewRevokeToken(e.auth, e.tokens, brokenVerifier{}, e.denied, e.events), jwtClientID, jwtSecret, jwt},
 		{"client store down",
-			application.NewRevokeToken(newAuth(t, brokenClients{}, fakes.Hasher{}), e.tokens, e.verifier, e.denied), opaqueClientID, opaqueSecret, opaque},
+			application.NewRevokeToken(newAuth(t, brokenClients{}, fakes.Hasher{}), e.tokens, e.verifier, e.denied, e.events), opaqueClientID, opaqueSecret, opaque},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.revoke.Handle(t.Context(), application.RevokeInput{Credentials: post(tt.caller, tt.secret), Token: tt.token})
 			wantInfraError(t, err, errStore)
 		})
+	}
+}
+
+// Every revocation is announced on the feed with the token's jti and exp,
+// and the jti is denied for both formats, so a resource node that missed
+// the message catches up from the deny list.
+func TestRevokePublishesRevocation(t *testing.T) {
+	tests := []struct {
+		name, client, secret string
+		token                func(t *testing.T, e *env, raw string) domain.Token
+	}{
+		{"jwt", jwtClientID, jwtSecret, func(t *testing.T, e *env, raw string) domain.Token {
+			tok, err := e.verifier.VerifyAccessToken(t.Context(), raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tok
+		}},
+		{"opaque", opaqueClientID, opaqueSecret, func(t *testing.T, e *env, raw string) domain.Token {
+			tok, err := e.tokens.FindToken(t.Context(), raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tok
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			raw := e.issueToken(t, tt.client, tt.secret, "").AccessToken
+			tok := tt.token(t, e, raw)
+			if tok.ID == "" || tok.ExpiresAt.IsZero() {
+				t.Fatalf("issued token has no jti or exp: %+v", tok)
+			}
+			e.issueToken(t, tt.client, tt.secret, "") // another token, not revoked
+
+			if err := e.revokeAs(t, tt.client, tt.secret, raw); err != nil {
+				t.Fatal(err)
+			}
+			want := domain.Event{Kind: domain.EventRevoked, JTI: tok.ID, ExpiresAt: tok.ExpiresAt}
+			if got := e.events.Published(); len(got) != 1 || !sameEvent(got[0], want) {
+				t.Errorf("published %+v, want only %+v", got, want)
+			}
+			if denied, err := e.denied.IsDenied(t.Context(), tok.ID); err != nil || !denied {
+				t.Errorf("jti on the deny list = %v (%v), want true", denied, err)
+			}
+			listed, err := e.denied.ListDenied(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(listed) != 1 || !sameEvent(listed[0], want) {
+				t.Errorf("deny list holds %+v, want only %+v", listed, want)
+			}
+		})
+	}
+}
+
+func sameEvent(a, b domain.Event) bool {
+	return a.Kind == b.Kind && a.JTI == b.JTI && a.KID == b.KID && a.ClientID == b.ClientID && a.ExpiresAt.Equal(b.ExpiresAt)
+}
+
+// Nothing is announced when nothing was revoked.
+func TestRevokeRefusedOrUnknownPublishesNothing(t *testing.T) {
+	e := newEnv(t)
+	other := e.issueToken(t, jwtClientID, jwtSecret, "").AccessToken
+	if err := e.revokeAs(t, opaqueClientID, opaqueSecret, other); err == nil {
+		t.Fatal("revoking another client's token succeeded")
+	}
+	if err := e.revokeAs(t, opaqueClientID, opaqueSecret, "fm8DH_ofCQnIhhbnoaMEN9SNZFYgAscQwmNpOLrsFLo"); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.events.Published(); len(got) != 0 {
+		t.Errorf("published %+v, want nothing", got)
+	}
+}
+
+// A feed that is down fails the request (the client may retry), but the
+// deny-list entry was written first: a resource node catching up from it
+// refuses the token all the same.
+func TestRevokePublishFailure(t *testing.T) {
+	errFeed := errors.New("feed unreachable")
+	for _, c := range []struct{ name, client, secret string }{
+		{"jwt", jwtClientID, jwtSecret},
+		{"opaque", opaqueClientID, opaqueSecret},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.events.Err = errFeed
+			raw := e.issueToken(t, c.client, c.secret, "").AccessToken
+			// What a resource node saw before the revocation: for an opaque
+			// token, a cached introspection.
+			tok, err := e.bearer().Handle(t.Context(), application.AuthorizeBearerInput{Token: raw})
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			wantInfraError(t, e.revokeAs(t, c.client, c.secret, raw), errFeed)
+			if denied, err := e.denied.IsDenied(t.Context(), tok.ID); err != nil || !denied {
+				t.Fatalf("jti on the deny list = %v (%v), want true", denied, err)
+			}
+
+			node := application.NewRevocationSet(e.clock)
+			if n, err := node.CatchUp(t.Context(), e.denied); err != nil || n != 1 {
+				t.Fatalf("CatchUp = %d, %v; want 1 entry", n, err)
+			}
+			bearer := application.NewAuthorizeBearer(e.verifier, cachedIntrospection{tok}, node, "")
+			_, err = bearer.Handle(t.Context(), application.AuthorizeBearerInput{Token: raw})
+			if oerr := wantOAuthError(t, err, domain.ErrInvalidToken); oerr.Description != "the token was revoked" {
+				t.Errorf("refused with %q, want the revocation named", oerr.Description)
+			}
+		})
+	}
+}
+
+// cachedIntrospection answers every opaque token with the one token it
+// remembers, as a resource node's introspection cache would.
+type cachedIntrospection struct{ tok domain.Token }
+
+func (c cachedIntrospection) IntrospectToken(context.Context, string) (domain.Token, error) {
+	return c.tok, nil
+}
+
+// On a single node the revocation set is the feed: a revocation reaches
+// the bearer check at once.
+func TestRevokeSingleNodeFeed(t *testing.T) {
+	e := newEnv(t)
+	revoke := application.NewRevokeToken(e.auth, e.tokens, e.verifier, e.denied, e.revoked)
+	raw := e.issueToken(t, jwtClientID, jwtSecret, "").AccessToken
+	other := e.issueToken(t, jwtClientID, jwtSecret, "").AccessToken
+	if _, err := e.bearer().Handle(t.Context(), application.AuthorizeBearerInput{Token: raw}); err != nil {
+		t.Fatal(err)
+	}
+	if err := revoke.Handle(t.Context(), application.RevokeInput{Credentials: post(jwtClientID, jwtSecret), Token: raw}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.bearer().Handle(t.Context(), application.AuthorizeBearerInput{Token: raw})
+	wantOAuthError(t, err, domain.ErrInvalidToken)
+	if _, err := e.bearer().Handle(t.Context(), application.AuthorizeBearerInput{Token: other}); err != nil {
+		t.Errorf("another token refused after one revocation: %v", err)
 	}
 }

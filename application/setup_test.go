@@ -44,6 +44,10 @@ type env struct {
 	denied, replays *fakes.Expiring
 	// activeKey is the key the ring signs with.
 	activeKey domain.SigningKey
+	// events records what the authorization server tells other nodes;
+	// revoked is a resource node's memory of revocations, fed by hand.
+	events  *fakes.Events
+	revoked *application.RevocationSet
 
 	auth       *application.AuthenticateClient
 	issue      *application.IssueToken
@@ -58,11 +62,13 @@ func newEnv(t *testing.T) *env {
 		clients: fakes.NewClients(),
 		ring:    &application.KeyRing{},
 		hasher:  &countingHasher{},
+		events:  &fakes.Events{},
 	}
 	e.tokens = fakes.NewTokens(e.clock)
 	e.denied = fakes.NewExpiring(e.clock)
 	e.replays = fakes.NewExpiring(e.clock)
 	e.verifier = fakes.Verifier{Keys: e.ring, Clock: e.clock}
+	e.revoked = application.NewRevocationSet(e.clock)
 
 	for _, d := range application.DemoClients() {
 		e.addClient(t, d.Client, d.Secret)
@@ -79,7 +85,7 @@ func newEnv(t *testing.T) *env {
 	e.auth = newAuthWith(t, e.clients, e.hasher, e.clock, e.assertionSupport(fakes.AssertionVerifier{}))
 	e.issue = application.NewIssueToken(e.auth, e.ring, fakes.Signer{}, e.tokens, e.clock, rand.Reader, issuer)
 	e.introspect = e.newIntrospect(e.tokens, e.verifier, e.denied)
-	e.revoke = application.NewRevokeToken(e.auth, e.tokens, e.verifier, e.denied)
+	e.revoke = application.NewRevokeToken(e.auth, e.tokens, e.verifier, e.denied, e.events)
 	return e
 }
 

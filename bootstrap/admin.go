@@ -2,26 +2,41 @@ package bootstrap
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/sigilauth/sigil/adapters/gormstore"
+	"github.com/sigilauth/sigil/adapters/josekit"
+	"github.com/sigilauth/sigil/adapters/redisstore"
 	"github.com/sigilauth/sigil/adapters/secrethash"
 	"github.com/sigilauth/sigil/application"
+	"github.com/sigilauth/sigil/domain"
 )
 
-// Admin is what the `sigil clients` commands work with: the client
-// registry of the configured database and the registration use case. It
-// is built from plain constructors, without fx, as a one-shot command
-// needs no lifecycle.
+// Admin is what the `sigil clients` and `sigil keys` commands work with,
+// over the configured database. It is built from plain constructors,
+// without fx: a one-shot command needs no lifecycle.
 type Admin struct {
 	Register *application.RegisterClient
 	Clients  *gormstore.Clients
-	close    func() error
+	Keys     *gormstore.Keys
+	Rotate   *application.RotateSigningKeys
+	// Events reaches the running nodes: the Redis feed when Redis is
+	// configured; otherwise nothing (nodes notice changes within their
+	// cache lifetimes).
+	Events application.EventPublisher
+	close  []func() error
 }
 
 // OpenAdmin opens and migrates the configured database.
 func OpenAdmin(ctx context.Context, c Config, log *slog.Logger) (*Admin, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	db, err := gormstore.Open(c.DatabaseDriver, c.DatabaseDSN, log)
 	if err != nil {
 		return nil, err
@@ -30,22 +45,50 @@ func OpenAdmin(ctx context.Context, c Config, log *slog.Logger) (*Admin, error) 
 	if err != nil {
 		return nil, fmt.Errorf("database handle: %w", err)
 	}
+	a := &Admin{close: []func() error{sqlDB.Close}}
 	if err := gormstore.Migrate(ctx, db); err != nil {
-		sqlDB.Close()
+		a.Close()
 		return nil, fmt.Errorf("migrate %s database: %w", c.DatabaseDriver, err)
 	}
 	box, err := newSecretBox(c, log)
 	if err != nil {
-		sqlDB.Close()
+		a.Close()
 		return nil, err
 	}
-	clients := gormstore.NewClients(db)
-	return &Admin{
-		Register: application.NewRegisterClient(clients, secrethash.NewHasher(secrethash.DefaultParams), box),
-		Clients:  clients,
-		close:    sqlDB.Close,
-	}, nil
+	a.Events = noEvents{}
+	if c.RedisAddr != "" {
+		r := redis.NewUniversalClient(&redis.UniversalOptions{
+			Addrs: strings.Split(c.RedisAddr, ","), MasterName: c.RedisMasterName,
+			Username: c.RedisUsername, Password: c.RedisPassword, DB: c.RedisDB,
+		})
+		a.close = append(a.close, r.Close)
+		a.Events = redisstore.NewFeed(r, c.RedisPrefix+"events", log)
+	}
+	clock := application.SystemClock{}
+	a.Clients = gormstore.NewClients(db)
+	a.Keys = gormstore.NewKeys(db, box)
+	a.Register = application.NewRegisterClient(a.Clients, secrethash.NewHasher(secrethash.DefaultParams), box)
+	a.Rotate = application.NewRotateSigningKeys(a.Keys, josekit.NewKeyGenerator(c.RSABits), &application.KeyRing{},
+		gormstore.NewLocker(db), a.Events, clock, c.RotationPolicy())
+	return a, nil
 }
 
-// Close releases the database.
-func (a *Admin) Close() error { return a.close() }
+// Close releases the database and Redis.
+func (a *Admin) Close() error {
+	var errs []error
+	for _, c := range a.close {
+		errs = append(errs, c())
+	}
+	return errors.Join(errs...)
+}
+
+// ClientChanged tells the running nodes to drop a cached client record.
+func (a *Admin) ClientChanged(ctx context.Context, id string) error {
+	return a.Events.Publish(ctx, domain.Event{Kind: domain.EventClientChanged, ClientID: id})
+}
+
+// noEvents is the feed of a deployment without Redis, seen from a command
+// outside the server process: there is no one to tell.
+type noEvents struct{}
+
+func (noEvents) Publish(context.Context, domain.Event) error { return nil }

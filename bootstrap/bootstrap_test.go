@@ -71,7 +71,7 @@ func TestDefaultsReproduceTheSeeds(t *testing.T) {
 
 func TestPrecedenceFileEnvFlag(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "sigil.yaml")
-	yaml := "auth:\n  addr: \":9000\"\nresource_addr: \":9001\"\nredis_db: 3\njwks_max_age: 1m\n"
+	yaml := "auth:\n  addr: \":9000\"\nresource_addr: \":9001\"\nredis_db: 3\nkey_publish_lead: 20m\n"
 	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -82,8 +82,8 @@ func TestPrecedenceFileEnvFlag(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.AuthAddr != ":9002" || c.ResourceAddr != ":9003" || c.RedisDB != 3 || c.JWKSMaxAge != time.Minute {
-		t.Fatalf("got auth %s resource %s redis db %d max-age %s", c.AuthAddr, c.ResourceAddr, c.RedisDB, c.JWKSMaxAge)
+	if c.AuthAddr != ":9002" || c.ResourceAddr != ":9003" || c.RedisDB != 3 || c.KeyPublishLead != 20*time.Minute {
+		t.Fatalf("got auth %s resource %s redis db %d lead %s", c.AuthAddr, c.ResourceAddr, c.RedisDB, c.KeyPublishLead)
 	}
 	if c.Issuer() != "http://localhost:9002/ms-auth-server" {
 		t.Errorf("issuer follows the auth port: got %s", c.Issuer())
@@ -102,7 +102,7 @@ func TestBadConfigurationIsExplained(t *testing.T) {
 	}{
 		{[]string{"--role", "gateway"}, nil, `role "gateway"`},
 		{[]string{"--database-driver", "mysql"}, nil, `driver "mysql"`},
-		{nil, map[string]string{"SIGIL_JWKS_MAX_AGE": "soon"}, "SIGIL_JWKS_MAX_AGE"},
+		{nil, map[string]string{"SIGIL_KEY_PUBLISH_LEAD": "soon"}, "SIGIL_KEY_PUBLISH_LEAD"},
 		{[]string{"--rsa-bits", "1024"}, nil, "below 2048"},
 		{[]string{"--config", file}, nil, `unknown setting "auth_adr"`},
 		{[]string{"--no-such-flag"}, nil, "no-such-flag"},

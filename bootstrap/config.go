@@ -36,10 +36,19 @@ type Config struct {
 	KeyEncryptionKey     string
 	KeyEncryptionKeyFile string
 	RSABits              int
-	JWKSMaxAge           time.Duration
-	DemoClients          string
-	MaxBodyBytes         int64
-	ShutdownPeriod       time.Duration
+	// Staged rotation: see domain.RotationPolicy.
+	KeyPublishLead   time.Duration
+	KeySigningPeriod time.Duration
+	KeyRetirePeriod  time.Duration
+	KeyRotationCheck time.Duration
+	ClientCacheTTL   time.Duration
+	ClientCacheStale time.Duration
+	// CredentialCacheTTL bounds how long verified client credentials
+	// skip the slow hash; 0 turns that off.
+	CredentialCacheTTL time.Duration
+	DemoClients        string
+	MaxBodyBytes       int64
+	ShutdownPeriod     time.Duration
 
 	TokenCleanupInterval time.Duration
 
@@ -61,11 +70,12 @@ type Config struct {
 	DatabaseDriver string
 	DatabaseDSN    string
 
-	RedisAddr     string
-	RedisUsername string
-	RedisPassword string
-	RedisDB       int
-	RedisPrefix   string
+	RedisAddr       string
+	RedisMasterName string
+	RedisUsername   string
+	RedisPassword   string
+	RedisDB         int
+	RedisPrefix     string
 }
 
 // Issuer is the authorization server's issuer identifier: the configured
@@ -103,6 +113,16 @@ func (c Config) IntrospectionURL() string {
 		return c.ResourceIntrospectionURL
 	}
 	return c.ExpectedIssuer() + "/oauth2/introspect"
+}
+
+// RotationPolicy is the staged rotation schedule of the signing keys.
+func (c Config) RotationPolicy() domain.RotationPolicy {
+	return domain.RotationPolicy{
+		Algorithm:     domain.Algorithm(c.KeyAlgorithm),
+		PublishLead:   c.KeyPublishLead,
+		SigningPeriod: c.KeySigningPeriod,
+		RetireFor:     c.KeyRetirePeriod,
+	}
 }
 
 // DemoEnabled tells whether the seed documents' demo clients are
@@ -209,6 +229,15 @@ func (c Config) Validate() error {
 	}
 	if c.Role != RoleAuth && (c.ResourceClientID == "" || c.ResourceClientSecret == "") {
 		add("resource-client-id and resource-client-secret are needed to introspect opaque tokens")
+	}
+	if c.KeyPublishLead < c.ResourceJWKSMaxAge {
+		add("key-publish-lead %s is shorter than resource-jwks-max-age %s: resource servers could meet a key before they fetched it", c.KeyPublishLead, c.ResourceJWKSMaxAge)
+	}
+	if c.KeySigningPeriod != 0 && c.KeySigningPeriod <= c.KeyPublishLead {
+		add("key-signing-period must be longer than key-publish-lead (or 0 to rotate only on demand)")
+	}
+	if c.KeyRetirePeriod <= 0 || c.KeyRotationCheck <= 0 || c.ClientCacheTTL < 0 || c.ClientCacheStale < 0 {
+		add("key-retire-period and key-rotation-check must be positive, client cache durations not negative")
 	}
 	if c.TokenCleanupInterval <= 0 {
 		add("token-cleanup-interval must be positive")

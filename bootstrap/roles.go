@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"go.uber.org/fx"
 
 	"github.com/sigilauth/sigil/adapters/echohttp"
+	"github.com/sigilauth/sigil/adapters/gormstore"
 	"github.com/sigilauth/sigil/adapters/introspection"
 	"github.com/sigilauth/sigil/adapters/josekit"
 	"github.com/sigilauth/sigil/application"
@@ -24,6 +26,9 @@ func App(c Config, log *slog.Logger) fx.Option {
 		fx.Supply(c, log),
 		fx.Provide(func() application.Clock { return application.SystemClock{} }),
 		GormModule,
+		SecretBoxModule,
+		stateModule(c),
+		feedModule(c),
 		Role(c),
 	)
 }
@@ -50,8 +55,6 @@ func AuthRole(c Config) fx.Option {
 	return fx.Module("auth",
 		JoseModule,
 		SecretHashModule,
-		SecretBoxModule,
-		tokenStoreModule(c),
 		fx.Provide(
 			func() *application.KeyRing { return &application.KeyRing{} },
 			fx.Private,
@@ -66,8 +69,14 @@ func AuthRole(c Config) fx.Option {
 		),
 		fx.Provide(
 			newAuthenticateClient,
-			func(s application.KeyStore, g application.KeyGenerator, r *application.KeyRing, clock application.Clock, c Config) *application.LoadSigningKeys {
-				return application.NewLoadSigningKeys(s, g, r, clock, domain.Algorithm(c.KeyAlgorithm))
+			func(clients *gormstore.Clients, clock application.Clock, c Config) *application.ClientCache {
+				return application.NewClientCache(clients, clock, c.ClientCacheTTL, c.ClientCacheStale, 10_000)
+			},
+			func(cache *application.ClientCache) application.ClientFinder { return cache },
+			fx.Annotate(func(cache *application.ClientCache) func(domain.Event) { return cache.Apply }, fx.ResultTags(`group:"feed"`)),
+			func(s application.KeyStore, g application.KeyGenerator, r *application.KeyRing, l application.Locker,
+				events application.EventPublisher, clock application.Clock, c Config) *application.RotateSigningKeys {
+				return application.NewRotateSigningKeys(s, g, r, l, events, clock, c.RotationPolicy())
 			},
 			func(a *application.AuthenticateClient, r *application.KeyRing, s application.AccessTokenSigner, t application.TokenStore, clock application.Clock, c Config) *application.IssueToken {
 				return application.NewIssueToken(a, r, s, t, clock, rand.Reader, c.Issuer())
@@ -77,8 +86,11 @@ func AuthRole(c Config) fx.Option {
 				return application.NewIntrospect(a, t, v, d, clock, r, s, c.Issuer())
 			},
 			application.NewRevokeToken,
+			// The JWKS may be cached as long as a new key waits before it
+			// signs: whoever cached the set before it appeared refetches in
+			// time.
 			func(r *application.KeyRing, e application.JWKSEncoder, c Config) *application.PublishJWKS {
-				return application.NewPublishJWKS(r, e, c.JWKSMaxAge)
+				return application.NewPublishJWKS(r, e, c.KeyPublishLead)
 			},
 			func(c Config, scopes application.ScopeLister, r *application.KeyRing) *application.PublishMetadata {
 				return application.NewPublishMetadata(serverMetadata(c), scopes, r)
@@ -123,12 +135,17 @@ func serverMetadata(c Config) application.ServerMetadata {
 func newAuthenticateClient(clients application.ClientFinder, hasher application.SecretHasher, clock application.Clock,
 	verifier application.ClientAssertionVerifier, box application.SecretBox, replays application.ReplayGuard, c Config) (*application.AuthenticateClient, error) {
 	token, introspection, revocation := endpointURLs(c)
-	return application.NewAuthenticateClient(clients, hasher, clock, application.AssertionSupport{
+	auth, err := application.NewAuthenticateClient(clients, hasher, clock, application.AssertionSupport{
 		Verifier:  verifier,
 		Box:       box,
 		Replays:   replays,
 		Audiences: []string{c.Issuer(), token, introspection, revocation},
 	})
+	if err != nil {
+		return nil, err
+	}
+	auth.RememberVerified(c.CredentialCacheTTL, 100_000)
+	return auth, nil
 }
 
 type authParams struct {
@@ -136,7 +153,8 @@ type authParams struct {
 	Lifecycle  fx.Lifecycle
 	Config     Config
 	Log        *slog.Logger
-	Keys       *application.LoadSigningKeys
+	Keys       *application.RotateSigningKeys
+	Ring       *application.KeyRing
 	Demo       *application.SeedDemoClients
 	Issue      *application.IssueToken
 	Introspect *application.Introspect
@@ -148,11 +166,24 @@ type authParams struct {
 }
 
 // startAuth loads the signing keys and the demo clients before the
-// authorization server starts listening.
+// authorization server starts listening, and then runs the rotation
+// schedule.
 func startAuth(p authParams) {
 	p.Lifecycle.Append(fx.StartHook(func(ctx context.Context) error {
-		if err := p.Keys.Handle(ctx); err != nil {
-			return err
+		// On a first start another node may hold the key lock while it
+		// creates the first key: wait for it rather than start keyless.
+		for {
+			if _, err := p.Keys.Handle(ctx, application.RotateInput{}); err != nil {
+				return fmt.Errorf("signing keys: %w", err)
+			}
+			if _, ok := p.Ring.Active(); ok {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("signing keys: no active key yet, another node holds the key lock: %w", ctx.Err())
+			case <-time.After(100 * time.Millisecond):
+			}
 		}
 		if !p.Config.DemoEnabled() {
 			return nil
@@ -165,6 +196,15 @@ func startAuth(p authParams) {
 			"clients", ids)
 		return nil
 	}))
+	every(p.Lifecycle, p.Config.KeyRotationCheck, func(ctx context.Context) {
+		res, err := p.Keys.Handle(ctx, application.RotateInput{})
+		switch {
+		case err != nil:
+			p.Log.Error("key rotation", "err", err)
+		case res.Done && !res.Plan.Empty():
+			logRotation(p.Log, res)
+		}
+	})
 	e := echohttp.NewAuthServer(echohttp.Options{
 		BasePath:     p.Config.AuthBasePath,
 		MaxBodyBytes: p.Config.MaxBodyBytes,
@@ -174,6 +214,12 @@ func startAuth(p authParams) {
 		Issue: p.Issue, Introspect: p.Introspect, Revoke: p.Revoke, JWKS: p.JWKS, Metadata: p.Metadata,
 	})
 	serve(p.Lifecycle, p.Log, RoleAuth, p.Config.AuthAddr, e)
+}
+
+// logRotation reports what a rotation step changed.
+func logRotation(log *slog.Logger, res application.RotateResult) {
+	log.Info("signing keys rotated", "published", res.Published, "activated", res.Plan.Activate,
+		"retired", res.Plan.Retire, "removed", res.Plan.Remove)
 }
 
 // ResourceRole is the protected resource server: the country API behind
@@ -187,13 +233,15 @@ func ResourceRole() fx.Option {
 		),
 		fx.Provide(
 			fx.Private,
-			func(c Config, hc *http.Client, clock application.Clock, log *slog.Logger) application.AccessTokenVerifier {
-				keys := josekit.NewRemoteJWKS(c.JWKSURL(), hc, josekit.RemoteJWKSOptions{
+			func(c Config, hc *http.Client, clock application.Clock, log *slog.Logger) *josekit.RemoteJWKS {
+				return josekit.NewRemoteJWKS(c.JWKSURL(), hc, josekit.RemoteJWKSOptions{
 					MinRefreshInterval: c.ResourceJWKSRefresh,
 					MaxAge:             c.ResourceJWKSMaxAge,
 					Clock:              clock,
 					Logger:             log,
 				})
+			},
+			func(keys *josekit.RemoteJWKS, c Config, clock application.Clock) application.AccessTokenVerifier {
 				return josekit.NewVerifier(keys, josekit.VerifierOptions{
 					Issuer:     c.ExpectedIssuer(),
 					Leeway:     c.ResourceLeeway,
@@ -204,11 +252,22 @@ func ResourceRole() fx.Option {
 			func(c Config, hc *http.Client, clock application.Clock) application.TokenIntrospector {
 				return introspection.NewClient(c.IntrospectionURL(), c.ResourceClientID, c.ResourceClientSecret, hc, clock)
 			},
-			func(jwts application.AccessTokenVerifier, opaque application.TokenIntrospector, c Config) *application.AuthorizeBearer {
-				return application.NewAuthorizeBearer(jwts, opaque, c.Audience())
+			func(jwts application.AccessTokenVerifier, opaque application.TokenIntrospector, revoked *application.RevocationSet, c Config) *application.AuthorizeBearer {
+				return application.NewAuthorizeBearer(jwts, opaque, revoked, c.Audience())
 			},
 			application.NewGetCountry,
 			application.NewListCountries,
+		),
+		fx.Provide(
+			// A key the authorization server removed is dropped at once.
+			fx.Annotate(func(keys *josekit.RemoteJWKS) func(domain.Event) {
+				return func(e domain.Event) {
+					if e.Kind == domain.EventKeyRemoved {
+						keys.Forget(e.KID)
+					}
+				}
+			}, fx.ResultTags(`group:"feed"`)),
+			fx.Annotate(func(revoked *application.RevocationSet) func(domain.Event) { return revoked.Apply }, fx.ResultTags(`group:"feed"`)),
 		),
 		fx.Invoke(startResource),
 	)

@@ -20,15 +20,17 @@ import (
 type readiness func(ctx context.Context) error
 
 // GormModule opens the database, migrates it on start, and provides the
-// Gorm stores behind their ports.
+// Gorm stores behind their ports. The client registry is provided as the
+// concrete store: the auth role puts a cache in front of it for lookups.
 var GormModule = fx.Module("gormstore",
 	fx.Provide(
 		openDatabase,
-		fx.Annotate(gormstore.NewClients,
-			fx.As(new(application.ClientFinder)), fx.As(new(application.ClientRegistry)),
-			fx.As(new(application.ScopeLister))),
+		gormstore.NewClients,
+		func(c *gormstore.Clients) application.ClientRegistry { return c },
+		func(c *gormstore.Clients) application.ScopeLister { return c },
 		fx.Annotate(gormstore.NewKeys, fx.As(new(application.KeyStore))),
 		fx.Annotate(gormstore.NewCountries, fx.As(new(application.CountryFinder))),
+		fx.Annotate(gormstore.NewLocker, fx.As(new(application.Locker))),
 		fx.Annotate(databaseReadiness, fx.ResultTags(`name:"database"`)),
 	),
 )
@@ -63,21 +65,22 @@ func databaseReadiness(db *gorm.DB) (readiness, error) {
 	return sqlDB.PingContext, nil
 }
 
-// GormTokensModule keeps opaque tokens, the deny list of revoked JWTs and
-// used client-assertion ids in the database, the embedded default when
-// no Redis is configured, and deletes expired rows on a schedule (Redis
+// GormStateModule keeps opaque tokens, the deny list of revoked tokens and
+// used client-assertion ids in the database, the embedded default when no
+// Redis is configured, and deletes expired rows on a schedule (Redis
 // expires its own keys).
-var GormTokensModule = fx.Module("gormstore-tokens",
+var GormStateModule = fx.Module("gormstore-state",
 	fx.Provide(
 		gormstore.NewTokens,
 		func(t *gormstore.Tokens) application.TokenStore { return t },
 		gormstore.NewDenyList,
 		func(d *gormstore.DenyList) application.DenyList { return d },
+		func(d *gormstore.DenyList) application.DenyLister { return d },
 		gormstore.NewReplayGuard,
 		func(r *gormstore.ReplayGuard) application.ReplayGuard { return r },
 		fx.Annotate(func() readiness { return nil }, fx.ResultTags(`name:"tokens"`)),
 	),
-	fx.Invoke(scheduleTokenCleanup),
+	fx.Invoke(scheduleCleanup),
 )
 
 // expiring is a table whose rows expire and must be swept.
@@ -85,31 +88,39 @@ type expiring interface {
 	DeleteExpired(ctx context.Context) (int64, error)
 }
 
-// scheduleTokenCleanup deletes expired opaque tokens, deny-list entries
-// and used assertion ids every token-cleanup-interval while the app runs.
-func scheduleTokenCleanup(lc fx.Lifecycle, tokens *gormstore.Tokens, denied *gormstore.DenyList, replays *gormstore.ReplayGuard, c Config, log *slog.Logger) {
+// scheduleCleanup deletes expired opaque tokens, deny-list entries and
+// used assertion ids every token-cleanup-interval while the app runs.
+func scheduleCleanup(lc fx.Lifecycle, tokens *gormstore.Tokens, denied *gormstore.DenyList, replays *gormstore.ReplayGuard, c Config, log *slog.Logger) {
 	tables := map[string]expiring{"opaque tokens": tokens, "denied jtis": denied, "used assertions": replays}
+	every(lc, c.TokenCleanupInterval, func(ctx context.Context) {
+		for name, t := range tables {
+			n, err := t.DeleteExpired(ctx)
+			if err != nil && ctx.Err() == nil {
+				log.Warn("delete expired "+name, "err", err)
+			} else if n > 0 {
+				log.Debug("deleted expired "+name, "count", n)
+			}
+		}
+	})
+}
+
+// every runs fn every interval while the app runs, and waits for a run in
+// progress when the app stops.
+func every(lc fx.Lifecycle, interval time.Duration, fn func(ctx context.Context)) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error {
 			go func() {
 				defer close(done)
-				tick := time.NewTicker(c.TokenCleanupInterval)
+				tick := time.NewTicker(interval)
 				defer tick.Stop()
 				for {
 					select {
 					case <-ctx.Done():
 						return
 					case <-tick.C:
-						for name, t := range tables {
-							n, err := t.DeleteExpired(ctx)
-							if err != nil && ctx.Err() == nil {
-								log.Warn("delete expired "+name, "err", err)
-							} else if n > 0 {
-								log.Debug("deleted expired "+name, "count", n)
-							}
-						}
+						fn(ctx)
 					}
 				}
 			}()
@@ -123,19 +134,16 @@ func scheduleTokenCleanup(lc fx.Lifecycle, tokens *gormstore.Tokens, denied *gor
 	})
 }
 
-// RedisModule keeps opaque tokens, the deny list and used assertion ids
-// in Redis. The address may list several
-// comma-separated nodes: go-redis's UniversalClient then speaks to a
-// cluster.
-var RedisModule = fx.Module("redisstore",
+// RedisStateModule keeps opaque tokens, the deny list and used assertion
+// ids in Redis.
+var RedisStateModule = fx.Module("redisstore-state",
 	fx.Provide(
-		newRedisClient,
 		fx.Annotate(func(r redis.UniversalClient, c Config) *redisstore.Tokens {
 			return redisstore.NewTokens(r, c.RedisPrefix)
 		}, fx.As(new(application.TokenStore))),
 		fx.Annotate(func(r redis.UniversalClient, c Config) *redisstore.DenyList {
 			return redisstore.NewDenyList(r, c.RedisPrefix)
-		}, fx.As(new(application.DenyList))),
+		}, fx.As(new(application.DenyList)), fx.As(new(application.DenyLister))),
 		fx.Annotate(func(r redis.UniversalClient, c Config) *redisstore.ReplayGuard {
 			return redisstore.NewReplayGuard(r, c.RedisPrefix)
 		}, fx.As(new(application.ReplayGuard))),
@@ -145,12 +153,34 @@ var RedisModule = fx.Module("redisstore",
 	),
 )
 
+// stateModule picks where opaque tokens and the deny list live.
+func stateModule(c Config) fx.Option {
+	if c.RedisAddr != "" {
+		return RedisStateModule
+	}
+	return GormStateModule
+}
+
+// RedisModule connects to Redis, single, Sentinel or Cluster through
+// go-redis's UniversalClient: several comma-separated addresses mean a
+// cluster (or, with --redis-master-name, Sentinel). It also provides the
+// event feed between nodes.
+var RedisModule = fx.Module("redis",
+	fx.Provide(
+		newRedisClient,
+		func(r redis.UniversalClient, c Config, log *slog.Logger) *redisstore.Feed {
+			return redisstore.NewFeed(r, c.RedisPrefix+"events", log)
+		},
+	),
+)
+
 func newRedisClient(lc fx.Lifecycle, c Config, log *slog.Logger) redis.UniversalClient {
 	r := redis.NewUniversalClient(&redis.UniversalOptions{
-		Addrs:    strings.Split(c.RedisAddr, ","),
-		Username: c.RedisUsername,
-		Password: c.RedisPassword,
-		DB:       c.RedisDB,
+		Addrs:      strings.Split(c.RedisAddr, ","),
+		MasterName: c.RedisMasterName,
+		Username:   c.RedisUsername,
+		Password:   c.RedisPassword,
+		DB:         c.RedisDB,
 	})
 	lc.Append(fx.Hook{
 		OnStart: func(ctx context.Context) error {
@@ -163,12 +193,4 @@ func newRedisClient(lc fx.Lifecycle, c Config, log *slog.Logger) redis.Universal
 		OnStop: func(context.Context) error { return r.Close() },
 	})
 	return r
-}
-
-// tokenStoreModule picks where opaque tokens live.
-func tokenStoreModule(c Config) fx.Option {
-	if c.RedisAddr != "" {
-		return RedisModule
-	}
-	return GormTokensModule
 }

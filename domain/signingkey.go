@@ -51,6 +51,10 @@ type SigningKey struct {
 	// Private is the key material handle; its Public() goes into the JWKS.
 	Private   crypto.Signer
 	CreatedAt time.Time
+	// ActivatedAt and RetiredAt date the key's moves to active and retired;
+	// zero until they happen. A key is published from CreatedAt.
+	ActivatedAt time.Time
+	RetiredAt   time.Time
 }
 
 // Public returns the public half of the key.

@@ -165,9 +165,13 @@ func newEnv(t *testing.T, tweaks ...func(*deps)) *env {
 	}
 
 	ring := &application.KeyRing{}
-	if err := application.NewLoadSigningKeys(&fakes.Keys{}, &fakes.KeyGenerator{}, ring, clock, domain.RS256).Handle(ctx); err != nil {
+	policy := domain.RotationPolicy{Algorithm: domain.RS256, PublishLead: time.Minute, RetireFor: time.Hour}
+	rotate := application.NewRotateSigningKeys(&fakes.Keys{}, &fakes.KeyGenerator{}, ring, &fakes.Locker{}, &fakes.Events{}, clock, policy)
+	if _, err := rotate.Handle(ctx, application.RotateInput{}); err != nil {
 		t.Fatal(err)
 	}
+	// One node without Redis: revocations reach the resource in process.
+	revoked := application.NewRevocationSet(clock)
 	verifier := fakes.Verifier{Keys: ring, Clock: clock}
 	d := deps{
 		tokens:       store,
@@ -205,12 +209,12 @@ func newEnv(t *testing.T, tweaks ...func(*deps)) *env {
 			Issue: application.NewIssueToken(authenticate, ring, fakes.Signer{}, d.tokens, clock, rand.Reader, issuer),
 			Introspect: application.NewIntrospect(authenticate, d.tokens, verifier, denied, clock,
 				ring, fakes.IntrospectionSigner{}, issuer),
-			Revoke:   application.NewRevokeToken(authenticate, d.tokens, verifier, denied),
+			Revoke:   application.NewRevokeToken(authenticate, d.tokens, verifier, denied, revoked),
 			JWKS:     application.NewPublishJWKS(ring, &fakes.JWKSEncoder{}, jwksMaxAge),
 			Metadata: application.NewPublishMetadata(d.metadata, clients, ring),
 		}),
 		resource: echohttp.NewResourceServer(opts(resourceBase), echohttp.ResourceHandlers{
-			Authorize:     application.NewAuthorizeBearer(d.verifier, d.introspector, d.audience),
+			Authorize:     application.NewAuthorizeBearer(d.verifier, d.introspector, revoked, d.audience),
 			GetCountry:    application.NewGetCountry(d.countries),
 			ListCountries: application.NewListCountries(d.countries),
 		}),

@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/sigilauth/sigil/application"
+	"github.com/sigilauth/sigil/domain"
 )
 
 // DenyList remembers the jti of each revoked JWT access token until the
@@ -18,7 +19,10 @@ type DenyList struct {
 	clock application.Clock
 }
 
-var _ application.DenyList = (*DenyList)(nil)
+var (
+	_ application.DenyList   = (*DenyList)(nil)
+	_ application.DenyLister = (*DenyList)(nil)
+)
 
 // NewDenyList returns a deny list over a migrated database that judges
 // expiry by clock.
@@ -71,4 +75,21 @@ func (d *DenyList) IsDenied(ctx context.Context, jti string) (bool, error) {
 // clock and returns how many it removed.
 func (d *DenyList) DeleteExpired(ctx context.Context) (int64, error) {
 	return deleteExpired(ctx, d.db, &deniedJTIRow{}, d.clock, "denied jtis")
+}
+
+// ListDenied implements application.DenyLister: every entry that has not
+// expired by the list's clock, as a revocation event, ordered by jti.
+func (d *DenyList) ListDenied(ctx context.Context) ([]domain.Event, error) {
+	var rows []deniedJTIRow
+	err := d.db.WithContext(ctx).
+		Where("expires_at > ?", d.clock.Now().UnixMicro()).
+		Order("jti").Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("list denied jtis: %w", err)
+	}
+	events := make([]domain.Event, len(rows))
+	for i, r := range rows {
+		events[i] = domain.Event{Kind: domain.EventRevoked, JTI: r.JTI, ExpiresAt: time.UnixMicro(r.ExpiresAt).UTC()}
+	}
+	return events, nil
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -341,7 +340,7 @@ func TestKeysListOldestFirstWhateverTheSaveOrder(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			db := b.migrated(t)
-			store := gormstore.NewKeys(db)
+			store := gormstore.NewKeys(db, newBox(t))
 			var gen fakes.KeyGenerator
 			created := time.Date(2023, 4, 28, 0, 0, 0, 0, time.UTC)
 			// Saved newest first; kids chosen so their order is not the age order.
@@ -370,31 +369,10 @@ func TestKeysListOldestFirstWhateverTheSaveOrder(t *testing.T) {
 	}
 }
 
-func TestKeysAreStoredAsPKCS8(t *testing.T) {
-	db := testenv.SQLite(t)
-	var gen fakes.KeyGenerator
-	k, err := gen.GenerateSigningKey(domain.RS256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k.State, k.CreatedAt = domain.KeyActive, time.Now()
-	if err := gormstore.NewKeys(db).SaveSigningKey(t.Context(), k); err != nil {
-		t.Fatalf("SaveSigningKey: %v", err)
-	}
-	var der []byte
-	if err := db.Raw("SELECT private_key FROM sigil_signing_keys WHERE kid = ?", k.ID).Row().Scan(&der); err != nil {
-		t.Fatal(err)
-	}
-	// Another tool (openssl pkcs8 -inform DER) can read the key back.
-	if _, err := x509.ParsePKCS8PrivateKey(der); err != nil {
-		t.Errorf("private_key column is not PKCS#8 DER: %v", err)
-	}
-}
-
 func TestSaveSigningKeyWithoutPrivateKeyFails(t *testing.T) {
 	db := testenv.SQLite(t)
 	k := domain.SigningKey{ID: "empty", Algorithm: domain.RS256, State: domain.KeyActive, CreatedAt: time.Now()}
-	if err := gormstore.NewKeys(db).SaveSigningKey(t.Context(), k); err == nil {
+	if err := gormstore.NewKeys(db, newBox(t)).SaveSigningKey(t.Context(), k); err == nil {
 		t.Error("SaveSigningKey without a private key succeeded")
 	}
 }

@@ -1,7 +1,8 @@
-// Package gormstore keeps clients, opaque tokens, signing keys, countries,
-// the deny list of revoked JWTs and the ids of used client assertions in
-// SQLite or PostgreSQL through Gorm. Gorm types stay inside it: callers
-// get the application ports and domain values.
+// Package gormstore keeps clients, opaque tokens, signing keys (sealed),
+// countries, the deny list of revoked tokens and the ids of used client
+// assertions in SQLite or PostgreSQL through Gorm, and provides the lock
+// that nodes sharing the database take turns with. Gorm types stay inside
+// it: callers get the application ports and domain values.
 package gormstore
 
 import (

@@ -366,3 +366,30 @@ func parseKey(raw json.RawMessage) (k remoteKey, reason string) {
 	}
 	return k, ""
 }
+
+// Forget drops the key kid from the cache, for a key the authorization
+// server removed from its JWKS (reported on the event feed): tokens naming
+// it are refused from now on instead of after the next refresh. The set is
+// copied, never changed in place, as readers may hold it.
+func (r *RemoteJWKS) Forget(kid string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.set == nil {
+		return
+	}
+	if _, ok := r.set.byKid[kid]; !ok {
+		return
+	}
+	next := &keySet{byKid: make(map[string]remoteKey, len(r.set.byKid))}
+	for id, k := range r.set.byKid {
+		if id != kid {
+			next.byKid[id] = k
+		}
+	}
+	for _, k := range r.set.all {
+		if k.kid != kid {
+			next.all = append(next.all, k)
+		}
+	}
+	r.set = next
+}

@@ -460,3 +460,17 @@ func TestRemoteJWKSRefresh(t *testing.T) {
 	}
 	assertKey(t, r, a)
 }
+
+func TestRemoteJWKSForgetDropsARemovedKey(t *testing.T) {
+	a, b := rsaKey(t, 0), rsaKey(t, 1)
+	s := newJWKSServer(t, a, b)
+	r := newRemote(s, fakes.NewClock(epoch), nil)
+	assertKey(t, r, a)
+	r.Forget(a.ID)
+	// Within the refresh interval the key is not fetched back: it is gone.
+	if _, _, err := r.VerificationKey(context.Background(), a.ID); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("a forgotten key still verifies: %v", err)
+	}
+	assertKey(t, r, b)
+	assertHits(t, s, 1)
+}

@@ -1,9 +1,12 @@
 // Package redisstore keeps opaque access tokens, the deny list of revoked
-// JWTs and the ids of used client assertions in Redis, where they expire
-// by themselves. Redis types stay inside it.
+// tokens and the ids of used client assertions in Redis, where they expire
+// by themselves, and carries events between nodes over Pub/Sub (Feed).
+// Redis types stay inside it.
 //
-// Every operation touches one key, so the stores work unchanged against a
-// Redis Cluster: no command or script spans two hash slots.
+// Every command or script touches one key, so the stores work unchanged
+// against a Redis Cluster: none spans two hash slots. Listing the deny
+// list walks every master; the feed's classic Pub/Sub reaches the whole
+// cluster.
 package redisstore
 
 import (

@@ -58,6 +58,9 @@ func clients(args []string, getenv func(string) string, stdout, stderr io.Writer
 					return fmt.Errorf("client %s: %w", in.Client.ID, err)
 				}
 				fmt.Fprintf(stdout, "registered %s\n", in.Client.ID)
+				if err := a.ClientChanged(ctx, in.Client.ID); err != nil {
+					fmt.Fprintf(stderr, "sigil: running nodes will see %s within client-cache-ttl: %v\n", in.Client.ID, err)
+				}
 			}
 			return nil
 		}
@@ -80,10 +83,14 @@ func clients(args []string, getenv func(string) string, stdout, stderr io.Writer
 			if errors.Is(err, domain.ErrNotFound) {
 				return fmt.Errorf("no client %q", id)
 			}
-			if err == nil {
-				fmt.Fprintf(stdout, "deleted %s\n", id)
+			if err != nil {
+				return err
 			}
-			return err
+			fmt.Fprintf(stdout, "deleted %s\n", id)
+			if err := a.ClientChanged(ctx, id); err != nil {
+				fmt.Fprintf(stderr, "sigil: running nodes will drop %s within client-cache-ttl: %v\n", id, err)
+			}
+			return nil
 		}
 	default:
 		fmt.Fprintf(stderr, "sigil: unknown clients command %q\n\n", args[0])

@@ -36,6 +36,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		return 0
 	case "clients":
 		return clients(args[1:], getenv, stdout, stderr)
+	case "keys":
+		return keys(args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return 0
@@ -53,6 +55,8 @@ func usage(w io.Writer) {
   sigil clients apply --file clients.yaml   register or replace the clients of a file
   sigil clients list                        list the registered clients
   sigil clients delete --id CLIENT_ID       remove a client
+  sigil keys list                           list the signing keys and their states
+  sigil keys rotate                         start a staged rotation now
 
 Every setting can be given as a flag, a SIGIL_* environment variable, or a key
 in the YAML file named by --config (flags win over the environment, which wins

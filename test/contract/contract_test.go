@@ -1,10 +1,14 @@
 package contract_test
 
 import (
+	"crypto/rand"
+	"path/filepath"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm"
 
+	"github.com/sigilauth/sigil/adapters/aesgcm"
 	"github.com/sigilauth/sigil/adapters/gormstore"
 	"github.com/sigilauth/sigil/adapters/redisstore"
 	"github.com/sigilauth/sigil/application"
@@ -100,9 +104,100 @@ func TestKeyStore(t *testing.T) {
 	})
 	for name, open := range databases {
 		t.Run("gorm "+name, func(t *testing.T) {
-			contract.KeyStore(t, func(t *testing.T) application.KeyStore { return gormstore.NewKeys(open(t)) })
+			contract.KeyStore(t, func(t *testing.T) application.KeyStore { return gormstore.NewKeys(open(t), newBox(t)) })
 		})
 	}
+}
+
+// newBox returns the real AES-256-GCM box under a random key, so the
+// keys make the round trip through sealing the server does.
+func newBox(t *testing.T) application.SecretBox {
+	t.Helper()
+	box, err := aesgcm.New([]byte(rand.Text() + rand.Text())[:aesgcm.KeySize])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return box
+}
+
+func TestLocker(t *testing.T) {
+	t.Run("fake", func(t *testing.T) {
+		contract.Locker(t, func(*testing.T) (application.Locker, application.Locker) {
+			l := &fakes.Locker{}
+			return l, l
+		})
+	})
+	// Two nodes: two pools over one database.
+	nodes := map[string]func(t *testing.T) (*gorm.DB, *gorm.DB){
+		"sqlite": func(t *testing.T) (*gorm.DB, *gorm.DB) {
+			path := filepath.Join(t.TempDir(), "sigil.db")
+			return openMigrated(t, gormstore.DriverSQLite, path), openMigrated(t, gormstore.DriverSQLite, path)
+		},
+		"postgres": func(t *testing.T) (*gorm.DB, *gorm.DB) {
+			dsn := testenv.PostgresDSN(t)
+			return openMigrated(t, gormstore.DriverPostgres, dsn), openMigrated(t, gormstore.DriverPostgres, dsn)
+		},
+	}
+	for name, open := range nodes {
+		t.Run("gorm "+name, func(t *testing.T) {
+			contract.Locker(t, func(t *testing.T) (application.Locker, application.Locker) {
+				a, b := open(t)
+				return gormstore.NewLocker(a), gormstore.NewLocker(b)
+			})
+		})
+	}
+}
+
+// openMigrated opens a pool of its own on the database at dsn, migrated,
+// and closes it when the test ends.
+func openMigrated(t *testing.T, driver, dsn string) *gorm.DB {
+	t.Helper()
+	db, err := gormstore.Open(driver, dsn, nil)
+	if err != nil {
+		t.Fatalf("open %s: %v", driver, err)
+	}
+	t.Cleanup(func() {
+		if sqlDB, err := db.DB(); err == nil {
+			_ = sqlDB.Close()
+		}
+	})
+	if err := gormstore.Migrate(t.Context(), db); err != nil {
+		t.Fatalf("migrate %s: %v", driver, err)
+	}
+	return db
+}
+
+func TestDenyLister(t *testing.T) {
+	t.Run("fake", func(t *testing.T) {
+		contract.DenyLister(t, func(_ *testing.T, clock *fakes.Clock) contract.ListingDenyList {
+			return fakes.NewExpiring(clock)
+		})
+	})
+	for name, open := range databases {
+		t.Run("gorm "+name, func(t *testing.T) {
+			contract.DenyLister(t, func(t *testing.T, clock *fakes.Clock) contract.ListingDenyList {
+				return gormstore.NewDenyList(open(t), clock)
+			})
+		})
+	}
+	t.Run("redis", func(t *testing.T) {
+		contract.DenyLister(t, func(t *testing.T, _ *fakes.Clock) contract.ListingDenyList {
+			return redisstore.NewDenyList(testenv.Redis(t))
+		})
+	})
+	t.Run("redis cluster", func(t *testing.T) {
+		// One cluster for the whole suite, each subtest under a prefix of
+		// its own: starting a cluster takes seconds.
+		addrs := testenv.RedisCluster(t)
+		contract.DenyLister(t, func(t *testing.T, _ *fakes.Clock) contract.ListingDenyList {
+			client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: addrs})
+			t.Cleanup(func() { _ = client.Close() })
+			if _, ok := client.(*redis.ClusterClient); !ok {
+				t.Fatalf("client of %d addresses is a %T, want a cluster client", len(addrs), client)
+			}
+			return redisstore.NewDenyList(client, "sigil-test:"+rand.Text()+":")
+		})
+	})
 }
 
 func TestCountryFinder(t *testing.T) {

@@ -84,12 +84,57 @@ func KeyStore(t *testing.T, newStore func(t *testing.T) application.KeyStore) {
 		}
 	})
 
+	t.Run("a saved key keeps its activation and retirement dates", func(t *testing.T) {
+		store := newStore(t)
+		rotated := ecdsaKey(t, "kid-rotated")
+		rotated.State, rotated.CreatedAt = domain.KeyRetired, created
+		rotated.ActivatedAt = created.Add(time.Hour + time.Microsecond)
+		rotated.RetiredAt = created.Add(90*24*time.Hour + 7*time.Microsecond)
+		fresh := ecdsaKey(t, "kid-fresh")
+		fresh.State, fresh.CreatedAt = domain.KeyPublished, created.Add(time.Minute)
+		mustSaveKey(t, store, rotated)
+		mustSaveKey(t, store, fresh)
+
+		keys := mustListKeys(t, store)
+		if len(keys) != 2 {
+			t.Fatalf("ListSigningKeys = %d keys, want 2", len(keys))
+		}
+		assertSameKey(t, keys[0], rotated)
+		assertSameKey(t, keys[1], fresh)
+		if !keys[1].ActivatedAt.IsZero() || !keys[1].RetiredAt.IsZero() {
+			t.Errorf("a key never activated came back with ActivatedAt %v, RetiredAt %v; want both zero", keys[1].ActivatedAt, keys[1].RetiredAt)
+		}
+	})
+
+	t.Run("a deleted key is gone and the others stay", func(t *testing.T) {
+		store := newStore(t)
+		kept, gone := ecdsaKey(t, "kid-kept"), ecdsaKey(t, "kid-gone")
+		kept.State, kept.CreatedAt = domain.KeyActive, created
+		gone.State, gone.CreatedAt, gone.RetiredAt = domain.KeyRetired, created.Add(-time.Hour), created
+		mustSaveKey(t, store, kept)
+		mustSaveKey(t, store, gone)
+
+		for range 2 { // deleting again is no error
+			if err := store.DeleteSigningKey(t.Context(), gone.ID); err != nil {
+				t.Fatalf("DeleteSigningKey(%s): %v", gone.ID, err)
+			}
+		}
+		if err := store.DeleteSigningKey(t.Context(), "kid-never-saved"); err != nil {
+			t.Errorf("DeleteSigningKey of an unknown kid: %v, want no error", err)
+		}
+		keys := mustListKeys(t, store)
+		if len(keys) != 1 {
+			t.Fatalf("ListSigningKeys after the delete = %d keys, want 1", len(keys))
+		}
+		assertSameKey(t, keys[0], kept)
+	})
+
 	t.Run("saving a kid again replaces the key", func(t *testing.T) {
 		store := newStore(t)
 		k := ecdsaKey(t, "kid-rotating")
 		k.State, k.CreatedAt = domain.KeyActive, created
 		mustSaveKey(t, store, k)
-		k.State = domain.KeyRetired
+		k.State, k.RetiredAt = domain.KeyRetired, created.Add(24*time.Hour)
 		mustSaveKey(t, store, k)
 
 		keys := mustListKeys(t, store)
@@ -131,9 +176,9 @@ func mustListKeys(t *testing.T, store application.KeyStore) []domain.SigningKey 
 	return keys
 }
 
-// assertSameKey checks what a verifier would notice: the kid, algorithm,
-// state and creation time, a public key equal to the original, and that
-// the private key signs what the original public key verifies.
+// assertSameKey checks what a verifier and the rotation would notice: the
+// kid, algorithm, state and dates, a public key equal to the original,
+// and that the private key signs what the original public key verifies.
 func assertSameKey(t *testing.T, got, want domain.SigningKey) {
 	t.Helper()
 	if got.ID != want.ID || got.Algorithm != want.Algorithm || got.State != want.State {
@@ -141,6 +186,9 @@ func assertSameKey(t *testing.T, got, want domain.SigningKey) {
 	}
 	if !got.CreatedAt.Equal(want.CreatedAt) {
 		t.Errorf("key %s CreatedAt = %v, want %v", want.ID, got.CreatedAt, want.CreatedAt)
+	}
+	if !got.ActivatedAt.Equal(want.ActivatedAt) || !got.RetiredAt.Equal(want.RetiredAt) {
+		t.Errorf("key %s ActivatedAt, RetiredAt = %v, %v; want %v, %v", want.ID, got.ActivatedAt, got.RetiredAt, want.ActivatedAt, want.RetiredAt)
 	}
 	if got.Private == nil {
 		t.Fatalf("key %s has no private key", want.ID)

@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -125,6 +126,20 @@ type node struct {
 // changes, on free ports, and stops it when the test ends.
 func startNode(t *testing.T, change func(c *bootstrap.Config)) *node {
 	t.Helper()
+	n, err := newNode(t, change)
+	if err == nil {
+		err = n.start()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// newNode prepares a node without starting it, so a test can start
+// several at the same moment.
+func newNode(t *testing.T, change func(c *bootstrap.Config)) (*node, error) {
+	t.Helper()
 	c := bootstrap.Defaults()
 	c.AuthAddr = "127.0.0.1:" + strconv.Itoa(freePort(t))
 	c.ResourceAddr = "127.0.0.1:" + strconv.Itoa(freePort(t))
@@ -133,30 +148,34 @@ func startNode(t *testing.T, change func(c *bootstrap.Config)) *node {
 		change(&c)
 	}
 	if err := c.Validate(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	logs := &logBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	app := fx.New(bootstrap.App(c, log))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := app.Start(ctx); err != nil {
-		t.Fatalf("start sigil: %v\nlogs:\n%s", err, logs)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := app.Stop(ctx); err != nil {
-			t.Errorf("stop sigil: %v", err)
-		}
-	})
-	return &node{
+	n := &node{
 		Config:      c,
 		AuthURL:     "http://" + c.AuthAddr + c.AuthBasePath,
 		ResourceURL: "http://" + c.ResourceAddr + c.ResourceBasePath,
 		Logs:        logs,
-		app:         app,
+		app:         fx.New(bootstrap.App(c, log)),
 	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := n.app.Stop(ctx); err != nil && !strings.Contains(err.Error(), "not started") {
+			t.Errorf("stop sigil: %v", err)
+		}
+	})
+	return n, nil
+}
+
+func (n *node) start() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := n.app.Start(ctx); err != nil {
+		return fmt.Errorf("start sigil: %v\nlogs:\n%s", err, n.Logs)
+	}
+	return nil
 }
 
 // token asks the node for an access token with client_secret_post.

@@ -195,6 +195,21 @@ func (e *Expiring) IsDenied(_ context.Context, jti string) (bool, error) {
 	return e.live(jti), nil
 }
 
+// ListDenied implements application.DenyLister: every live entry as a
+// revocation event.
+func (e *Expiring) ListDenied(context.Context) ([]domain.Event, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []domain.Event
+	for id, until := range e.m {
+		if e.live(id) {
+			out = append(out, domain.Event{Kind: domain.EventRevoked, JTI: id, ExpiresAt: until})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].JTI < out[j].JTI })
+	return out, nil
+}
+
 // FirstUse implements application.ReplayGuard.
 func (e *Expiring) FirstUse(_ context.Context, id string, until time.Time) (bool, error) {
 	e.mu.Lock()
@@ -329,6 +344,82 @@ func (s *Keys) SaveSigningKey(_ context.Context, k domain.SigningKey) error {
 	}
 	s.keys = append(s.keys, k)
 	return nil
+}
+
+// DeleteSigningKey implements application.KeyStore.
+func (s *Keys) DeleteSigningKey(_ context.Context, kid string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.keys = slices.DeleteFunc(s.keys, func(k domain.SigningKey) bool { return k.ID == kid })
+	return nil
+}
+
+// Locker is an in-process lock table; Held lets a test hold a lock as
+// another node would.
+type Locker struct {
+	mu   sync.Mutex
+	held map[string]bool
+}
+
+// Hold takes the named lock as another node would, until release is called.
+func (l *Locker) Hold(name string) (release func()) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.held == nil {
+		l.held = map[string]bool{}
+	}
+	l.held[name] = true
+	return func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		delete(l.held, name)
+	}
+}
+
+// TryLocked implements application.Locker.
+func (l *Locker) TryLocked(ctx context.Context, name string, fn func(context.Context) error) (bool, error) {
+	l.mu.Lock()
+	if l.held[name] {
+		l.mu.Unlock()
+		return false, nil
+	}
+	if l.held == nil {
+		l.held = map[string]bool{}
+	}
+	l.held[name] = true
+	l.mu.Unlock()
+	defer func() {
+		l.mu.Lock()
+		delete(l.held, name)
+		l.mu.Unlock()
+	}()
+	return true, fn(ctx)
+}
+
+// Events records published events.
+type Events struct {
+	mu  sync.Mutex
+	Log []domain.Event
+	// Err, if set, is returned by Publish.
+	Err error
+}
+
+// Publish implements application.EventPublisher.
+func (e *Events) Publish(_ context.Context, ev domain.Event) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.Err != nil {
+		return e.Err
+	}
+	e.Log = append(e.Log, ev)
+	return nil
+}
+
+// Published returns a copy of the events so far.
+func (e *Events) Published() []domain.Event {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.Log)
 }
 
 // Countries is an in-memory country table.

@@ -1,8 +1,10 @@
 // Package testenv gives tests the real services Sigil runs on: a
 // PostgreSQL schema, a Redis key prefix or a SQLite file of their own,
-// removed when the test ends. When a service cannot be reached the test
-// fails rather than skips, so that CI, which provides them, cannot go
-// green without having run the tests.
+// removed when the test ends, and throwaway redis-server processes (a
+// standalone server to stop, a three-master Redis Cluster). When a service
+// cannot be reached, or redis-server is not installed, the test fails
+// rather than skips, so that CI, which provides them, cannot go green
+// without having run the tests.
 package testenv
 
 import (

@@ -1,8 +1,15 @@
 package testenv
 
 import (
+	"context"
+	"fmt"
+	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 func TestWithDSNParam(t *testing.T) {
@@ -79,5 +86,77 @@ func TestRedisKeysAreDeletedAfterTheTest(t *testing.T) {
 			break
 		}
 		cursor = next
+	}
+}
+
+// unreachable reports whether nothing answers at addr.
+func unreachable(addr string) bool {
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return true
+	}
+	conn.Close()
+	return false
+}
+
+func TestRedisServerStopsWhenAskedAndWhenTheTestEnds(t *testing.T) {
+	var kept string
+	t.Run("inner", func(t *testing.T) {
+		addr, stop := RedisServer(t)
+		client := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialerRetries: 1})
+		defer client.Close()
+		if err := client.Ping(t.Context()).Err(); err != nil {
+			t.Fatalf("PING %s: %v", addr, err)
+		}
+		stop()
+		if err := client.Ping(t.Context()).Err(); err == nil {
+			t.Errorf("PING %s succeeded after stop", addr)
+		}
+		stop() // a second stop is harmless
+
+		kept, _ = RedisServer(t)
+	})
+	if !unreachable(kept) {
+		t.Errorf("redis-server at %s still answers after its test ended", kept)
+	}
+}
+
+func TestRedisClusterHasThreeMastersSharingTheSlots(t *testing.T) {
+	var addrs []string
+	t.Run("inner", func(t *testing.T) {
+		addrs = RedisCluster(t)
+		if len(addrs) != 3 {
+			t.Fatalf("RedisCluster returned %d addresses, want 3", len(addrs))
+		}
+		client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+		defer client.Close()
+		for i := range 60 {
+			if err := client.Set(t.Context(), fmt.Sprintf("key-%d", i), "v", 0).Err(); err != nil {
+				t.Fatalf("SET through the cluster: %v", err)
+			}
+		}
+		var masters atomic.Int32
+		err := client.ForEachMaster(t.Context(), func(ctx context.Context, node *redis.Client) error {
+			n, err := node.DBSize(ctx).Result()
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				t.Errorf("master %s holds none of 60 keys: the slots are not shared", node.Options().Addr)
+			}
+			masters.Add(1)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := masters.Load(); n != 3 {
+			t.Errorf("the cluster has %d masters, want 3", n)
+		}
+	})
+	for _, addr := range addrs {
+		if !unreachable(addr) {
+			t.Errorf("cluster node %s still answers after its test ended", addr)
+		}
 	}
 }

@@ -1,0 +1,148 @@
+package application
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sigilauth/sigil/domain"
+)
+
+// signingKeysLock is the lock every auth node takes to change keys.
+const signingKeysLock = "signing-keys"
+
+// RotateSigningKeys runs staged key rotation (domain.PlanRotation) and
+// keeps the key ring in step with the key store. Every auth node calls it
+// at start and on a schedule; the store-wide lock makes each transition
+// happen on one node only, and every node then reloads what that node
+// wrote. On a first start it creates the first active key, under the same
+// lock, so two nodes starting together create one.
+type RotateSigningKeys struct {
+	store     KeyStore
+	generator KeyGenerator
+	ring      *KeyRing
+	locker    Locker
+	events    EventPublisher
+	clock     Clock
+	policy    domain.RotationPolicy
+}
+
+// NewRotateSigningKeys builds the use case.
+func NewRotateSigningKeys(store KeyStore, generator KeyGenerator, ring *KeyRing, locker Locker, events EventPublisher, clock Clock, policy domain.RotationPolicy) *RotateSigningKeys {
+	return &RotateSigningKeys{store: store, generator: generator, ring: ring, locker: locker, events: events, clock: clock, policy: policy}
+}
+
+// RotateInput asks for a rotation step; Force starts a rotation now.
+type RotateInput struct {
+	Force bool
+}
+
+// RotateResult says what this call changed. Done is false when another
+// node held the lock; the ring is reloaded either way.
+type RotateResult struct {
+	Done bool
+	Plan domain.RotationPlan
+	// Published is the kid of a key this call created.
+	Published string
+}
+
+// Handle runs one rotation step and reloads the ring.
+func (h *RotateSigningKeys) Handle(ctx context.Context, in RotateInput) (RotateResult, error) {
+	var res RotateResult
+	ran, err := h.locker.TryLocked(ctx, signingKeysLock, func(ctx context.Context) error {
+		var err error
+		res, err = h.step(ctx, in.Force)
+		return err
+	})
+	if err != nil {
+		return RotateResult{}, err
+	}
+	res.Done = ran
+	if err := h.Reload(ctx); err != nil {
+		return RotateResult{}, err
+	}
+	if ran && !h.hasActive() {
+		return RotateResult{}, fmt.Errorf("no active signing key after rotation")
+	}
+	return res, nil
+}
+
+// Reload reads the keys from the store into the ring.
+func (h *RotateSigningKeys) Reload(ctx context.Context) error {
+	keys, err := h.store.ListSigningKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("list signing keys: %w", err)
+	}
+	h.ring.Set(keys)
+	return nil
+}
+
+func (h *RotateSigningKeys) hasActive() bool {
+	_, ok := h.ring.Active()
+	return ok
+}
+
+func (h *RotateSigningKeys) step(ctx context.Context, force bool) (RotateResult, error) {
+	keys, err := h.store.ListSigningKeys(ctx)
+	if err != nil {
+		return RotateResult{}, fmt.Errorf("list signing keys: %w", err)
+	}
+	now := h.clock.Now()
+	// A key retired before retirement dates were kept starts its
+	// retirement now, rather than being removed at once.
+	for i, k := range keys {
+		if k.State == domain.KeyRetired && k.RetiredAt.IsZero() {
+			k.RetiredAt = now
+			if err := h.store.SaveSigningKey(ctx, k); err != nil {
+				return RotateResult{}, fmt.Errorf("date retired key %s: %w", k.ID, err)
+			}
+			keys[i] = k
+		}
+	}
+	plan := domain.PlanRotation(keys, now, h.policy, force)
+	res := RotateResult{Plan: plan}
+	byID := make(map[string]domain.SigningKey, len(keys))
+	for _, k := range keys {
+		byID[k.ID] = k
+	}
+	// Activate before retiring: a node reloading between the two writes
+	// sees two active keys (and signs with either, both published), never
+	// none. If the second write fails, the next step retires the extra one.
+	if plan.Activate != "" {
+		k := byID[plan.Activate]
+		k.State, k.ActivatedAt = domain.KeyActive, now
+		if err := h.store.SaveSigningKey(ctx, k); err != nil {
+			return RotateResult{}, fmt.Errorf("activate key %s: %w", k.ID, err)
+		}
+	}
+	if plan.Retire != "" {
+		k := byID[plan.Retire]
+		k.State, k.RetiredAt = domain.KeyRetired, now
+		if err := h.store.SaveSigningKey(ctx, k); err != nil {
+			return RotateResult{}, fmt.Errorf("retire key %s: %w", k.ID, err)
+		}
+	}
+	if plan.Publish {
+		k, err := h.generator.GenerateSigningKey(h.policy.Algorithm)
+		if err != nil {
+			return RotateResult{}, fmt.Errorf("generate signing key: %w", err)
+		}
+		k.State, k.CreatedAt = domain.KeyPublished, now
+		if plan.ActivateNow {
+			k.State, k.ActivatedAt = domain.KeyActive, now
+		}
+		if err := h.store.SaveSigningKey(ctx, k); err != nil {
+			return RotateResult{}, fmt.Errorf("save signing key: %w", err)
+		}
+		res.Published = k.ID
+	}
+	for _, kid := range plan.Remove {
+		if err := h.store.DeleteSigningKey(ctx, kid); err != nil {
+			return RotateResult{}, fmt.Errorf("remove key %s: %w", kid, err)
+		}
+		// Resource servers drop the key at once instead of at their next
+		// JWKS refresh. A lost message only delays that: no token signed
+		// by the key is still valid.
+		_ = h.events.Publish(ctx, domain.Event{Kind: domain.EventKeyRemoved, KID: kid})
+	}
+	return res, nil
+}

@@ -1,0 +1,98 @@
+package domain
+
+import "time"
+
+// RotationPolicy is the schedule of staged key rotation. A new key is
+// published (in the JWKS, not signing) for PublishLead before it signs, so
+// every resource server has fetched it by then; it signs for
+// SigningPeriod; then it is retired, still published, for RetireFor, so
+// every token it signed can still be verified; then it is removed.
+type RotationPolicy struct {
+	Algorithm Algorithm
+	// PublishLead must be at least the resource servers' JWKS cache
+	// lifetime.
+	PublishLead time.Duration
+	// SigningPeriod is how long a key signs; zero turns automatic rotation
+	// off (a forced rotation still works).
+	SigningPeriod time.Duration
+	// RetireFor must be at least the longest access token lifetime.
+	RetireFor time.Duration
+}
+
+// RotationPlan is what one rotation step does. Every field may be empty.
+type RotationPlan struct {
+	// Publish asks for a new key of the policy's algorithm, published
+	// (or, when there is no key at all, active at once: nothing can have
+	// cached a key set yet).
+	Publish bool
+	// ActivateNow makes the new key active at once; only on a first start.
+	ActivateNow bool
+	// Activate is the kid of the published key that starts signing, and
+	// Retire the kid of the active key it replaces.
+	Activate string
+	Retire   string
+	// Remove lists retired keys whose tokens have all expired.
+	Remove []string
+}
+
+// Empty reports whether the plan changes nothing.
+func (p RotationPlan) Empty() bool {
+	return !p.Publish && p.Activate == "" && p.Retire == "" && len(p.Remove) == 0
+}
+
+// PlanRotation decides the next step of staged rotation for keys at now.
+// It depends only on the keys' states and dates, so running it twice, or
+// on two nodes one after the other, does a transition once. force starts a
+// rotation now, whatever the signing period says; it is staged all the
+// same: the new key signs only after PublishLead.
+func PlanRotation(keys []SigningKey, now time.Time, p RotationPolicy, force bool) RotationPlan {
+	var plan RotationPlan
+	var active, next, extra *SigningKey
+	for i := range keys {
+		k := &keys[i]
+		switch k.State {
+		case KeyActive:
+			if active == nil || k.activeSince().After(active.activeSince()) {
+				active, extra = k, active
+			} else {
+				extra = k
+			}
+		case KeyPublished:
+			if next == nil || k.CreatedAt.After(next.CreatedAt) {
+				next = k
+			}
+		case KeyRetired:
+			if !now.Before(k.RetiredAt.Add(p.RetireFor)) {
+				plan.Remove = append(plan.Remove, k.ID)
+			}
+		}
+	}
+	switch {
+	case extra != nil:
+		// A step activated a key but failed to retire the one before.
+		plan.Retire = extra.ID
+	case active == nil && next == nil:
+		plan.Publish, plan.ActivateNow = true, true
+	case next != nil:
+		if !now.Before(next.CreatedAt.Add(p.PublishLead)) {
+			plan.Activate = next.ID
+			if active != nil {
+				plan.Retire = active.ID
+			}
+		}
+	case force,
+		active.Algorithm != p.Algorithm,
+		p.SigningPeriod > 0 && !now.Before(active.activeSince().Add(p.SigningPeriod-p.PublishLead)):
+		plan.Publish = true
+	}
+	return plan
+}
+
+// activeSince is when the key started signing; keys stored before
+// ActivatedAt existed count from their creation.
+func (k SigningKey) activeSince() time.Time {
+	if k.ActivatedAt.IsZero() {
+		return k.CreatedAt
+	}
+	return k.ActivatedAt
+}

@@ -1,0 +1,313 @@
+// Command load is Sigil's load harness (issue 5), run by `go tool task
+// bench`. It builds sigil, starts it as a user would (both roles, SQLite
+// in a new directory, opaque tokens in Redis, the demo clients), drives
+// each scenario with hey for a fixed time, and prints one markdown table
+// of requests/s, latency, errors, CPU and the ratio of each scenario to
+// its reference measured in the same run; the table also goes to
+// bench-results/. It measures and reports: a ratio below its target does
+// not fail the run, only a scenario that cannot run or a Sigil that does
+// not start does.
+//
+//	go run ./test/load [-duration 10s] [-warmup 2s] [-c 32] [-run REGEXP]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// options are the harness's flags.
+type options struct {
+	Duration    time.Duration
+	Warmup      time.Duration
+	Concurrency int
+	RedisAddr   string
+	Sigil       string // a prebuilt sigil binary; empty builds one
+	OutDir      string // a relative path is taken from the module root
+	Run         *regexp.Regexp
+}
+
+func parseFlags(args []string) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "measured load per scenario")
+	fs.DurationVar(&o.Warmup, "warmup", 2*time.Second, "load before each measurement, not counted")
+	// Tuned once on 2 cores: /healthz and the JWT resource GET gave the
+	// same throughput from 8 to 128 workers (hey and sigil share the
+	// cores), with latency growing past 32. 32 keeps both cores busy
+	// while requests wait on Redis or the introspection hop.
+	fs.IntVar(&o.Concurrency, "c", 32, "hey workers (concurrent connections)")
+	fs.StringVar(&o.RedisAddr, "redis-addr", "127.0.0.1:6379", "Redis for opaque tokens")
+	fs.StringVar(&o.Sigil, "sigil", "", "use this sigil binary instead of building one")
+	fs.StringVar(&o.OutDir, "out", "bench-results", "directory of the result files (relative to the module root)")
+	run := fs.String("run", "", "only the scenarios whose name matches this regular expression")
+	if err := fs.Parse(args); err != nil {
+		return options{}, err
+	}
+	var err error
+	if o.Run, err = regexp.Compile(*run); err != nil {
+		return options{}, fmt.Errorf("-run: %w", err)
+	}
+	return o, nil
+}
+
+func main() {
+	opts, err := parseFlags(os.Args[1:])
+	if err != nil {
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := bench(ctx, opts); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// bench is the whole run: prepare, measure every scenario, report.
+func bench(ctx context.Context, o options) error {
+	started := time.Now()
+	root, err := moduleRoot(ctx)
+	if err != nil {
+		return err
+	}
+	if err := checkRedis(ctx, o.RedisAddr); err != nil {
+		return err
+	}
+	hey, err := heyPath(ctx, root)
+	if err != nil {
+		return err
+	}
+	bin := o.Sigil
+	if bin == "" {
+		tmp, err := os.MkdirTemp("", "sigil-bench-bin-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		logf("building sigil (CGO_ENABLED=0)")
+		if bin, err = buildSigil(ctx, root, tmp); err != nil {
+			return err
+		}
+	}
+
+	var rows []row
+	for _, sc := range scenarios {
+		if o.Run.MatchString(sc.Name) {
+			rows = append(rows, row{Scenario: sc.Name, Reference: sc.Reference, Target: sc.Target})
+		}
+	}
+	if len(rows) == 0 {
+		return errors.New("-run matches no scenario")
+	}
+	result := func(name string) *row {
+		for i := range rows {
+			if rows[i].Scenario == name {
+				return &rows[i]
+			}
+		}
+		return nil
+	}
+
+	if r := result(rawRS256); r != nil {
+		logf("%s: %s", r.Scenario, o.Duration)
+		m, err := signRate(o.Warmup, o.Duration)
+		record(r, m, err)
+	}
+
+	// Every key this run writes to Redis is under one prefix, removed at the end.
+	prefix := fmt.Sprintf("sigil-bench:%d-%d:", os.Getpid(), time.Now().UnixNano())
+	defer func() {
+		if n, err := deletePrefix(context.WithoutCancel(ctx), o.RedisAddr, prefix); err != nil {
+			logf("%v", err)
+		} else {
+			logf("removed %d Redis keys under %s", n, prefix)
+		}
+	}()
+	for _, alg := range []string{"RS256", "ES256"} {
+		var todo []scenario
+		for _, sc := range scenarios {
+			if sc.Node == alg && result(sc.Name) != nil {
+				todo = append(todo, sc)
+			}
+		}
+		if len(todo) == 0 {
+			continue
+		}
+		runNode(ctx, o, bin, hey, nodeConfig{
+			Name: strings.ToLower(alg), KeyAlgorithm: alg,
+			RedisAddr: o.RedisAddr, RedisPrefix: prefix + strings.ToLower(alg) + ":",
+		}, todo, result)
+	}
+
+	report := formatReport(o, root, rows, time.Since(started))
+	fmt.Print("\n" + report)
+	out := o.OutDir
+	if !filepath.IsAbs(out) {
+		out = filepath.Join(root, out)
+	}
+	path, err := writeReport(out, started, report)
+	if err != nil {
+		return err
+	}
+	logf("table written to %s and latest.md", path)
+	failed := 0
+	for _, r := range rows {
+		if r.Failure != "" {
+			failed++
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d scenarios could not run", failed, len(rows))
+	}
+	return nil
+}
+
+// runNode starts one sigil, runs the scenarios it serves, and stops it.
+// A sigil that does not start, or a scenario that cannot run, is recorded
+// in the rows concerned and the run goes on, so the table shows the rest.
+func runNode(ctx context.Context, o options, bin, hey string, nc nodeConfig, todo []scenario, result func(string) *row) {
+	logf("starting sigil --key-algorithm %s", nc.KeyAlgorithm)
+	s, err := startSigil(ctx, bin, nc)
+	if err != nil {
+		logf("%v", err)
+		for _, sc := range todo {
+			record(result(sc.Name), measurement{}, fmt.Errorf("sigil --key-algorithm %s did not start", nc.KeyAlgorithm))
+		}
+		return
+	}
+	defer s.stop()
+	t, tokenErr := fetchTokens(ctx, s)
+	for _, sc := range todo {
+		if tokenErr != nil {
+			record(result(sc.Name), measurement{}, tokenErr)
+			continue
+		}
+		logf("%s: %s warm-up, %s measured, %d workers", sc.Name, o.Warmup, o.Duration, o.Concurrency)
+		m, err := runScenario(ctx, o, hey, sc.Request(s, t), s.Pid())
+		record(result(sc.Name), m, err)
+	}
+}
+
+// runScenario checks that the request succeeds once, warms up, and
+// measures.
+func runScenario(ctx context.Context, o options, hey string, r request, pid int) (measurement, error) {
+	if err := probe(ctx, r); err != nil {
+		return measurement{}, err
+	}
+	if o.Warmup > 0 {
+		if _, err := runHey(ctx, hey, r, o.Concurrency, o.Warmup); err != nil {
+			return measurement{}, fmt.Errorf("warm-up: %w", err)
+		}
+	}
+	return measure(ctx, hey, r, o.Concurrency, o.Duration, pid)
+}
+
+// record stores a scenario's outcome in its row.
+func record(r *row, m measurement, err error) {
+	if err != nil {
+		r.Failure = err.Error()
+		logf("%s: could not run: %v", r.Scenario, err)
+		return
+	}
+	r.Result = m
+	logf("%s: %s/s, %d errors", r.Scenario, formatRate(m.RPS), m.Errors)
+}
+
+// formatReport is the result file: how the numbers were made, the
+// table, and how to read it.
+func formatReport(o options, root string, rows []row, took time.Duration) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Sigil load run, %s\n\n", time.Now().UTC().Format(time.RFC3339))
+	fmt.Fprintf(&b, "- machine: %s/%s, %d cores (GOMAXPROCS %d), %s\n",
+		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), cpuModel())
+	sigil := "built from " + revision(root) + " with " + runtime.Version() + ", CGO_ENABLED=0"
+	if o.Sigil != "" {
+		sigil = "prebuilt " + o.Sigil
+	}
+	fmt.Fprintf(&b, "- sigil: %s; one `sigil serve --role all` per signing algorithm, "+
+		"SQLite in a new directory, opaque tokens in Redis at %s, demo clients, --log-level warn\n", sigil, o.RedisAddr)
+	fmt.Fprintf(&b, "- load: hey %s (go tool hey), %d workers (tuned once for 2 cores), keep-alive, loopback; "+
+		"%s warm-up, then %s measured per scenario\n\n", heyVersion(root), o.Concurrency, o.Warmup, o.Duration)
+	b.WriteString(formatTable(rows))
+	b.WriteString("\n- requests/s counts 2xx answers per second of load (signatures/s for the raw signing row); " +
+		"errors are non-2xx answers plus requests without an answer.\n")
+	b.WriteString("- CPU is the sigil process's utime+stime over the load (/proc/<pid>/stat), in cores; " +
+		"for the raw signing row, the harness's own. hey runs on the same cores.\n")
+	b.WriteString("- ratio is requests/s over the reference row's, both from this run; " +
+		"result is pass when the ratio meets the target with no errors.\n")
+	fmt.Fprintf(&b, "- whole run: %s.\n", took.Round(time.Second))
+	return b.String()
+}
+
+// moduleRoot is the directory of the main module's go.mod, so the
+// harness works from any directory inside the repository.
+func moduleRoot(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", errors.New("run the harness inside the sigil module")
+	}
+	return filepath.Dir(gomod), nil
+}
+
+// revision names the source tree measured: the commit, "-dirty" with
+// uncommitted changes to tracked files. --no-optional-locks keeps git
+// from rewriting the index while others work in the tree.
+func revision(root string) string {
+	git := func(args ...string) (string, error) {
+		out, err := exec.Command("git", append([]string{"--no-optional-locks", "-C", root}, args...)...).Output()
+		return strings.TrimSpace(string(out)), err
+	}
+	rev, err := git("rev-parse", "--short", "HEAD")
+	if err != nil {
+		return "an unknown revision"
+	}
+	if changes, err := git("status", "--porcelain", "--untracked-files=no"); err != nil || changes != "" {
+		rev += "-dirty"
+	}
+	return rev
+}
+
+func heyVersion(root string) string {
+	cmd := exec.Command("go", "list", "-m", "-f", "{{.Version}}", "github.com/rakyll/hey")
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		return "(version unknown)"
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// cpuModel is the processor's name from /proc/cpuinfo.
+func cpuModel() string {
+	raw, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for line := range strings.Lines(string(raw)) {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown CPU"
+}
+
+// logf reports progress on stderr, so stdout carries only the table.
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// The demo clients every new SQLite database gets (README, "Demo clients").
+const (
+	jwtClient, jwtSecret       = "service-client-jwt", "service-client-jwt-secret"
+	opaqueClient, opaqueSecret = "user-client-opaque", "user-client-secret"
+)
+
+// Names of the two reference rows.
+const (
+	ceiling  = "HTTP ceiling: GET /healthz"
+	rawRS256 = "raw RS256 signing (crypto/rsa 2048)"
+)
+
+// scenario is one row of the table: what to load, and what it is compared
+// with. Issue 5 names the scenarios, references and targets.
+type scenario struct {
+	Name string
+	// Node is the --key-algorithm of the sigil that serves the scenario;
+	// empty for the raw signing rate, which runs in this process.
+	Node      string
+	Request   func(s *sigil, t tokens) request
+	Reference string
+	Target    float64
+}
+
+// tokens are the access tokens the resource and introspection scenarios
+// present, issued once by the node under test.
+type tokens struct {
+	JWT    string // service-client-jwt's
+	Opaque string // user-client-opaque's, kept in Redis
+}
+
+// tokenRequest is the client_credentials grant (RFC 6749 §4.4) with
+// client_secret_basic, default scopes.
+func tokenRequest(s *sigil, id, secret string) request {
+	return request{
+		Method: http.MethodPost,
+		URL:    s.AuthURL + "/oauth2/token",
+		Header: map[string]string{"Authorization": basicAuth(id, secret)},
+		Body:   "grant_type=client_credentials",
+	}
+}
+
+// resourceRequest is the seed's country lookup with a bearer token.
+func resourceRequest(s *sigil, token string) request {
+	return request{
+		Method: http.MethodGet,
+		URL:    s.ResourceURL + "/country/code/AUS",
+		Header: map[string]string{"Authorization": "Bearer " + token},
+	}
+}
+
+var scenarios = []scenario{
+	{
+		Name: "token, JWT RS256", Node: "RS256", Reference: rawRS256, Target: 0.90,
+		Request: func(s *sigil, _ tokens) request { return tokenRequest(s, jwtClient, jwtSecret) },
+	},
+	{
+		Name: "token, JWT ES256", Node: "ES256", Reference: ceiling, Target: 0.50,
+		Request: func(s *sigil, _ tokens) request { return tokenRequest(s, jwtClient, jwtSecret) },
+	},
+	{
+		Name: "token, opaque in Redis", Node: "RS256", Reference: ceiling, Target: 0.45,
+		Request: func(s *sigil, _ tokens) request { return tokenRequest(s, opaqueClient, opaqueSecret) },
+	},
+	{
+		// RFC 7662 §2.1: the resource server's client asks about an opaque token.
+		Name: "introspection of an opaque token", Node: "RS256", Reference: ceiling, Target: 0.50,
+		Request: func(s *sigil, t tokens) request {
+			return request{
+				Method: http.MethodPost,
+				URL:    s.AuthURL + "/oauth2/introspect",
+				Header: map[string]string{"Authorization": basicAuth(jwtClient, jwtSecret)},
+				Body:   "token=" + url.QueryEscape(t.Opaque),
+			}
+		},
+	},
+	{
+		Name: "resource GET, JWT", Node: "RS256", Reference: ceiling, Target: 0.60,
+		Request: func(s *sigil, t tokens) request { return resourceRequest(s, t.JWT) },
+	},
+	{
+		Name: "resource GET, opaque", Node: "RS256", Reference: ceiling, Target: 0.55,
+		Request: func(s *sigil, t tokens) request { return resourceRequest(s, t.Opaque) },
+	},
+	{
+		Name: ceiling, Node: "RS256",
+		Request: func(s *sigil, _ tokens) request { return request{Method: http.MethodGet, URL: s.HealthURL} },
+	},
+	{Name: rawRS256},
+}
+
+// fetchTokens asks the node for one JWT and one opaque token.
+func fetchTokens(ctx context.Context, s *sigil) (tokens, error) {
+	var t tokens
+	var err error
+	if t.JWT, err = fetchToken(ctx, tokenRequest(s, jwtClient, jwtSecret)); err != nil {
+		return tokens{}, err
+	}
+	if t.Opaque, err = fetchToken(ctx, tokenRequest(s, opaqueClient, opaqueSecret)); err != nil {
+		return tokens{}, err
+	}
+	return t, nil
+}
+
+// fetchToken sends a token request and returns the access token of a
+// successful answer (RFC 6749 §5.1).
+func fetchToken(ctx context.Context, r request) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, r.Method, r.URL, strings.NewReader(r.Body))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, v := range r.Header {
+		req.Header.Set(k, v)
+	}
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		return "", fmt.Errorf("token: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", fmt.Errorf("token: %w", err)
+	}
+	var answer struct {
+		AccessToken string `json:"access_token"`
+	}
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &answer) != nil || answer.AccessToken == "" {
+		return "", fmt.Errorf("token: %d %s", resp.StatusCode, body)
+	}
+	return answer.AccessToken, nil
+}

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// buildSigil builds a static sigil binary from the module at root into
+// dir, as `go tool task build` does.
+func buildSigil(ctx context.Context, root, dir string) (string, error) {
+	bin := filepath.Join(dir, "sigil")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, "./cmd/sigil")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build sigil: %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// nodeConfig is what differs between the Sigil processes of one run.
+type nodeConfig struct {
+	Name         string // for messages and the Redis prefix
+	KeyAlgorithm string // --key-algorithm
+	RedisAddr    string
+	RedisPrefix  string
+}
+
+// sigil is one running `sigil serve` with both roles.
+type sigil struct {
+	AuthURL     string // http://127.0.0.1:port/ms-auth-server
+	ResourceURL string // http://127.0.0.1:port/ms-system
+	HealthURL   string // the auth server's /healthz
+	dir         string
+	cmd         *exec.Cmd
+	log         *bytes.Buffer
+	exited      chan struct{}
+}
+
+// Pid is the process to sample CPU from: the sigil binary itself, not a
+// wrapper.
+func (s *sigil) Pid() int { return s.cmd.Process.Pid }
+
+// startSigil runs `sigil serve` as a user would: both roles in one
+// process, in a new working directory (so the embedded SQLite database
+// sigil.db and its key-encryption key start empty), the demo clients on,
+// opaque tokens in Redis, logging at warn so the request log does not
+// cost time. It listens on free loopback ports and returns once both
+// roles answer /readyz.
+func startSigil(ctx context.Context, bin string, nc nodeConfig) (*sigil, error) {
+	dir, err := os.MkdirTemp("", "sigil-bench-"+nc.Name+"-")
+	if err != nil {
+		return nil, err
+	}
+	ports, err := freePorts(2)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	auth := "127.0.0.1:" + strconv.Itoa(ports[0])
+	resource := "127.0.0.1:" + strconv.Itoa(ports[1])
+	s := &sigil{
+		AuthURL:     "http://" + auth + "/ms-auth-server",
+		ResourceURL: "http://" + resource + "/ms-system",
+		HealthURL:   "http://" + auth + "/healthz",
+		dir:         dir,
+		log:         &bytes.Buffer{},
+		exited:      make(chan struct{}),
+	}
+	// The issuer names 127.0.0.1 rather than the default localhost, so the
+	// resource role reaches the JWKS and introspection endpoints over
+	// IPv4 loopback without a name lookup.
+	s.cmd = exec.Command(bin, "serve",
+		"--role", "all",
+		"--auth-addr", auth,
+		"--resource-addr", resource,
+		"--auth-issuer", s.AuthURL,
+		"--key-algorithm", nc.KeyAlgorithm,
+		"--demo-clients", "true",
+		"--redis-addr", nc.RedisAddr,
+		"--redis-prefix", nc.RedisPrefix,
+		"--log-level", "warn",
+	)
+	s.cmd.Dir = dir
+	s.cmd.Env = withoutSigilSettings(os.Environ())
+	s.cmd.Stdout = s.log
+	s.cmd.Stderr = s.log
+	if err := s.cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("start sigil: %w", err)
+	}
+	go func() {
+		s.cmd.Wait()
+		close(s.exited)
+	}()
+	for _, u := range []string{"http://" + auth + "/readyz", "http://" + resource + "/readyz"} {
+		if err := waitReady(ctx, u, s.exited); err != nil {
+			s.stop()
+			return nil, fmt.Errorf("sigil (%s) did not start: %w\nits output:\n%s", nc.Name, err, s.log)
+		}
+	}
+	return s, nil
+}
+
+// stop shuts sigil down gracefully (SIGTERM), kills it if that takes too
+// long, and removes its working directory.
+func (s *sigil) stop() {
+	select {
+	case <-s.exited:
+	default:
+		s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-s.exited:
+		case <-time.After(15 * time.Second):
+			s.cmd.Process.Kill()
+			<-s.exited
+		}
+	}
+	os.RemoveAll(s.dir)
+}
+
+// waitReady polls u until it answers 200, the process exits, or a minute
+// passes.
+func waitReady(ctx context.Context, u string, exited <-chan struct{}) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	client := &http.Client{Timeout: 2 * time.Second}
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return err
+		}
+		if resp, err := client.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-exited:
+			return errors.New("the process exited")
+		case <-ctx.Done():
+			return fmt.Errorf("%s not ready: %w", u, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// freePorts finds n distinct loopback ports nobody listens on. The
+// listeners stay open until all are chosen, so no port is picked twice.
+func freePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("free port: %w", err)
+		}
+		defer ln.Close()
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// withoutSigilSettings drops SIGIL_* variables, so the caller's
+// environment cannot change what is measured.
+func withoutSigilSettings(env []string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "SIGIL_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func sampleRows() []row {
+	return []row{
+		{Scenario: "token, JWT RS256", Reference: rawRS256, Target: 0.90,
+			Result: measurement{RPS: 1520, P50: 18 * time.Millisecond, P99: 61 * time.Millisecond, CPU: 1.71}},
+		{Scenario: "token, opaque in Redis", Reference: ceiling, Target: 0.45,
+			Result: measurement{RPS: 36.6, P50: 790 * time.Millisecond, P99: 2 * time.Second, CPU: 1.56}},
+		{Scenario: "resource GET, JWT", Reference: ceiling, Target: 0.60,
+			Result: measurement{RPS: 12000, P50: 2 * time.Millisecond, P99: 9 * time.Millisecond, Errors: 3, CPU: 1.1}},
+		{Scenario: "resource GET, opaque", Reference: ceiling, Target: 0.55,
+			Failure: "probe GET http://x/ms-system/country/code/AUS: 503 {\"error\":\"a|b\"}\nmore"},
+		{Scenario: ceiling, Result: measurement{RPS: 18703, P50: 1400 * time.Microsecond, P99: 7800 * time.Microsecond, CPU: 0.84}},
+		{Scenario: rawRS256, Result: measurement{RPS: 1600, CPU: 1.98}},
+	}
+}
+
+// line returns the table line of a scenario, split into trimmed cells.
+func line(t *testing.T, table, scenario string) []string {
+	t.Helper()
+	for l := range strings.Lines(table) {
+		cells := strings.Split(strings.Trim(strings.TrimSpace(l), "|"), " | ")
+		if strings.TrimSpace(cells[0]) == scenario {
+			for i := range cells {
+				cells[i] = strings.TrimSpace(cells[i])
+			}
+			return cells
+		}
+	}
+	t.Fatalf("no line for %q in\n%s", scenario, table)
+	return nil
+}
+
+func TestFormatTableComparesEachRowWithItsReferenceFromTheSameRun(t *testing.T) {
+	table := formatTable(sampleRows())
+	want := map[string][]string{
+		// 1520 / 1600 = 0.95 ≥ 0.90
+		"token, JWT RS256": {"token, JWT RS256", "1520", "18 ms", "61 ms", "0", "1.71", rawRS256, "0.95", "≥ 0.90", "pass"},
+		// 36.6 / 18703 is far below: three decimals so it does not read 0.00
+		"token, opaque in Redis": {"token, opaque in Redis", "36.6", "790 ms", "2000 ms", "0", "1.56", ceiling, "0.002", "≥ 0.45", "FAIL"},
+		// 12000 / 18703 = 0.64 meets 0.60, but errors fail the row
+		"resource GET, JWT": {"resource GET, JWT", "12000", "2.0 ms", "9.0 ms", "3", "1.10", ceiling, "0.64", "≥ 0.60", "FAIL"},
+		// references have no ratio, target or verdict
+		ceiling:  {ceiling, "18703", "1.4 ms", "7.8 ms", "0", "0.84", "—", "—", "—", ""},
+		rawRS256: {rawRS256, "1600", "—", "—", "0", "1.98", "—", "—", "—", ""},
+	}
+	for scenario, cells := range want {
+		got := line(t, table, scenario)
+		if strings.Join(got, " | ") != strings.Join(cells, " | ") {
+			t.Errorf("line of %q:\n got %q\nwant %q", scenario, got, cells)
+		}
+	}
+}
+
+func TestFormatTableShowsWhyAScenarioCouldNotRunOnOneLine(t *testing.T) {
+	table := formatTable(sampleRows())
+	got := line(t, table, "resource GET, opaque")
+	if len(got) != 10 {
+		t.Fatalf("line has %d cells, want 10: %q", len(got), got)
+	}
+	if !strings.HasPrefix(got[9], "could not run: probe GET") || !strings.Contains(got[9], `a\|b`) {
+		t.Errorf("result cell = %q, want the failure with its | escaped", got[9])
+	}
+	if n := strings.Count(table, "\n"); n != 2+len(sampleRows()) {
+		t.Errorf("table has %d lines, want header, separator and one per row:\n%s", n, table)
+	}
+}
+
+func TestFormatTableHasNoRatioWhenTheReferenceDidNotRun(t *testing.T) {
+	rows := sampleRows()
+	rows[5].Failure = "interrupted"
+	got := line(t, formatTable(rows), "token, JWT RS256")
+	if got[7] != "—" || got[9] != "" {
+		t.Errorf("ratio, result = %q, %q; want —, empty", got[7], got[9])
+	}
+}
+
+func TestWriteReportWritesTheTimestampedFileAndLatest(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "bench-results")
+	at := time.Date(2026, 11, 22, 20, 9, 5, 0, time.UTC)
+	path, err := writeReport(dir, at, "| a |\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(dir, "bench-20261122T200905Z.md"); path != want {
+		t.Errorf("path = %s, want %s", path, want)
+	}
+	for _, p := range []string{path, filepath.Join(dir, "latest.md")} {
+		if b, err := os.ReadFile(p); err != nil || string(b) != "| a |\n" {
+			t.Errorf("%s = %q, %v", p, b, err)
+		}
+	}
+}

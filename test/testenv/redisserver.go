@@ -1,0 +1,244 @@
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Throwaway Redis servers, for the tests that need a Redis of their own:
+// one they may stop, or a Redis Cluster. Each is a child process of the
+// test on a free loopback port, with persistence off, killed when the test
+// ends.
+
+// startTimeout bounds the wait for a server to answer, and for a cluster
+// to agree on its slots.
+const startTimeout = 10 * time.Second
+
+// RedisServer starts a standalone redis-server of this test's own and
+// returns its address and a stop function, for tests that take Redis
+// away. stop kills the server and waits for it to exit; it may be called
+// more than once, and is called when the test ends.
+func RedisServer(t testing.TB) (addr string, stop func()) {
+	t.Helper()
+	p, err := launchRedis(lookPath(t, "redis-server"), t.TempDir(), false)
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	t.Cleanup(p.stop)
+	return p.addr, p.stop
+}
+
+// RedisCluster starts a Redis Cluster of three masters without replicas,
+// joined with redis-cli --cluster create, and returns the masters'
+// addresses once every node reports cluster_state:ok. The servers are
+// killed when the test ends.
+func RedisCluster(t testing.TB) []string {
+	t.Helper()
+	server, cli := lookPath(t, "redis-server"), lookPath(t, "redis-cli")
+	dir := t.TempDir()
+	var (
+		procs = make([]*redisProcess, 3)
+		errs  = make([]error, 3)
+		wg    sync.WaitGroup
+	)
+	for i := range procs {
+		wg.Go(func() { procs[i], errs[i] = launchRedis(server, dir, true) })
+	}
+	wg.Wait()
+	addrs := make([]string, len(procs))
+	for i, p := range procs {
+		if p != nil {
+			t.Cleanup(p.stop)
+			addrs[i] = p.addr
+		}
+	}
+	for _, err := range errs {
+		if err != nil {
+			t.Fatalf("testenv: start a Redis Cluster node: %v", err)
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	args := append([]string{"--cluster", "create"}, addrs...)
+	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
+	if out, err := exec.CommandContext(ctx, cli, args...).CombinedOutput(); err != nil {
+		t.Fatalf("testenv: redis-cli --cluster create: %v\n%s", err, out)
+	}
+
+	// redis-cli returns once the nodes agree on the slots; each node
+	// must also have marked the cluster ok before it serves a key.
+	for _, p := range procs {
+		for {
+			info, err := p.client.ClusterInfo(ctx).Result()
+			if err == nil && strings.Contains(info, "cluster_state:ok") {
+				break
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("testenv: Redis Cluster node %s not ok after %v: %v\n%s", p.addr, startTimeout, err, info)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return addrs
+}
+
+// redisProcess is a running redis-server.
+type redisProcess struct {
+	addr   string
+	cmd    *exec.Cmd
+	out    *lockedBuffer
+	exited chan struct{}
+	client *redis.Client
+	stop   func()
+}
+
+func lookPath(t testing.TB, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatalf("testenv: %s is not installed (on Debian: apt-get install redis-server); the tests that start their own Redis need it: %v", name, err)
+	}
+	return path
+}
+
+// launchAttempts is how often a server is started on another port when
+// the one chosen was taken in the meantime by someone else.
+const launchAttempts = 5
+
+// launchRedis starts server on a free port, waits until it answers, and
+// returns it; the caller must arrange for stop to be called.
+func launchRedis(server, dir string, cluster bool) (*redisProcess, error) {
+	var lastErr error
+	for range launchAttempts {
+		port, err := freePort(cluster)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		args := []string{
+			"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+			"--save", "", "--appendonly", "no", "--dir", dir, "--logfile", "",
+		}
+		if cluster {
+			args = append(args, "--cluster-enabled", "yes",
+				"--cluster-config-file", filepath.Join(dir, fmt.Sprintf("nodes-%d.conf", port)))
+		}
+		cmd := exec.Command(server, args...)
+		out := &lockedBuffer{}
+		cmd.Stdout, cmd.Stderr = out, out
+		setDeathSignal(cmd)
+		if err := cmd.Start(); err != nil {
+			return nil, fmt.Errorf("start redis-server: %w", err)
+		}
+		p := &redisProcess{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cmd: cmd, out: out, exited: make(chan struct{})}
+		go func() {
+			_ = cmd.Wait()
+			close(p.exited)
+		}()
+		p.client = redis.NewClient(&redis.Options{Addr: p.addr, MaxRetries: -1, DialTimeout: time.Second})
+		p.stop = sync.OnceFunc(func() {
+			_ = p.client.Close()
+			_ = cmd.Process.Kill()
+			<-p.exited
+		})
+		if p.answers() {
+			return p, nil
+		}
+		p.stop()
+		// Most likely another process took the port between freePort
+		// and the server's bind: try another.
+		lastErr = fmt.Errorf("redis-server on port %d did not come up: %s", port, strings.TrimSpace(out.String()))
+	}
+	return nil, fmt.Errorf("could not start redis-server in %d attempts: %w", launchAttempts, lastErr)
+}
+
+// answers waits until the server answers, and reports false if it exits
+// first, if another server answers on its port, or if startTimeout
+// passes.
+func (p *redisProcess) answers() bool {
+	deadline := time.Now().Add(startTimeout)
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.exited:
+			return false
+		default:
+		}
+		// A bare dial first: go-redis retries a refused dial with pauses,
+		// while the server is up within milliseconds.
+		conn, err := net.DialTimeout("tcp", p.addr, time.Second)
+		if err != nil {
+			time.Sleep(5 * time.Millisecond)
+			continue
+		}
+		_ = conn.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		info, err := p.client.Info(ctx, "server").Result()
+		cancel()
+		if err == nil {
+			// The port may have gone to another server between freePort
+			// and this one's bind (this one then exits): answer only for
+			// our own process.
+			return strings.Contains(info, fmt.Sprintf("process_id:%d\r\n", p.cmd.Process.Pid))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return false
+}
+
+// freePort asks the kernel for a free loopback port. A cluster node also
+// listens on port+10000 for its bus, so for one that port must be free
+// too.
+func freePort(cluster bool) (int, error) {
+	for range 20 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		_ = l.Close()
+		if !cluster {
+			return port, nil
+		}
+		if port+10000 > 65535 {
+			continue
+		}
+		bus, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port+10000)))
+		if err != nil {
+			continue
+		}
+		_ = bus.Close()
+		return port, nil
+	}
+	return 0, fmt.Errorf("no free port pair for a cluster node")
+}
+
+// lockedBuffer collects a server's output, written by the process's copy
+// goroutines and read by the test.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
