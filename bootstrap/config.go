@@ -66,6 +66,9 @@ type Config struct {
 	ResourceIdentifier       string
 	ResourceAudienceCheck    string
 	ResourceAlgorithms       string
+	// ResourceIntrospectionCacheTTL bounds how long an introspection
+	// answer is reused; 0 asks every time.
+	ResourceIntrospectionCacheTTL time.Duration
 
 	DatabaseDriver string
 	DatabaseDSN    string

@@ -222,6 +222,10 @@ func logRotation(log *slog.Logger, res application.RotateResult) {
 		"retired", res.Plan.Retire, "removed", res.Plan.Remove)
 }
 
+// tokenCacheSize bounds each of the resource role's token caches: about
+// 100 bytes an entry, so some 10 MB at most.
+const tokenCacheSize = 100_000
+
 // ResourceRole is the protected resource server: the country API behind
 // a bearer-token check that verifies JWTs against the authorization
 // server's JWKS and introspects opaque tokens.
@@ -241,16 +245,24 @@ func ResourceRole() fx.Option {
 					Logger:             log,
 				})
 			},
+			// A JWT that verified is remembered until it expires, an
+			// introspection answer for resource-introspection-cache-ttl; the
+			// revocation set is checked above both, on every request.
 			func(keys *josekit.RemoteJWKS, c Config, clock application.Clock) application.AccessTokenVerifier {
-				return josekit.NewVerifier(keys, josekit.VerifierOptions{
+				v := josekit.NewVerifier(keys, josekit.VerifierOptions{
 					Issuer:     c.ExpectedIssuer(),
 					Leeway:     c.ResourceLeeway,
 					Clock:      clock,
 					Algorithms: c.VerifyAlgorithms(),
 				})
+				return application.NewCachedVerifier(v, clock, tokenCacheSize)
 			},
 			func(c Config, hc *http.Client, clock application.Clock) application.TokenIntrospector {
-				return introspection.NewClient(c.IntrospectionURL(), c.ResourceClientID, c.ResourceClientSecret, hc, clock)
+				i := introspection.NewClient(c.IntrospectionURL(), c.ResourceClientID, c.ResourceClientSecret, hc, clock)
+				if c.ResourceIntrospectionCacheTTL <= 0 {
+					return i
+				}
+				return application.NewCachedIntrospector(i, clock, c.ResourceIntrospectionCacheTTL, tokenCacheSize)
 			},
 			func(jwts application.AccessTokenVerifier, opaque application.TokenIntrospector, revoked *application.RevocationSet, c Config) *application.AuthorizeBearer {
 				return application.NewAuthorizeBearer(jwts, opaque, revoked, c.Audience())

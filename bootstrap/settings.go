@@ -128,6 +128,7 @@ var Settings = []Setting{
 	{"resource-jwks-max-age", "5m", "how long the resource server trusts its cached JWKS; at most key-publish-lead", dur(func(c *Config) *time.Duration { return &c.ResourceJWKSMaxAge })},
 	{"resource-leeway", "30s", "clock skew allowed when checking exp and nbf", dur(func(c *Config) *time.Duration { return &c.ResourceLeeway })},
 	{"resource-upstream-timeout", "5s", "timeout of JWKS and introspection calls", dur(func(c *Config) *time.Duration { return &c.ResourceUpstreamTimeout })},
+	{"resource-introspection-cache-ttl", "10s", "how long the resource server reuses an introspection answer (never past the token's expiry); 0 asks every time", dur(func(c *Config) *time.Duration { return &c.ResourceIntrospectionCacheTTL })},
 	{"resource-identifier", "", "this resource server's identifier (RFC 8707), e.g. http://localhost:8091/ms-system", str(func(c *Config) *string { return &c.ResourceIdentifier })},
 	{"resource-audience-check", "true", "refuse tokens whose aud lacks the resource identifier (only when one is set)", str(func(c *Config) *string { return &c.ResourceAudienceCheck })},
 	{"resource-algorithms", "", "comma-separated JWT algorithms the resource server accepts; empty means all of RS256, PS256, ES256, EdDSA, each key only with its own", str(func(c *Config) *string { return &c.ResourceAlgorithms })},
