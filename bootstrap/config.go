@@ -26,6 +26,7 @@ type Config struct {
 
 	LogLevel  string
 	LogFormat string
+	DebugAddr string
 
 	AuthAddr     string
 	AuthBasePath string

@@ -29,6 +29,7 @@ func App(c Config, log *slog.Logger) fx.Option {
 		SecretBoxModule,
 		stateModule(c),
 		feedModule(c),
+		debugModule(c),
 		Role(c),
 	)
 }
@@ -267,8 +268,16 @@ func ResourceRole() fx.Option {
 			func(jwts application.AccessTokenVerifier, opaque application.TokenIntrospector, revoked *application.RevocationSet, c Config) *application.AuthorizeBearer {
 				return application.NewAuthorizeBearer(jwts, opaque, revoked, c.Audience())
 			},
-			application.NewGetCountry,
-			application.NewListCountries,
+			func(c *application.CountryCatalog) *application.GetCountry { return application.NewGetCountry(c) },
+			func(c *application.CountryCatalog) *application.ListCountries { return application.NewListCountries(c) },
+		),
+		fx.Provide(
+			fx.Private,
+			// The country table is read into memory, again every five
+			// minutes, not once per request.
+			func(countries application.CountryFinder, clock application.Clock) *application.CountryCatalog {
+				return application.NewCountryCatalog(countries, clock, 5*time.Minute)
+			},
 		),
 		fx.Provide(
 			// A key the authorization server removed is dropped at once.

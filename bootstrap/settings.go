@@ -98,6 +98,7 @@ var Settings = []Setting{
 	{"role", "all", "which role to run: auth, resource or all", str(func(c *Config) *string { return &c.Role })},
 	{"log-level", "info", "debug, info, warn or error", str(func(c *Config) *string { return &c.LogLevel })},
 	{"log-format", "text", "text or json", str(func(c *Config) *string { return &c.LogFormat })},
+	{"debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; empty is off", str(func(c *Config) *string { return &c.DebugAddr })},
 
 	{"auth-addr", ":8085", "listen address of the authorization server", str(func(c *Config) *string { return &c.AuthAddr })},
 	{"auth-base-path", "/ms-auth-server", "path prefix of the authorization server's endpoints", str(func(c *Config) *string { return &c.AuthBasePath })},

@@ -1,0 +1,26 @@
+package bootstrap
+
+import (
+	"log/slog"
+	"net/http"
+	"net/http/pprof"
+
+	"go.uber.org/fx"
+)
+
+// debugModule serves Go's profiler on debug-addr, for measuring a running
+// node; off unless that setting is given. Bind it to loopback: profiles
+// reveal internals.
+func debugModule(c Config) fx.Option {
+	if c.DebugAddr == "" {
+		return fx.Options()
+	}
+	return fx.Invoke(func(lc fx.Lifecycle, log *slog.Logger) {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		serve(lc, log, "debug", c.DebugAddr, mux)
+	})
+}
