@@ -30,6 +30,7 @@ import (
 // lives until its token expires; Redis removes it then.
 type Tokens struct {
 	client redis.UniversalClient
+	batch  *batcher
 	prefix string
 	// now is the time TTLs are counted from; Redis counts them down by
 	// its own clock, so only the length matters.
@@ -41,7 +42,7 @@ var _ application.TokenStore = (*Tokens)(nil)
 // NewTokens returns a store that keeps its keys under prefix (for example
 // "sigil:"), so that Sigil can share a Redis with others.
 func NewTokens(client redis.UniversalClient, prefix string) *Tokens {
-	return &Tokens{client: client, prefix: prefix, now: time.Now}
+	return &Tokens{client: client, batch: newBatcher(client), prefix: prefix, now: time.Now}
 }
 
 func (s *Tokens) key(value string) string {
@@ -116,7 +117,8 @@ func (s *Tokens) SaveToken(ctx context.Context, t domain.Token) error {
 	}
 	// The TTL is rounded up to the millisecond: FindToken checks the
 	// exact expiry.
-	if err := s.client.Set(ctx, key, b, ttl).Err(); err != nil {
+	set := redis.NewStatusCmd(ctx, "set", key, b, "px", ttl.Milliseconds())
+	if err := s.batch.do(ctx, set); err != nil {
 		return fmt.Errorf("save token: %w", err)
 	}
 	return nil
@@ -124,7 +126,9 @@ func (s *Tokens) SaveToken(ctx context.Context, t domain.Token) error {
 
 // FindToken implements application.TokenStore.
 func (s *Tokens) FindToken(ctx context.Context, value string) (domain.Token, error) {
-	b, err := s.client.Get(ctx, s.key(value)).Bytes()
+	get := redis.NewStringCmd(ctx, "get", s.key(value))
+	err := s.batch.do(ctx, get)
+	b, _ := get.Bytes()
 	if errors.Is(err, redis.Nil) {
 		return domain.Token{}, domain.ErrNotFound
 	}
