@@ -3,7 +3,6 @@ package application
 import (
 	"context"
 	"crypto/sha256"
-	"sync"
 	"time"
 
 	"github.com/sigilauth/sigil/domain"
@@ -14,56 +13,23 @@ import (
 // It sits under AuthorizeBearer, which checks the revocation set on every
 // request, so a revoked token is refused even while its check is cached.
 type tokenCache struct {
-	clock Clock
-	max   int
-
-	mu      sync.RWMutex
-	entries map[[sha256.Size]byte]cachedToken
-}
-
-type cachedToken struct {
-	token domain.Token
-	until time.Time
+	clock   Clock
+	entries *boundedCache[[sha256.Size]byte, domain.Token]
 }
 
 func newTokenCache(clock Clock, max int) *tokenCache {
-	return &tokenCache{clock: clock, max: max, entries: map[[sha256.Size]byte]cachedToken{}}
+	return &tokenCache{clock: clock, entries: newBoundedCache[[sha256.Size]byte, domain.Token](max)}
 }
 
 func (c *tokenCache) get(key [sha256.Size]byte, raw string) (domain.Token, bool) {
-	c.mu.RLock()
-	e, ok := c.entries[key]
-	c.mu.RUnlock()
-	if !ok || !c.clock.Now().Before(e.until) {
-		return domain.Token{}, false
-	}
-	e.token.Value = raw
-	return e.token, true
+	t, ok := c.entries.get(key, c.clock.Now())
+	t.Value = raw
+	return t, ok
 }
 
 func (c *tokenCache) put(key [sha256.Size]byte, t domain.Token, until time.Time) {
-	now := c.clock.Now()
-	if !now.Before(until) {
-		return
-	}
 	t.Value = ""
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.entries[key]; !ok && len(c.entries) >= c.max {
-		for k, e := range c.entries {
-			if !now.Before(e.until) {
-				delete(c.entries, k)
-			}
-		}
-		// Still full: drop arbitrary entries; they are only a shortcut.
-		for k := range c.entries {
-			if len(c.entries) < c.max {
-				break
-			}
-			delete(c.entries, k)
-		}
-	}
-	c.entries[key] = cachedToken{token: t, until: until}
+	c.entries.put(key, t, until, c.clock.Now())
 }
 
 // CachedVerifier remembers JWTs that verified until they expire, so a

@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"sync"
 	"time"
 )
 
@@ -17,21 +16,13 @@ import (
 // and goes the slow way again. Failed attempts are never remembered, so
 // guessing always pays the slow hash.
 type verifiedSecrets struct {
-	key [32]byte
-	ttl time.Duration
-	max int
-
-	mu      sync.Mutex
-	entries map[[sha256.Size]byte]verifiedSecret
-}
-
-type verifiedSecret struct {
-	hash    string // the stored hash the secret matched
-	expires time.Time
+	key     [32]byte
+	ttl     time.Duration
+	entries *boundedCache[[sha256.Size]byte, string] // digest -> stored hash matched
 }
 
 func newVerifiedSecrets(ttl time.Duration, max int) *verifiedSecrets {
-	v := &verifiedSecrets{ttl: ttl, max: max, entries: map[[sha256.Size]byte]verifiedSecret{}}
+	v := &verifiedSecrets{ttl: ttl, entries: newBoundedCache[[sha256.Size]byte, string](max)}
 	if _, err := rand.Read(v.key[:]); err != nil {
 		panic("crypto/rand failed: " + err.Error())
 	}
@@ -53,32 +44,9 @@ func (v *verifiedSecrets) digest(id, secret string) [sha256.Size]byte {
 // lookup returns the stored hash the credentials matched before, if they
 // did within ttl.
 func (v *verifiedSecrets) lookup(d [sha256.Size]byte, now time.Time) (string, bool) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	e, ok := v.entries[d]
-	if !ok || !now.Before(e.expires) {
-		return "", false
-	}
-	return e.hash, true
+	return v.entries.get(d, now)
 }
 
 func (v *verifiedSecrets) remember(d [sha256.Size]byte, hash string, now time.Time) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if _, ok := v.entries[d]; !ok && len(v.entries) >= v.max {
-		// Full: drop expired entries, or else one at random. The bound
-		// keeps memory fixed whatever callers send.
-		for k, e := range v.entries {
-			if !now.Before(e.expires) {
-				delete(v.entries, k)
-			}
-		}
-		for k := range v.entries {
-			if len(v.entries) < v.max {
-				break
-			}
-			delete(v.entries, k)
-		}
-	}
-	v.entries[d] = verifiedSecret{hash: hash, expires: now.Add(v.ttl)}
+	v.entries.put(d, hash, now.Add(v.ttl), now)
 }
