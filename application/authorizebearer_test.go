@@ -212,29 +212,16 @@ func TestAuthorizeBearerNoAudienceConfigured(t *testing.T) {
 func TestAuthorizeBearerRevoked(t *testing.T) {
 	tests := []struct {
 		name, client, secret string
-		find                 func(t *testing.T, e *env, raw string) domain.Token
 	}{
-		{"jwt", jwtClientID, jwtSecret, func(t *testing.T, e *env, raw string) domain.Token {
-			tok, err := e.verifier.VerifyAccessToken(t.Context(), raw)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return tok
-		}},
-		{"opaque", opaqueClientID, opaqueSecret, func(t *testing.T, e *env, raw string) domain.Token {
-			tok, err := e.tokens.FindToken(t.Context(), raw)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return tok
-		}},
+		{"jwt", jwtClientID, jwtSecret},
+		{"opaque", opaqueClientID, opaqueSecret},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
 			raw := e.issueToken(t, tt.client, tt.secret, "").AccessToken
 			other := e.issueToken(t, tt.client, tt.secret, "").AccessToken
-			tok := tt.find(t, e, raw)
+			tok := e.issued(t, raw)
 			in := application.AuthorizeBearerInput{Token: raw, Required: countryRead}
 			if _, err := e.bearer().Handle(t.Context(), in); err != nil {
 				t.Fatalf("token refused before its revocation: %v", err)

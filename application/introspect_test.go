@@ -227,10 +227,7 @@ func TestIntrospectInfrastructureFailure(t *testing.T) {
 func TestIntrospectDeniedJWT(t *testing.T) {
 	e := newEnv(t)
 	raw := e.issueToken(t, jwtClientID, jwtSecret, "").AccessToken
-	tok, err := e.verifier.VerifyAccessToken(t.Context(), raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := e.issued(t, raw)
 	other := e.issueToken(t, jwtClientID, jwtSecret, "").AccessToken
 
 	if err := e.denied.Deny(t.Context(), tok.ID, tok.ExpiresAt); err != nil {

@@ -43,10 +43,7 @@ func TestRevokeOpaqueToken(t *testing.T) {
 func TestRevokeJWT(t *testing.T) {
 	e := newEnv(t)
 	raw := e.issueToken(t, jwtClientID, jwtSecret, "").AccessToken
-	tok, err := e.verifier.VerifyAccessToken(t.Context(), raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := e.issued(t, raw)
 	other := e.issueToken(t, jwtClientID, jwtSecret, "").AccessToken
 
 	if err := e.revokeAs(t, jwtClientID, jwtSecret, raw); err != nil {
@@ -218,28 +215,15 @@ func TestRevokeInfrastructureFailure(t *testing.T) {
 func TestRevokePublishesRevocation(t *testing.T) {
 	tests := []struct {
 		name, client, secret string
-		token                func(t *testing.T, e *env, raw string) domain.Token
 	}{
-		{"jwt", jwtClientID, jwtSecret, func(t *testing.T, e *env, raw string) domain.Token {
-			tok, err := e.verifier.VerifyAccessToken(t.Context(), raw)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return tok
-		}},
-		{"opaque", opaqueClientID, opaqueSecret, func(t *testing.T, e *env, raw string) domain.Token {
-			tok, err := e.tokens.FindToken(t.Context(), raw)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return tok
-		}},
+		{"jwt", jwtClientID, jwtSecret},
+		{"opaque", opaqueClientID, opaqueSecret},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
 			raw := e.issueToken(t, tt.client, tt.secret, "").AccessToken
-			tok := tt.token(t, e, raw)
+			tok := e.issued(t, raw)
 			if tok.ID == "" || tok.ExpiresAt.IsZero() {
 				t.Fatalf("issued token has no jti or exp: %+v", tok)
 			}

@@ -174,6 +174,25 @@ func (e *env) issueToken(t *testing.T, clientID, secret, scope string) applicati
 	return got
 }
 
+// issued reads back what a token the env issued stands for: a JWT through
+// the verifier, an opaque token from the store.
+func (e *env) issued(t *testing.T, raw string) domain.Token {
+	t.Helper()
+	var (
+		tok domain.Token
+		err error
+	)
+	if application.LooksLikeJWT(raw) {
+		tok, err = e.verifier.VerifyAccessToken(t.Context(), raw)
+	} else {
+		tok, err = e.tokens.FindToken(t.Context(), raw)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
 // post is credentials sent with client_secret_post, as in the seeds.
 func post(id, secret string) application.ClientCredentials {
 	return application.ClientCredentials{ID: id, Secret: secret, Method: domain.AuthClientSecretPost}

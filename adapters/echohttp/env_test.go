@@ -12,7 +12,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 	"github.com/sigilauth/sigil/application"
 	"github.com/sigilauth/sigil/domain"
 	"github.com/sigilauth/sigil/test/fakes"
+	"github.com/sigilauth/sigil/test/testenv"
 )
 
 // The seed documents' servers, clients and secrets.
@@ -431,23 +431,8 @@ func marshal(t *testing.T, v any) []byte {
 	return b
 }
 
-// syncBuffer collects log output.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer collects log output and reads it back as records.
+type syncBuffer struct{ testenv.LockedBuffer }
 
 // records returns the log records with message msg.
 func (b *syncBuffer) records(t *testing.T, msg string) []map[string]any {

@@ -1,11 +1,9 @@
 package redisstore_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -121,7 +119,7 @@ func TestFeedCarriesEachEventToASubscriberOnAnotherClient(t *testing.T) {
 func TestFeedSkipsAndLogsMalformedMessages(t *testing.T) {
 	client, prefix := testenv.Redis(t)
 	channel := prefix + "events"
-	var logs lockedBuffer
+	var logs testenv.LockedBuffer
 	sub := runFeed(t, redisstore.NewFeed(client, channel, slog.New(slog.NewTextHandler(&logs, nil))))
 	receive(t, sub.subscribed, "subscription")
 
@@ -255,23 +253,4 @@ func TestFeedAcrossTheMastersOfACluster(t *testing.T) {
 	receive(t, sub.subscribed, "subscription after the connection was killed")
 	publish(t, redisstore.NewFeed(newClient(t, pubAddr), channel, nil), events[2])
 	sameEvent(t, receive(t, sub.events, "event after resubscribing"), events[2])
-}
-
-// lockedBuffer is a log destination the feed's goroutine writes while
-// the test reads.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/sigilauth/sigil/bootstrap"
+	"github.com/sigilauth/sigil/test/testenv"
 )
 
 // response is what a test reads of an HTTP answer.
@@ -118,7 +119,7 @@ type node struct {
 	Config      bootstrap.Config
 	AuthURL     string // base URL of the auth role's endpoints
 	ResourceURL string // base URL of the resource role's endpoints
-	Logs        *logBuffer
+	Logs        *testenv.LockedBuffer
 	app         *fx.App
 }
 
@@ -150,7 +151,7 @@ func newNode(t *testing.T, change func(c *bootstrap.Config)) (*node, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	logs := &logBuffer{}
+	logs := &testenv.LockedBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	n := &node{
 		Config:      c,

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sigilauth/sigil/test/testenv"
 )
 
 // The seed documents' URLs, verbatim.
@@ -28,7 +30,7 @@ const (
 // its own working directory, with the defaults.
 type sigilProcess struct {
 	cmd    *exec.Cmd
-	logs   *logBuffer
+	logs   *testenv.LockedBuffer
 	exited chan struct{}
 }
 
@@ -51,7 +53,7 @@ func startSigil(t *testing.T, bin, dir string, env ...string) *sigilProcess {
 			t.Fatalf("port %s is taken: the seed flows need the documented ports 8085 and 8091 free", port)
 		}
 	}
-	p := &sigilProcess{cmd: exec.Command(bin, "serve"), logs: &logBuffer{}, exited: make(chan struct{})}
+	p := &sigilProcess{cmd: exec.Command(bin, "serve"), logs: &testenv.LockedBuffer{}, exited: make(chan struct{})}
 	p.cmd.Dir = dir
 	// Only PATH and HOME: no SIGIL_* setting from the developer's shell.
 	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}, env...)

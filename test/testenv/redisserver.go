@@ -1,7 +1,6 @@
 package testenv
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -98,7 +97,7 @@ func RedisCluster(t testing.TB) []string {
 type redisProcess struct {
 	addr   string
 	cmd    *exec.Cmd
-	out    *lockedBuffer
+	out    *LockedBuffer
 	exited chan struct{}
 	client *redis.Client
 	stop   func()
@@ -136,7 +135,7 @@ func launchRedis(server, dir string, cluster bool) (*redisProcess, error) {
 				"--cluster-config-file", filepath.Join(dir, fmt.Sprintf("nodes-%d.conf", port)))
 		}
 		cmd := exec.Command(server, args...)
-		out := &lockedBuffer{}
+		out := &LockedBuffer{}
 		cmd.Stdout, cmd.Stderr = out, out
 		setDeathSignal(cmd)
 		if err := cmd.Start(); err != nil {
@@ -222,23 +221,4 @@ func freePort(cluster bool) (int, error) {
 		return port, nil
 	}
 	return 0, fmt.Errorf("no free port pair for a cluster node")
-}
-
-// lockedBuffer collects a server's output, written by the process's copy
-// goroutines and read by the test.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
