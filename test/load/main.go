@@ -1,14 +1,14 @@
 // Command load is Sigil's load harness (issue 5), run by `go tool task
 // bench`. It builds sigil, starts it as a user would (both roles, SQLite
 // in a new directory, opaque tokens in Redis, the demo clients), drives
-// each scenario with hey for a fixed time, and prints one markdown table
+// each scenario with wrk for a fixed time, and prints one markdown table
 // of requests/s, latency, errors, CPU and the ratio of each scenario to
 // its reference measured in the same run; the table also goes to
 // bench-results/. It measures and reports: a ratio below its target does
 // not fail the run, only a scenario that cannot run or a Sigil that does
 // not start does.
 //
-//	go run ./test/load [-duration 10s] [-warmup 2s] [-c 32] [-run REGEXP]
+//	go run ./test/load [-duration 10s] [-warmup 2s] [-t 1] [-c 128] [-run REGEXP]
 package main
 
 import (
@@ -29,13 +29,13 @@ import (
 
 // options are the harness's flags.
 type options struct {
-	Duration    time.Duration
-	Warmup      time.Duration
-	Concurrency int
-	RedisAddr   string
-	Sigil       string // a prebuilt sigil binary; empty builds one
-	OutDir      string // a relative path is taken from the module root
-	Run         *regexp.Regexp
+	Duration  time.Duration
+	Warmup    time.Duration
+	Load      load
+	RedisAddr string
+	Sigil     string // a prebuilt sigil binary; empty builds one
+	OutDir    string // a relative path is taken from the module root
+	Run       *regexp.Regexp
 }
 
 func parseFlags(args []string) (options, error) {
@@ -43,11 +43,10 @@ func parseFlags(args []string) (options, error) {
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "measured load per scenario")
 	fs.DurationVar(&o.Warmup, "warmup", 2*time.Second, "load before each measurement, not counted")
-	// Tuned once on 2 cores: /healthz and the JWT resource GET gave the
-	// same throughput from 8 to 128 workers (hey and sigil share the
-	// cores), with latency growing past 32. 32 keeps both cores busy
-	// while requests wait on Redis or the introspection hop.
-	fs.IntVar(&o.Concurrency, "c", 32, "hey workers (concurrent connections)")
+	// Chosen on 2 cores (README, "Performance"): the settings under which
+	// the HTTP ceiling, the reference of most rows, is highest.
+	fs.IntVar(&o.Load.Threads, "t", 1, "wrk threads")
+	fs.IntVar(&o.Load.Connections, "c", 128, "wrk connections, kept alive")
 	fs.StringVar(&o.RedisAddr, "redis-addr", "127.0.0.1:6379", "Redis for opaque tokens")
 	fs.StringVar(&o.Sigil, "sigil", "", "use this sigil binary instead of building one")
 	fs.StringVar(&o.OutDir, "out", "bench-results", "directory of the result files (relative to the module root)")
@@ -85,7 +84,7 @@ func bench(ctx context.Context, o options) error {
 	if err := checkRedis(ctx, o.RedisAddr); err != nil {
 		return err
 	}
-	hey, err := heyPath(ctx, root)
+	wrk, err := wrkPath()
 	if err != nil {
 		return err
 	}
@@ -145,13 +144,13 @@ func bench(ctx context.Context, o options) error {
 		if len(todo) == 0 {
 			continue
 		}
-		runNode(ctx, o, bin, hey, nodeConfig{
+		runNode(ctx, o, bin, wrk, nodeConfig{
 			Name: strings.ToLower(alg), KeyAlgorithm: alg,
 			RedisAddr: o.RedisAddr, RedisPrefix: prefix + strings.ToLower(alg) + ":",
 		}, todo, result)
 	}
 
-	report := formatReport(o, root, rows, time.Since(started))
+	report := formatReport(o, root, wrk, rows, time.Since(started))
 	fmt.Print("\n" + report)
 	out := o.OutDir
 	if !filepath.IsAbs(out) {
@@ -177,7 +176,7 @@ func bench(ctx context.Context, o options) error {
 // runNode starts one sigil, runs the scenarios it serves, and stops it.
 // A sigil that does not start, or a scenario that cannot run, is recorded
 // in the rows concerned and the run goes on, so the table shows the rest.
-func runNode(ctx context.Context, o options, bin, hey string, nc nodeConfig, todo []scenario, result func(string) *row) {
+func runNode(ctx context.Context, o options, bin, wrk string, nc nodeConfig, todo []scenario, result func(string) *row) {
 	logf("starting sigil --key-algorithm %s", nc.KeyAlgorithm)
 	s, err := startSigil(ctx, bin, nc)
 	if err != nil {
@@ -194,24 +193,24 @@ func runNode(ctx context.Context, o options, bin, hey string, nc nodeConfig, tod
 			record(result(sc.Name), measurement{}, tokenErr)
 			continue
 		}
-		logf("%s: %s warm-up, %s measured, %d workers", sc.Name, o.Warmup, o.Duration, o.Concurrency)
-		m, err := runScenario(ctx, o, hey, sc.Request(s, t), s.Pid())
+		logf("%s: %s warm-up, %s measured, %d connections", sc.Name, o.Warmup, o.Duration, o.Load.Connections)
+		m, err := runScenario(ctx, o, wrk, sc.Request(s, t), s.Pid())
 		record(result(sc.Name), m, err)
 	}
 }
 
 // runScenario checks that the request succeeds once, warms up, and
 // measures.
-func runScenario(ctx context.Context, o options, hey string, r request, pid int) (measurement, error) {
+func runScenario(ctx context.Context, o options, wrk string, r request, pid int) (measurement, error) {
 	if err := probe(ctx, r); err != nil {
 		return measurement{}, err
 	}
 	if o.Warmup > 0 {
-		if _, err := runHey(ctx, hey, r, o.Concurrency, o.Warmup); err != nil {
+		if _, err := runWrk(ctx, wrk, r, o.Load, o.Warmup); err != nil {
 			return measurement{}, fmt.Errorf("warm-up: %w", err)
 		}
 	}
-	return measure(ctx, hey, r, o.Concurrency, o.Duration, pid)
+	return measure(ctx, wrk, r, o.Load, o.Duration, pid)
 }
 
 // record stores a scenario's outcome in its row.
@@ -227,7 +226,7 @@ func record(r *row, m measurement, err error) {
 
 // formatReport is the result file: how the numbers were made, the
 // table, and how to read it.
-func formatReport(o options, root string, rows []row, took time.Duration) string {
+func formatReport(o options, root, wrk string, rows []row, took time.Duration) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Sigil load run, %s\n\n", time.Now().UTC().Format(time.RFC3339))
 	fmt.Fprintf(&b, "- machine: %s/%s, %d cores (GOMAXPROCS %d), %s\n",
@@ -238,13 +237,13 @@ func formatReport(o options, root string, rows []row, took time.Duration) string
 	}
 	fmt.Fprintf(&b, "- sigil: %s; one `sigil serve --role all` per signing algorithm, "+
 		"SQLite in a new directory, opaque tokens in Redis at %s, demo clients, --log-level warn\n", sigil, o.RedisAddr)
-	fmt.Fprintf(&b, "- load: hey %s (go tool hey), %d workers (tuned once for 2 cores), keep-alive, loopback; "+
-		"%s warm-up, then %s measured per scenario\n\n", heyVersion(root), o.Concurrency, o.Warmup, o.Duration)
+	fmt.Fprintf(&b, "- load: %s, %d thread(s), %d keep-alive connections, loopback; "+
+		"%s warm-up, then %s measured per scenario\n\n", wrkVersion(wrk), o.Load.Threads, o.Load.Connections, o.Warmup, o.Duration)
 	b.WriteString(formatTable(rows))
-	b.WriteString("\n- requests/s counts 2xx answers per second of load (signatures/s for the raw signing row); " +
-		"errors are non-2xx answers plus requests without an answer.\n")
+	b.WriteString("\n- requests/s counts successful answers per second of load (signatures/s for the raw signing row); " +
+		"errors are answers with a status of 400 or more plus requests without an answer.\n")
 	b.WriteString("- CPU is the sigil process's utime+stime over the load (/proc/<pid>/stat), in cores; " +
-		"for the raw signing row, the harness's own. hey runs on the same cores.\n")
+		"for the raw signing row, the harness's own. wrk CPU is the load generator's, on the same cores.\n")
 	b.WriteString("- ratio is requests/s over the reference row's, both from this run; " +
 		"result is pass when the ratio meets the target with no errors.\n")
 	fmt.Fprintf(&b, "- whole run: %s.\n", took.Round(time.Second))
@@ -281,16 +280,6 @@ func revision(root string) string {
 		rev += "-dirty"
 	}
 	return rev
-}
-
-func heyVersion(root string) string {
-	cmd := exec.Command("go", "list", "-m", "-f", "{{.Version}}", "github.com/rakyll/hey")
-	cmd.Dir = root
-	out, err := cmd.Output()
-	if err != nil {
-		return "(version unknown)"
-	}
-	return strings.TrimSpace(string(out))
 }
 
 // cpuModel is the processor's name from /proc/cpuinfo.

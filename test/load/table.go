@@ -11,10 +11,11 @@ import (
 // measurement is what one scenario measured. Latencies are zero when
 // the scenario has none (the raw signing rate).
 type measurement struct {
-	RPS      float64 // successful requests (2xx) per second
+	RPS      float64 // successful requests per second
 	P50, P99 time.Duration
-	Errors   int     // non-2xx answers plus requests without an answer
+	Errors   int     // error answers plus requests without an answer
 	CPU      float64 // cores the measured process used on average
+	LoadCPU  float64 // cores the load generator used; zero when there is none
 }
 
 // row is one line of the table: a scenario, its reference and target,
@@ -49,11 +50,11 @@ func ratio(r row, rows []row) (value float64, ok bool) {
 // with zero errors).
 func formatTable(rows []row) string {
 	var b strings.Builder
-	b.WriteString("| scenario | requests/s | p50 | p99 | errors | CPU (cores) | reference | ratio | target | result |\n")
-	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- |\n")
+	b.WriteString("| scenario | requests/s | p50 | p99 | errors | CPU (cores) | wrk CPU | reference | ratio | target | result |\n")
+	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- |\n")
 	for _, r := range rows {
 		if r.Failure != "" {
-			fmt.Fprintf(&b, "| %s | — | — | — | — | — | %s | — | %s | could not run: %s |\n",
+			fmt.Fprintf(&b, "| %s | — | — | — | — | — | — | %s | — | %s | could not run: %s |\n",
 				r.Scenario, orDash(r.Reference), formatTarget(r), escapeCell(r.Failure))
 			continue
 		}
@@ -68,9 +69,9 @@ func formatTable(rows []row) string {
 		} else if r.Reference == "" && m.Errors > 0 {
 			verdict = "FAIL"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %.2f | %s | %s | %s | %s |\n",
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %.2f | %s | %s | %s | %s | %s |\n",
 			r.Scenario, formatRate(m.RPS), formatLatency(m.P50), formatLatency(m.P99), m.Errors,
-			m.CPU, orDash(r.Reference), ratioCell, formatTarget(r), verdict)
+			m.CPU, formatCores(m.LoadCPU), orDash(r.Reference), ratioCell, formatTarget(r), verdict)
 	}
 	return b.String()
 }
@@ -91,7 +92,14 @@ func formatRate(v float64) string {
 	return fmt.Sprintf("%.0f", v)
 }
 
-// formatLatency prints milliseconds; hey's resolution is 0.1 ms.
+func formatCores(v float64) string {
+	if v == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+// formatLatency prints milliseconds, to 0.1 ms below 10 ms.
 func formatLatency(d time.Duration) string {
 	if d == 0 {
 		return "—"

@@ -11,7 +11,7 @@ import (
 func sampleRows() []row {
 	return []row{
 		{Scenario: "token, JWT RS256", Reference: rawRS256, Target: 0.90,
-			Result: measurement{RPS: 1520, P50: 18 * time.Millisecond, P99: 61 * time.Millisecond, CPU: 1.71}},
+			Result: measurement{RPS: 1520, P50: 18 * time.Millisecond, P99: 61 * time.Millisecond, CPU: 1.71, LoadCPU: 0.08}},
 		{Scenario: "token, opaque in Redis", Reference: ceiling, Target: 0.45,
 			Result: measurement{RPS: 36.6, P50: 790 * time.Millisecond, P99: 2 * time.Second, CPU: 1.56}},
 		{Scenario: "resource GET, JWT", Reference: ceiling, Target: 0.60,
@@ -43,14 +43,14 @@ func TestFormatTableComparesEachRowWithItsReferenceFromTheSameRun(t *testing.T) 
 	table := formatTable(sampleRows())
 	want := map[string][]string{
 		// 1520 / 1600 = 0.95 ≥ 0.90
-		"token, JWT RS256": {"token, JWT RS256", "1520", "18 ms", "61 ms", "0", "1.71", rawRS256, "0.95", "≥ 0.90", "pass"},
+		"token, JWT RS256": {"token, JWT RS256", "1520", "18 ms", "61 ms", "0", "1.71", "0.08", rawRS256, "0.95", "≥ 0.90", "pass"},
 		// 36.6 / 18703 is far below: three decimals so it does not read 0.00
-		"token, opaque in Redis": {"token, opaque in Redis", "36.6", "790 ms", "2000 ms", "0", "1.56", ceiling, "0.002", "≥ 0.45", "FAIL"},
+		"token, opaque in Redis": {"token, opaque in Redis", "36.6", "790 ms", "2000 ms", "0", "1.56", "—", ceiling, "0.002", "≥ 0.45", "FAIL"},
 		// 12000 / 18703 = 0.64 meets 0.60, but errors fail the row
-		"resource GET, JWT": {"resource GET, JWT", "12000", "2.0 ms", "9.0 ms", "3", "1.10", ceiling, "0.64", "≥ 0.60", "FAIL"},
+		"resource GET, JWT": {"resource GET, JWT", "12000", "2.0 ms", "9.0 ms", "3", "1.10", "—", ceiling, "0.64", "≥ 0.60", "FAIL"},
 		// references have no ratio, target or verdict
-		ceiling:  {ceiling, "18703", "1.4 ms", "7.8 ms", "0", "0.84", "—", "—", "—", ""},
-		rawRS256: {rawRS256, "1600", "—", "—", "0", "1.98", "—", "—", "—", ""},
+		ceiling:  {ceiling, "18703", "1.4 ms", "7.8 ms", "0", "0.84", "—", "—", "—", "—", ""},
+		rawRS256: {rawRS256, "1600", "—", "—", "0", "1.98", "—", "—", "—", "—", ""},
 	}
 	for scenario, cells := range want {
 		got := line(t, table, scenario)
@@ -63,11 +63,11 @@ func TestFormatTableComparesEachRowWithItsReferenceFromTheSameRun(t *testing.T) 
 func TestFormatTableShowsWhyAScenarioCouldNotRunOnOneLine(t *testing.T) {
 	table := formatTable(sampleRows())
 	got := line(t, table, "resource GET, opaque")
-	if len(got) != 10 {
-		t.Fatalf("line has %d cells, want 10: %q", len(got), got)
+	if len(got) != 11 {
+		t.Fatalf("line has %d cells, want 11: %q", len(got), got)
 	}
-	if !strings.HasPrefix(got[9], "could not run: probe GET") || !strings.Contains(got[9], `a\|b`) {
-		t.Errorf("result cell = %q, want the failure with its | escaped", got[9])
+	if !strings.HasPrefix(got[10], "could not run: probe GET") || !strings.Contains(got[10], `a\|b`) {
+		t.Errorf("result cell = %q, want the failure with its | escaped", got[10])
 	}
 	if n := strings.Count(table, "\n"); n != 2+len(sampleRows()) {
 		t.Errorf("table has %d lines, want header, separator and one per row:\n%s", n, table)
@@ -78,8 +78,8 @@ func TestFormatTableHasNoRatioWhenTheReferenceDidNotRun(t *testing.T) {
 	rows := sampleRows()
 	rows[5].Failure = "interrupted"
 	got := line(t, formatTable(rows), "token, JWT RS256")
-	if got[7] != "—" || got[9] != "" {
-		t.Errorf("ratio, result = %q, %q; want —, empty", got[7], got[9])
+	if got[8] != "—" || got[10] != "" {
+		t.Errorf("ratio, result = %q, %q; want —, empty", got[8], got[10])
 	}
 }
 
