@@ -22,6 +22,11 @@ const minRSABits = 2048
 type algorithm struct {
 	jose jose.SignatureAlgorithm
 	fits func(pub crypto.PublicKey) bool
+	// scheme and hash are how the direct signer (compact.go) signs: the
+	// signature scheme, and the hash of the signing input it signs (none
+	// for EdDSA, which hashes inside the scheme).
+	scheme scheme
+	hash   crypto.Hash
 }
 
 // algorithms lists the only algorithms Sigil signs and verifies access
@@ -30,18 +35,18 @@ type algorithm struct {
 // make a verifier accept an unsigned token or a token "signed" with a
 // public key used as an HMAC secret.
 var algorithms = map[domain.Algorithm]algorithm{
-	"RS256": {jose.RS256, isRSA},
-	"RS384": {jose.RS384, isRSA},
-	"RS512": {jose.RS512, isRSA},
-	"PS256": {jose.PS256, isRSA},
-	"PS384": {jose.PS384, isRSA},
-	"PS512": {jose.PS512, isRSA},
-	"ES256": {jose.ES256, isEC(elliptic.P256())},
-	"ES384": {jose.ES384, isEC(elliptic.P384())},
-	"ES512": {jose.ES512, isEC(elliptic.P521())},
+	"RS256": {jose.RS256, isRSA, schemePKCS1v15, crypto.SHA256},
+	"RS384": {jose.RS384, isRSA, schemePKCS1v15, crypto.SHA384},
+	"RS512": {jose.RS512, isRSA, schemePKCS1v15, crypto.SHA512},
+	"PS256": {jose.PS256, isRSA, schemePSS, crypto.SHA256},
+	"PS384": {jose.PS384, isRSA, schemePSS, crypto.SHA384},
+	"PS512": {jose.PS512, isRSA, schemePSS, crypto.SHA512},
+	"ES256": {jose.ES256, isEC(elliptic.P256()), schemeECDSA, crypto.SHA256},
+	"ES384": {jose.ES384, isEC(elliptic.P384()), schemeECDSA, crypto.SHA384},
+	"ES512": {jose.ES512, isEC(elliptic.P521()), schemeECDSA, crypto.SHA512},
 	// RFC 8037 §3.1: EdDSA with an OKP key; Sigil knows the Ed25519 curve
 	// only (Ed448 is not in the standard library).
-	"EdDSA": {jose.EdDSA, isEd25519},
+	"EdDSA": {jose.EdDSA, isEd25519, schemeEd25519, 0},
 }
 
 // hmacAlgorithm is an HMAC algorithm a client_secret_jwt assertion may be

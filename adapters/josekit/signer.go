@@ -1,12 +1,12 @@
 package josekit
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -14,7 +14,6 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/cryptosigner"
 
-	"github.com/sigilauth/sigil/adapters/internal/claims"
 	"github.com/sigilauth/sigil/application"
 	"github.com/sigilauth/sigil/domain"
 )
@@ -39,29 +38,20 @@ func (s *Signer) SignAccessToken(_ context.Context, key domain.SigningKey, t dom
 	if t.ExpiresAt.IsZero() {
 		return "", errors.New("access token has no expiry")
 	}
-	payload, err := json.Marshal(accessTokenClaims{
-		Issuer:    t.Issuer,
-		Subject:   t.Subject,
-		Audience:  claims.Audience(t.Audience),
-		ExpiresAt: claims.NewNumericDate(t.ExpiresAt),
-		IssuedAt:  claims.NewNumericDate(t.IssuedAt),
-		NotBefore: claims.NewNumericDate(t.NotBefore),
-		ID:        t.ID,
-		ClientID:  t.ClientID,
-		Scope:     claims.Scope(t.Scopes.String()),
-	})
-	if err != nil {
-		return "", fmt.Errorf("marshal claims: %w", err)
-	}
-	raw, err := s.signers.sign(key, payload)
+	// A typical claims set is a few hundred bytes: an array on the stack
+	// holds it without an allocation, and append moves a larger one to the
+	// heap.
+	var buf [512]byte
+	raw, err := s.signers.sign(key, appendAccessTokenClaims(buf[:0], t))
 	if err != nil {
 		return "", fmt.Errorf("sign access token: %w", err)
 	}
 	return raw, nil
 }
 
-// signerCache holds one jose.Signer per kid, built on first use: the token
-// and introspection endpoints sign on every request. Every JWS it makes
+// signerCache holds one signer per kid, built on first use: the token and
+// introspection endpoints sign on every request, and everything that
+// depends on the key and the header alone is done once. Every JWS it makes
 // carries its typ header (RFC 8725 §3.11: each kind of JWT its own type).
 type signerCache struct {
 	typ string
@@ -70,23 +60,62 @@ type signerCache struct {
 	signers map[string]cachedSigner
 }
 
+// cachedSigner signs with one key. A key of the standard library's types
+// gets a directSigner; any other crypto.Signer, a handle on a key held in
+// an HSM or a KMS, goes through go-jose, which asks it for the signature
+// and converts what it returns to the JWS form.
 type cachedSigner struct {
 	alg    domain.Algorithm
+	priv   crypto.Signer
 	pub    crypto.PublicKey
-	signer jose.Signer
+	direct *directSigner
+	opaque jose.Signer
+}
+
+// builtFor reports whether s was built for key. The very key it was built
+// with, the usual case, is recognized by identity: the standard library's
+// Equal methods copy big integers to compare them, allocations a signature
+// should not pay for. Any other key is compared by its public half.
+func (s cachedSigner) builtFor(key domain.SigningKey) bool {
+	if s.alg != key.Algorithm {
+		return false
+	}
+	switch p := key.Private.(type) {
+	case *rsa.PrivateKey:
+		if q, ok := s.priv.(*rsa.PrivateKey); ok && p == q {
+			return true
+		}
+	case *ecdsa.PrivateKey:
+		if q, ok := s.priv.(*ecdsa.PrivateKey); ok && p == q {
+			return true
+		}
+	case ed25519.PrivateKey:
+		// A slice, not comparable with ==; its 64 bytes are the seed and
+		// the public key (RFC 8032 §5.1.5), so equal bytes are the same key.
+		if q, ok := s.priv.(ed25519.PrivateKey); ok && bytes.Equal(p, q) {
+			return true
+		}
+	}
+	return samePublicKey(s.pub, key.Public())
 }
 
 func newSignerCache(typ string) *signerCache {
 	return &signerCache{typ: typ, signers: map[string]cachedSigner{}}
 }
 
-// sign signs payload with key and returns the compact JWS.
+// sign signs payload with key and returns the compact JWS. payload is not
+// kept: callers may pass a buffer they reuse.
 func (c *signerCache) sign(key domain.SigningKey, payload []byte) (string, error) {
 	signer, err := c.signerFor(key)
 	if err != nil {
 		return "", err
 	}
-	jws, err := signer.Sign(payload)
+	if signer.direct != nil {
+		return signer.direct.sign(payload)
+	}
+	// go-jose keeps the payload in the JWS it returns, so it gets a copy:
+	// otherwise every caller's buffer would have to live on the heap.
+	jws, err := signer.opaque.Sign(bytes.Clone(payload))
 	if err != nil {
 		return "", err
 	}
@@ -95,41 +124,42 @@ func (c *signerCache) sign(key domain.SigningKey, payload []byte) (string, error
 
 // signerFor returns the cached signer for key, building it if the kid is
 // new or now names another key.
-func (c *signerCache) signerFor(key domain.SigningKey) (jose.Signer, error) {
+func (c *signerCache) signerFor(key domain.SigningKey) (cachedSigner, error) {
 	if key.Private == nil {
-		return nil, fmt.Errorf("signing key %s has no private key", key.ID)
+		return cachedSigner{}, fmt.Errorf("signing key %s has no private key", key.ID)
 	}
 	if key.ID == "" {
-		return nil, errors.New("signing key has no kid")
+		return cachedSigner{}, errors.New("signing key has no kid")
 	}
-	pub := key.Public()
 	c.mu.RLock()
 	cached, ok := c.signers[key.ID]
 	c.mu.RUnlock()
-	if ok && cached.alg == key.Algorithm && samePublicKey(cached.pub, pub) {
-		return cached.signer, nil
+	if ok && cached.builtFor(key) {
+		return cached, nil
 	}
 
+	pub := key.Public()
 	alg, ok := algorithms[key.Algorithm]
 	if !ok || !alg.fits(pub) {
-		return nil, fmt.Errorf("signing key %s cannot sign with %q", key.ID, key.Algorithm)
+		return cachedSigner{}, fmt.Errorf("signing key %s cannot sign with %q", key.ID, key.Algorithm)
 	}
-	var material any = key.Private
+	built := cachedSigner{alg: key.Algorithm, priv: key.Private, pub: pub}
+	var err error
 	switch key.Private.(type) {
 	case *rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey:
+		built.direct, err = newDirectSigner(key.Algorithm, key.ID, c.typ, key.Private)
 	default:
 		// A key held elsewhere (an HSM, a KMS) through crypto.Signer.
-		material = cryptosigner.Opaque(key.Private)
+		built.opaque, err = jose.NewSigner(
+			jose.SigningKey{Algorithm: alg.jose, Key: jose.JSONWebKey{Key: cryptosigner.Opaque(key.Private), KeyID: key.ID}},
+			(&jose.SignerOptions{}).WithType(jose.ContentType(c.typ)),
+		)
 	}
-	signer, err := jose.NewSigner(
-		jose.SigningKey{Algorithm: alg.jose, Key: jose.JSONWebKey{Key: material, KeyID: key.ID}},
-		(&jose.SignerOptions{}).WithType(jose.ContentType(c.typ)),
-	)
 	if err != nil {
-		return nil, fmt.Errorf("build signer for key %s: %w", key.ID, err)
+		return cachedSigner{}, fmt.Errorf("build signer for key %s: %w", key.ID, err)
 	}
 	c.mu.Lock()
-	c.signers[key.ID] = cachedSigner{alg: key.Algorithm, pub: pub, signer: signer}
+	c.signers[key.ID] = built
 	c.mu.Unlock()
-	return signer, nil
+	return built, nil
 }
