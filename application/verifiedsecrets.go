@@ -4,6 +4,8 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"hash"
+	"sync"
 	"time"
 )
 
@@ -16,26 +18,33 @@ import (
 // and goes the slow way again. Failed attempts are never remembered, so
 // guessing always pays the slow hash.
 type verifiedSecrets struct {
-	key     [32]byte
 	ttl     time.Duration
 	entries *boundedCache[[sha256.Size]byte, string] // digest -> stored hash matched
+	// macs holds HMAC-SHA256 states keyed once with the process's random
+	// key: every token request computes a digest, and keying an HMAC
+	// costs two hash blocks and several allocations that Reset avoids.
+	macs sync.Pool
 }
 
 func newVerifiedSecrets(ttl time.Duration, max int) *verifiedSecrets {
-	v := &verifiedSecrets{ttl: ttl, entries: newBoundedCache[[sha256.Size]byte, string](max)}
-	if _, err := rand.Read(v.key[:]); err != nil {
+	var key [32]byte
+	if _, err := rand.Read(key[:]); err != nil {
 		panic("crypto/rand failed: " + err.Error())
 	}
+	v := &verifiedSecrets{ttl: ttl, entries: newBoundedCache[[sha256.Size]byte, string](max)}
+	v.macs.New = func() any { return hmac.New(sha256.New, key[:]) }
 	return v
 }
 
 // digest is HMAC(key, id NUL secret): a client id holds no NUL, so two
 // pairs never share a message.
 func (v *verifiedSecrets) digest(id, secret string) [sha256.Size]byte {
-	m := hmac.New(sha256.New, v.key[:])
-	m.Write([]byte(id))
-	m.Write([]byte{0})
-	m.Write([]byte(secret))
+	m := v.macs.Get().(hash.Hash)
+	defer v.macs.Put(m)
+	m.Reset()
+	buf := make([]byte, 0, 128)
+	buf = append(append(append(buf, id...), 0), secret...)
+	m.Write(buf)
 	var d [sha256.Size]byte
 	m.Sum(d[:0])
 	return d

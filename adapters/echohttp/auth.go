@@ -10,7 +10,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/sigilauth/sigil/application"
-	"github.com/sigilauth/sigil/domain"
 )
 
 // authAPI serves the authorization server's endpoints.
@@ -20,14 +19,6 @@ type authAPI struct {
 	revoke     *application.RevokeToken
 	jwks       *application.PublishJWKS
 	metadata   *application.PublishMetadata
-}
-
-// tokenResponse is a successful token response (RFC 6749 §5.1).
-type tokenResponse struct {
-	AccessToken string `json:"access_token"`
-	Scope       string `json:"scope,omitempty"`
-	TokenType   string `json:"token_type"`
-	ExpiresIn   int64  `json:"expires_in"`
 }
 
 // token is the token endpoint (RFC 6749 §3.2), client_credentials grant
@@ -55,28 +46,7 @@ func (a authAPI) token(c echo.Context) error {
 	h := c.Response().Header()
 	h.Set(echo.HeaderCacheControl, "no-store")
 	h.Set("Pragma", "no-cache")
-	return writeJSON(c, http.StatusOK, tokenResponse{
-		AccessToken: out.AccessToken,
-		Scope:       out.Scope,
-		TokenType:   out.TokenType,
-		ExpiresIn:   out.ExpiresIn,
-	})
-}
-
-// introspectionResponse is an active token's introspection (RFC 7662
-// §2.2), fields in the order the seed documents show them.
-type introspectionResponse struct {
-	Active    bool     `json:"active"`
-	Subject   string   `json:"sub,omitempty"`
-	Audience  []string `json:"aud,omitempty"`
-	NotBefore int64    `json:"nbf,omitempty"`
-	Scope     string   `json:"scope,omitempty"`
-	Issuer    string   `json:"iss,omitempty"`
-	ExpiresAt int64    `json:"exp"`
-	IssuedAt  int64    `json:"iat,omitempty"`
-	ID        string   `json:"jti,omitempty"`
-	ClientID  string   `json:"client_id,omitempty"`
-	TokenType string   `json:"token_type"`
+	return c.JSONBlob(http.StatusOK, appendTokenResponse(make([]byte, 0, 128+len(out.AccessToken)), out))
 }
 
 // inactive is the whole answer for a token that is not active: RFC 7662
@@ -118,20 +88,7 @@ func (a authAPI) introspection(c echo.Context) error {
 	if !out.Active {
 		return c.JSONBlob(http.StatusOK, inactive)
 	}
-	t := out.Token
-	return writeJSON(c, http.StatusOK, introspectionResponse{
-		Active:    true,
-		Subject:   t.Subject,
-		Audience:  t.Audience,
-		NotBefore: unixSeconds(t.NotBefore),
-		Scope:     t.Scopes.String(),
-		Issuer:    t.Issuer,
-		ExpiresAt: unixSeconds(t.ExpiresAt),
-		IssuedAt:  unixSeconds(t.IssuedAt),
-		ID:        t.ID,
-		ClientID:  t.ClientID,
-		TokenType: domain.TokenTypeBearer,
-	})
+	return c.JSONBlob(http.StatusOK, appendIntrospection(make([]byte, 0, 512), out.Token))
 }
 
 // revocation is the revocation endpoint (RFC 7009 §2). Success, including

@@ -108,20 +108,22 @@ type deps struct {
 	audience string
 	// metadata is the static part of the server metadata.
 	metadata application.ServerMetadata
+	// logLevel is the servers' log level; tests read the debug lines.
+	logLevel slog.Level
 }
 
 // env is both servers built from the real use cases over fakes, sharing
 // one token store and key ring as the seed's two processes share an
 // authorization server.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	clock    *fakes.Clock
 	auth     *echo.Echo
 	resource *echo.Echo
 	logs     *syncBuffer
 }
 
-func newEnv(t *testing.T, tweaks ...func(*deps)) *env {
+func newEnv(t testing.TB, tweaks ...func(*deps)) *env {
 	t.Helper()
 	ctx := context.Background()
 	clock := fakes.NewClock(start)
@@ -180,6 +182,7 @@ func newEnv(t *testing.T, tweaks ...func(*deps)) *env {
 		countries:    fakes.NewCountries(countries...),
 		authBase:     authBase,
 		metadata:     testMetadata(issuer),
+		logLevel:     slog.LevelDebug,
 	}
 	for _, tweak := range tweaks {
 		tweak(&d)
@@ -197,7 +200,7 @@ func newEnv(t *testing.T, tweaks ...func(*deps)) *env {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: d.logLevel}))
 	opts := func(base string) echohttp.Options {
 		return echohttp.Options{BasePath: base, MaxBodyBytes: d.maxBody, Logger: logger, Ready: d.ready}
 	}
@@ -396,7 +399,7 @@ func check(t *testing.T, rec *httptest.ResponseRecorder, w want) {
 }
 
 // jsonObject decodes the body as a JSON object.
-func jsonObject(t *testing.T, rec *httptest.ResponseRecorder) map[string]any {
+func jsonObject(t testing.TB, rec *httptest.ResponseRecorder) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {

@@ -137,7 +137,7 @@ func (r resourceAPI) getCountry(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(c, http.StatusOK, toCountryJSON(country))
+	return c.JSONBlob(http.StatusOK, appendCountry(make([]byte, 0, 64), country))
 }
 
 // countryPageJSON is one page of the country list.

@@ -1,0 +1,90 @@
+package echohttp
+
+import (
+	"strconv"
+
+	"github.com/sigilauth/sigil/adapters/internal/claims"
+	"github.com/sigilauth/sigil/application"
+	"github.com/sigilauth/sigil/domain"
+)
+
+// The token endpoint, the introspection endpoint and the country lookup
+// answer nearly every request with one of three fixed JSON shapes. They
+// are written by hand rather than through encoding/json's reflection:
+// these are the hottest responses of the two roles (issue 5), and a fixed
+// shape needs no reflection. Tests check the bytes against encoding/json's
+// for the same values.
+
+// appendTokenResponse writes a successful token response (RFC 6749 §5.1):
+// access_token, scope when not empty, token_type, expires_in.
+func appendTokenResponse(b []byte, out application.IssuedToken) []byte {
+	b = append(b, `{"access_token":`...)
+	b = claims.AppendString(b, out.AccessToken)
+	if out.Scope != "" {
+		b = append(b, `,"scope":`...)
+		b = claims.AppendString(b, out.Scope)
+	}
+	b = append(b, `,"token_type":`...)
+	b = claims.AppendString(b, out.TokenType)
+	b = append(b, `,"expires_in":`...)
+	b = strconv.AppendInt(b, out.ExpiresIn, 10)
+	return append(b, '}')
+}
+
+// appendIntrospection writes an active token's introspection (RFC 7662
+// §2.2), members in the order the seed documents show them; a member with
+// no value is left out, except exp and token_type.
+func appendIntrospection(b []byte, t domain.Token) []byte {
+	b = append(b, `{"active":true`...)
+	if t.Subject != "" {
+		b = append(b, `,"sub":`...)
+		b = claims.AppendString(b, t.Subject)
+	}
+	if len(t.Audience) > 0 {
+		b = append(b, `,"aud":[`...)
+		for i, a := range t.Audience {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = claims.AppendString(b, a)
+		}
+		b = append(b, ']')
+	}
+	if n := unixSeconds(t.NotBefore); n != 0 {
+		b = append(b, `,"nbf":`...)
+		b = strconv.AppendInt(b, n, 10)
+	}
+	if len(t.Scopes) > 0 {
+		b = append(b, `,"scope":`...)
+		b = claims.AppendString(b, t.Scopes.String())
+	}
+	if t.Issuer != "" {
+		b = append(b, `,"iss":`...)
+		b = claims.AppendString(b, t.Issuer)
+	}
+	b = append(b, `,"exp":`...)
+	b = strconv.AppendInt(b, unixSeconds(t.ExpiresAt), 10)
+	if n := unixSeconds(t.IssuedAt); n != 0 {
+		b = append(b, `,"iat":`...)
+		b = strconv.AppendInt(b, n, 10)
+	}
+	if t.ID != "" {
+		b = append(b, `,"jti":`...)
+		b = claims.AppendString(b, t.ID)
+	}
+	if t.ClientID != "" {
+		b = append(b, `,"client_id":`...)
+		b = claims.AppendString(b, t.ClientID)
+	}
+	b = append(b, `,"token_type":"`+domain.TokenTypeBearer+`"}`...)
+	return b
+}
+
+// appendCountry writes a country as countryJSON documents it.
+func appendCountry(b []byte, c domain.Country) []byte {
+	b = append(b, `{"code":`...)
+	b = claims.AppendString(b, c.Alpha3)
+	b = append(b, `,"name":`...)
+	b = claims.AppendString(b, c.Name)
+	return append(b, '}')
+}
