@@ -126,30 +126,51 @@ func (a *AuthenticateClient) bySecret(ctx context.Context, in ClientCredentials)
 		_, _ = a.hasher.VerifySecret(a.dummyHash, in.Secret)
 		return domain.Client{}, errAuthFailed
 	}
-	// One unreadable stored hash must not lock out a client whose other
-	// secret is good; it is reported only if no secret matches.
-	matched := false
+	verify := func() (string, error) { return a.verifySlow(c, secrets, in.Secret) }
+	if a.verified == nil {
+		if _, err := verify(); err != nil {
+			return domain.Client{}, err
+		}
+		return a.allowMethod(c, in.Method)
+	}
+	// Requests with the same credentials that arrive together, as a
+	// client's connection pool does after a restart, share one slow hash:
+	// without this, each would run argon2id (tens of milliseconds and
+	// megabytes of memory apiece) before the first could fill the cache.
+	// Different secrets never share a run. A waiter takes a failure as its
+	// own: its record may have gained a secret in the milliseconds since
+	// the run began, but failing closed then costs the client one retry.
+	matched, err := a.verified.share(digest, now, verify)
+	if err == nil && !slices.ContainsFunc(secrets, func(s domain.ClientSecret) bool { return s.Hash == matched }) {
+		// The shared run matched a secret this request's record of the
+		// client no longer holds: check against this record.
+		_, err = verify()
+	}
+	if err != nil {
+		return domain.Client{}, err
+	}
+	return a.allowMethod(c, in.Method)
+}
+
+// verifySlow checks secret against each of the client's valid secrets
+// with the slow hash and returns the stored hash it matched, or
+// errAuthFailed. One unreadable stored hash must not lock out a client
+// whose other secret is good; it is reported only if no secret matches.
+func (a *AuthenticateClient) verifySlow(c domain.Client, secrets []domain.ClientSecret, secret string) (string, error) {
 	var unreadable error
 	for _, s := range secrets {
-		ok, err := a.hasher.VerifySecret(s.Hash, in.Secret)
+		ok, err := a.hasher.VerifySecret(s.Hash, secret)
 		if err != nil && unreadable == nil {
 			unreadable = fmt.Errorf("verify secret %q of client %q: %w", s.ID, c.ID, err)
 		}
 		if ok {
-			matched = true
-			if a.verified != nil {
-				a.verified.remember(digest, s.Hash, now)
-			}
-			break
+			return s.Hash, nil
 		}
 	}
-	if !matched && unreadable != nil {
-		return domain.Client{}, unreadable
+	if unreadable != nil {
+		return "", unreadable
 	}
-	if !matched {
-		return domain.Client{}, errAuthFailed
-	}
-	return a.allowMethod(c, in.Method)
+	return "", errAuthFailed
 }
 
 // allowMethod accepts a client whose credentials checked out, if it may

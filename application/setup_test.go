@@ -234,6 +234,8 @@ func wantInfraError(t *testing.T, err, cause error) {
 type countingHasher struct {
 	fakes.Hasher
 	hashes, verifies atomic.Int64
+	// gate, when set, holds every verification until it is closed.
+	gate chan struct{}
 }
 
 func (h *countingHasher) HashSecret(secret string) (string, error) {
@@ -243,6 +245,9 @@ func (h *countingHasher) HashSecret(secret string) (string, error) {
 
 func (h *countingHasher) VerifySecret(hash, secret string) (bool, error) {
 	h.verifies.Add(1)
+	if h.gate != nil {
+		<-h.gate
+	}
 	return h.Hasher.VerifySecret(hash, secret)
 }
 

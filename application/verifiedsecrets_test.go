@@ -1,7 +1,10 @@
 package application_test
 
 import (
+	"context"
 	"errors"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -138,5 +141,64 @@ func TestVerifiedCredentialsStayWithinTheBound(t *testing.T) {
 	// Three clients through a cache of two: at least one was forgotten.
 	if hasher.verifies.Load() == 0 {
 		t.Fatal("three credentials were all remembered by a cache bounded to two")
+	}
+}
+
+// concurrently sends each of secrets as svc's at the same moment while
+// the slow hash is held, releases it once every request has had time to
+// reach it, and returns each request's error, in order.
+func concurrently(t *testing.T, auth *application.AuthenticateClient, hasher *countingHasher, secrets ...string) []error {
+	t.Helper()
+	hasher.gate = make(chan struct{})
+	errs := make([]error, len(secrets))
+	var started, done sync.WaitGroup
+	for i, secret := range secrets {
+		started.Add(1)
+		done.Go(func() {
+			started.Done()
+			_, errs[i] = auth.Handle(context.Background(), basic("svc", secret))
+		})
+	}
+	started.Wait()
+	// Without sharing, every request would now be held inside the hasher.
+	time.Sleep(50 * time.Millisecond)
+	close(hasher.gate)
+	done.Wait()
+	return errs
+}
+
+func TestRequestsWithTheSameCredentialsShareOneSlowHash(t *testing.T) {
+	auth, clients, _, hasher := cachedAuth(t, time.Minute, 100)
+	saveWithSecrets(t, clients, "svc", secretOf(t, "a", "right", time.Time{}))
+	for i, err := range concurrently(t, auth, hasher, slices.Repeat([]string{"right"}, 8)...) {
+		if err != nil {
+			t.Errorf("request %d: %v", i, err)
+		}
+	}
+	if n := hasher.verifies.Load(); n != 1 {
+		t.Errorf("8 simultaneous good requests ran the slow hash %d times, want 1", n)
+	}
+	// The shared result was remembered: the next request costs no hash.
+	if _, err := auth.Handle(t.Context(), basic("svc", "right")); err != nil || hasher.verifies.Load() != 1 {
+		t.Errorf("after the shared run: err %v, slow hashes %d, want nil, 1", err, hasher.verifies.Load())
+	}
+}
+
+func TestSimultaneousWrongSecretsAreAllRefusedAndDifferentOnesNeverShare(t *testing.T) {
+	auth, clients, _, hasher := cachedAuth(t, time.Minute, 100)
+	saveWithSecrets(t, clients, "svc", secretOf(t, "a", "right", time.Time{}))
+	errs := concurrently(t, auth, hasher, "guess-1", "guess-1", "guess-1", "guess-2", "guess-3")
+	for i, err := range errs {
+		if !errors.Is(err, domain.ErrInvalidClient) {
+			t.Errorf("wrong secret %d: %v, want invalid_client", i, err)
+		}
+	}
+	if n := hasher.verifies.Load(); n != 3 {
+		t.Errorf("three distinct wrong secrets ran the slow hash %d times, want 3 (one each)", n)
+	}
+	// A failure is never remembered: the same guess pays again.
+	hasher.gate = nil
+	if _, err := auth.Handle(t.Context(), basic("svc", "guess-1")); !errors.Is(err, domain.ErrInvalidClient) || hasher.verifies.Load() != 4 {
+		t.Errorf("repeated guess: err %v, slow hashes %d, want invalid_client, 4", err, hasher.verifies.Load())
 	}
 }
