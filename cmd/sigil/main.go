@@ -81,7 +81,8 @@ func serve(args []string, getenv func(string) string, stderr io.Writer) int {
 		return 2
 	}
 	log := bootstrap.NewLogger(cfg, stderr)
-	log.Info("starting sigil", cfg.Describe()...)
+	gogc := bootstrap.TuneGC(getenv)
+	log.Info("starting sigil", append(cfg.Describe(), "gogc", gogc)...)
 
 	app := fx.New(bootstrap.App(cfg, log))
 	startCtx, cancel := context.WithTimeout(context.Background(), app.StartTimeout())

@@ -1,0 +1,26 @@
+package bootstrap
+
+import (
+	"runtime/debug"
+	"strconv"
+)
+
+// DefaultGCPercent is the garbage collector's target (GOGC) `sigil serve`
+// runs with when the environment sets none. Sigil's live heap is a few
+// megabytes while its hot paths allocate for every request, so at Go's
+// default of 100 the collector ran about forty times a second under
+// token load (measured with ES256 tokens on two cores); at 400 it runs a
+// quarter as often for about 12 MB more memory, and the token endpoint
+// served about 30% more requests. See README, "Performance".
+const DefaultGCPercent = 400
+
+// TuneGC applies DefaultGCPercent unless the operator chose a target with
+// GOGC, which the Go runtime has then applied already, and returns the
+// target in effect. GOMEMLIMIT is left to the runtime as usual.
+func TuneGC(getenv func(string) string) string {
+	if v := getenv("GOGC"); v != "" {
+		return v
+	}
+	debug.SetGCPercent(DefaultGCPercent)
+	return strconv.Itoa(DefaultGCPercent)
+}
