@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -50,7 +51,10 @@ func (s *Tokens) key(value string) string {
 	return s.prefix + "token:" + hex.EncodeToString(h[:])
 }
 
-// tokenWire is what a key holds: the token without its value.
+// tokenWire is what a key holds: the token without its value. SaveToken
+// writes it in the binary form of tokenwire.go; the JSON tags read the
+// values that Sigil wrote before that form, which stay in Redis until
+// their tokens expire.
 type tokenWire struct {
 	ID        string    `json:"jti,omitempty"`
 	Format    string    `json:"fmt"`
@@ -87,12 +91,30 @@ func (w tokenWire) toDomain(value string) domain.Token {
 		Issuer:    w.Issuer,
 		Subject:   w.Subject,
 		ClientID:  w.ClientID,
-		Scopes:    domain.NewScopes(w.Scopes...),
+		Scopes:    scopesOf(w.Scopes),
 		Audience:  w.Audience,
 		IssuedAt:  w.IssuedAt,
 		NotBefore: w.NotBefore,
 		ExpiresAt: w.ExpiresAt,
 	}
+}
+
+// scopesOf returns list as Scopes, normalising it only when it is not
+// already sorted and free of duplicates. The stored lists were saved from
+// Scopes and so are normalised; using them as they are spares the copy
+// domain.NewScopes makes on every read, while a list that is not (a value
+// written by hand, or by a bug) is still fixed, since Scopes.Contains
+// relies on the order.
+func scopesOf(list []string) domain.Scopes {
+	if len(list) == 0 {
+		return nil
+	}
+	for i := 1; i < len(list); i++ {
+		if list[i-1] >= list[i] {
+			return domain.NewScopes(list...)
+		}
+	}
+	return domain.Scopes(list)
 }
 
 // SaveToken implements application.TokenStore. Saving a value again
@@ -111,10 +133,7 @@ func (s *Tokens) SaveToken(ctx context.Context, t domain.Token) error {
 		}
 		return nil
 	}
-	b, err := json.Marshal(toWire(t))
-	if err != nil {
-		return fmt.Errorf("save token: encode: %w", err)
-	}
+	b := encodeToken(toWire(t))
 	// The TTL is rounded up to the millisecond: FindToken checks the
 	// exact expiry.
 	set := redis.NewStatusCmd(ctx, "set", key, b, "px", ttl.Milliseconds())
@@ -128,15 +147,14 @@ func (s *Tokens) SaveToken(ctx context.Context, t domain.Token) error {
 func (s *Tokens) FindToken(ctx context.Context, value string) (domain.Token, error) {
 	get := redis.NewStringCmd(ctx, "get", s.key(value))
 	err := s.batch.do(ctx, get)
-	b, _ := get.Bytes()
 	if errors.Is(err, redis.Nil) {
 		return domain.Token{}, domain.ErrNotFound
 	}
 	if err != nil {
 		return domain.Token{}, fmt.Errorf("find token: %w", err)
 	}
-	var w tokenWire
-	if err := json.Unmarshal(b, &w); err != nil {
+	w, err := decodeStoredToken(get.Val())
+	if err != nil {
 		return domain.Token{}, fmt.Errorf("find token: decode: %w", err)
 	}
 	// The key may outlive its token by the rounding above.
@@ -144,6 +162,18 @@ func (s *Tokens) FindToken(ctx context.Context, value string) (domain.Token, err
 		return domain.Token{}, domain.ErrNotFound
 	}
 	return w.toDomain(value), nil
+}
+
+// decodeStoredToken reads a key's value in either form it may hold: a JSON
+// object, as Sigil saved tokens before the binary form (see tokenwire.go),
+// or the binary form, whose version byte can never be '{'.
+func decodeStoredToken(v string) (tokenWire, error) {
+	if strings.HasPrefix(v, "{") {
+		var w tokenWire
+		err := json.Unmarshal([]byte(v), &w)
+		return w, err
+	}
+	return decodeToken(v)
 }
 
 // DeleteToken implements application.TokenStore.
