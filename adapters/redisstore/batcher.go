@@ -24,9 +24,15 @@ type batchItem struct {
 }
 
 const (
-	// batchRunners pipelines in flight at once, so one slow round trip
-	// does not hold everything up.
-	batchRunners = 4
+	// batchRunners is how many pipelines may be in flight at once. One is
+	// enough and does best: while its pipeline is out, the commands of
+	// the next requests queue up and leave together when it is back, so
+	// a busier server sends fuller pipelines. Measured with wrk on two
+	// cores (128 connections, Redis on loopback, three alternating runs
+	// of each), one runner served 21.3k-26.5k introspections/s and
+	// 20.3k-23.5k opaque tokens/s, four runners 20.0k-23.1k and
+	// 18.9k-20.9k.
+	batchRunners = 1
 	// maxBatch bounds one pipeline.
 	maxBatch = 128
 )
