@@ -10,7 +10,11 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+
+	"golang.org/x/crypto/cryptobyte"
+	"golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/sigilauth/sigil/domain"
 )
@@ -52,17 +56,23 @@ type directSigner struct {
 	rsa *rsa.PrivateKey
 	ec  *ecdsa.PrivateKey
 	ed  ed25519.PrivateKey
+	// deterministic makes ECDSA signatures deterministic (RFC 6979, FIPS
+	// 186-5 §6.3): the nonce is derived from the key and the message
+	// alone. It is set only for payloads that never repeat (see
+	// signerCache.uniquePayloads); otherwise each ECDSA signature is
+	// hedged with fresh randomness, as crypto/ecdsa does by default.
+	deterministic bool
 }
 
 // newDirectSigner returns a directSigner for priv, a key of the standard
 // library's types, under the header alg, kid and typ. The caller has
 // checked that the key fits alg.
-func newDirectSigner(alg domain.Algorithm, kid, typ string, priv crypto.Signer) (*directSigner, error) {
+func newDirectSigner(alg domain.Algorithm, kid, typ string, priv crypto.Signer, deterministic bool) (*directSigner, error) {
 	s, ok := algorithms[alg]
 	if !ok {
 		return nil, fmt.Errorf("no signature scheme for %q", alg)
 	}
-	d := &directSigner{scheme: s.scheme, hash: s.hash}
+	d := &directSigner{scheme: s.scheme, hash: s.hash, deterministic: deterministic}
 	switch k := priv.(type) {
 	case *rsa.PrivateKey:
 		if s.scheme != schemePKCS1v15 && s.scheme != schemePSS {
@@ -144,17 +154,49 @@ func (d *directSigner) sign(payload []byte) (string, error) {
 }
 
 // signECDSA signs digest into sig as R || S, each an unsigned big-endian
-// integer left-padded to half of sig: the JWS form of RFC 7518 §3.4, not
-// the ASN.1 DER sequence crypto.Signer returns.
+// integer left-padded to half of sig: the JWS form of RFC 7518 §3.4, read
+// out of the ASN.1 DER sequence crypto/ecdsa returns.
 func (d *directSigner) signECDSA(sig, digest []byte) ([]byte, error) {
-	r, s, err := ecdsa.Sign(rand.Reader, d.ec, digest)
+	var der []byte
+	var err error
+	if d.deterministic {
+		// A nil source selects RFC 6979: about a fifth cheaper than the
+		// hedged signature, which runs an extra HMAC-DRBG over fresh
+		// randomness. Go returns the DER form either way.
+		der, err = d.ec.Sign(nil, digest, d.hash)
+	} else {
+		der, err = ecdsa.SignASN1(rand.Reader, d.ec, digest)
+	}
 	if err != nil {
 		return nil, err
 	}
+	// ECDSA-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER } (RFC 3279 §2.2.3).
+	var seq, r, s cryptobyte.String
+	in := cryptobyte.String(der)
+	if !in.ReadASN1(&seq, asn1.SEQUENCE) || !in.Empty() ||
+		!seq.ReadASN1(&r, asn1.INTEGER) || !seq.ReadASN1(&s, asn1.INTEGER) || !seq.Empty() {
+		return nil, errors.New("ecdsa: malformed signature")
+	}
 	half := len(sig) / 2
-	r.FillBytes(sig[:half])
-	s.FillBytes(sig[half:])
+	if !leftPad(sig[:half], r) || !leftPad(sig[half:], s) {
+		return nil, errors.New("ecdsa: signature value out of range")
+	}
 	return sig, nil
+}
+
+// leftPad copies the positive DER INTEGER v into dst, big-endian and
+// left-padded with zeros. DER puts a zero byte before an integer whose top
+// bit is set; it is dropped. It reports false if v does not fit.
+func leftPad(dst, v []byte) bool {
+	for len(v) > 0 && v[0] == 0 {
+		v = v[1:]
+	}
+	if len(v) > len(dst) {
+		return false
+	}
+	clear(dst[:len(dst)-len(v)])
+	copy(dst[len(dst)-len(v):], v)
+	return true
 }
 
 // sum hashes data with h into buf and returns the digest. The fixed-size

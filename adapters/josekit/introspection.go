@@ -24,7 +24,7 @@ var _ application.IntrospectionSigner = (*IntrospectionSigner)(nil)
 
 // NewIntrospectionSigner returns an IntrospectionSigner.
 func NewIntrospectionSigner() *IntrospectionSigner {
-	return &IntrospectionSigner{signers: newSignerCache(introspectionType)}
+	return &IntrospectionSigner{signers: newSignerCache(introspectionType, false)}
 }
 
 // SignIntrospection signs r with key (RFC 9701 §5): header alg, kid and

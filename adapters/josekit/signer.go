@@ -29,7 +29,7 @@ type Signer struct {
 var _ application.AccessTokenSigner = (*Signer)(nil)
 
 // NewSigner returns a Signer.
-func NewSigner() *Signer { return &Signer{signers: newSignerCache(accessTokenType)} }
+func NewSigner() *Signer { return &Signer{signers: newSignerCache(accessTokenType, true)} }
 
 // SignAccessToken signs t with key and returns the compact JWS. The header
 // carries alg, kid and typ "at+jwt" (RFC 9068 §2.1), the claims those of
@@ -37,6 +37,11 @@ func NewSigner() *Signer { return &Signer{signers: newSignerCache(accessTokenTyp
 func (s *Signer) SignAccessToken(_ context.Context, key domain.SigningKey, t domain.Token) (string, error) {
 	if t.ExpiresAt.IsZero() {
 		return "", errors.New("access token has no expiry")
+	}
+	if t.ID == "" {
+		// RFC 9068 §2.2 requires jti, and the signer relies on it being
+		// unique (signerCache.uniquePayloads).
+		return "", errors.New("access token has no jti")
 	}
 	// A typical claims set is a few hundred bytes: an array on the stack
 	// holds it without an allocation, and append moves a larger one to the
@@ -55,6 +60,13 @@ func (s *Signer) SignAccessToken(_ context.Context, key domain.SigningKey, t dom
 // carries its typ header (RFC 8725 §3.11: each kind of JWT its own type).
 type signerCache struct {
 	typ string
+	// uniquePayloads promises that no two payloads this cache signs are
+	// the same: each access token carries a fresh random jti. ECDSA
+	// signatures may then be deterministic (RFC 6979), which is cheaper
+	// and safe: the attacks on deterministic ECDSA need one message
+	// signed twice, once under an induced fault. Signed introspection
+	// answers can repeat, so their signatures stay hedged.
+	uniquePayloads bool
 
 	mu      sync.RWMutex
 	signers map[string]cachedSigner
@@ -99,8 +111,8 @@ func (s cachedSigner) builtFor(key domain.SigningKey) bool {
 	return samePublicKey(s.pub, key.Public())
 }
 
-func newSignerCache(typ string) *signerCache {
-	return &signerCache{typ: typ, signers: map[string]cachedSigner{}}
+func newSignerCache(typ string, uniquePayloads bool) *signerCache {
+	return &signerCache{typ: typ, uniquePayloads: uniquePayloads, signers: map[string]cachedSigner{}}
 }
 
 // sign signs payload with key and returns the compact JWS. payload is not
@@ -147,7 +159,7 @@ func (c *signerCache) signerFor(key domain.SigningKey) (cachedSigner, error) {
 	var err error
 	switch key.Private.(type) {
 	case *rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey:
-		built.direct, err = newDirectSigner(key.Algorithm, key.ID, c.typ, key.Private)
+		built.direct, err = newDirectSigner(key.Algorithm, key.ID, c.typ, key.Private, c.uniquePayloads)
 	default:
 		// A key held elsewhere (an HSM, a KMS) through crypto.Signer.
 		built.opaque, err = jose.NewSigner(

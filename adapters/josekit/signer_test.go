@@ -259,3 +259,40 @@ func otherKey(t *testing.T, alg domain.Algorithm) domain.SigningKey {
 	}
 	return k
 }
+
+// TestECDSAAccessTokensAreDeterministicAndIntrospectionAnswersHedged
+// checks where each ECDSA signing mode is used. Access tokens each carry
+// a fresh jti, so the signer signs them deterministically (RFC 6979): the
+// same token gives the same signature. Signed introspection answers can
+// repeat, so theirs stay randomized.
+func TestECDSAAccessTokensAreDeterministicAndIntrospectionAnswersHedged(t *testing.T) {
+	for _, alg := range []domain.Algorithm{"ES256", "ES384", "ES512"} {
+		t.Run(string(alg), func(t *testing.T) {
+			key := keyFor(t, alg)
+			s := josekit.NewSigner()
+			first, second := signWithSigner(t, s, key, token()), signWithSigner(t, s, key, token())
+			if first != second {
+				t.Errorf("the same access token signed twice gave two signatures; want RFC 6979's one")
+			}
+			verifyWithGoJOSE(t, first, alg, key.Public())
+
+			is := josekit.NewIntrospectionSigner()
+			a, err1 := is.SignIntrospection(context.Background(), key, introspectionOf(true))
+			b, err2 := is.SignIntrospection(context.Background(), key, introspectionOf(true))
+			if err1 != nil || err2 != nil {
+				t.Fatal(err1, err2)
+			}
+			if a == b {
+				t.Errorf("the same introspection answer signed twice gave one signature; want hedged ECDSA")
+			}
+		})
+	}
+}
+
+func TestSignerRefusesAnAccessTokenWithoutJTI(t *testing.T) {
+	tok := token()
+	tok.ID = ""
+	if raw, err := josekit.NewSigner().SignAccessToken(context.Background(), keyFor(t, "ES256"), tok); err == nil {
+		t.Fatalf("signed a token without jti: %s", raw)
+	}
+}
