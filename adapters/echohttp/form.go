@@ -31,12 +31,16 @@ var (
 // (RFC 8707 §2). Values are read with Get, so an empty value counts as
 // absent (RFC 6749 §3.1).
 func readForm(req *http.Request, repeatable ...string) (url.Values, error) {
-	mt, _, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
-	if err != nil || mt != echo.MIMEApplicationForm {
-		// A charset or other parameter is fine; another type is not.
-		return nil, errNotForm
+	if ct := req.Header.Get(echo.HeaderContentType); !strings.EqualFold(ct, echo.MIMEApplicationForm) {
+		// The bare type, what clients send, needs no parsing; with a
+		// charset or other parameter it is still a form. Another type is
+		// not.
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != echo.MIMEApplicationForm {
+			return nil, errNotForm
+		}
 	}
-	body, err := io.ReadAll(req.Body)
+	body, err := readBody(req)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -54,6 +58,21 @@ func readForm(req *http.Request, repeatable ...string) (url.Values, error) {
 		}
 	}
 	return form, nil
+}
+
+// readBody reads the whole body: into a buffer of the declared length
+// when there is one (net/http delivers no more than declared), and into a
+// growing buffer otherwise or when the declared length is large, so that
+// a client cannot make the server allocate what it never sends.
+func readBody(req *http.Request) ([]byte, error) {
+	if n := req.ContentLength; n > 0 && n <= 64<<10 {
+		body := make([]byte, n)
+		if _, err := io.ReadFull(req.Body, body); err != nil {
+			return nil, err
+		}
+		return body, nil
+	}
+	return io.ReadAll(req.Body)
 }
 
 // paramResource is the resource indicator (RFC 8707 §2), the one token
