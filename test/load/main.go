@@ -12,6 +12,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -22,6 +23,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -141,6 +143,15 @@ func bench(ctx context.Context, o options) error {
 				todo = append(todo, sc)
 			}
 		}
+		// The node's ceiling, the one row without a reference, first; then
+		// the rows compared with it, in table order.
+		isReference := func(sc scenario) int {
+			if sc.Reference == "" {
+				return 0
+			}
+			return 1
+		}
+		slices.SortStableFunc(todo, func(a, b scenario) int { return cmp.Compare(isReference(a), isReference(b)) })
 		if len(todo) == 0 {
 			continue
 		}

@@ -17,10 +17,15 @@ const (
 	opaqueClient, opaqueSecret = "user-client-opaque", "user-client-secret"
 )
 
-// Names of the two reference rows.
+// Names of the reference rows. Each sigil's HTTP ceiling is measured on
+// that sigil, and the scenarios it serves are compared with it: issue 5
+// asks for "a trivial endpoint of the same server", and a reference
+// measured on the same process, just before its scenarios, leaves less
+// room for the machine to drift between the two.
 const (
-	ceiling  = "HTTP ceiling: GET /healthz"
-	rawRS256 = "raw RS256 signing (crypto/rsa 2048)"
+	ceiling      = "HTTP ceiling: GET /healthz"
+	ceilingES256 = "HTTP ceiling: GET /healthz (ES256 sigil)"
+	rawRS256     = "raw RS256 signing (crypto/rsa 2048)"
 )
 
 // scenario is one row of the table: what to load, and what it is compared
@@ -53,6 +58,11 @@ func tokenRequest(s *sigil, id, secret string) request {
 	}
 }
 
+// healthRequest is the trivial endpoint whose rate is the HTTP ceiling.
+func healthRequest(s *sigil, _ tokens) request {
+	return request{Method: http.MethodGet, URL: s.HealthURL}
+}
+
 // resourceRequest is the seed's country lookup with a bearer token.
 func resourceRequest(s *sigil, token string) request {
 	return request{
@@ -68,7 +78,7 @@ var scenarios = []scenario{
 		Request: func(s *sigil, _ tokens) request { return tokenRequest(s, jwtClient, jwtSecret) },
 	},
 	{
-		Name: "token, JWT ES256", Node: "ES256", Reference: ceiling, Target: 0.50,
+		Name: "token, JWT ES256", Node: "ES256", Reference: ceilingES256, Target: 0.50,
 		Request: func(s *sigil, _ tokens) request { return tokenRequest(s, jwtClient, jwtSecret) },
 	},
 	{
@@ -95,10 +105,8 @@ var scenarios = []scenario{
 		Name: "resource GET, opaque", Node: "RS256", Reference: ceiling, Target: 0.55,
 		Request: func(s *sigil, t tokens) request { return resourceRequest(s, t.Opaque) },
 	},
-	{
-		Name: ceiling, Node: "RS256",
-		Request: func(s *sigil, _ tokens) request { return request{Method: http.MethodGet, URL: s.HealthURL} },
-	},
+	{Name: ceiling, Node: "RS256", Request: healthRequest},
+	{Name: ceilingES256, Node: "ES256", Request: healthRequest},
 	{Name: rawRS256},
 }
 
