@@ -41,14 +41,8 @@ func appendIntrospection(b []byte, t domain.Token) []byte {
 		b = claims.AppendString(b, t.Subject)
 	}
 	if len(t.Audience) > 0 {
-		b = append(b, `,"aud":[`...)
-		for i, a := range t.Audience {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = claims.AppendString(b, a)
-		}
-		b = append(b, ']')
+		b = append(b, `,"aud":`...)
+		b = claims.AppendStrings(b, t.Audience)
 	}
 	if n := unixSeconds(t.NotBefore); n != 0 {
 		b = append(b, `,"nbf":`...)
@@ -56,7 +50,7 @@ func appendIntrospection(b []byte, t domain.Token) []byte {
 	}
 	if len(t.Scopes) > 0 {
 		b = append(b, `,"scope":`...)
-		b = claims.AppendString(b, t.Scopes.String())
+		b = claims.AppendScope(b, t.Scopes)
 	}
 	if t.Issuer != "" {
 		b = append(b, `,"iss":`...)

@@ -27,14 +27,8 @@ func appendAccessTokenClaims(dst []byte, t domain.Token) []byte {
 		dst = append(dst, `,"aud":`...)
 		dst = claims.AppendString(dst, t.Audience[0])
 	default:
-		dst = append(dst, `,"aud":[`...)
-		for i, a := range t.Audience {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = claims.AppendString(dst, a)
-		}
-		dst = append(dst, ']')
+		dst = append(dst, `,"aud":`...)
+		dst = claims.AppendStrings(dst, t.Audience)
 	}
 	// exp has no omitempty: RFC 9068 §2.2 requires it, and the signer
 	// refuses a token without one.

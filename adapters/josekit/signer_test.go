@@ -73,17 +73,7 @@ func TestSignerSignsWithEveryAlgorithm(t *testing.T) {
 			key := keyFor(t, alg)
 			raw := signWithSigner(t, s, key, token())
 
-			var c map[string]any
-			if err := json.Unmarshal(verifyWithGoJOSE(t, raw, alg, key.Public()), &c); err != nil {
-				t.Fatal(err)
-			}
-			if !maps.Equal(c, wantClaims()) {
-				t.Errorf("claims = %v\nwant %v", c, wantClaims())
-			}
-			h, _ := segments(t, raw)
-			if want := map[string]any{"alg": string(alg), "kid": key.ID, "typ": "at+jwt"}; !maps.Equal(h, want) {
-				t.Errorf("header = %v, want exactly %v", h, want)
-			}
+			checkAccessToken(t, raw, alg, key)
 			// ES signatures are R || S (RFC 7518 §3.4), not ASN.1 DER,
 			// whose length varies from token to token.
 			if sig := signature(t, raw); len(sig) != signatureSizes[alg] {
@@ -195,17 +185,7 @@ func TestSignerSignsThroughACryptoSigner(t *testing.T) {
 			if hsm.signs.Load() != 1 {
 				t.Fatalf("the key's Sign was called %d times, want once", hsm.signs.Load())
 			}
-			var c map[string]any
-			if err := json.Unmarshal(verifyWithGoJOSE(t, raw, alg, key.Public()), &c); err != nil {
-				t.Fatal(err)
-			}
-			if !maps.Equal(c, wantClaims()) {
-				t.Errorf("claims = %v\nwant %v", c, wantClaims())
-			}
-			h, _ := segments(t, raw)
-			if want := map[string]any{"alg": string(alg), "kid": key.ID, "typ": "at+jwt"}; !maps.Equal(h, want) {
-				t.Errorf("header = %v, want exactly %v", h, want)
-			}
+			checkAccessToken(t, raw, alg, key)
 
 			raw, err := josekit.NewIntrospectionSigner().SignIntrospection(context.Background(), key, introspectionOf(true))
 			if err != nil {
@@ -218,6 +198,23 @@ func TestSignerSignsThroughACryptoSigner(t *testing.T) {
 				t.Errorf("introspection typ = %v", h.ExtraHeaders[jose.HeaderType])
 			}
 		})
+	}
+}
+
+// checkAccessToken verifies raw with go-jose under key and checks that
+// its claims are token()'s and its header exactly alg, kid and typ.
+func checkAccessToken(t *testing.T, raw string, alg domain.Algorithm, key domain.SigningKey) {
+	t.Helper()
+	var c map[string]any
+	if err := json.Unmarshal(verifyWithGoJOSE(t, raw, alg, key.Public()), &c); err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(c, wantClaims()) {
+		t.Errorf("claims = %v\nwant %v", c, wantClaims())
+	}
+	h, _ := segments(t, raw)
+	if want := map[string]any{"alg": string(alg), "kid": key.ID, "typ": "at+jwt"}; !maps.Equal(h, want) {
+		t.Errorf("header = %v, want exactly %v", h, want)
 	}
 }
 

@@ -24,6 +24,20 @@ func AppendString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
+// AppendStrings appends list as a JSON array of strings, each written as
+// AppendString writes it: the bytes json.Marshal writes for a []string
+// that is not nil.
+func AppendStrings(dst []byte, list []string) []byte {
+	dst = append(dst, '[')
+	for i, s := range list {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = AppendString(dst, s)
+	}
+	return append(dst, ']')
+}
+
 // AppendScope appends the scope tokens as one space-delimited JSON string
 // (RFC 9068 §2.2.3, RFC 6749 §3.3): the bytes AppendString writes for
 // strings.Join(tokens, " "), without building the joined string. Escaping

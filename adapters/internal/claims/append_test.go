@@ -44,6 +44,18 @@ func TestAppendStringAppends(t *testing.T) {
 	}
 }
 
+func TestAppendStringsIsWhatMarshalWrites(t *testing.T) {
+	for _, list := range [][]string{{}, {"a"}, {"https://api.example/a", "q\"<>\x01"}} {
+		want, err := json.Marshal(list)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := claims.AppendStrings(nil, list); !bytes.Equal(got, want) {
+			t.Errorf("AppendStrings(%q) = %s, want %s", list, got, want)
+		}
+	}
+}
+
 func TestAppendScope(t *testing.T) {
 	for _, c := range []struct {
 		in   []string
