@@ -113,6 +113,9 @@ func parseAssertion(raw string) (*jose.JSONWebSignature, error) {
 	if len(raw) > maxAssertionBytes {
 		return nil, refuse("client assertion is too large")
 	}
+	if !canonicalCompact(raw) {
+		return nil, errMalformedAssertion
+	}
 	jws, err := jose.ParseSignedCompact(raw, assertionAlgorithms)
 	if err != nil {
 		var unexpected *jose.ErrUnexpectedSignatureAlgorithm

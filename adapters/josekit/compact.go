@@ -214,3 +214,66 @@ func sum(buf *[sha512.Size]byte, h crypto.Hash, data []byte) []byte {
 		return append(buf[:0], s[:]...)
 	}
 }
+
+// canonicalCompact reports whether raw has the shape of a compact JWS
+// (RFC 7515 §7.1): three parts joined by '.', each in the canonical
+// base64url encoding without padding (RFC 7515 §2): only the 64 letters of
+// the alphabet, no length that leaves a lone character, and zero in the
+// bits the last character carries beyond the data (RFC 4648 §3.5).
+//
+// go-jose decodes with encoding/base64, which skips CR and LF and ignores
+// those trailing bits, so without this check a token with a line feed
+// inserted, or its last character changed within those bits, verifies as
+// the original: many strings for one signed token. Tokens are cached and
+// logged by their text, so one token must have one text.
+func canonicalCompact(raw string) bool {
+	parts := 1
+	start := 0
+	for i := 0; i <= len(raw); i++ {
+		if i < len(raw) && raw[i] != '.' {
+			if b64Value(raw[i]) < 0 {
+				return false
+			}
+			continue
+		}
+		if !canonicalPart(raw[start:i]) {
+			return false
+		}
+		if i < len(raw) {
+			parts++
+		}
+		start = i + 1
+	}
+	return parts == 3
+}
+
+// canonicalPart checks the length and trailing bits of one base64url part
+// whose characters are all in the alphabet.
+func canonicalPart(p string) bool {
+	switch len(p) % 4 {
+	case 1:
+		return false
+	case 2: // one byte: 12 bits written, the low 4 unused
+		return b64Value(p[len(p)-1])&0x0f == 0
+	case 3: // two bytes: 18 bits written, the low 2 unused
+		return b64Value(p[len(p)-1])&0x03 == 0
+	}
+	return true
+}
+
+// b64Value is c's value in the base64url alphabet (RFC 4648 §5), or -1.
+func b64Value(c byte) int {
+	switch {
+	case c >= 'A' && c <= 'Z':
+		return int(c - 'A')
+	case c >= 'a' && c <= 'z':
+		return int(c-'a') + 26
+	case c >= '0' && c <= '9':
+		return int(c-'0') + 52
+	case c == '-':
+		return 62
+	case c == '_':
+		return 63
+	}
+	return -1
+}

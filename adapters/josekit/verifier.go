@@ -95,6 +95,9 @@ func (v *Verifier) VerifyAccessToken(ctx context.Context, raw string) (domain.To
 	if len(raw) > maxTokenBytes {
 		return domain.Token{}, invalid("token is too large")
 	}
+	if !canonicalCompact(raw) {
+		return domain.Token{}, invalid("malformed token")
+	}
 	// The allow-list is enforced while parsing, before any key is touched.
 	jws, err := jose.ParseSignedCompact(raw, v.allowed)
 	if err != nil {
