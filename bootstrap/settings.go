@@ -237,8 +237,18 @@ func applyFile(c *Config, path string) error {
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		return fmt.Errorf("config file %s: %w", path, err)
 	}
-	flat := map[string]string{}
-	flatten("", doc, flat)
+	flat, twice := map[string]string{}, map[string]bool{}
+	flatten("", doc, flat, twice)
+	if len(twice) > 0 {
+		// Flat and nested (auth_addr and auth: {addr}), or with dashes and
+		// underscores: which one won would depend on map order.
+		names := make([]string, 0, len(twice))
+		for k := range twice {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		return fmt.Errorf("config file %s: setting %q is given more than once", path, names[0])
+	}
 	byKey := map[string]Setting{}
 	for _, s := range Settings {
 		byKey[s.YAMLKey()] = s
@@ -260,16 +270,23 @@ func applyFile(c *Config, path string) error {
 	return nil
 }
 
-func flatten(prefix string, in map[string]any, out map[string]string) {
+// flatten writes the settings of in under their flat keys into out, and
+// each key met more than once into twice.
+func flatten(prefix string, in map[string]any, out map[string]string, twice map[string]bool) {
 	for k, v := range in {
 		key := k
 		if prefix != "" {
 			key = prefix + "_" + k
 		}
 		key = strings.ReplaceAll(key, "-", "_")
+		if _, ok := v.(map[string]any); !ok {
+			if _, seen := out[key]; seen {
+				twice[key] = true
+			}
+		}
 		switch v := v.(type) {
 		case map[string]any:
-			flatten(key, v, out)
+			flatten(key, v, out, twice)
 		case nil:
 			out[key] = ""
 		default:
