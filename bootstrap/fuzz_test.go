@@ -136,6 +136,7 @@ func FuzzParseClientsFile(f *testing.F) {
 	f.Add([]byte("clients:\n  - id: x\n    secrets: [{id: a, secret: s, expires_at: tomorrow}]\n"), "")
 	f.Add([]byte("clients:\n  - id: x\n    scope: [a]\n"), "")
 	f.Add([]byte("clients:\n  - {id: x, scopes: [b, a, b, \"\"], default_scopes: []}\n"), "")
+	f.Add([]byte("clients:\n  - {id: x, scopes: [a, b], default_scopes: [b, a, b]}\n"), "")
 	f.Add([]byte("clients:\n  - id: x\n    token_lifetime: -1h\n    auth_methods: [client_secret_jwt]\n    secrets: [{id: a, secret: short}]\n"), "")
 	f.Add([]byte(""), "")
 	f.Add([]byte("clients: 7"), "")

@@ -288,6 +288,27 @@ func FuzzBearerToken(f *testing.F) {
 			}
 		}
 		token, err := bearerToken(req)
+		// The error the rules of RFC 6750 §2.1 and §3.1 give.
+		var want error
+		switch {
+		case len(values) == 0:
+			want = errNoBearer
+		case len(values) > 1:
+			want = errManyAuthHeaders
+		default:
+			scheme, rest, _ := strings.Cut(values[0], " ")
+			switch rest = strings.TrimLeft(rest, " "); {
+			case !strings.EqualFold(scheme, "Bearer"):
+				want = errNoBearer
+			case rest == "":
+				want = errEmptyBearer
+			case !b64tokenRE.MatchString(rest):
+				want = errMalformedBearer
+			}
+		}
+		if err != want {
+			t.Fatalf("bearerToken(%q) error = %v, want %v", values, err, want)
+		}
 		if err != nil {
 			if token != "" {
 				t.Fatalf("token %q returned with error %v", token, err)
@@ -379,6 +400,7 @@ func FuzzAccept(f *testing.F) {
 	f.Add("application/token-introspection+jwt;q=\"1\"")
 	f.Add("application/token-introspection+jwt;q=0.")
 	f.Add(",, ,application/json;q=0.000")
+	f.Add("application/json;q=0.2, application/json;q=0.8, application/token-introspection+jwt;q=0.5")
 	f.Fuzz(func(t *testing.T, header string) {
 		if isQValue(header) != qvalueRE.MatchString(header) {
 			t.Fatalf("isQValue(%q) = %v, RFC 9110 grammar says %v", header, isQValue(header), !isQValue(header))

@@ -125,6 +125,35 @@ func fuzzAccessTokens(tb testing.TB) map[string]domain.Token {
 	return out
 }
 
+// fuzzRefusedTokens are access tokens the Signer made with the fuzz keys
+// whose claims the verifier must refuse: another issuer, expired, not yet
+// valid, no scope that parses.
+func fuzzRefusedTokens(tb testing.TB) []string {
+	tb.Helper()
+	signer := NewSigner()
+	var out []string
+	for i, change := range []func(*domain.Token){
+		func(t *domain.Token) { t.Issuer = "https://elsewhere.example.test" },
+		func(t *domain.Token) { t.ExpiresAt = fuzzEpoch },
+		func(t *domain.Token) { t.NotBefore = fuzzEpoch.Add(time.Minute) },
+		func(t *domain.Token) { t.Scopes = domain.Scopes{"a\"b"} },
+	} {
+		tok := domain.Token{
+			Format: domain.FormatJWT, ID: "refused-" + string(rune('a'+i)), Issuer: fuzzIssuer, Subject: "svc-a",
+			ClientID: "svc-a", Audience: []string{"svc-a"}, IssuedAt: fuzzEpoch.Add(-time.Hour),
+			ExpiresAt: fuzzEpoch.Add(time.Hour),
+		}
+		change(&tok)
+		k := fuzzKeys(tb)[i%3]
+		raw, err := signer.SignAccessToken(context.Background(), k, tok)
+		if err != nil {
+			tb.Fatalf("sign with %s: %v", k.ID, err)
+		}
+		out = append(out, raw)
+	}
+	return out
+}
+
 func fuzzVerifier(tb testing.TB) *Verifier {
 	r := &application.KeyRing{}
 	r.Set(fuzzKeys(tb))
@@ -157,6 +186,9 @@ func FuzzVerifyAccessToken(f *testing.F) {
 		f.Add(raw + "=")
 		dot := strings.LastIndexByte(raw, '.')
 		f.Add(raw[:dot+1] + "\n" + raw[dot+1:])
+	}
+	for _, raw := range fuzzRefusedTokens(f) {
+		f.Add(raw)
 	}
 	f.Add("")
 	f.Add("a.b.c")
@@ -305,6 +337,12 @@ func fuzzAssertions(tb testing.TB) map[string]signedAssertion {
 		{map[string]string{"alg": "EdDSA"}, keys[2].Private, domain.AuthPrivateKeyJWT},
 	} {
 		c := claims("jti-" + a.header["alg"] + a.header["kid"])
+		if a.header["alg"] == "HS512" {
+			// The signature is checked, not the claims: an assertion
+			// whose sub is not its iss still verifies, and each keeps
+			// its own.
+			c.Subject = "someone-else"
+		}
 		out[compactJWS(tb, a.header, c, a.key)] = signedAssertion{claims: c, method: a.method}
 	}
 	return out
@@ -406,6 +444,9 @@ func FuzzParseKeySet(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(doc)
+	f.Add([]byte(strings.Replace(string(doc), `"use":"sig"`, `"use":"enc"`, 1)))
+	f.Add([]byte(strings.Replace(string(doc), `"kid":"fuzz-es256"`, `"kid":"fuzz-rs256"`, 1)))
+	f.Add([]byte(strings.Replace(string(doc), `"alg":"ES256"`, `"alg":"RS256"`, 1)))
 	f.Add([]byte(`{"keys":[]}`))
 	f.Add([]byte(`{"keys":null}`))
 	f.Add([]byte(`{}`))

@@ -35,6 +35,8 @@ func FuzzVerifySecret(f *testing.F) {
 	f.Add("$argon2id$v=16$m=8,t=1,p=1$MDEyMzQ1Njc$AAAAAAAAAAAAAAAAAAAAAA", "")
 	f.Add("$argon2id$v=19$m=8,t=1,p=256$MDEyMzQ1Njc$AAAAAAAAAAAAAAAAAAAAAA", "")
 	f.Add("$argon2id$v=19$m=8,t=1,p=1$MDEyMzQ1Njc=$AAAAAAAAAAAAAAAAAAAAAA", "")
+	f.Add("$argon2id$v=19$m=8,t=1,p=1$MDEyMw$AAAAAAAAAAAAAAAAAAAAAA", "")
+	f.Add("$argon2id$v=19$m=8,t=1,p=1$MDEyMzQ1Njc$AAAAAAAAAAAAAAAAAAAA", "")
 	f.Add("$2b$31$abcdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyz01234", "")
 	f.Add("$argon2i$v=19$m=8,t=1,p=1$MDEyMzQ1Njc$AAAAAAAAAAAAAAAAAAAAAA", "")
 	if b, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost); err == nil {
