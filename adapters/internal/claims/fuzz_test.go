@@ -18,7 +18,8 @@ import (
 // against encoding/json's own reading of the value: a NumericDate is
 // taken exactly when the value is null or a number from 0 to year 9999,
 // its fractional part dropped; an Audience when it is null, a string or
-// an array of strings, and it writes back as what it read; a Scope when it
+// an array of strings (a null element read as ""), and it writes back as
+// what it read; a Scope when it
 // is null, a string, or an array of non-empty tokens without spaces,
 // joined by single spaces.
 func FuzzClaims(f *testing.F) {
@@ -56,8 +57,10 @@ func FuzzClaims(f *testing.F) {
 		case []any:
 			want = []string{}
 			for _, e := range x {
+				// encoding/json reads a null element as "": an audience
+				// nobody has, so it is left as it reads.
 				s, ok := e.(string)
-				if !ok {
+				if !ok && e != nil {
 					wantAud = false
 				}
 				want = append(want, s)
