@@ -119,7 +119,7 @@ func FuzzIntrospectionAnswer(f *testing.F) {
 		// encoding/json writes invalid UTF-8 as U+FFFD: such strings cannot
 		// come back as they were.
 		if exp <= now.Unix() || exp > 253402300799 || scopeErr != nil ||
-			!utf8.ValidString(clientID+sub+aud) {
+			!utf8.ValidString(clientID) || !utf8.ValidString(sub) || !utf8.ValidString(aud) {
 			return
 		}
 		auds := strings.Split(aud, "\n")
