@@ -2,7 +2,9 @@ package bootstrap
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -50,6 +52,12 @@ func ParseClientsFile(raw []byte, getenv func(string) string) ([]application.Reg
 	var f clientsFile
 	if err := dec.Decode(&f); err != nil {
 		return nil, fmt.Errorf("clients file: %w", err)
+	}
+	// A second YAML document would be dropped without a word; refuse it,
+	// as an unknown key is refused.
+	var more any
+	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
+		return nil, errors.New("clients file: holds more than one YAML document; put every client under one clients: list")
 	}
 	out := make([]application.RegisterClientInput, 0, len(f.Clients))
 	for i, d := range f.Clients {
