@@ -75,6 +75,16 @@ func AuthRole(c Config) fx.Option {
 			},
 			func(cache *application.ClientCache) application.ClientFinder { return cache },
 			fx.Annotate(func(cache *application.ClientCache) func(domain.Event) { return cache.Apply }, fx.ResultTags(`group:"feed"`)),
+			// A key another node removed or revoked leaves this node's ring
+			// at once: introspection answers its tokens inactive and the
+			// JWKS stops listing it before the next reload.
+			fx.Annotate(func(ring *application.KeyRing) func(domain.Event) {
+				return func(e domain.Event) {
+					if e.Kind == domain.EventKeyRemoved && e.KID != "" {
+						ring.Remove(e.KID)
+					}
+				}
+			}, fx.ResultTags(`group:"feed"`)),
 			func(s application.KeyStore, g application.KeyGenerator, r *application.KeyRing, l application.Locker,
 				events application.EventPublisher, clock application.Clock, c Config) *application.RotateSigningKeys {
 				return application.NewRotateSigningKeys(s, g, r, l, events, clock, c.RotationPolicy())
@@ -246,9 +256,10 @@ func ResourceRole() fx.Option {
 					Logger:             log,
 				})
 			},
-			// A JWT that verified is remembered until it expires, an
-			// introspection answer for resource-introspection-cache-ttl; the
-			// revocation set is checked above both, on every request.
+			// A JWT that verified is remembered until it expires or its key
+			// leaves the JWKS, an introspection answer for
+			// resource-introspection-cache-ttl; the revocation set is
+			// checked above both, on every request.
 			func(keys *josekit.RemoteJWKS, c Config, clock application.Clock) application.AccessTokenVerifier {
 				v := josekit.NewVerifier(keys, josekit.VerifierOptions{
 					Issuer:     c.ExpectedIssuer(),
@@ -256,7 +267,7 @@ func ResourceRole() fx.Option {
 					Clock:      clock,
 					Algorithms: c.VerifyAlgorithms(),
 				})
-				return application.NewCachedVerifier(v, clock, tokenCacheSize)
+				return application.NewCachedVerifier(v, keys, clock, tokenCacheSize)
 			},
 			func(c Config, hc *http.Client, clock application.Clock) application.TokenIntrospector {
 				i := introspection.NewClient(c.IntrospectionURL(), c.ResourceClientID, c.ResourceClientSecret, hc, clock)
@@ -280,7 +291,8 @@ func ResourceRole() fx.Option {
 			},
 		),
 		fx.Provide(
-			// A key the authorization server removed is dropped at once.
+			// A key the authorization server removed is dropped at once, and
+			// with it every cached verification of a token it signed.
 			fx.Annotate(func(keys *josekit.RemoteJWKS) func(domain.Event) {
 				return func(e domain.Event) {
 					if e.Kind == domain.EventKeyRemoved {
