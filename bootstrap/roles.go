@@ -58,6 +58,7 @@ func AuthRole(c Config) fx.Option {
 		SecretHashModule,
 		fx.Provide(
 			func() *application.KeyRing { return &application.KeyRing{} },
+			func() keyReloads { return make(keyReloads, 1) },
 			fx.Private,
 			// The auth server verifies JWTs it issued, for introspection and
 			// revocation, against its own key ring, whatever algorithm each
@@ -77,11 +78,12 @@ func AuthRole(c Config) fx.Option {
 			fx.Annotate(func(cache *application.ClientCache) func(domain.Event) { return cache.Apply }, fx.ResultTags(`group:"feed"`)),
 			// A key another node removed or revoked leaves this node's ring
 			// at once: introspection answers its tokens inactive and the
-			// JWKS stops listing it before the next reload.
-			fx.Annotate(func(ring *application.KeyRing) func(domain.Event) {
+			// JWKS stops listing it. The ring is then reloaded, to pick up
+			// the key that took over if the removed one was signing.
+			fx.Annotate(func(ring *application.KeyRing, reloads keyReloads) func(domain.Event) {
 				return func(e domain.Event) {
-					if e.Kind == domain.EventKeyRemoved && e.KID != "" {
-						ring.Remove(e.KID)
+					if e.Kind == domain.EventKeyRemoved && e.KID != "" && ring.Remove(e.KID) {
+						reloads.ask()
 					}
 				}
 			}, fx.ResultTags(`group:"feed"`)),
@@ -172,8 +174,51 @@ type authParams struct {
 	Revoke     *application.RevokeToken
 	JWKS       *application.PublishJWKS
 	Metadata   *application.PublishMetadata
+	Reloads    keyReloads
 	Database   readiness `name:"database"`
 	Tokens     readiness `name:"tokens"`
+}
+
+// keyReloads asks the auth role to reload its key ring now, out of
+// schedule; asks made while one is pending are one.
+type keyReloads chan struct{}
+
+func (r keyReloads) ask() {
+	select {
+	case r <- struct{}{}:
+	default:
+	}
+}
+
+// runKeyReloads reloads the ring whenever asked, for the app's lifetime.
+// It runs apart from the feed's handlers, which must not wait on the
+// database.
+func runKeyReloads(lc fx.Lifecycle, log *slog.Logger, reloads keyReloads, keys *application.RotateSigningKeys) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	lc.Append(fx.Hook{
+		OnStart: func(context.Context) error {
+			go func() {
+				defer close(done)
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-reloads:
+						if err := keys.Reload(ctx); err != nil && ctx.Err() == nil {
+							log.Warn("reload signing keys after a key removal", "err", err)
+						}
+					}
+				}
+			}()
+			return nil
+		},
+		OnStop: func(context.Context) error {
+			cancel()
+			<-done
+			return nil
+		},
+	})
 }
 
 // startAuth loads the signing keys and the demo clients before the
@@ -207,6 +252,7 @@ func startAuth(p authParams) {
 			"clients", ids)
 		return nil
 	}))
+	runKeyReloads(p.Lifecycle, p.Log, p.Reloads, p.Keys)
 	every(p.Lifecycle, p.Config.KeyRotationCheck, func(ctx context.Context) {
 		res, err := p.Keys.Handle(ctx, application.RotateInput{})
 		switch {

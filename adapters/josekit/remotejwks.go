@@ -386,7 +386,10 @@ func parseKey(raw json.RawMessage) (k remoteKey, reason string) {
 // later, for a key the authorization server removed or revoked (reported
 // on the event feed): tokens naming it are refused from now on, those
 // whose verification was cached too (see TrustsKey), instead of after the
-// next refresh.
+// next refresh. The first token naming a key this node does not know may
+// then fetch the set at once, without waiting out MinRefreshInterval: a
+// key revoked while it was signing has a successor that signs from now
+// on. Only the feed calls Forget, so this opens no way to a flood.
 func (r *RemoteJWKS) Forget(kid string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -394,6 +397,7 @@ func (r *RemoteJWKS) Forget(kid string) {
 		r.removed = map[string]bool{}
 	}
 	r.removed[kid] = true
+	r.attemptedAt = time.Time{}
 	if r.set == nil {
 		return
 	}

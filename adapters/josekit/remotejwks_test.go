@@ -467,12 +467,18 @@ func TestRemoteJWKSForgetDropsARemovedKey(t *testing.T) {
 	r := newRemote(s, fakes.NewClock(epoch), nil)
 	assertKey(t, r, a)
 	r.Forget(a.ID)
-	// Within the refresh interval the key is not fetched back: it is gone.
+	// The removal lets one fetch go at once, for a successor key; the
+	// server still lists the removed key, which stays gone all the same.
 	if _, _, err := r.VerificationKey(context.Background(), a.ID); !errors.Is(err, domain.ErrNotFound) {
 		t.Fatalf("a forgotten key still verifies: %v", err)
 	}
+	assertHits(t, s, 2)
+	// After that fetch the refresh interval holds again.
+	if _, _, err := r.VerificationKey(context.Background(), "made-up"); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("an unknown kid: %v", err)
+	}
 	assertKey(t, r, b)
-	assertHits(t, s, 1)
+	assertHits(t, s, 2)
 }
 
 // A key dropped on the feed stays out of every later set, even one
