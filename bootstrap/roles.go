@@ -175,8 +175,27 @@ type authParams struct {
 	JWKS       *application.PublishJWKS
 	Metadata   *application.PublishMetadata
 	Reloads    keyReloads
+	Clients    *gormstore.Clients
 	Database   readiness `name:"database"`
 	Tokens     readiness `name:"tokens"`
+}
+
+// checkTokenLifetimes refuses to start when a registered client's tokens
+// would outlive the key that signed them (see Config.MaxTokenLifetime):
+// they would fail before they expire, silently, on the day their key is
+// removed. `sigil clients apply` refuses such a client too, but the
+// settings may have changed since it was registered.
+func checkTokenLifetimes(ctx context.Context, clients application.ClientLister, c Config) error {
+	list, err := clients.ListClients(ctx)
+	if err != nil {
+		return fmt.Errorf("list clients: %w", err)
+	}
+	for _, cl := range list {
+		if err := c.CheckTokenLifetime("client "+cl.ID, cl.Lifetime()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // keyReloads asks the auth role to reload its key ring now, out of
@@ -241,16 +260,15 @@ func startAuth(p authParams) {
 			case <-time.After(100 * time.Millisecond):
 			}
 		}
-		if !p.Config.DemoEnabled() {
-			return nil
+		if p.Config.DemoEnabled() {
+			ids, err := p.Demo.Handle(ctx)
+			if err != nil {
+				return err
+			}
+			p.Log.Warn("demo clients are active with the public secrets from the documentation; set SIGIL_DEMO_CLIENTS=false for any real deployment",
+				"clients", ids)
 		}
-		ids, err := p.Demo.Handle(ctx)
-		if err != nil {
-			return err
-		}
-		p.Log.Warn("demo clients are active with the public secrets from the documentation; set SIGIL_DEMO_CLIENTS=false for any real deployment",
-			"clients", ids)
-		return nil
+		return checkTokenLifetimes(ctx, p.Clients, p.Config)
 	}))
 	runKeyReloads(p.Lifecycle, p.Log, p.Reloads, p.Keys)
 	every(p.Lifecycle, p.Config.KeyRotationCheck, func(ctx context.Context) {

@@ -109,7 +109,7 @@ var Settings = []Setting{
 	{"rsa-bits", "2048", "size of new RSA signing keys", num(func(c *Config) *int { return &c.RSABits })},
 	{"key-publish-lead", "10m", "how long a new signing key is in the JWKS before it signs; also the JWKS Cache-Control max-age", dur(func(c *Config) *time.Duration { return &c.KeyPublishLead })},
 	{"key-signing-period", "720h", "how long a key signs before the next takes over; 0 rotates only on `sigil keys rotate`", dur(func(c *Config) *time.Duration { return &c.KeySigningPeriod })},
-	{"key-retire-period", "24h", "how long a retired key stays in the JWKS; at least the longest token lifetime", dur(func(c *Config) *time.Duration { return &c.KeyRetirePeriod })},
+	{"key-retire-period", "24h", "how long a retired key stays in the JWKS; at least the longest token lifetime plus key-rotation-check, checked at start and by `sigil clients apply`", dur(func(c *Config) *time.Duration { return &c.KeyRetirePeriod })},
 	{"key-rotation-check", "1m", "how often each auth node checks the rotation schedule and reloads the keys", dur(func(c *Config) *time.Duration { return &c.KeyRotationCheck })},
 	{"client-cache-ttl", "30s", "how long an auth node reuses a client record before reading it again", dur(func(c *Config) *time.Duration { return &c.ClientCacheTTL })},
 	{"credential-cache-ttl", "10m", "how long a client secret that passed the slow hash is accepted for one HMAC; 0 turns this off", dur(func(c *Config) *time.Duration { return &c.CredentialCacheTTL })},

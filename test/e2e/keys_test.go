@@ -11,7 +11,9 @@ import (
 
 	_ "github.com/glebarez/go-sqlite"
 
+	"github.com/sigilauth/sigil/application"
 	"github.com/sigilauth/sigil/bootstrap"
+	"github.com/sigilauth/sigil/domain"
 )
 
 // TestKeysAtRest: the signing key in the database is sealed, and a node
@@ -162,4 +164,47 @@ func TestRevokedKeyOneNode(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// TestStartRefusesAClientOutlivingItsKey: a client registered under
+// settings that allowed it (a longer retire period) stops the auth role
+// from starting under settings that do not, with the reason; the
+// resource role, which signs nothing, starts.
+func TestStartRefusesAClientOutlivingItsKey(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts servers")
+	}
+	dsn := t.TempDir() + "/sigil.db"
+	c := bootstrap.Defaults()
+	c.DatabaseDSN, c.KeyEncryptionKey, c.KeyRetirePeriod = dsn, testKEK, 72*time.Hour
+	admin, err := bootstrap.OpenAdmin(context.Background(), c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	in := application.RegisterClientInput{
+		Client: domain.Client{
+			ID: "long-lived", AuthMethods: []domain.AuthMethod{domain.AuthClientSecretBasic},
+			GrantTypes:    []domain.GrantType{domain.GrantClientCredentials},
+			AllowedScopes: domain.NewScopes("country.read"), TokenLifetime: 48 * time.Hour, TokenFormat: domain.FormatJWT,
+		},
+		Secrets: []application.SecretSpec{{ID: "1", Secret: "a-secret-for-the-long-lived-client"}},
+	}
+	if err := admin.Register.Handle(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+
+	n, err := newNode(t, func(c *bootstrap.Config) {
+		c.DatabaseDSN, c.KeyEncryptionKey = dsn, testKEK
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = n.start()
+	if err == nil || !strings.Contains(err.Error(), "key-retire-period 24h0m0s is too short for client long-lived, whose tokens live 48h0m0s") {
+		t.Fatalf("start with a client outliving the retire period: %v", err)
+	}
+	startNode(t, func(c *bootstrap.Config) {
+		c.DatabaseDSN, c.KeyEncryptionKey, c.Role = dsn, testKEK, bootstrap.RoleResource
+	})
 }
