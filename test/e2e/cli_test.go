@@ -30,6 +30,12 @@ func TestClientsCommand(t *testing.T) {
       - id: "2026-10"
         secret: the-old-billing-secret
         expires_at: 2030-01-01T00:00:00Z
+  - id: signer
+    auth_methods: [client_secret_jwt]
+    scopes: [country.read]
+    secrets:
+      - id: "1"
+        secret: a-client-secret-jwt-secret-of-forty-eight-bytes!
 `
 	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
@@ -43,8 +49,13 @@ func TestClientsCommand(t *testing.T) {
 	}
 
 	out, err := sigil([]string{"BILLING_SECRET=s3cret-from-the-environment"}, "clients", "apply", "--file", file)
-	if err != nil || !strings.Contains(out, "registered billing") {
+	if err != nil || !strings.Contains(out, "registered billing\n") {
 		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	// A 48-byte secret signs HS256 and HS384 assertions, not HS512: the
+	// token endpoint would only say invalid_client, so apply says it.
+	if !strings.Contains(out, "registered signer (client_secret_jwt with HS256, HS384; HS512 needs secrets of 64 bytes)") {
+		t.Fatalf("apply does not tell the algorithms of a client_secret_jwt client:\n%s", out)
 	}
 	out, err = sigil(nil, "clients", "list")
 	if err != nil || !strings.Contains(out, "billing") || !strings.Contains(out, "2026-10 (until 2030-01-01T00:00:00Z)") {
