@@ -112,6 +112,7 @@ func TestBadConfigurationIsExplained(t *testing.T) {
 		{[]string{"--key-retire-period", "2h"}, nil, "key-retire-period 2h0m0s is too short for the demo client service-client-jwt, whose tokens live 4h0m0s"},
 		{[]string{"--key-retire-period", "4h"}, nil, "set key-retire-period to at least 4h1m0s"},
 		{[]string{"--key-retire-period", "1m", "--demo-clients", "false"}, nil, "must be longer than key-rotation-check"},
+		{[]string{"--max-header-bytes", "100"}, nil, "max-header-bytes 100 is below 4096"},
 	}
 	for _, tc := range cases {
 		_, err := bootstrap.Load(tc.args, env(tc.env))

@@ -50,6 +50,7 @@ type Config struct {
 	CredentialCacheTTL time.Duration
 	DemoClients        string
 	MaxBodyBytes       int64
+	MaxHeaderBytes     int
 	ShutdownPeriod     time.Duration
 
 	TokenCleanupInterval time.Duration
@@ -283,6 +284,11 @@ func (c Config) Validate() error {
 	}
 	if c.MaxBodyBytes <= 0 {
 		add("max-body-bytes must be positive")
+	}
+	// Below a few KiB, ordinary requests (a JWT in Authorization, a
+	// proxy's forwarding headers) would be refused.
+	if c.MaxHeaderBytes < 4096 {
+		add("max-header-bytes %d is below 4096", c.MaxHeaderBytes)
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("invalid configuration: %s", strings.Join(problems, "; "))

@@ -288,7 +288,7 @@ func startAuth(p authParams) {
 	}, echohttp.AuthHandlers{
 		Issue: p.Issue, Introspect: p.Introspect, Revoke: p.Revoke, JWKS: p.JWKS, Metadata: p.Metadata,
 	})
-	serve(p.Lifecycle, p.Log, RoleAuth, p.Config.AuthAddr, e)
+	serve(p.Lifecycle, p.Log, RoleAuth, p.Config.AuthAddr, e, p.Config.MaxHeaderBytes)
 }
 
 // logRotation reports what a rotation step changed.
@@ -388,5 +388,5 @@ func startResource(p resourceParams) {
 		Logger:       p.Log.With("role", RoleResource),
 		Ready:        readyAll(p.Database),
 	}, echohttp.ResourceHandlers{Authorize: p.Authorize, GetCountry: p.Get, ListCountries: p.List})
-	serve(p.Lifecycle, p.Log, RoleResource, p.Config.ResourceAddr, e)
+	serve(p.Lifecycle, p.Log, RoleResource, p.Config.ResourceAddr, e, p.Config.MaxHeaderBytes)
 }

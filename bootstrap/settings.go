@@ -116,6 +116,7 @@ var Settings = []Setting{
 	{"client-cache-stale", "5m", "how much longer a cached client record serves while the database is down", dur(func(c *Config) *time.Duration { return &c.ClientCacheStale })},
 	{"demo-clients", "auto", "register the seed documents' demo clients: auto (only on SQLite), true or false", str(func(c *Config) *string { return &c.DemoClients })},
 	{"max-body-bytes", "65536", "largest request body accepted", num64(func(c *Config) *int64 { return &c.MaxBodyBytes })},
+	{"max-header-bytes", "32768", "largest request header block accepted (plus net/http's 4 KiB of slack); beyond it, 431 Request Header Fields Too Large", num(func(c *Config) *int { return &c.MaxHeaderBytes })},
 	{"shutdown-period", "10s", "how long a graceful shutdown may take", dur(func(c *Config) *time.Duration { return &c.ShutdownPeriod })},
 
 	{"resource-addr", ":8091", "listen address of the resource server", str(func(c *Config) *string { return &c.ResourceAddr })},
