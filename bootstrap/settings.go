@@ -103,7 +103,7 @@ var Settings = []Setting{
 	{"auth-addr", ":8085", "listen address of the authorization server", str(func(c *Config) *string { return &c.AuthAddr })},
 	{"auth-base-path", "/ms-auth-server", "path prefix of the authorization server's endpoints", str(func(c *Config) *string { return &c.AuthBasePath })},
 	{"auth-issuer", "", "issuer identifier (iss); empty means http://localhost:{auth port}{auth base path}", str(func(c *Config) *string { return &c.AuthIssuer })},
-	{"key-algorithm", "RS256", "signing algorithm: RS256, PS256, ES256 or EdDSA; on a change, a new key takes over and the old one is retired", str(func(c *Config) *string { return &c.KeyAlgorithm })},
+	{"key-algorithm", "RS256", "signing algorithm: RS256, PS256, ES256 or EdDSA; a change goes through the staged rotation: a new key is published, signs after key-publish-lead, and the old one is retired", str(func(c *Config) *string { return &c.KeyAlgorithm })},
 	{"key-encryption-key", "", "base64 of the 32-byte key that encrypts secrets at rest (client_secret_jwt secrets)", str(func(c *Config) *string { return &c.KeyEncryptionKey })},
 	{"key-encryption-key-file", "", "file holding that key; empty means {SQLite file}.kek, created on first start (PostgreSQL needs one of the two)", str(func(c *Config) *string { return &c.KeyEncryptionKeyFile })},
 	{"rsa-bits", "2048", "size of new RSA signing keys", num(func(c *Config) *int { return &c.RSABits })},
