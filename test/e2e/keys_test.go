@@ -142,10 +142,17 @@ func TestRevokedKeyOneNode(t *testing.T) {
 	}
 	defer admin.Close()
 	kid := jwtHeader(t, cached)["kid"].(string)
-	revokedAt := time.Now()
 	if res, err := admin.Rotate.Revoke(context.Background(), kid); err != nil || !res.Done {
 		t.Fatalf("revoke: %+v %v", res, err)
 	}
+	// From the moment the key left the store (the command made the key
+	// that took over, an RSA key, before that).
+	revokedAt := time.Now()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server logs:\n%s", n.Logs)
+		}
+	})
 	// One key check (200ms) plus a generous second.
 	for name, tok := range map[string]string{"cached": cached, "uncached": uncached} {
 		waitRefused(t, n, tok, revokedAt.Add(1200*time.Millisecond))
