@@ -139,3 +139,28 @@ func BenchmarkCachedJWTCheck(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkTrustsKey measures what the key check adds to each cached
+// answer: an atomic load and a map lookup, from many goroutines at once.
+func BenchmarkTrustsKey(b *testing.B) {
+	key := rsaKey(b, 0)
+	doc, err := josekit.NewJWKS().EncodeJWKS([]domain.SigningKey{key, rsaKey(b, 1)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(doc) }))
+	defer srv.Close()
+	keys := josekit.NewRemoteJWKS(srv.URL, srv.Client(), josekit.RemoteJWKSOptions{})
+	if err := keys.Refresh(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if !keys.TrustsKey(key.ID) {
+				b.Error("key not trusted")
+				return
+			}
+		}
+	})
+}
