@@ -87,7 +87,7 @@ func (h *RotateSigningKeys) reload(ctx context.Context, announced []string) erro
 	h.ring.Set(keys)
 	for _, k := range before {
 		if !slices.Contains(announced, k.ID) && !h.ring.TrustsKey(k.ID) {
-			h.announceRemoval(ctx, k.ID)
+			_ = h.announceRemoval(ctx, k.ID)
 		}
 	}
 	return nil
@@ -97,8 +97,8 @@ func (h *RotateSigningKeys) reload(ctx context.Context, announced []string) erro
 // refuse what it signed at once instead of at their next JWKS refresh. A
 // lost message only delays that: each auth node repeats it when its own
 // reload notices the key gone, and the JWKS no longer lists the key.
-func (h *RotateSigningKeys) announceRemoval(ctx context.Context, kid string) {
-	_ = h.events.Publish(ctx, domain.Event{Kind: domain.EventKeyRemoved, KID: kid})
+func (h *RotateSigningKeys) announceRemoval(ctx context.Context, kid string) error {
+	return h.events.Publish(ctx, domain.Event{Kind: domain.EventKeyRemoved, KID: kid})
 }
 
 func (h *RotateSigningKeys) hasActive() bool {
@@ -164,7 +164,7 @@ func (h *RotateSigningKeys) step(ctx context.Context, force bool) (RotateResult,
 		if err := h.store.DeleteSigningKey(ctx, kid); err != nil {
 			return RotateResult{}, fmt.Errorf("remove key %s: %w", kid, err)
 		}
-		h.announceRemoval(ctx, kid)
+		_ = h.announceRemoval(ctx, kid)
 	}
 	return res, nil
 }
@@ -176,6 +176,9 @@ type RevokeResult struct {
 	Plan domain.RevocationPlan
 	// Published is the kid of a key created to take over signing.
 	Published string
+	// AnnounceErr is why the running nodes could not be told (the feed
+	// is down); they learn at their next key check instead.
+	AnnounceErr error
 }
 
 // Revoke removes the key kid at once, outside the staged schedule, and
@@ -223,7 +226,7 @@ func (h *RotateSigningKeys) Revoke(ctx context.Context, kid string) (RevokeResul
 			return fmt.Errorf("remove key %s: %w", kid, err)
 		}
 		h.ring.Remove(kid)
-		h.announceRemoval(ctx, kid)
+		res.AnnounceErr = h.announceRemoval(ctx, kid)
 		return nil
 	})
 	if err != nil {

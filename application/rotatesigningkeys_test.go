@@ -875,3 +875,20 @@ func TestReloadAnnouncesAKeyRemovedElsewhere(t *testing.T) {
 		t.Errorf("key_removed events %v, want %s", got, first)
 	}
 }
+
+// A feed that is down does not stop a revocation: the key is gone from
+// the store, and the result says the nodes could not be told.
+func TestRevokeWithTheFeedDown(t *testing.T) {
+	c := newKeyCluster()
+	a := c.node(rotation)
+	a.step(t, false)
+	first := a.active()
+	c.events.Err = errors.New("redis: connection refused")
+	res, err := a.rotate.Revoke(t.Context(), first)
+	if err != nil || !res.Done || res.AnnounceErr == nil {
+		t.Fatalf("revoke with the feed down: %+v %v, want done with AnnounceErr", res, err)
+	}
+	if _, ok := c.stored(t)[first]; ok {
+		t.Fatal("the key stayed in the store")
+	}
+}

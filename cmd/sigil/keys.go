@@ -88,14 +88,17 @@ func revokeKey(ctx context.Context, admin *bootstrap.Admin, cfg bootstrap.Config
 		fmt.Fprintln(stderr, "sigil: another node is changing the keys right now; try again in a moment")
 		return 1
 	}
-	fmt.Fprintf(stdout, "revoked %s: every token it signed is refused from now on\n", kid)
+	fmt.Fprintf(stdout, "revoked %s: every node refuses the tokens it signed as soon as it hears\n", kid)
 	switch {
 	case res.Plan.Activate != "":
 		fmt.Fprintf(stdout, "%s signs from now on\n", res.Plan.Activate)
 	case res.Published != "":
 		fmt.Fprintf(stdout, "%s, made now, signs from now on\n", res.Published)
 	}
-	if cfg.RedisAddr == "" {
+	if res.AnnounceErr != nil {
+		fmt.Fprintf(stderr, "sigil: could not tell the running nodes (%v); they learn of it at their next key check (key-rotation-check, %s)\n",
+			res.AnnounceErr, cfg.KeyRotationCheck)
+	} else if cfg.RedisAddr == "" {
 		fmt.Fprintf(stdout, "without Redis, running nodes learn of it at their next key check (key-rotation-check, %s)\n", cfg.KeyRotationCheck)
 	}
 	return 0
