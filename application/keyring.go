@@ -46,10 +46,21 @@ func (r *KeyRing) Remove(kid string) bool {
 	}
 	r.removed[kid] = true
 	keys := r.all()
-	if !slices.ContainsFunc(keys, func(k domain.SigningKey) bool { return k.ID == kid }) {
-		return false
+	plan, err := domain.PlanRevocation(keys, kid)
+	if err != nil {
+		return false // not held
 	}
 	next := slices.DeleteFunc(slices.Clone(keys), func(k domain.SigningKey) bool { return k.ID == kid })
+	// If the key was signing, the node that removed it handed signing to
+	// the published key the same plan names: sign with it here too until
+	// the reload, rather than with none.
+	if plan.Activate != "" {
+		for i := range next {
+			if next[i].ID == plan.Activate {
+				next[i].State = domain.KeyActive
+			}
+		}
+	}
 	r.keys.Store(&next)
 	return true
 }

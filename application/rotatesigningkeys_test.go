@@ -892,3 +892,25 @@ func TestRevokeWithTheFeedDown(t *testing.T) {
 		t.Fatal("the key stayed in the store")
 	}
 }
+
+// A node told that its signing key was revoked signs at once with the
+// published key the revoking node handed over to, before its reload.
+func TestRingRemoveHandsSigningOver(t *testing.T) {
+	c := newKeyCluster()
+	a, b := c.node(rotation), c.node(rotation)
+	a.step(t, false)
+	next := a.step(t, true).Published
+	b.step(t, false)
+	first := b.active()
+	if _, err := a.rotate.Revoke(t.Context(), first); err != nil {
+		t.Fatal(err)
+	}
+	if !b.ring.Remove(first) {
+		t.Fatal("the ring did not hold the revoked key")
+	}
+	if b.active() != next {
+		t.Fatalf("b signs with %q before its reload, want %s", b.active(), next)
+	}
+	b.step(t, false)
+	c.wantOneActive(t, b, "after b's reload")
+}
