@@ -118,9 +118,9 @@ func BenchmarkIntrospect(b *testing.B) {
 // seen before: answered from the token cache, plus the revocation set.
 func BenchmarkAuthorizeBearer(b *testing.B) {
 	clock := fakes.NewClock(time.Now())
-	tok := domain.Token{ID: "j", Scopes: domain.NewScopes("country.read"), ExpiresAt: clock.Now().Add(time.Hour)}
+	tok := domain.Token{ID: "j", KeyID: "k1", Scopes: domain.NewScopes("country.read"), ExpiresAt: clock.Now().Add(time.Hour)}
 	inner := &countingVerifier{token: tok}
-	authorize := application.NewAuthorizeBearer(application.NewCachedVerifier(inner, clock, 1000),
+	authorize := application.NewAuthorizeBearer(application.NewCachedVerifier(inner, fakes.NewTrustedKeys("k1"), clock, 1000),
 		application.NewCachedIntrospector(inner, clock, time.Minute, 1000), application.NewRevocationSet(clock), "")
 	for _, raw := range []string{"eyJ.payload.signature", "opaque-token-value"} {
 		b.Run(map[bool]string{true: "jwt", false: "opaque"}[application.LooksLikeJWT(raw)], func(b *testing.B) {

@@ -35,6 +35,13 @@ func (c *boundedCache[K, V]) get(k K, now time.Time) (V, bool) {
 	return e.value, true
 }
 
+// delete forgets k.
+func (c *boundedCache[K, V]) delete(k K) {
+	c.mu.Lock()
+	delete(c.entries, k)
+	c.mu.Unlock()
+}
+
 // put stores v for k until until; a value already expired is not stored.
 func (c *boundedCache[K, V]) put(k K, v V, until, now time.Time) {
 	if !now.Before(until) {

@@ -68,7 +68,7 @@ func (h *Introspect) Handle(ctx context.Context, in IntrospectInput) (Introspect
 	if in.AsJWT {
 		key, ok := h.keys.Active()
 		if !ok {
-			return Introspection{}, fmt.Errorf("no active signing key")
+			return Introspection{}, fmt.Errorf("no active signing key: %w", domain.ErrTemporarilyUnavailable)
 		}
 		res.JWT, err = h.signer.SignIntrospection(ctx, key, SignedIntrospection{
 			Issuer: h.issuer, Audience: client.ID, IssuedAt: h.clock.Now(), Result: res,

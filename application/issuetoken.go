@@ -104,7 +104,10 @@ func (h *IssueToken) Handle(ctx context.Context, in IssueTokenInput) (IssuedToke
 	default:
 		key, ok := h.keys.Active()
 		if !ok {
-			return IssuedToken{}, fmt.Errorf("no active signing key")
+			// Only for a moment: between the revocation of the signing key
+			// on another node and this node's reload of its successor. The
+			// client may retry (503 with Retry-After).
+			return IssuedToken{}, fmt.Errorf("no active signing key: %w", domain.ErrTemporarilyUnavailable)
 		}
 		if t.Value, err = h.signer.SignAccessToken(ctx, key, t); err != nil {
 			return IssuedToken{}, fmt.Errorf("sign access token: %w", err)

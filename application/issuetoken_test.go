@@ -288,6 +288,10 @@ func TestIssueTokenWithoutActiveKey(t *testing.T) {
 	if errors.As(err, &oerr) {
 		t.Errorf("missing signing key answered the client with %s, want an internal error", oerr.Code)
 	}
+	// The gap a key revocation leaves until the reload is one to retry.
+	if !errors.Is(err, domain.ErrTemporarilyUnavailable) {
+		t.Errorf("missing signing key: %v, want temporarily unavailable", err)
+	}
 	// The opaque client does not need a key.
 	e.issueToken(t, opaqueClientID, opaqueSecret, "")
 }

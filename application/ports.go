@@ -173,6 +173,14 @@ type VerificationKeys interface {
 	VerificationKey(ctx context.Context, kid string) (crypto.PublicKey, domain.Algorithm, error)
 }
 
+// KeyTrust tells whether the signing key kid is still trusted: the
+// authorization server publishes it and has not removed it. It is asked
+// on every request a cached verification answers, so it must be quick;
+// an empty kid is never trusted.
+type KeyTrust interface {
+	TrustsKey(kid string) bool
+}
+
 // CountryFinder looks countries up.
 type CountryFinder interface {
 	// FindCountry finds a country by its upper-case alpha-2 or alpha-3

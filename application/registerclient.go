@@ -30,10 +30,16 @@ const minJWTSecretBytes = 32
 // RegisterClient creates or replaces a client, keeping its secrets only
 // as slow hashes, plus sealed copies for client_secret_jwt.
 type RegisterClient struct {
-	clients ClientSaver
-	hasher  SecretHasher
-	box     SecretBox
+	clients     ClientSaver
+	hasher      SecretHasher
+	box         SecretBox
+	maxLifetime time.Duration
 }
+
+// LimitLifetime refuses clients whose tokens would live longer than max:
+// the longest lifetime the signing keys' retire period keeps valid to the
+// end. Zero, the default, sets no limit.
+func (h *RegisterClient) LimitLifetime(max time.Duration) { h.maxLifetime = max }
 
 // NewRegisterClient builds the use case.
 func NewRegisterClient(clients ClientSaver, hasher SecretHasher, box SecretBox) *RegisterClient {
@@ -46,6 +52,11 @@ func (h *RegisterClient) Handle(ctx context.Context, in RegisterClientInput) err
 	c.Secrets = nil
 	c.AllowedScopes = domain.NewScopes(c.AllowedScopes...)
 	c.DefaultScopes = domain.NewScopes(c.DefaultScopes...)
+	if h.maxLifetime > 0 && c.Lifetime() > h.maxLifetime {
+		return domain.ErrInvalidClientMetadata.With(fmt.Sprintf(
+			"token_lifetime %s is longer than %s, the longest the signing keys' retire period keeps valid: its tokens would fail before they expire",
+			c.Lifetime(), h.maxLifetime))
+	}
 	sealed := c.AllowsAuthMethod(domain.AuthClientSecretJWT)
 	seen := map[string]bool{}
 	for _, s := range in.Secrets {

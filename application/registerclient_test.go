@@ -1,6 +1,8 @@
 package application_test
 
 import (
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -233,4 +235,33 @@ func TestRegisterClientReplaces(t *testing.T) {
 func TestRegisterClientStoreFailure(t *testing.T) {
 	err := application.NewRegisterClient(brokenClients{}, fakes.Hasher{}, fakes.Box{}).Handle(t.Context(), registration())
 	wantInfraError(t, err, errStore)
+}
+
+// A client whose tokens would outlive the signing keys' retire period is
+// refused, the default lifetime counting for one that sets none.
+func TestRegisterClientRefusesALifetimeBeyondTheLimit(t *testing.T) {
+	register, clients, _ := registerEnv(t)
+	register.LimitLifetime(4 * time.Hour)
+	for _, lifetime := range []time.Duration{4 * time.Hour, 30 * time.Minute} {
+		in := registration()
+		in.Client.TokenLifetime = lifetime
+		if err := register.Handle(t.Context(), in); err != nil {
+			t.Fatalf("lifetime %s within the limit: %v", lifetime, err)
+		}
+	}
+	in := registration()
+	in.Client.ID, in.Client.TokenLifetime = "long", 48*time.Hour
+	err := register.Handle(t.Context(), in)
+	if !errors.Is(err, domain.ErrInvalidClientMetadata) || !strings.Contains(err.Error(), "48h0m0s is longer than 4h0m0s") {
+		t.Fatalf("48h under a 4h limit: %v, want invalid_client_metadata saying so", err)
+	}
+	if _, err := clients.FindClient(t.Context(), "long"); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatal("the refused client was stored")
+	}
+	register.LimitLifetime(30 * time.Minute)
+	in = registration()
+	in.Client.ID = "default"
+	if err := register.Handle(t.Context(), in); !errors.Is(err, domain.ErrInvalidClientMetadata) {
+		t.Fatalf("the default lifetime (1h) under a 30m limit: %v", err)
+	}
 }

@@ -3,6 +3,7 @@ package application
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/sigilauth/sigil/domain"
 )
@@ -57,7 +58,7 @@ func (h *RotateSigningKeys) Handle(ctx context.Context, in RotateInput) (RotateR
 		return RotateResult{}, err
 	}
 	res.Done = ran
-	if err := h.Reload(ctx); err != nil {
+	if err := h.reload(ctx, res.Plan.Remove); err != nil {
 		return RotateResult{}, err
 	}
 	if ran && !h.hasActive() {
@@ -68,12 +69,36 @@ func (h *RotateSigningKeys) Handle(ctx context.Context, in RotateInput) (RotateR
 
 // Reload reads the keys from the store into the ring.
 func (h *RotateSigningKeys) Reload(ctx context.Context) error {
+	return h.reload(ctx, nil)
+}
+
+// reload reads the keys into the ring and announces every key the ring
+// held that the store no longer does, other than those in announced: a
+// key another node or `sigil keys revoke` removed. Without Redis this is
+// how the node's own resource role hears of a removal made by a command;
+// with Redis it repeats the remover's message, which is harmless, and
+// makes up for one that was lost.
+func (h *RotateSigningKeys) reload(ctx context.Context, announced []string) error {
 	keys, err := h.store.ListSigningKeys(ctx)
 	if err != nil {
 		return fmt.Errorf("list signing keys: %w", err)
 	}
+	before := h.ring.Published()
 	h.ring.Set(keys)
+	for _, k := range before {
+		if !slices.Contains(announced, k.ID) && !h.ring.TrustsKey(k.ID) {
+			_ = h.announceRemoval(ctx, k.ID)
+		}
+	}
 	return nil
+}
+
+// announceRemoval tells every node that kid is gone, so resource servers
+// refuse what it signed at once instead of at their next JWKS refresh. A
+// lost message only delays that: each auth node repeats it when its own
+// reload notices the key gone, and the JWKS no longer lists the key.
+func (h *RotateSigningKeys) announceRemoval(ctx context.Context, kid string) error {
+	return h.events.Publish(ctx, domain.Event{Kind: domain.EventKeyRemoved, KID: kid})
 }
 
 func (h *RotateSigningKeys) hasActive() bool {
@@ -139,10 +164,77 @@ func (h *RotateSigningKeys) step(ctx context.Context, force bool) (RotateResult,
 		if err := h.store.DeleteSigningKey(ctx, kid); err != nil {
 			return RotateResult{}, fmt.Errorf("remove key %s: %w", kid, err)
 		}
-		// Resource servers drop the key at once instead of at their next
-		// JWKS refresh. A lost message only delays that: no token signed
-		// by the key is still valid.
-		_ = h.events.Publish(ctx, domain.Event{Kind: domain.EventKeyRemoved, KID: kid})
+		_ = h.announceRemoval(ctx, kid)
+	}
+	return res, nil
+}
+
+// RevokeResult says what revoking a key changed. Done is false when
+// another node held the key lock and nothing was changed.
+type RevokeResult struct {
+	Done bool
+	Plan domain.RevocationPlan
+	// Published is the kid of a key created to take over signing.
+	Published string
+	// AnnounceErr is why the running nodes could not be told (the feed
+	// is down); they learn at their next key check instead.
+	AnnounceErr error
+}
+
+// Revoke removes the key kid at once, outside the staged schedule, and
+// tells every node: resource servers refuse every token it signed from
+// the moment they hear, cached or not, and introspection answers them
+// inactive. If it was the key that signs, another takes over first (see
+// domain.PlanRevocation). An unknown kid gives domain.ErrNotFound.
+func (h *RotateSigningKeys) Revoke(ctx context.Context, kid string) (RevokeResult, error) {
+	var res RevokeResult
+	ran, err := h.locker.TryLocked(ctx, signingKeysLock, func(ctx context.Context) error {
+		keys, err := h.store.ListSigningKeys(ctx)
+		if err != nil {
+			return fmt.Errorf("list signing keys: %w", err)
+		}
+		plan, err := domain.PlanRevocation(keys, kid)
+		if err != nil {
+			return err
+		}
+		res.Plan = plan
+		now := h.clock.Now()
+		// The successor signs before the revoked key goes, so there is
+		// no moment without an active key.
+		if plan.Activate != "" {
+			for _, k := range keys {
+				if k.ID == plan.Activate {
+					k.State, k.ActivatedAt = domain.KeyActive, now
+					if err := h.store.SaveSigningKey(ctx, k); err != nil {
+						return fmt.Errorf("activate key %s: %w", k.ID, err)
+					}
+				}
+			}
+		}
+		if plan.Publish {
+			k, err := h.generator.GenerateSigningKey(h.policy.Algorithm)
+			if err != nil {
+				return fmt.Errorf("generate signing key: %w", err)
+			}
+			k.State, k.CreatedAt, k.ActivatedAt = domain.KeyActive, now, now
+			if err := h.store.SaveSigningKey(ctx, k); err != nil {
+				return fmt.Errorf("save signing key: %w", err)
+			}
+			res.Published = k.ID
+		}
+		if err := h.store.DeleteSigningKey(ctx, kid); err != nil {
+			return fmt.Errorf("remove key %s: %w", kid, err)
+		}
+		h.ring.Remove(kid)
+		res.AnnounceErr = h.announceRemoval(ctx, kid)
+		return nil
+	})
+	if err != nil {
+		return RevokeResult{}, err
+	}
+	res.Done = ran
+	if err := h.reload(ctx, []string{kid}); err != nil {
+		return RevokeResult{}, err
 	}
 	return res, nil
 }

@@ -574,8 +574,10 @@ func TestRotateSigningKeysTwoNodes(t *testing.T) {
 	if activated["kid-2"] != 1 || activated["kid-3"] != 1 || len(activated) != 2 {
 		t.Errorf("activations %v, want kid-2 and kid-3 once each", activated)
 	}
-	if got := c.removedKeys(); !slices.Equal(got, []string{"kid-1", "kid-2"}) {
-		t.Errorf("key_removed events %v, want kid-1 and kid-2 once each", got)
+	// The node that removes a key announces it, and the other announces
+	// it again when its reload finds the key gone: once per node each.
+	if got := c.removedKeys(); !slices.Equal(got, []string{"kid-1", "kid-1", "kid-2", "kid-2"}) {
+		t.Errorf("key_removed events %v, want kid-1 and kid-2 once from each node", got)
 	}
 }
 
@@ -786,4 +788,129 @@ func TestRotateSigningKeysNoActiveKeyAfterStep(t *testing.T) {
 	if _, err := n.rotate.Handle(t.Context(), application.RotateInput{}); err == nil {
 		t.Error("no error though the node has no active key after its step")
 	}
+}
+
+// Revoking a key removes it at once on every node, whatever the retire
+// period says: the node that revokes drops it from its ring and announces
+// it; the other node drops it on the announcement, before its reload.
+func TestRevokeSigningKey(t *testing.T) {
+	c := newKeyCluster()
+	a, b := c.node(rotation), c.node(rotation)
+	a.step(t, false)
+	b.step(t, false)
+	first := a.active()
+	token := c.signToken(t, b)
+	// b hears the feed as a node would.
+	c.events.Subscribe(func(e domain.Event) {
+		if e.Kind == domain.EventKeyRemoved {
+			b.ring.Remove(e.KID)
+		}
+	})
+
+	res, err := a.rotate.Revoke(t.Context(), first)
+	if err != nil || !res.Done {
+		t.Fatalf("revoke: %+v %v", res, err)
+	}
+	if res.Published == "" || res.Plan.Remove != first {
+		t.Fatalf("revoking the only key: %+v, want a new key made", res)
+	}
+	if _, ok := c.stored(t)[first]; ok {
+		t.Fatal("the revoked key is still in the store")
+	}
+	for name, n := range map[string]*authNode{"revoking node": a, "other node": b} {
+		if n.ring.TrustsKey(first) {
+			t.Errorf("%s still publishes the revoked key", name)
+		}
+		if _, err := n.verifier(c).VerifyAccessToken(t.Context(), token); !errors.Is(err, domain.ErrInvalidToken) {
+			t.Errorf("%s still accepts a token of the revoked key: %v", name, err)
+		}
+	}
+	if got := c.removedKeys(); !slices.Equal(got, []string{first}) {
+		t.Errorf("key_removed events %v, want %s once", got, first)
+	}
+	c.wantOneActive(t, a, "after the revocation")
+	// b signs with the new key once it reloads, and its reload does not
+	// bring the revoked key back.
+	b.step(t, false)
+	c.wantOneActive(t, b, "after b's reload")
+
+	if _, err := a.rotate.Revoke(t.Context(), first); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("revoking it again: %v, want not found", err)
+	}
+}
+
+// A published key ready to sign takes over from a revoked active key at
+// once, skipping what is left of its lead: no new key is made.
+func TestRevokeActiveKeyHandsOverToThePublishedOne(t *testing.T) {
+	c := newKeyCluster()
+	a := c.node(rotation)
+	a.step(t, false)
+	first := a.active()
+	next := a.step(t, true).Published
+	res, err := a.rotate.Revoke(t.Context(), first)
+	if err != nil || res.Published != "" || res.Plan.Activate != next {
+		t.Fatalf("revoke: %+v %v, want %s activated", res, err, next)
+	}
+	c.wantOneActive(t, a, "after the revocation")
+	if a.active() != next {
+		t.Fatalf("signs with %s, want %s", a.active(), next)
+	}
+}
+
+// A node whose reload finds a key gone that it still held (revoked by a
+// command, without a feed to hear it on) announces the removal itself.
+func TestReloadAnnouncesAKeyRemovedElsewhere(t *testing.T) {
+	c := newKeyCluster()
+	a := c.node(rotation)
+	a.step(t, false)
+	a.step(t, true)
+	first := a.active()
+	if err := c.store.DeleteSigningKey(t.Context(), first); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.rotate.Reload(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.removedKeys(); !slices.Equal(got, []string{first}) {
+		t.Errorf("key_removed events %v, want %s", got, first)
+	}
+}
+
+// A feed that is down does not stop a revocation: the key is gone from
+// the store, and the result says the nodes could not be told.
+func TestRevokeWithTheFeedDown(t *testing.T) {
+	c := newKeyCluster()
+	a := c.node(rotation)
+	a.step(t, false)
+	first := a.active()
+	c.events.Err = errors.New("redis: connection refused")
+	res, err := a.rotate.Revoke(t.Context(), first)
+	if err != nil || !res.Done || res.AnnounceErr == nil {
+		t.Fatalf("revoke with the feed down: %+v %v, want done with AnnounceErr", res, err)
+	}
+	if _, ok := c.stored(t)[first]; ok {
+		t.Fatal("the key stayed in the store")
+	}
+}
+
+// A node told that its signing key was revoked signs at once with the
+// published key the revoking node handed over to, before its reload.
+func TestRingRemoveHandsSigningOver(t *testing.T) {
+	c := newKeyCluster()
+	a, b := c.node(rotation), c.node(rotation)
+	a.step(t, false)
+	next := a.step(t, true).Published
+	b.step(t, false)
+	first := b.active()
+	if _, err := a.rotate.Revoke(t.Context(), first); err != nil {
+		t.Fatal(err)
+	}
+	if !b.ring.Remove(first) {
+		t.Fatal("the ring did not hold the revoked key")
+	}
+	if b.active() != next {
+		t.Fatalf("b signs with %q before its reload, want %s", b.active(), next)
+	}
+	b.step(t, false)
+	c.wantOneActive(t, b, "after b's reload")
 }

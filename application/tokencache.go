@@ -35,27 +35,45 @@ func (c *tokenCache) put(key [sha256.Size]byte, t domain.Token, until time.Time)
 // CachedVerifier remembers JWTs that verified until they expire, so a
 // client that presents the same token many times pays for one signature
 // check. Failures are not remembered.
+//
+// An entry is only as good as the key that signed the token: each answer
+// from the cache first asks keys whether that key is still trusted, so a
+// key the authorization server removed (reported on the event feed, or
+// missing from a refreshed JWKS) makes every token it signed fail on the
+// next request, cached or not. That check is one lock-free map lookup.
 type CachedVerifier struct {
 	inner AccessTokenVerifier
+	keys  KeyTrust
 	cache *tokenCache
 }
 
-// NewCachedVerifier wraps inner, remembering at most max tokens.
-func NewCachedVerifier(inner AccessTokenVerifier, clock Clock, max int) *CachedVerifier {
-	return &CachedVerifier{inner: inner, cache: newTokenCache(clock, max)}
+// NewCachedVerifier wraps inner, remembering at most max tokens, each for
+// as long as keys trusts the key that signed it.
+func NewCachedVerifier(inner AccessTokenVerifier, keys KeyTrust, clock Clock, max int) *CachedVerifier {
+	return &CachedVerifier{inner: inner, keys: keys, cache: newTokenCache(clock, max)}
 }
 
 // VerifyAccessToken implements AccessTokenVerifier.
 func (v *CachedVerifier) VerifyAccessToken(ctx context.Context, raw string) (domain.Token, error) {
 	key := sha256.Sum256([]byte(raw))
 	if t, ok := v.cache.get(key, raw); ok {
-		return t, nil
+		if v.keys.TrustsKey(t.KeyID) {
+			return t, nil
+		}
+		// The key left the JWKS after the token was checked: whatever it
+		// signed is refused from now on, and the entry is of no more use.
+		v.cache.entries.delete(key)
+		return domain.Token{}, domain.ErrInvalidToken.With("the token's signing key was removed")
 	}
 	t, err := v.inner.VerifyAccessToken(ctx, raw)
 	if err != nil {
 		return domain.Token{}, err
 	}
-	v.cache.put(key, t, t.ExpiresAt)
+	// A token without a kid could not be matched to a removal: it is
+	// checked every time (Sigil's verifier never accepts one anyway).
+	if t.KeyID != "" {
+		v.cache.put(key, t, t.ExpiresAt)
+	}
 	return t, nil
 }
 

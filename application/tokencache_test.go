@@ -33,8 +33,8 @@ func (v *countingVerifier) IntrospectToken(ctx context.Context, raw string) (dom
 
 func TestCachedVerifierChecksEachTokenOnceUntilItExpires(t *testing.T) {
 	clock := fakes.NewClock(t0)
-	inner := &countingVerifier{token: domain.Token{ID: "j1", ExpiresAt: t0.Add(time.Minute)}}
-	v := application.NewCachedVerifier(inner, clock, 100)
+	inner := &countingVerifier{token: domain.Token{ID: "j1", KeyID: "k1", ExpiresAt: t0.Add(time.Minute)}}
+	v := application.NewCachedVerifier(inner, fakes.NewTrustedKeys("k1"), clock, 100)
 	for range 5 {
 		got, err := v.VerifyAccessToken(t.Context(), "a.b.c")
 		if err != nil || got.ID != "j1" || got.Value != "a.b.c" {
@@ -57,7 +57,7 @@ func TestCachedVerifierChecksEachTokenOnceUntilItExpires(t *testing.T) {
 
 func TestCachedVerifierRemembersNoFailure(t *testing.T) {
 	inner := &countingVerifier{err: domain.ErrInvalidToken.With("bad signature")}
-	v := application.NewCachedVerifier(inner, fakes.NewClock(t0), 100)
+	v := application.NewCachedVerifier(inner, fakes.NewTrustedKeys("k1"), fakes.NewClock(t0), 100)
 	for range 3 {
 		if _, err := v.VerifyAccessToken(t.Context(), "x.y.z"); !errors.Is(err, domain.ErrInvalidToken) {
 			t.Fatalf("got %v", err)
@@ -98,10 +98,10 @@ func TestCachedIntrospectorNeverOutlivesTheTokenOrItsTTL(t *testing.T) {
 
 func TestCachedTokensStillObeyRevocation(t *testing.T) {
 	clock := fakes.NewClock(t0)
-	inner := &countingVerifier{token: domain.Token{ID: "j1", ExpiresAt: t0.Add(time.Hour), Scopes: domain.NewScopes("country.read")}}
+	inner := &countingVerifier{token: domain.Token{ID: "j1", KeyID: "k1", ExpiresAt: t0.Add(time.Hour), Scopes: domain.NewScopes("country.read")}}
 	revoked := application.NewRevocationSet(clock)
 	authorize := application.NewAuthorizeBearer(
-		application.NewCachedVerifier(inner, clock, 100),
+		application.NewCachedVerifier(inner, fakes.NewTrustedKeys("k1"), clock, 100),
 		application.NewCachedIntrospector(inner, clock, time.Minute, 100), revoked, "")
 	in := func(raw string) application.AuthorizeBearerInput {
 		return application.AuthorizeBearerInput{Token: raw, Required: domain.NewScopes("country.read")}
@@ -120,8 +120,8 @@ func TestCachedTokensStillObeyRevocation(t *testing.T) {
 }
 
 func TestTokenCacheStaysWithinItsBound(t *testing.T) {
-	inner := &countingVerifier{token: domain.Token{ID: "j", ExpiresAt: t0.Add(time.Hour)}}
-	v := application.NewCachedVerifier(inner, fakes.NewClock(t0), 2)
+	inner := &countingVerifier{token: domain.Token{ID: "j", KeyID: "k1", ExpiresAt: t0.Add(time.Hour)}}
+	v := application.NewCachedVerifier(inner, fakes.NewTrustedKeys("k1"), fakes.NewClock(t0), 2)
 	for i := range 3 {
 		_, _ = v.VerifyAccessToken(t.Context(), fmt.Sprintf("t.%d.x", i))
 	}
@@ -131,5 +131,52 @@ func TestTokenCacheStaysWithinItsBound(t *testing.T) {
 	}
 	if inner.calls.Load() == 0 {
 		t.Fatal("three tokens were all remembered by a cache bounded to two")
+	}
+}
+
+// A removed key ends every cached verification of what it signed at once,
+// while tokens of the other keys stay cached.
+func TestCachedVerifierRefusesTokensOfARemovedKey(t *testing.T) {
+	clock := fakes.NewClock(t0)
+	keys := fakes.NewTrustedKeys("k1", "k2")
+	inner := &countingVerifier{}
+	v := application.NewCachedVerifier(inner, keys, clock, 100)
+	verify := func(raw, kid string) error {
+		inner.token = domain.Token{ID: raw, KeyID: kid, ExpiresAt: t0.Add(time.Hour)}
+		_, err := v.VerifyAccessToken(t.Context(), raw)
+		return err
+	}
+	for _, c := range [][2]string{{"a.1.x", "k1"}, {"a.2.x", "k2"}} {
+		if err := verify(c[0], c[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys.Remove("k1")
+	// The inner verifier would still say yes (its key set is stale): the
+	// cache must not ask it, and must not answer from the old entry.
+	inner.calls.Store(0)
+	if err := verify("a.1.x", "k1"); !errors.Is(err, domain.ErrInvalidToken) {
+		t.Fatalf("a token of a removed key was answered from the cache: %v", err)
+	}
+	if err := verify("a.2.x", "k2"); err != nil {
+		t.Fatalf("a token of a key still trusted was refused: %v", err)
+	}
+	if inner.calls.Load() != 0 {
+		t.Fatalf("%d verifications for two cached tokens, want 0", inner.calls.Load())
+	}
+}
+
+// A token whose verifier reported no kid is never cached: a removal could
+// not be matched to it.
+func TestCachedVerifierKeepsNoTokenWithoutKid(t *testing.T) {
+	inner := &countingVerifier{token: domain.Token{ID: "j", ExpiresAt: t0.Add(time.Hour)}}
+	v := application.NewCachedVerifier(inner, fakes.NewTrustedKeys("k1"), fakes.NewClock(t0), 100)
+	for range 2 {
+		if _, err := v.VerifyAccessToken(t.Context(), "a.b.c"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if inner.calls.Load() != 2 {
+		t.Fatalf("a token without a kid was cached (%d calls for 2)", inner.calls.Load())
 	}
 }

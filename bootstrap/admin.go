@@ -68,6 +68,9 @@ func OpenAdmin(ctx context.Context, c Config, log *slog.Logger) (*Admin, error) 
 	a.Clients = gormstore.NewClients(db)
 	a.Keys = gormstore.NewKeys(db, box)
 	a.Register = application.NewRegisterClient(a.Clients, secrethash.NewHasher(secrethash.DefaultParams), box)
+	// A client whose tokens would outlive their signing key is refused
+	// here, as `sigil serve` would refuse to start with it.
+	a.Register.LimitLifetime(c.MaxTokenLifetime())
 	a.Rotate = application.NewRotateSigningKeys(a.Keys, josekit.NewKeyGenerator(c.RSABits), &application.KeyRing{},
 		gormstore.NewLocker(db), a.Events, clock, c.RotationPolicy())
 	return a, nil

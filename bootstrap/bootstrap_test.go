@@ -107,11 +107,28 @@ func TestBadConfigurationIsExplained(t *testing.T) {
 		{[]string{"--config", file}, nil, `unknown setting "auth_adr"`},
 		{[]string{"--no-such-flag"}, nil, "no-such-flag"},
 		{[]string{"--auth-base-path", "ms"}, nil, "must start with /"},
+		// The demo clients' tokens live 4h: a retired key must stay that
+		// long plus one key check.
+		{[]string{"--key-retire-period", "2h"}, nil, "key-retire-period 2h0m0s is too short for the demo client service-client-jwt, whose tokens live 4h0m0s"},
+		{[]string{"--key-retire-period", "4h"}, nil, "set key-retire-period to at least 4h1m0s"},
+		{[]string{"--key-retire-period", "1m", "--demo-clients", "false"}, nil, "must be longer than key-rotation-check"},
+		{[]string{"--max-header-bytes", "100"}, nil, "max-header-bytes 100 is below 4096"},
 	}
 	for _, tc := range cases {
 		_, err := bootstrap.Load(tc.args, env(tc.env))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Load(%v, %v) = %v, want an error mentioning %s", tc.args, tc.env, err, tc.want)
+		}
+	}
+	// Without demo clients, or on a resource node, which signs nothing,
+	// the same retire period is left to the start-up check of the
+	// registry.
+	for _, args := range [][]string{
+		{"--key-retire-period", "2h", "--demo-clients", "false"},
+		{"--key-retire-period", "2h", "--role", "resource"},
+	} {
+		if _, err := bootstrap.Load(args, env(nil)); err != nil {
+			t.Errorf("Load(%v) = %v, want it accepted", args, err)
 		}
 	}
 	if _, err := bootstrap.Load([]string{"-h"}, env(nil)); !errors.Is(err, flag.ErrHelp) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sigilauth/sigil/application"
 	"github.com/sigilauth/sigil/domain"
 )
 
@@ -49,6 +50,7 @@ type Config struct {
 	CredentialCacheTTL time.Duration
 	DemoClients        string
 	MaxBodyBytes       int64
+	MaxHeaderBytes     int
 	ShutdownPeriod     time.Duration
 
 	TokenCleanupInterval time.Duration
@@ -127,6 +129,28 @@ func (c Config) RotationPolicy() domain.RotationPolicy {
 		SigningPeriod: c.KeySigningPeriod,
 		RetireFor:     c.KeyRetirePeriod,
 	}
+}
+
+// MaxTokenLifetime is the longest token lifetime the key schedule keeps
+// valid to the end. A token is signed at the latest one key check after
+// its key was retired (an auth node signs with the key it loaded until
+// its next check), and the key is removed key-retire-period after the
+// retirement, so a token may live key-retire-period minus
+// key-rotation-check.
+func (c Config) MaxTokenLifetime() time.Duration {
+	return c.KeyRetirePeriod - c.KeyRotationCheck
+}
+
+// CheckTokenLifetime explains why tokens of whose, living lifetime, would
+// fail before they expire under this key schedule; nil if they would not.
+func (c Config) CheckTokenLifetime(whose string, lifetime time.Duration) error {
+	if lifetime <= c.MaxTokenLifetime() {
+		return nil
+	}
+	return fmt.Errorf("key-retire-period %s is too short for %s, whose tokens live %s: a retired key must stay published "+
+		"for the longest token lifetime plus key-rotation-check (%s), or the tokens it signed fail before they expire; "+
+		"set key-retire-period to at least %s, or shorten the token lifetime",
+		c.KeyRetirePeriod, whose, lifetime, c.KeyRotationCheck, lifetime+c.KeyRotationCheck)
 }
 
 // DemoEnabled tells whether the seed documents' demo clients are
@@ -242,12 +266,29 @@ func (c Config) Validate() error {
 	}
 	if c.KeyRetirePeriod <= 0 || c.KeyRotationCheck <= 0 || c.ClientCacheTTL < 0 || c.ClientCacheStale < 0 {
 		add("key-retire-period and key-rotation-check must be positive, client cache durations not negative")
+	} else if c.KeyRetirePeriod <= c.KeyRotationCheck {
+		add("key-retire-period %s must be longer than key-rotation-check %s (by at least the longest token lifetime)", c.KeyRetirePeriod, c.KeyRotationCheck)
+	}
+	// The demo clients' lifetime is known now; other clients are checked
+	// when the auth role starts and reads the registry (checkTokenLifetimes).
+	if c.Role != RoleResource && c.DemoEnabled() && c.KeyRetirePeriod > c.KeyRotationCheck {
+		for _, d := range application.DemoClients() {
+			if err := c.CheckTokenLifetime("the demo client "+d.Client.ID, d.Client.Lifetime()); err != nil {
+				add("%v", err)
+				break
+			}
+		}
 	}
 	if c.TokenCleanupInterval <= 0 {
 		add("token-cleanup-interval must be positive")
 	}
 	if c.MaxBodyBytes <= 0 {
 		add("max-body-bytes must be positive")
+	}
+	// Below a few KiB, ordinary requests (a JWT in Authorization, a
+	// proxy's forwarding headers) would be refused.
+	if c.MaxHeaderBytes < 4096 {
+		add("max-header-bytes %d is below 4096", c.MaxHeaderBytes)
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("invalid configuration: %s", strings.Join(problems, "; "))

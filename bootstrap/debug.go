@@ -21,6 +21,6 @@ func debugModule(c Config) fx.Option {
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		serve(lc, log, "debug", c.DebugAddr, mux)
+		serve(lc, log, "debug", c.DebugAddr, mux, c.MaxHeaderBytes)
 	})
 }

@@ -15,15 +15,15 @@ import (
 // feedModule carries events between nodes. With Redis, events go out on a
 // Redis channel and every node subscribes; a node that (re)subscribes
 // first catches up from the deny list in Redis, so a revocation sent while
-// it was away still reaches it. Without Redis there is one node, and the
-// resource role's revocation set hears the auth role's events in process.
+// it was away still reaches it. Without Redis there is one node, and
+// every role's handler hears the node's own events in process.
 func feedModule(c Config) fx.Option {
 	base := fx.Provide(
 		application.NewRevocationSet,
 	)
 	if c.RedisAddr == "" {
 		return fx.Options(base,
-			fx.Provide(func(s *application.RevocationSet) application.EventPublisher { return s }),
+			fx.Provide(newLocalFeed),
 			fx.Invoke(sweepRevocations),
 		)
 	}
@@ -73,6 +73,28 @@ func runFeed(p feedParams) {
 			return nil
 		},
 	})
+}
+
+type localFeedParams struct {
+	fx.In
+	Handlers []func(domain.Event) `group:"feed"`
+}
+
+// localFeed is the feed of a node without Redis: an event goes straight to
+// every role's handler in this process (the revocation set, the JWKS
+// cache, the key ring, the client cache), as the Redis feed would deliver
+// it.
+type localFeed struct{ handlers []func(domain.Event) }
+
+func newLocalFeed(p localFeedParams) application.EventPublisher {
+	return localFeed{handlers: p.Handlers}
+}
+
+func (f localFeed) Publish(_ context.Context, e domain.Event) error {
+	for _, h := range f.handlers {
+		h(e)
+	}
+	return nil
 }
 
 // sweepRevocations forgets revocations of tokens that have expired anyway.

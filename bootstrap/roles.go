@@ -58,6 +58,7 @@ func AuthRole(c Config) fx.Option {
 		SecretHashModule,
 		fx.Provide(
 			func() *application.KeyRing { return &application.KeyRing{} },
+			func() keyReloads { return make(keyReloads, 1) },
 			fx.Private,
 			// The auth server verifies JWTs it issued, for introspection and
 			// revocation, against its own key ring, whatever algorithm each
@@ -75,6 +76,17 @@ func AuthRole(c Config) fx.Option {
 			},
 			func(cache *application.ClientCache) application.ClientFinder { return cache },
 			fx.Annotate(func(cache *application.ClientCache) func(domain.Event) { return cache.Apply }, fx.ResultTags(`group:"feed"`)),
+			// A key another node removed or revoked leaves this node's ring
+			// at once: introspection answers its tokens inactive and the
+			// JWKS stops listing it. The ring is then reloaded, to pick up
+			// the key that took over if the removed one was signing.
+			fx.Annotate(func(ring *application.KeyRing, reloads keyReloads) func(domain.Event) {
+				return func(e domain.Event) {
+					if e.Kind == domain.EventKeyRemoved && e.KID != "" && ring.Remove(e.KID) {
+						reloads.ask()
+					}
+				}
+			}, fx.ResultTags(`group:"feed"`)),
 			func(s application.KeyStore, g application.KeyGenerator, r *application.KeyRing, l application.Locker,
 				events application.EventPublisher, clock application.Clock, c Config) *application.RotateSigningKeys {
 				return application.NewRotateSigningKeys(s, g, r, l, events, clock, c.RotationPolicy())
@@ -162,8 +174,70 @@ type authParams struct {
 	Revoke     *application.RevokeToken
 	JWKS       *application.PublishJWKS
 	Metadata   *application.PublishMetadata
+	Reloads    keyReloads
+	Clients    *gormstore.Clients
 	Database   readiness `name:"database"`
 	Tokens     readiness `name:"tokens"`
+}
+
+// checkTokenLifetimes refuses to start when a registered client's tokens
+// would outlive the key that signed them (see Config.MaxTokenLifetime):
+// they would fail before they expire, silently, on the day their key is
+// removed. `sigil clients apply` refuses such a client too, but the
+// settings may have changed since it was registered.
+func checkTokenLifetimes(ctx context.Context, clients application.ClientLister, c Config) error {
+	list, err := clients.ListClients(ctx)
+	if err != nil {
+		return fmt.Errorf("list clients: %w", err)
+	}
+	for _, cl := range list {
+		if err := c.CheckTokenLifetime("client "+cl.ID, cl.Lifetime()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// keyReloads asks the auth role to reload its key ring now, out of
+// schedule; asks made while one is pending are one.
+type keyReloads chan struct{}
+
+func (r keyReloads) ask() {
+	select {
+	case r <- struct{}{}:
+	default:
+	}
+}
+
+// runKeyReloads reloads the ring whenever asked, for the app's lifetime.
+// It runs apart from the feed's handlers, which must not wait on the
+// database.
+func runKeyReloads(lc fx.Lifecycle, log *slog.Logger, reloads keyReloads, keys *application.RotateSigningKeys) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	lc.Append(fx.Hook{
+		OnStart: func(context.Context) error {
+			go func() {
+				defer close(done)
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-reloads:
+						if err := keys.Reload(ctx); err != nil && ctx.Err() == nil {
+							log.Warn("reload signing keys after a key removal", "err", err)
+						}
+					}
+				}
+			}()
+			return nil
+		},
+		OnStop: func(context.Context) error {
+			cancel()
+			<-done
+			return nil
+		},
+	})
 }
 
 // startAuth loads the signing keys and the demo clients before the
@@ -186,17 +260,17 @@ func startAuth(p authParams) {
 			case <-time.After(100 * time.Millisecond):
 			}
 		}
-		if !p.Config.DemoEnabled() {
-			return nil
+		if p.Config.DemoEnabled() {
+			ids, err := p.Demo.Handle(ctx)
+			if err != nil {
+				return err
+			}
+			p.Log.Warn("demo clients are active with the public secrets from the documentation; set SIGIL_DEMO_CLIENTS=false for any real deployment",
+				"clients", ids)
 		}
-		ids, err := p.Demo.Handle(ctx)
-		if err != nil {
-			return err
-		}
-		p.Log.Warn("demo clients are active with the public secrets from the documentation; set SIGIL_DEMO_CLIENTS=false for any real deployment",
-			"clients", ids)
-		return nil
+		return checkTokenLifetimes(ctx, p.Clients, p.Config)
 	}))
+	runKeyReloads(p.Lifecycle, p.Log, p.Reloads, p.Keys)
 	every(p.Lifecycle, p.Config.KeyRotationCheck, func(ctx context.Context) {
 		res, err := p.Keys.Handle(ctx, application.RotateInput{})
 		switch {
@@ -214,7 +288,7 @@ func startAuth(p authParams) {
 	}, echohttp.AuthHandlers{
 		Issue: p.Issue, Introspect: p.Introspect, Revoke: p.Revoke, JWKS: p.JWKS, Metadata: p.Metadata,
 	})
-	serve(p.Lifecycle, p.Log, RoleAuth, p.Config.AuthAddr, e)
+	serve(p.Lifecycle, p.Log, RoleAuth, p.Config.AuthAddr, e, p.Config.MaxHeaderBytes)
 }
 
 // logRotation reports what a rotation step changed.
@@ -246,9 +320,10 @@ func ResourceRole() fx.Option {
 					Logger:             log,
 				})
 			},
-			// A JWT that verified is remembered until it expires, an
-			// introspection answer for resource-introspection-cache-ttl; the
-			// revocation set is checked above both, on every request.
+			// A JWT that verified is remembered until it expires or its key
+			// leaves the JWKS, an introspection answer for
+			// resource-introspection-cache-ttl; the revocation set is
+			// checked above both, on every request.
 			func(keys *josekit.RemoteJWKS, c Config, clock application.Clock) application.AccessTokenVerifier {
 				v := josekit.NewVerifier(keys, josekit.VerifierOptions{
 					Issuer:     c.ExpectedIssuer(),
@@ -256,7 +331,7 @@ func ResourceRole() fx.Option {
 					Clock:      clock,
 					Algorithms: c.VerifyAlgorithms(),
 				})
-				return application.NewCachedVerifier(v, clock, tokenCacheSize)
+				return application.NewCachedVerifier(v, keys, clock, tokenCacheSize)
 			},
 			func(c Config, hc *http.Client, clock application.Clock) application.TokenIntrospector {
 				i := introspection.NewClient(c.IntrospectionURL(), c.ResourceClientID, c.ResourceClientSecret, hc, clock)
@@ -280,7 +355,8 @@ func ResourceRole() fx.Option {
 			},
 		),
 		fx.Provide(
-			// A key the authorization server removed is dropped at once.
+			// A key the authorization server removed is dropped at once, and
+			// with it every cached verification of a token it signed.
 			fx.Annotate(func(keys *josekit.RemoteJWKS) func(domain.Event) {
 				return func(e domain.Event) {
 					if e.Kind == domain.EventKeyRemoved {
@@ -312,5 +388,5 @@ func startResource(p resourceParams) {
 		Logger:       p.Log.With("role", RoleResource),
 		Ready:        readyAll(p.Database),
 	}, echohttp.ResourceHandlers{Authorize: p.Authorize, GetCountry: p.Get, ListCountries: p.List})
-	serve(p.Lifecycle, p.Log, RoleResource, p.Config.ResourceAddr, e)
+	serve(p.Lifecycle, p.Log, RoleResource, p.Config.ResourceAddr, e, p.Config.MaxHeaderBytes)
 }

@@ -15,10 +15,18 @@ import (
 // serve runs handler on addr for the app's lifetime: it listens on start,
 // so a taken port fails the start with a clear error, and drains
 // connections on stop.
-func serve(lc fx.Lifecycle, log *slog.Logger, role, addr string, handler http.Handler) {
+//
+// Request headers are capped at maxHeaderBytes (net/http allows 4 KiB of
+// slack beyond it): beyond that, net/http itself answers
+// 431 Request Header Fields Too Large (RFC 6585 §5) with a plain-text
+// body naming only the status, and closes the connection, before any
+// handler or middleware runs. Without a cap, its default of 1 MiB would
+// let each connection hold a megabyte of headers in memory.
+func serve(lc fx.Lifecycle, log *slog.Logger, role, addr string, handler http.Handler, maxHeaderBytes int) {
 	srv := &http.Server{
 		Addr:              addr,
 		Handler:           handler,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,

@@ -96,3 +96,58 @@ func (k SigningKey) activeSince() time.Time {
 	}
 	return k.ActivatedAt
 }
+
+// RevocationPlan is what revoking a key does: the key leaves the store
+// and the JWKS at once, and if it was the key that signs, another takes
+// over at once.
+type RevocationPlan struct {
+	// Remove is the revoked key.
+	Remove string
+	// Activate is a published key that starts signing now, skipping what
+	// is left of its publish lead: resource servers that have not fetched
+	// it yet fetch it on the first token naming it.
+	Activate string
+	// Publish asks for a new key, active at once, when no published key
+	// can take over.
+	Publish bool
+}
+
+// PlanRevocation decides how to revoke the key kid, an emergency that
+// skips the staged schedule: a key that may have leaked must stop being
+// trusted now, not after its retire period. It returns ErrNotFound for a
+// kid the store does not hold. When the revoked key is the only active
+// one, the newest published key takes over, or a new one if there is
+// none, so the server never stops issuing tokens.
+func PlanRevocation(keys []SigningKey, kid string) (RevocationPlan, error) {
+	var (
+		target          *SigningKey
+		otherActive     bool
+		newestPublished *SigningKey
+	)
+	for i := range keys {
+		k := &keys[i]
+		switch {
+		case k.ID == kid:
+			target = k
+		case k.State == KeyActive:
+			otherActive = true
+		case k.State == KeyPublished:
+			if newestPublished == nil || k.CreatedAt.After(newestPublished.CreatedAt) {
+				newestPublished = k
+			}
+		}
+	}
+	if target == nil {
+		return RevocationPlan{}, ErrNotFound
+	}
+	plan := RevocationPlan{Remove: kid}
+	if target.State != KeyActive || otherActive {
+		return plan, nil
+	}
+	if newestPublished != nil {
+		plan.Activate = newestPublished.ID
+	} else {
+		plan.Publish = true
+	}
+	return plan, nil
+}

@@ -307,3 +307,34 @@ func TestRotationPlanEmpty(t *testing.T) {
 		})
 	}
 }
+
+func TestPlanRevocation(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		keys []domain.SigningKey
+		kid  string
+		want domain.RevocationPlan
+	}{
+		{"a retired key goes alone", []domain.SigningKey{retiredKey("old", 0), activeKey("cur", 0)}, "old",
+			domain.RevocationPlan{Remove: "old"}},
+		{"a published key goes alone", []domain.SigningKey{activeKey("cur", 0), publishedKey("next", time.Hour)}, "next",
+			domain.RevocationPlan{Remove: "next"}},
+		{"the active key hands over to the newest published one", []domain.SigningKey{
+			activeKey("cur", 0), publishedKey("a", time.Hour), publishedKey("b", 2*time.Hour)}, "cur",
+			domain.RevocationPlan{Remove: "cur", Activate: "b"}},
+		{"the only key is replaced by a new one", []domain.SigningKey{activeKey("cur", 0), retiredKey("old", 0)}, "cur",
+			domain.RevocationPlan{Remove: "cur", Publish: true}},
+		{"one of two active keys needs no successor", []domain.SigningKey{activeKey("a", 0), activeKey("b", time.Hour)}, "a",
+			domain.RevocationPlan{Remove: "a"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := domain.PlanRevocation(c.keys, c.kid)
+			if err != nil || got != c.want {
+				t.Fatalf("got %+v, %v; want %+v", got, err, c.want)
+			}
+		})
+	}
+	if _, err := domain.PlanRevocation([]domain.SigningKey{activeKey("cur", 0)}, "nope"); err != domain.ErrNotFound {
+		t.Fatalf("unknown kid: %v, want ErrNotFound", err)
+	}
+}

@@ -32,6 +32,10 @@ type Token struct {
 	IssuedAt  time.Time
 	NotBefore time.Time
 	ExpiresAt time.Time
+	// KeyID is the kid of the key that signed a JWT; empty for an opaque
+	// token. A verification is only as good as that key: once the key is
+	// removed, the token is refused however it was checked before.
+	KeyID string
 }
 
 // ActiveAt reports whether the token is valid at now, allowing leeway for

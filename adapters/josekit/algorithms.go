@@ -91,6 +91,27 @@ func ClientAssertionAlgorithms() []string {
 	return out
 }
 
+// HMACAlgorithmsFor lists, sorted, the client_secret_jwt algorithms a
+// secret of n bytes may sign assertions with: those whose hash is no
+// longer than the secret (RFC 7518 §3.2), HS256 from 32 bytes, HS384 from
+// 48 and HS512 from 64. Assertions with the others are refused.
+func HMACAlgorithmsFor(n int) []string {
+	var out []string
+	for name, h := range hmacAlgorithms {
+		if n >= h.minKey {
+			out = append(out, string(name))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// HMACMinSecret is the shortest secret alg checks assertions with, 0 for
+// an algorithm that is not a client_secret_jwt one.
+func HMACMinSecret(alg string) int {
+	return hmacAlgorithms[domain.Algorithm(alg)].minKey
+}
+
 func isRSA(pub crypto.PublicKey) bool {
 	k, ok := pub.(*rsa.PublicKey)
 	return ok && k.N != nil && k.N.BitLen() >= minRSABits

@@ -207,3 +207,20 @@ func TestClientAssertionAlgorithmsNeverListNone(t *testing.T) {
 		t.Errorf("%v: want sorted and without none", algs)
 	}
 }
+
+// The secret lengths the registration reports agree with what the
+// verifier accepts: each algorithm from its hash size, none below 32.
+func TestHMACAlgorithmsFor(t *testing.T) {
+	for n, want := range map[int]string{
+		31: "", 32: "HS256", 47: "HS256", 48: "HS256 HS384", 63: "HS256 HS384", 64: "HS256 HS384 HS512", 100: "HS256 HS384 HS512",
+	} {
+		if got := strings.Join(josekit.HMACAlgorithmsFor(n), " "); got != want {
+			t.Errorf("HMACAlgorithmsFor(%d) = %q, want %q", n, got, want)
+		}
+	}
+	for alg, want := range map[string]int{"HS256": 32, "HS384": 48, "HS512": 64, "RS256": 0} {
+		if got := josekit.HMACMinSecret(alg); got != want {
+			t.Errorf("HMACMinSecret(%s) = %d, want %d", alg, got, want)
+		}
+	}
+}

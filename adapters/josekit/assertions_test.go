@@ -517,3 +517,20 @@ func TestJWKSURIWithoutKidRefetchesOnceForARotatedKey(t *testing.T) {
 	}
 	assertHits(t, s, 2)
 }
+
+// What HMACAlgorithmsFor tells an operator at registration is what the
+// verifier does: a secret of n bytes checks exactly the algorithms listed.
+func TestHMACAlgorithmsForAgreesWithTheVerifier(t *testing.T) {
+	a := newAssertions(fakes.NewClock(epoch), nil)
+	c := domain.Client{ID: clientID, AuthMethods: []domain.AuthMethod{domain.AuthClientSecretJWT}}
+	for _, n := range []int{32, 47, 48, 63, 64} {
+		secret := []byte(strings.Repeat("s", n))
+		listed := josekit.HMACAlgorithmsFor(n)
+		for _, alg := range []string{"HS256", "HS384", "HS512"} {
+			_, _, err := a.VerifyClientAssertion(context.Background(), c, [][]byte{secret}, forgeHMAC(t, alg, secret, assertionClaims()))
+			if accepted, want := err == nil, slices.Contains(listed, alg); accepted != want {
+				t.Errorf("%d-byte secret, %s: accepted %v, listed %v (%v)", n, alg, accepted, want, err)
+			}
+		}
+	}
+}

@@ -2,10 +2,13 @@ package josekit_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"testing"
 
 	"github.com/sigilauth/sigil/adapters/josekit"
+	"github.com/sigilauth/sigil/application"
 	"github.com/sigilauth/sigil/domain"
 	"github.com/sigilauth/sigil/test/fakes"
 )
@@ -101,4 +104,63 @@ func BenchmarkVerifyClientAssertion(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkCachedJWTCheck measures the resource server's check of a JWT it
+// has verified before: the token cache over a Verifier over the JWKS
+// client, with the question whether the token's key is still published
+// asked on every hit, as the resource role wires them.
+func BenchmarkCachedJWTCheck(b *testing.B) {
+	key := rsaKey(b, 0)
+	doc, err := josekit.NewJWKS().EncodeJWKS([]domain.SigningKey{key})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(doc) }))
+	defer srv.Close()
+	clock := fakes.NewClock(epoch)
+	keys := josekit.NewRemoteJWKS(srv.URL, srv.Client(), josekit.RemoteJWKSOptions{Clock: clock})
+	v := application.NewCachedVerifier(josekit.NewVerifier(keys, josekit.VerifierOptions{Issuer: issuer, Clock: clock}), keys, clock, 1000)
+	raw, err := josekit.NewSigner().SignAccessToken(context.Background(), key, token())
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := v.VerifyAccessToken(ctx, raw); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := v.VerifyAccessToken(ctx, raw); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkTrustsKey measures what the key check adds to each cached
+// answer: an atomic load and a map lookup, from many goroutines at once.
+func BenchmarkTrustsKey(b *testing.B) {
+	key := rsaKey(b, 0)
+	doc, err := josekit.NewJWKS().EncodeJWKS([]domain.SigningKey{key, rsaKey(b, 1)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(doc) }))
+	defer srv.Close()
+	keys := josekit.NewRemoteJWKS(srv.URL, srv.Client(), josekit.RemoteJWKSOptions{})
+	if err := keys.Refresh(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if !keys.TrustsKey(key.ID) {
+				b.Error("key not trusted")
+				return
+			}
+		}
+	})
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -62,6 +63,16 @@ type RemoteJWKS struct {
 	attemptedAt time.Time // of the last fetch started
 	lastErr     error     // of the last fetch; nil if it succeeded
 	inflight    *jwksFetch
+	// removed holds the kids Forget dropped. A key removed on the event
+	// feed stays out of every later set, even one fetched from an
+	// authorization server that has not reloaded its keys yet. Kids are
+	// random and never reused, and only the feed adds to it, so it grows
+	// by one per removal.
+	removed map[string]bool
+
+	// current is set, for TrustsKey to read without the lock on every
+	// request a cached verification answers.
+	current atomic.Pointer[keySet]
 }
 
 // keySet is a parsed JWK Set, never changed once built: a refresh
@@ -113,7 +124,10 @@ func (s *keySet) candidates(alg domain.Algorithm) []remoteKey {
 // its outcome is in the RemoteJWKS.
 type jwksFetch struct{ done chan struct{} }
 
-var _ application.VerificationKeys = (*RemoteJWKS)(nil)
+var (
+	_ application.VerificationKeys = (*RemoteJWKS)(nil)
+	_ application.KeyTrust         = (*RemoteJWKS)(nil)
+)
 
 // NewRemoteJWKS returns a key source reading the JWKS at url with client
 // (a client with a 10s timeout if nil). Nothing is fetched until needed or
@@ -262,7 +276,8 @@ func (r *RemoteJWKS) run(f *jwksFetch) {
 		if r.lastErr != nil {
 			r.log.Info("jwks fetch recovered", "url", r.url, "keys", len(set.all))
 		}
-		r.set, r.fetchedAt, r.lastErr = set, r.clock.Now(), nil
+		r.setLocked(set.without(r.removed))
+		r.fetchedAt, r.lastErr = r.clock.Now(), nil
 	default:
 		// Logged once per outage, not once per attempt; cached keys stay.
 		if r.lastErr == nil {
@@ -367,29 +382,72 @@ func parseKey(raw json.RawMessage) (k remoteKey, reason string) {
 	return k, ""
 }
 
-// Forget drops the key kid from the cache, for a key the authorization
-// server removed from its JWKS (reported on the event feed): tokens naming
-// it are refused from now on instead of after the next refresh. The set is
-// copied, never changed in place, as readers may hold it.
+// Forget drops the key kid from the cache and from every set fetched
+// later, for a key the authorization server removed or revoked (reported
+// on the event feed): tokens naming it are refused from now on, those
+// whose verification was cached too (see TrustsKey), instead of after the
+// next refresh. The first token naming a key this node does not know may
+// then fetch the set at once, without waiting out MinRefreshInterval: a
+// key revoked while it was signing has a successor that signs from now
+// on. Only the feed calls Forget, so this opens no way to a flood.
 func (r *RemoteJWKS) Forget(kid string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.removed == nil {
+		r.removed = map[string]bool{}
+	}
+	r.removed[kid] = true
+	r.attemptedAt = time.Time{}
 	if r.set == nil {
 		return
 	}
 	if _, ok := r.set.byKid[kid]; !ok {
 		return
 	}
-	next := &keySet{byKid: make(map[string]remoteKey, len(r.set.byKid))}
-	for id, k := range r.set.byKid {
-		if id != kid {
+	r.setLocked(r.set.without(r.removed))
+}
+
+// TrustsKey implements application.KeyTrust: kid is in the key set as
+// last fetched, and was not removed since. A refresh that no longer lists
+// a kid, or Forget, ends the trust at once. It takes no lock.
+func (r *RemoteJWKS) TrustsKey(kid string) bool {
+	set := r.current.Load()
+	if set == nil || kid == "" {
+		return false
+	}
+	_, ok := set.byKid[kid]
+	return ok
+}
+
+func (r *RemoteJWKS) setLocked(set *keySet) {
+	r.set = set
+	r.current.Store(set)
+}
+
+// without is s minus the keys whose kid is in removed: s itself when
+// there are none, as sets are never changed in place (readers may hold
+// them).
+func (s *keySet) without(removed map[string]bool) *keySet {
+	drop := false
+	for kid := range s.byKid {
+		if removed[kid] {
+			drop = true
+			break
+		}
+	}
+	if !drop {
+		return s
+	}
+	next := &keySet{byKid: make(map[string]remoteKey, len(s.byKid))}
+	for id, k := range s.byKid {
+		if !removed[id] {
 			next.byKid[id] = k
 		}
 	}
-	for _, k := range r.set.all {
-		if k.kid != kid {
+	for _, k := range s.all {
+		if k.kid == "" || !removed[k.kid] {
 			next.all = append(next.all, k)
 		}
 	}
-	r.set = next
+	return next
 }

@@ -467,10 +467,67 @@ func TestRemoteJWKSForgetDropsARemovedKey(t *testing.T) {
 	r := newRemote(s, fakes.NewClock(epoch), nil)
 	assertKey(t, r, a)
 	r.Forget(a.ID)
-	// Within the refresh interval the key is not fetched back: it is gone.
+	// The removal lets one fetch go at once, for a successor key; the
+	// server still lists the removed key, which stays gone all the same.
 	if _, _, err := r.VerificationKey(context.Background(), a.ID); !errors.Is(err, domain.ErrNotFound) {
 		t.Fatalf("a forgotten key still verifies: %v", err)
 	}
+	assertHits(t, s, 2)
+	// After that fetch the refresh interval holds again.
+	if _, _, err := r.VerificationKey(context.Background(), "made-up"); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("an unknown kid: %v", err)
+	}
 	assertKey(t, r, b)
-	assertHits(t, s, 1)
+	assertHits(t, s, 2)
+}
+
+// A key dropped on the feed stays out of every later set, even one
+// fetched from an authorization server that has not reloaded yet and
+// still lists it; the keys beside it stay trusted.
+func TestRemoteJWKSForgottenKeyNeverComesBack(t *testing.T) {
+	a, b := rsaKey(t, 0), rsaKey(t, 1)
+	s := newJWKSServer(t, a, b)
+	clock := fakes.NewClock(epoch)
+	r := newRemote(s, clock, nil)
+	assertKey(t, r, a)
+	if !r.TrustsKey(a.ID) || !r.TrustsKey(b.ID) {
+		t.Fatal("keys of the fetched set are not trusted")
+	}
+	r.Forget(a.ID)
+	if r.TrustsKey(a.ID) {
+		t.Fatal("a forgotten key is still trusted")
+	}
+	clock.Advance(minRefresh)
+	if err := r.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if r.TrustsKey(a.ID) {
+		t.Fatal("a refresh from a server still listing the removed key brought it back")
+	}
+	if _, _, err := r.VerificationKey(context.Background(), a.ID); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("a removed key verifies again after a refresh: %v", err)
+	}
+	if !r.TrustsKey(b.ID) {
+		t.Fatal("the other key lost its trust")
+	}
+}
+
+// A refresh that no longer lists a key ends the trust in it at once.
+func TestRemoteJWKSRefreshWithoutAKeyEndsItsTrust(t *testing.T) {
+	a, b := rsaKey(t, 0), rsaKey(t, 1)
+	s := newJWKSServer(t, a, b)
+	r := newRemote(s, fakes.NewClock(epoch), nil)
+	if r.TrustsKey(a.ID) {
+		t.Fatal("a key is trusted before any fetch")
+	}
+	if err := r.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s.setKeys(t, b)
+	if err := r.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if r.TrustsKey(a.ID) || !r.TrustsKey(b.ID) || r.TrustsKey("") {
+		t.Fatalf("trust after a refresh without %s: a=%v b=%v", a.ID, r.TrustsKey(a.ID), r.TrustsKey(b.ID))
+	}
 }

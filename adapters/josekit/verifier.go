@@ -178,5 +178,6 @@ func (v *Verifier) VerifyAccessToken(ctx context.Context, raw string) (domain.To
 		IssuedAt:  c.IssuedAt.Time(),
 		NotBefore: nbf,
 		ExpiresAt: exp,
+		KeyID:     header.KeyID,
 	}, nil
 }

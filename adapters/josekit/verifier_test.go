@@ -57,6 +57,10 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 		!got.IssuedAt.Equal(want.IssuedAt) || !got.NotBefore.Equal(want.NotBefore) || !got.ExpiresAt.Equal(want.ExpiresAt) {
 		t.Errorf("round trip:\n got  %+v\n want %+v", got, want)
 	}
+	// The resource server's cache ties the verification to this key.
+	if got.KeyID != key.ID {
+		t.Errorf("KeyID %q, want the signing key's kid %q", got.KeyID, key.ID)
+	}
 }
 
 func TestSignerWritesRFC9068Header(t *testing.T) {

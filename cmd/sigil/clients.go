@@ -6,11 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/sigilauth/sigil/adapters/josekit"
+	"github.com/sigilauth/sigil/application"
 	"github.com/sigilauth/sigil/bootstrap"
 	"github.com/sigilauth/sigil/domain"
 )
@@ -57,7 +60,7 @@ func clients(args []string, getenv func(string) string, stdout, stderr io.Writer
 				if err := a.Register.Handle(ctx, in); err != nil {
 					return fmt.Errorf("client %s: %w", in.Client.ID, err)
 				}
-				fmt.Fprintf(stdout, "registered %s\n", in.Client.ID)
+				fmt.Fprintf(stdout, "registered %s%s\n", in.Client.ID, assertionAlgorithms(in))
 				if err := a.ClientChanged(ctx, in.Client.ID); err != nil {
 					fmt.Fprintf(stderr, "sigil: running nodes will see %s within client-cache-ttl: %v\n", in.Client.ID, err)
 				}
@@ -132,4 +135,29 @@ func printClients(w io.Writer, list []domain.Client) {
 			c.AllowedScopes.String(), strings.Join(c.Resources, ","), strings.Join(secrets, ", "))
 	}
 	tw.Flush()
+}
+
+// assertionAlgorithms says which client_secret_jwt algorithms a client's
+// secrets can all sign with, as the token endpoint's answer to any other
+// is a plain invalid_client: "" for a client without the method.
+func assertionAlgorithms(in application.RegisterClientInput) string {
+	if !in.Client.AllowsAuthMethod(domain.AuthClientSecretJWT) || len(in.Secrets) == 0 {
+		return ""
+	}
+	shortest := len(in.Secrets[0].Secret)
+	for _, s := range in.Secrets[1:] {
+		shortest = min(shortest, len(s.Secret))
+	}
+	algs := josekit.HMACAlgorithmsFor(shortest)
+	var missing []string
+	for _, alg := range josekit.HMACAlgorithmsFor(math.MaxInt) {
+		if need := josekit.HMACMinSecret(alg); shortest < need {
+			missing = append(missing, fmt.Sprintf("%s needs secrets of %d bytes", alg, need))
+		}
+	}
+	note := ""
+	if len(missing) > 0 {
+		note = "; " + strings.Join(missing, ", ")
+	}
+	return fmt.Sprintf(" (client_secret_jwt with %s%s)", strings.Join(algs, ", "), note)
 }

@@ -57,6 +57,7 @@ func usage(w io.Writer) {
   sigil clients delete --id CLIENT_ID       remove a client
   sigil keys list                           list the signing keys and their states
   sigil keys rotate                         start a staged rotation now
+  sigil keys revoke KID                     remove a key at once (a leaked key)
 
 Every setting can be given as a flag, a SIGIL_* environment variable, or a key
 in the YAML file named by --config (flags win over the environment, which wins

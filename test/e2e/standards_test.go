@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -301,5 +302,50 @@ func TestClientSecretJWTAndSecretRotation(t *testing.T) {
 	for _, secret := range []string{expired, "a-wrong-secret-that-is-32-bytes-long"} {
 		a := assertion(t, hmacKey(secret), jwa.HS256(), "rotating", aud, soon)
 		wantOAuthError(t, postForm(t, tokenURL, assertionForm(a), nil), 401, "invalid_client")
+	}
+}
+
+// TestClientSecretJWTPerHash: each HMAC algorithm needs a secret at least
+// as long as its hash (RFC 7518 §3.2), so a 48-byte secret signs HS256
+// and HS384 and a 64-byte one all three; an algorithm the secret is too
+// short for is refused. Assertions are made by another
+// JOSE library (lestrrat-go/jwx).
+func TestClientSecretJWTPerHash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts servers")
+	}
+	n := startNode(t, nil)
+	tokenURL := n.AuthURL + "/oauth2/token"
+	aud := n.Config.Issuer() + "/oauth2/token"
+	soon := time.Now().Add(time.Minute)
+	secrets := map[int]string{32: strings.Repeat("a", 32), 48: strings.Repeat("b", 48), 64: strings.Repeat("c", 64)}
+	for size, secret := range secrets {
+		n.register(t, application.RegisterClientInput{
+			Client:  clientOf(fmt.Sprintf("hs-%d", size), domain.AuthClientSecretJWT),
+			Secrets: []application.SecretSpec{{ID: "1", Secret: secret}},
+		})
+	}
+	for _, c := range []struct {
+		alg  jwa.SignatureAlgorithm
+		need int
+	}{{jwa.HS256(), 32}, {jwa.HS384(), 48}, {jwa.HS512(), 64}} {
+		for size, secret := range secrets {
+			t.Run(fmt.Sprintf("%s with %d bytes", c.alg, size), func(t *testing.T) {
+				key, err := jwk.Import([]byte(secret))
+				if err != nil {
+					t.Fatal(err)
+				}
+				r := postForm(t, tokenURL, assertionForm(assertion(t, key, c.alg, fmt.Sprintf("hs-%d", size), aud, soon)), nil)
+				if size >= c.need {
+					if r.Status != 200 {
+						t.Fatalf("%d %s", r.Status, r.Body)
+					}
+					return
+				}
+				// The answer is the one every failed assertion gets; the
+				// operator learns the lengths from `sigil clients apply`.
+				wantOAuthError(t, r, 401, "invalid_client")
+			})
+		}
 	}
 }

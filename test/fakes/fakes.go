@@ -401,17 +401,31 @@ type Events struct {
 	mu  sync.Mutex
 	Log []domain.Event
 	// Err, if set, is returned by Publish.
-	Err error
+	Err      error
+	handlers []func(domain.Event)
+}
+
+// Subscribe hands every event published from now on to h, as the feed
+// hands it to each node.
+func (e *Events) Subscribe(h func(domain.Event)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.handlers = append(e.handlers, h)
 }
 
 // Publish implements application.EventPublisher.
 func (e *Events) Publish(_ context.Context, ev domain.Event) error {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	if e.Err != nil {
+		e.mu.Unlock()
 		return e.Err
 	}
 	e.Log = append(e.Log, ev)
+	handlers := slices.Clone(e.handlers)
+	e.mu.Unlock()
+	for _, h := range handlers {
+		h(ev)
+	}
 	return nil
 }
 
@@ -535,6 +549,7 @@ func (v Verifier) VerifyAccessToken(ctx context.Context, raw string) (domain.Tok
 		return domain.Token{}, domain.ErrInvalidToken.With("token expired")
 	}
 	c.Token.Value = raw
+	c.Token.KeyID = c.Kid
 	return c.Token, nil
 }
 
@@ -594,3 +609,35 @@ var (
 	_ application.ClientAssertionVerifier = AssertionVerifier{}
 	_ application.IntrospectionSigner     = IntrospectionSigner{}
 )
+
+// TrustedKeys is a key trust list a test edits: the kids of the keys an
+// authorization server still publishes.
+type TrustedKeys struct {
+	mu   sync.RWMutex
+	kids map[string]bool
+}
+
+// NewTrustedKeys trusts kids.
+func NewTrustedKeys(kids ...string) *TrustedKeys {
+	t := &TrustedKeys{kids: map[string]bool{}}
+	for _, k := range kids {
+		t.kids[k] = true
+	}
+	return t
+}
+
+// Remove stops trusting kid, as a key removal would.
+func (t *TrustedKeys) Remove(kid string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.kids, kid)
+}
+
+// TrustsKey implements application.KeyTrust.
+func (t *TrustedKeys) TrustsKey(kid string) bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.kids[kid]
+}
+
+var _ application.KeyTrust = (*TrustedKeys)(nil)
