@@ -54,11 +54,14 @@ func (l *Locker) TryLocked(ctx context.Context, name string, fn func(ctx context
 	return l.tryLease(ctx, name, fn)
 }
 
-// advisoryKey maps a lock name to PostgreSQL's 64-bit advisory lock key.
-// Two names sharing a key would only make one wait for the other.
-func advisoryKey(name string) int64 {
+// advisoryKey maps a lock name in a schema to PostgreSQL's 64-bit
+// advisory lock key. Advisory locks belong to the whole database, so two
+// deployments in different schemas of one database would otherwise hold
+// each other's locks. Two names sharing a key would only make one wait for
+// the other.
+func advisoryKey(schema, name string) int64 {
 	h := fnv.New64a()
-	h.Write([]byte("sigil lock:" + name))
+	h.Write([]byte("sigil lock:" + schema + "\x00" + name))
 	return int64(h.Sum64())
 }
 
@@ -74,7 +77,12 @@ func (l *Locker) tryAdvisory(ctx context.Context, name string, fn func(ctx conte
 	if err != nil {
 		return false, fmt.Errorf("lock %s: %w", name, err)
 	}
-	key := advisoryKey(name)
+	var schema string
+	if err := conn.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		_ = conn.Close()
+		return false, fmt.Errorf("lock %s: %w", name, err)
+	}
+	key := advisoryKey(schema, name)
 	var got bool
 	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&got); err != nil {
 		_ = conn.Close()

@@ -72,3 +72,36 @@ func TestLockerReleasesWhenTheContextEndsDuringTheWork(t *testing.T) {
 		})
 	}
 }
+
+func TestLockerOnPostgreSQLIsPerSchema(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs PostgreSQL")
+	}
+	// Two deployments in two schemas of one database, and a second node of
+	// the first deployment.
+	first, other := testenv.Postgres(t), testenv.Postgres(t)
+	holding := make(chan struct{})
+	release := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, err := gormstore.NewLocker(first).TryLocked(t.Context(), "rotate", func(context.Context) error {
+			close(holding)
+			<-release
+			return nil
+		})
+		done <- err
+	}()
+	<-holding
+	sameDeployment, err := gormstore.NewLocker(first).TryLocked(t.Context(), "rotate", func(context.Context) error { return nil })
+	if err != nil || sameDeployment {
+		t.Errorf("a second node of the same schema took a held lock: %v, %v", sameDeployment, err)
+	}
+	otherDeployment, err := gormstore.NewLocker(other).TryLocked(t.Context(), "rotate", func(context.Context) error { return nil })
+	if err != nil || !otherDeployment {
+		t.Errorf("a deployment in another schema was kept out by this one's lock: %v, %v", otherDeployment, err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
