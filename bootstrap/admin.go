@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 
 	"github.com/redis/go-redis/v9"
 
@@ -57,10 +56,7 @@ func OpenAdmin(ctx context.Context, c Config, log *slog.Logger) (*Admin, error) 
 	}
 	a.Events = noEvents{}
 	if c.RedisAddr != "" {
-		r := redis.NewUniversalClient(&redis.UniversalOptions{
-			Addrs: strings.Split(c.RedisAddr, ","), MasterName: c.RedisMasterName,
-			Username: c.RedisUsername, Password: c.RedisPassword, DB: c.RedisDB,
-		})
+		r := redis.NewUniversalClient(redisOptions(c))
 		a.close = append(a.close, r.Close)
 		a.Events = redisstore.NewFeed(r, c.RedisPrefix+"events", log)
 	}

@@ -80,6 +80,12 @@ type Config struct {
 	RedisPassword   string
 	RedisDB         int
 	RedisPrefix     string
+
+	// Bounded waits on the dependencies: see gormstore.Guard and
+	// redisstore.Guard.
+	DatabaseTimeout     time.Duration
+	RedisTimeout        time.Duration
+	OutageProbeInterval time.Duration
 }
 
 // Issuer is the authorization server's issuer identifier: the configured
@@ -248,6 +254,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxBodyBytes <= 0 {
 		add("max-body-bytes must be positive")
+	}
+	if c.DatabaseTimeout <= 0 || c.RedisTimeout <= 0 || c.OutageProbeInterval <= 0 {
+		add("database-timeout, redis-timeout and outage-probe-interval must be positive")
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("invalid configuration: %s", strings.Join(problems, "; "))
