@@ -169,11 +169,20 @@ func (h *Health) after(db *gorm.DB) {
 		return
 	}
 	st := v.(guardState)
+	bounded := db.Statement.Context
+	timedOut := bounded != nil && bounded.Err() != nil && st.caller.Err() == nil
 	st.cancel()
 	db.Statement.Context = st.caller
-	if db.Error != nil {
-		db.Error = h.judge(st.caller, db.Error)
+	if db.Error == nil {
+		return
 	}
+	if timedOut && !errors.Is(db.Error, domain.ErrTemporarilyUnavailable) {
+		// Our deadline passed, whatever shape the error took on the way:
+		// Gorm joins the errors of a statement and of its rollback into
+		// text, so the deadline may no longer be in the chain.
+		db.Error = &unavailableError{cause: db.Error}
+	}
+	db.Error = h.judge(st.caller, db.Error)
 }
 
 // judge classifies err from a call made with the caller's context: an
@@ -300,10 +309,15 @@ func classify(err error) (error, bool) {
 		errors.As(err, &netErr):
 		return &unavailableError{cause: err}, true
 	}
-	// pgx reports a connection that died under it in words only.
-	if msg := err.Error(); strings.Contains(msg, "conn closed") || strings.Contains(msg, "unexpected EOF") ||
-		strings.Contains(msg, "failed to connect") {
-		return &unavailableError{cause: err}, true
+	// pgx reports a connection that died under it in words only, and Gorm
+	// joins a statement's error with its rollback's as text, which keeps
+	// only the last in the chain: judge those by their words.
+	msg := err.Error()
+	for _, words := range []string{"conn closed", "unexpected EOF", "failed to connect", "timeout: ",
+		"(SQLSTATE 57P01)", "(SQLSTATE 57P02)", "(SQLSTATE 57P03)", "(SQLSTATE 53300)", "(SQLSTATE 08"} {
+		if strings.Contains(msg, words) {
+			return &unavailableError{cause: err}, true
+		}
 	}
 	return err, false
 }

@@ -86,7 +86,37 @@ var errDown = fmt.Errorf("redis is down: %w", domain.ErrTemporarilyUnavailable)
 
 type guardHook struct{ h *Health }
 
-func (g guardHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+// DialHook hands a failed dial back to go-redis as a connection that
+// fails on first use, with the dial's own error. go-redis has a dial
+// breaker of its own: after as many failed dials as its pool has slots it
+// stops dialing and tries again once a second, which would hold recovery
+// back by up to a second after Redis returns. The gate already keeps
+// callers off a Redis that is down, and its probe must reach Redis the
+// moment it is back: so the pool never counts a failed dial, the command
+// fails with the dial's error (which classify sees as unavailable), and
+// go-redis drops the connection.
+func (g guardHook) DialHook(next redis.DialHook) redis.DialHook {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := next(ctx, network, addr)
+		if err != nil {
+			return failedConn{err: err}, nil
+		}
+		return conn, nil
+	}
+}
+
+// failedConn is a dial that failed, as a connection: every read and write
+// returns the dial's error.
+type failedConn struct{ err error }
+
+func (c failedConn) Read([]byte) (int, error)         { return 0, c.err }
+func (c failedConn) Write([]byte) (int, error)        { return 0, c.err }
+func (c failedConn) Close() error                     { return nil }
+func (c failedConn) LocalAddr() net.Addr              { return &net.TCPAddr{} }
+func (c failedConn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
+func (c failedConn) SetDeadline(time.Time) error      { return nil }
+func (c failedConn) SetReadDeadline(time.Time) error  { return nil }
+func (c failedConn) SetWriteDeadline(time.Time) error { return nil }
 
 func (g guardHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {

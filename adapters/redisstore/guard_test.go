@@ -30,7 +30,7 @@ func closedPort(t *testing.T) string {
 
 func guarded(t *testing.T, addr string, timeout time.Duration, logs *bytes.Buffer) (*redis.Client, *redisstore.Health) {
 	t.Helper()
-	client := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, ContextTimeoutEnabled: true,
+	client := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, ContextTimeoutEnabled: true, DialerRetries: 1,
 		DialTimeout: timeout, ReadTimeout: timeout, WriteTimeout: timeout, PoolTimeout: timeout})
 	var log *slog.Logger
 	if logs != nil {
@@ -148,5 +148,36 @@ func TestCommandErrorsAndMissingKeysAreNotUnavailable(t *testing.T) {
 	}
 	if !health.Up() {
 		t.Error("a missing key or a wrong command marked Redis down")
+	}
+}
+
+func TestRedisBackWithinAProbeAfterALongOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills a Redis of its own")
+	}
+	srv := testenv.StartRedis(t, testenv.OwnRedisOptions{})
+	client, health := guarded(t, srv.Addr(), time.Second, nil)
+	tokens := redisstore.NewTokens(client, "x:")
+	srv.Kill()
+	if _, err := tokens.FindToken(t.Context(), "v"); !errors.Is(err, domain.ErrTemporarilyUnavailable) {
+		t.Fatalf("FindToken on a killed Redis = %v", err)
+	}
+	// Fifty failed probes: far more failed dials than go-redis's pool has
+	// slots, which would trip its own dial breaker.
+	time.Sleep(time.Second)
+	srv.Restart()
+	back := time.Now()
+	for !health.Up() {
+		if time.Since(back) > 2*time.Second {
+			t.Fatal("Redis not back 2 s after the restart")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := tokens.FindToken(t.Context(), "v"); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("FindToken after the restart = %v", err)
+	}
+	t.Logf("back %v after the restart", time.Since(back))
+	if d := time.Since(back); d > 200*time.Millisecond {
+		t.Errorf("back only %v after the restart, with a probe every 20 ms", d)
 	}
 }
