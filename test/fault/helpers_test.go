@@ -354,5 +354,3 @@ func readyz(t *testing.T, base string) (int, string) {
 	}
 	return r.status, r.body
 }
-
-
