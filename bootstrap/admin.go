@@ -44,7 +44,14 @@ func OpenAdmin(ctx context.Context, c Config, log *slog.Logger) (*Admin, error) 
 	if err != nil {
 		return nil, fmt.Errorf("database handle: %w", err)
 	}
-	a := &Admin{close: []func() error{sqlDB.Close}}
+	// The commands see an unreachable database as the server does: within
+	// database-timeout, with its classified error.
+	health, err := gormstore.Guard(db, gormstore.GuardOptions{Timeout: c.DatabaseTimeout, Logger: log})
+	if err != nil {
+		_ = sqlDB.Close()
+		return nil, err
+	}
+	a := &Admin{close: []func() error{func() error { health.Close(); return nil }, sqlDB.Close}}
 	if err := gormstore.Migrate(ctx, db); err != nil {
 		a.Close()
 		return nil, fmt.Errorf("migrate %s database: %w", c.DatabaseDriver, err)

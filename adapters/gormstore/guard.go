@@ -201,10 +201,20 @@ func (h *Health) judge(caller context.Context, err error) error {
 	return c
 }
 
+// noDeadlineKey marks a context whose statements the caller bounds (see
+// withoutStatementDeadline).
+type noDeadlineKey struct{}
+
+// withoutStatementDeadline exempts the statements run with ctx from the
+// guard's deadline, for the migration at start.
+func withoutStatementDeadline(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noDeadlineKey{}, true)
+}
+
 // bound gives ctx the adapter's deadline unless it already has a sooner
 // one.
 func (h *Health) bound(ctx context.Context) (context.Context, context.CancelFunc) {
-	if h == nil || h.timeout <= 0 {
+	if h == nil || h.timeout <= 0 || ctx.Value(noDeadlineKey{}) != nil {
 		return ctx, func() {}
 	}
 	if d, ok := ctx.Deadline(); ok && time.Until(d) <= h.timeout {
