@@ -181,3 +181,52 @@ func TestRedisBackWithinAProbeAfterALongOutage(t *testing.T) {
 		t.Errorf("back only %v after the restart, with a probe every 20 ms", d)
 	}
 }
+
+func TestGuardedClusterServesAndClassifies(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a Redis Cluster of its own")
+	}
+	addrs := testenv.RedisCluster(t)
+	client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: addrs, ContextTimeoutEnabled: true,
+		DialerRetries: 1, ReadTimeout: time.Second, WriteTimeout: time.Second})
+	health := redisstore.Guard(client, redisstore.GuardOptions{Timeout: time.Second})
+	t.Cleanup(func() {
+		health.Close()
+		_ = client.Close()
+	})
+	tokens := redisstore.NewTokens(client, "x:")
+	// Tokens spread over the three masters' slots, through the batcher's
+	// pipelines, which go-redis splits by slot.
+	for range 20 {
+		tok := opaqueToken(time.Minute)
+		if err := tokens.SaveToken(t.Context(), tok); err != nil {
+			t.Fatalf("SaveToken on a cluster: %v", err)
+		}
+		if got, err := tokens.FindToken(t.Context(), tok.Value); err != nil || got.ID != tok.ID {
+			t.Fatalf("FindToken on a cluster = %+v, %v", got, err)
+		}
+	}
+	if err := health.Check(t.Context()); err != nil || !health.Up() {
+		t.Errorf("a healthy cluster: check %v, up %v", err, health.Up())
+	}
+	if _, err := redisstore.NewDenyList(client, "x:").ListDenied(t.Context()); err != nil {
+		t.Errorf("ListDenied over every master: %v", err)
+	}
+
+	// A slot no node serves answers CLUSTERDOWN, as during a fail-over
+	// that has not finished.
+	deny := redisstore.NewDenyList(client, "x:")
+	slot, err := client.ClusterKeySlot(t.Context(), "x:deny:jti").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, addr := range addrs {
+		node := redis.NewClient(&redis.Options{Addr: addr})
+		_ = node.Do(t.Context(), "cluster", "delslots", slot).Err()
+		_ = node.Close()
+	}
+	_, err = deny.IsDenied(t.Context(), "jti")
+	if !errors.Is(err, domain.ErrTemporarilyUnavailable) || !strings.Contains(err.Error(), "CLUSTERDOWN") {
+		t.Errorf("IsDenied on an unserved slot = %v, want temporarily unavailable (CLUSTERDOWN)", err)
+	}
+}
