@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -210,7 +211,8 @@ func (e *unavailableError) Unwrap() []error {
 // pipe, end of stream, timeout, our own deadline), the pool had no
 // connection in time, or Redis said it cannot serve yet (LOADING a
 // dataset, CLUSTERDOWN, READONLY or MASTERDOWN during a fail-over,
-// TRYAGAIN during resharding, too many clients).
+// TRYAGAIN during resharding, too many clients), or no Sentinel or cluster
+// node could be reached.
 func classify(err error) (error, bool) {
 	if err == nil || errors.Is(err, redis.Nil) {
 		return err, false
@@ -241,6 +243,15 @@ func classify(err error) (error, bool) {
 		redis.IsTryAgainError(err),
 		redis.IsMaxClientsError(err):
 		return &unavailableError{cause: err}, true
+	}
+	// Sentinel and Cluster say that none of their servers answer in words
+	// only.
+	msg := err.Error()
+	for _, words := range []string{"all sentinels specified in configuration are unreachable",
+		"cluster has no nodes", "all ring shards are down"} {
+		if strings.Contains(msg, words) {
+			return &unavailableError{cause: err}, true
+		}
 	}
 	return err, false
 }

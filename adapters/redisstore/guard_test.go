@@ -230,3 +230,18 @@ func TestGuardedClusterServesAndClassifies(t *testing.T) {
 		t.Errorf("IsDenied on an unserved slot = %v, want temporarily unavailable (CLUSTERDOWN)", err)
 	}
 }
+
+func TestUnreachableSentinelsAreUnavailable(t *testing.T) {
+	// No Sentinel answers: go-redis says so in words only.
+	client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{closedPort(t)}, MasterName: "mymaster",
+		MaxRetries: -1, DialerRetries: 1, DialTimeout: time.Second})
+	health := redisstore.Guard(client, redisstore.GuardOptions{Timeout: time.Second})
+	t.Cleanup(func() {
+		health.Close()
+		_ = client.Close()
+	})
+	_, err := redisstore.NewTokens(client, "x:").FindToken(t.Context(), "v")
+	if !errors.Is(err, domain.ErrTemporarilyUnavailable) {
+		t.Errorf("FindToken with no Sentinel = %v, want temporarily unavailable", err)
+	}
+}
