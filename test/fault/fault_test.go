@@ -32,17 +32,24 @@ func runOutages(t *testing.T, n *node, o outage, kinds []kind, needs map[string]
 	// Frozen: connections stay open and nothing answers.
 	o.freeze()
 	frozen := time.Now()
-	status, body := readyz(t, root)
-	if status != http.StatusServiceUnavailable || !strings.Contains(body, `"down":["`+o.name+`"]`) {
-		t.Errorf("/readyz while %s is frozen: %d %s", o.name, status, body)
-	}
+	// /readyz must not wait on the frozen dependency, even before Sigil
+	// knows it is down.
+	ready := make(chan struct{})
+	go func() {
+		defer close(ready)
+		status, body := readyz(t, root)
+		if status != http.StatusServiceUnavailable || !strings.Contains(body, `"down":["`+o.name+`"]`) {
+			t.Errorf("/readyz while %s is frozen: %d %s", o.name, status, body)
+		}
+	}()
 	first := send("probe", tokenRequest(n, opaqueClient, opaqueSecret))
+	<-ready
 	t.Logf("%s frozen: first opaque token request answered %d after %v (deadline %v)", o.name, first.status, first.took, o.timeout)
 	if first.status != http.StatusServiceUnavailable || first.took > o.timeout+time.Second {
 		t.Errorf("frozen %s: opaque token request %d after %v, want 503 within %v", o.name, first.status, first.took, o.timeout)
 	}
 	time.Sleep(1500 * time.Millisecond)
-	status, body = readyz(t, root)
+	status, body := readyz(t, root)
 	if status != http.StatusServiceUnavailable || !strings.Contains(body, o.name) {
 		t.Errorf("/readyz while %s is known down: %d %s", o.name, status, body)
 	}

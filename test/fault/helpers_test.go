@@ -349,6 +349,7 @@ func readyz(t *testing.T, base string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, base+"/readyz", nil)
 	r := send("readyz", req)
+	t.Logf("/readyz answered %d in %v", r.status, r.took)
 	if r.took > time.Second {
 		t.Errorf("/readyz took %v", r.took)
 	}
