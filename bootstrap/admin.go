@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 
 	"github.com/redis/go-redis/v9"
 
@@ -45,7 +44,14 @@ func OpenAdmin(ctx context.Context, c Config, log *slog.Logger) (*Admin, error) 
 	if err != nil {
 		return nil, fmt.Errorf("database handle: %w", err)
 	}
-	a := &Admin{close: []func() error{sqlDB.Close}}
+	// The commands see an unreachable database as the server does: within
+	// database-timeout, with its classified error.
+	health, err := gormstore.Guard(db, gormstore.GuardOptions{Timeout: c.DatabaseTimeout, Logger: log})
+	if err != nil {
+		_ = sqlDB.Close()
+		return nil, err
+	}
+	a := &Admin{close: []func() error{func() error { health.Close(); return nil }, sqlDB.Close}}
 	if err := gormstore.Migrate(ctx, db); err != nil {
 		a.Close()
 		return nil, fmt.Errorf("migrate %s database: %w", c.DatabaseDriver, err)
@@ -57,10 +63,7 @@ func OpenAdmin(ctx context.Context, c Config, log *slog.Logger) (*Admin, error) 
 	}
 	a.Events = noEvents{}
 	if c.RedisAddr != "" {
-		r := redis.NewUniversalClient(&redis.UniversalOptions{
-			Addrs: strings.Split(c.RedisAddr, ","), MasterName: c.RedisMasterName,
-			Username: c.RedisUsername, Password: c.RedisPassword, DB: c.RedisDB,
-		})
+		r := redis.NewUniversalClient(redisOptions(c))
 		a.close = append(a.close, r.Close)
 		a.Events = redisstore.NewFeed(r, c.RedisPrefix+"events", log)
 	}

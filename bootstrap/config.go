@@ -82,6 +82,12 @@ type Config struct {
 	RedisPassword   string
 	RedisDB         int
 	RedisPrefix     string
+
+	// Bounded waits on the dependencies: see gormstore.Guard and
+	// redisstore.Guard.
+	DatabaseTimeout     time.Duration
+	RedisTimeout        time.Duration
+	OutageProbeInterval time.Duration
 }
 
 // Issuer is the authorization server's issuer identifier: the configured
@@ -289,6 +295,9 @@ func (c Config) Validate() error {
 	// proxy's forwarding headers) would be refused.
 	if c.MaxHeaderBytes < 4096 {
 		add("max-header-bytes %d is below 4096", c.MaxHeaderBytes)
+	}
+	if c.DatabaseTimeout <= 0 || c.RedisTimeout <= 0 || c.OutageProbeInterval <= 0 {
+		add("database-timeout, redis-timeout and outage-probe-interval must be positive")
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("invalid configuration: %s", strings.Join(problems, "; "))

@@ -3,6 +3,7 @@ package bootstrap
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -274,6 +275,10 @@ func startAuth(p authParams) {
 	every(p.Lifecycle, p.Config.KeyRotationCheck, func(ctx context.Context) {
 		res, err := p.Keys.Handle(ctx, application.RotateInput{})
 		switch {
+		case errors.Is(err, domain.ErrTemporarilyUnavailable):
+			// The database is down: its gate has said so; the next check
+			// tries again.
+			p.Log.Warn("key rotation skipped: database unavailable")
 		case err != nil:
 			p.Log.Error("key rotation", "err", err)
 		case res.Done && !res.Plan.Empty():

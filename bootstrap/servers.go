@@ -7,9 +7,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"go.uber.org/fx"
+
+	"github.com/sigilauth/sigil/adapters/echohttp"
 )
 
 // serve runs handler on addr for the app's lifetime: it listens on start,
@@ -54,16 +57,38 @@ func serve(lc fx.Lifecycle, log *slog.Logger, role, addr string, handler http.Ha
 	})
 }
 
-// readyAll combines readiness checks; nil checks are skipped.
+// readyTimeout bounds a readiness check, so that /readyz answers within a
+// second even while a dependency hangs: one known to be down is reported
+// at once by its gate, and the others get this long to answer a ping.
+const readyTimeout = 800 * time.Millisecond
+
+// readyAll combines readiness checks, run at the same time; zero checks
+// are skipped. The error names every dependency that did not answer.
 func readyAll(checks ...readiness) func(ctx context.Context) error {
+	var live []readiness
+	for _, c := range checks {
+		if c.check != nil {
+			live = append(live, c)
+		}
+	}
 	return func(ctx context.Context) error {
-		for _, c := range checks {
-			if c == nil {
-				continue
+		ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+		defer cancel()
+		errs := make([]error, len(live))
+		var wg sync.WaitGroup
+		for i, c := range live {
+			wg.Go(func() { errs[i] = c.check(ctx) })
+		}
+		wg.Wait()
+		var down echohttp.NotReady
+		for i, err := range errs {
+			if err != nil {
+				down.Down = append(down.Down, live[i].name)
+				down.Causes = append(down.Causes, err)
 			}
-			if err := c(ctx); err != nil {
-				return err
-			}
+		}
+		if len(down.Down) > 0 {
+			return &down
 		}
 		return nil
 	}

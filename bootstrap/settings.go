@@ -145,6 +145,10 @@ var Settings = []Setting{
 	{"redis-password", "", "Redis password", str(func(c *Config) *string { return &c.RedisPassword })},
 	{"redis-db", "0", "Redis database number", num(func(c *Config) *int { return &c.RedisDB })},
 	{"redis-prefix", "sigil:", "prefix of every Redis key Sigil writes", str(func(c *Config) *string { return &c.RedisPrefix })},
+
+	{"database-timeout", "2s", "longest wait for one database statement or transaction; past it the request gets 503 and the database counts as down", dur(func(c *Config) *time.Duration { return &c.DatabaseTimeout })},
+	{"redis-timeout", "1s", "longest wait for one Redis command, from taking a connection to the reply; past it the request gets 503 and Redis counts as down", dur(func(c *Config) *time.Duration { return &c.RedisTimeout })},
+	{"outage-probe-interval", "200ms", "how often a database or Redis that is down is asked again; requests that need it fail at once meanwhile", dur(func(c *Config) *time.Duration { return &c.OutageProbeInterval })},
 }
 
 // secretSettings are never printed.

@@ -16,8 +16,12 @@ import (
 	"github.com/sigilauth/sigil/application"
 )
 
-// readiness reports whether a backing service answers; /readyz asks it.
-type readiness func(ctx context.Context) error
+// readiness reports whether a backing service answers; /readyz asks it
+// and names the ones that do not. A zero readiness checks nothing.
+type readiness struct {
+	name  string
+	check func(ctx context.Context) error
+}
 
 // GormModule opens the database, migrates it on start, and provides the
 // Gorm stores behind their ports. The client registry is provided as the
@@ -25,6 +29,7 @@ type readiness func(ctx context.Context) error
 var GormModule = fx.Module("gormstore",
 	fx.Provide(
 		openDatabase,
+		guardDatabase,
 		gormstore.NewClients,
 		func(c *gormstore.Clients) application.ClientRegistry { return c },
 		func(c *gormstore.Clients) application.ScopeLister { return c },
@@ -57,12 +62,23 @@ func openDatabase(lc fx.Lifecycle, c Config, log *slog.Logger) (*gorm.DB, error)
 	return db, nil
 }
 
-func databaseReadiness(db *gorm.DB) (readiness, error) {
-	sqlDB, err := db.DB()
+// guardDatabase bounds every statement by database-timeout and turns an
+// unreachable database into 503s that fail fast until it is back.
+func guardDatabase(lc fx.Lifecycle, db *gorm.DB, c Config, log *slog.Logger) (*gormstore.Health, error) {
+	h, err := gormstore.Guard(db, gormstore.GuardOptions{
+		Timeout: c.DatabaseTimeout, ProbeInterval: c.OutageProbeInterval, Logger: log,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("database handle: %w", err)
+		return nil, err
 	}
-	return sqlDB.PingContext, nil
+	// Appended after openDatabase's hook, so it stops first: the probe
+	// ends before the database closes.
+	lc.Append(fx.StopHook(h.Close))
+	return h, nil
+}
+
+func databaseReadiness(h *gormstore.Health) readiness {
+	return readiness{name: "database", check: h.Check}
 }
 
 // GormStateModule keeps opaque tokens, the deny list of revoked tokens and
@@ -78,7 +94,7 @@ var GormStateModule = fx.Module("gormstore-state",
 		func(d *gormstore.DenyList) application.DenyLister { return d },
 		gormstore.NewReplayGuard,
 		func(r *gormstore.ReplayGuard) application.ReplayGuard { return r },
-		fx.Annotate(func() readiness { return nil }, fx.ResultTags(`name:"tokens"`)),
+		fx.Annotate(func() readiness { return readiness{} }, fx.ResultTags(`name:"tokens"`)),
 	),
 	fx.Invoke(scheduleCleanup),
 )
@@ -147,8 +163,8 @@ var RedisStateModule = fx.Module("redisstore-state",
 		fx.Annotate(func(r redis.UniversalClient, c Config) *redisstore.ReplayGuard {
 			return redisstore.NewReplayGuard(r, c.RedisPrefix)
 		}, fx.As(new(application.ReplayGuard))),
-		fx.Annotate(func(r redis.UniversalClient) readiness {
-			return func(ctx context.Context) error { return r.Ping(ctx).Err() }
+		fx.Annotate(func(h *redisstore.Health) readiness {
+			return readiness{name: "redis", check: h.Check}
 		}, fx.ResultTags(`name:"tokens"`)),
 	),
 )
@@ -174,13 +190,33 @@ var RedisModule = fx.Module("redis",
 	),
 )
 
-func newRedisClient(lc fx.Lifecycle, c Config, log *slog.Logger) redis.UniversalClient {
-	r := redis.NewUniversalClient(&redis.UniversalOptions{
-		Addrs:      strings.Split(c.RedisAddr, ","),
-		MasterName: c.RedisMasterName,
-		Username:   c.RedisUsername,
-		Password:   c.RedisPassword,
-		DB:         c.RedisDB,
+// redisOptions are the client options of every Redis connection Sigil
+// makes. Each wait is bounded by redis-timeout: go-redis applies it to the
+// dial, to each read and write, and to the wait for a pooled connection,
+// and with ContextTimeoutEnabled it honours the per-call deadline that
+// redisstore.Guard sets. A refused dial is tried once, not five times with
+// pauses: the gate's probe does the retrying.
+func redisOptions(c Config) *redis.UniversalOptions {
+	return &redis.UniversalOptions{
+		Addrs:                 strings.Split(c.RedisAddr, ","),
+		MasterName:            c.RedisMasterName,
+		Username:              c.RedisUsername,
+		Password:              c.RedisPassword,
+		DB:                    c.RedisDB,
+		DialTimeout:           c.RedisTimeout,
+		ReadTimeout:           c.RedisTimeout,
+		WriteTimeout:          c.RedisTimeout,
+		PoolTimeout:           c.RedisTimeout,
+		ContextTimeoutEnabled: true,
+		DialerRetries:         1,
+	}
+}
+
+func newRedisClient(lc fx.Lifecycle, c Config, log *slog.Logger) (redis.UniversalClient, *redisstore.Health) {
+	redisstore.RouteDriverLog(log)
+	r := redis.NewUniversalClient(redisOptions(c))
+	h := redisstore.Guard(r, redisstore.GuardOptions{
+		Timeout: c.RedisTimeout, ProbeInterval: c.OutageProbeInterval, Logger: log,
 	})
 	lc.Append(fx.Hook{
 		OnStart: func(ctx context.Context) error {
@@ -190,7 +226,10 @@ func newRedisClient(lc fx.Lifecycle, c Config, log *slog.Logger) redis.Universal
 			log.Info("redis ready", "addr", c.RedisAddr)
 			return nil
 		},
-		OnStop: func(context.Context) error { return r.Close() },
+		OnStop: func(context.Context) error {
+			h.Close()
+			return r.Close()
+		},
 	})
-	return r
+	return r, h
 }

@@ -93,7 +93,7 @@ type response struct {
 	body      []byte
 	challenge string // WWW-Authenticate, if any
 	// internal errors are logged with their text and answered with a
-	// generic body; unavailable ones are logged as a warning.
+	// generic body; unavailable ones only at debug level.
 	internal    bool
 	unavailable bool
 }
@@ -115,7 +115,9 @@ func (s *server) handleError(err error, c echo.Context) {
 		}
 		level, msg := slog.LevelError, "internal error"
 		if r.unavailable {
-			level, msg = slog.LevelWarn, "dependency unavailable"
+			// The dependency's gate logs the outage once; a line per
+			// refused request would bury everything else.
+			level, msg = slog.LevelDebug, "dependency unavailable"
 		}
 		if c.Response().Committed {
 			msg = "error after the response was sent"

@@ -8,6 +8,7 @@ package echohttp
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -148,23 +149,46 @@ func newServer(opts Options) (*echo.Echo, *server) {
 	return e, s
 }
 
-var (
-	statusOK       = []byte(`{"status":"ok"}`)
-	statusNotReady = []byte(`{"status":"unavailable"}`)
-)
+var statusOK = []byte(`{"status":"ok"}`)
+
+// NotReady is the error a readiness check returns to name the
+// dependencies that do not answer; /readyz lists them. Their names are
+// safe to show; the causes go to the log.
+type NotReady struct {
+	Down   []string
+	Causes []error
+}
+
+func (e *NotReady) Error() string {
+	return "not ready: " + strings.Join(e.Down, ", ") + ": " + errors.Join(e.Causes...).Error()
+}
+
+// readyBody is the JSON of /readyz when it is not ready.
+type readyBody struct {
+	Status string   `json:"status"`
+	Down   []string `json:"down,omitempty"`
+}
 
 // healthz says the process serves HTTP; it checks nothing else, so that a
 // dependency outage does not get the process restarted.
 func healthz(c echo.Context) error { return c.JSONBlob(http.StatusOK, statusOK) }
 
-// readyz says whether the server should get traffic. Why it is not ready
-// goes to the log, not to whoever asks.
+// readyz says whether the server should get traffic and, if not, which
+// dependencies are down (by name: "database", "redis"). Why goes to the
+// log at debug level: the dependency's own gate already logged the
+// outage, and orchestrators ask every few seconds.
 func (s *server) readyz(c echo.Context) error {
 	if s.ready != nil {
 		ctx := c.Request().Context()
 		if err := s.ready(ctx); err != nil {
-			s.log.LogAttrs(ctx, slog.LevelWarn, "not ready", slog.String("error", err.Error()))
-			return c.JSONBlob(http.StatusServiceUnavailable, statusNotReady)
+			s.log.LogAttrs(ctx, slog.LevelDebug, "not ready", slog.String("error", err.Error()))
+			body := readyBody{Status: "unavailable"}
+			var nr *NotReady
+			if errors.As(err, &nr) {
+				body.Down = nr.Down
+			}
+			c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+			return c.JSON(http.StatusServiceUnavailable, body)
 		}
 	}
 	return c.JSONBlob(http.StatusOK, statusOK)

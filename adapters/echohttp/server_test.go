@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/sigilauth/sigil/adapters/echohttp"
 	"github.com/sigilauth/sigil/domain"
 	"github.com/sigilauth/sigil/test/fakes"
 )
@@ -36,6 +37,11 @@ func TestHealth(t *testing.T) {
 		{"readyz without a check", nil, "/readyz", http.StatusOK, `{"status":"ok"}`},
 		{"readyz ready", func(d *deps) { d.ready = func(context.Context) error { return nil } }, "/readyz", http.StatusOK, `{"status":"ok"}`},
 		{"readyz not ready", notReady, "/readyz", http.StatusServiceUnavailable, `{"status":"unavailable"}`},
+		{"readyz names what is down", func(d *deps) {
+			d.ready = func(context.Context) error {
+				return &echohttp.NotReady{Down: []string{"redis"}, Causes: []error{fmt.Errorf("dial: %s", secretText)}}
+			}
+		}, "/readyz", http.StatusServiceUnavailable, `{"status":"unavailable","down":["redis"]}`},
 	}
 	for _, tt := range tests {
 		var tweaks []func(*deps)

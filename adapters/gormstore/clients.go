@@ -237,24 +237,28 @@ func (s *Clients) SaveClient(ctx context.Context, c domain.Client) error {
 	if err != nil {
 		return fmt.Errorf("save client %s: %w", c.ID, err)
 	}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		// The upsert locks the client's row until commit, so two saves of
-		// one client on PostgreSQL take turns instead of mixing secrets.
-		err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}}, UpdateAll: true}).
-			Create(&r).Error
-		if err != nil {
-			return err
-		}
-		if err := tx.Where("client_id = ?", c.ID).Delete(&clientSecretRow{}).Error; err != nil {
-			return fmt.Errorf("replace secrets: %w", err)
-		}
-		if len(secrets) == 0 {
+	// The transaction's BEGIN and COMMIT run outside Gorm's callbacks:
+	// withGuard bounds and classifies them.
+	err = withGuard(ctx, s.db, func(ctx context.Context) error {
+		return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			// The upsert locks the client's row until commit, so two saves of
+			// one client on PostgreSQL take turns instead of mixing secrets.
+			err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}}, UpdateAll: true}).
+				Create(&r).Error
+			if err != nil {
+				return err
+			}
+			if err := tx.Where("client_id = ?", c.ID).Delete(&clientSecretRow{}).Error; err != nil {
+				return fmt.Errorf("replace secrets: %w", err)
+			}
+			if len(secrets) == 0 {
+				return nil
+			}
+			if err := tx.Omit(clause.Associations).Create(&secrets).Error; err != nil {
+				return fmt.Errorf("insert secrets: %w", err)
+			}
 			return nil
-		}
-		if err := tx.Omit(clause.Associations).Create(&secrets).Error; err != nil {
-			return fmt.Errorf("insert secrets: %w", err)
-		}
-		return nil
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("save client %s: %w", c.ID, err)
@@ -289,20 +293,22 @@ func bytewise(db *gorm.DB, column string) string {
 // DeleteClient implements application.ClientDeleter. The client's secrets
 // go with it.
 func (s *Clients) DeleteClient(ctx context.Context, id string) error {
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		// Deleted explicitly as well as by the foreign key's cascade: a
-		// SQLite connection opened without foreign_keys=1 ignores it.
-		if err := tx.Where("client_id = ?", id).Delete(&clientSecretRow{}).Error; err != nil {
-			return err
-		}
-		res := tx.Where("id = ?", id).Delete(&clientRow{})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return domain.ErrNotFound
-		}
-		return nil
+	err := withGuard(ctx, s.db, func(ctx context.Context) error {
+		return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			// Deleted explicitly as well as by the foreign key's cascade: a
+			// SQLite connection opened without foreign_keys=1 ignores it.
+			if err := tx.Where("client_id = ?", id).Delete(&clientSecretRow{}).Error; err != nil {
+				return err
+			}
+			res := tx.Where("id = ?", id).Delete(&clientRow{})
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 0 {
+				return domain.ErrNotFound
+			}
+			return nil
+		})
 	})
 	if errors.Is(err, domain.ErrNotFound) {
 		return domain.ErrNotFound

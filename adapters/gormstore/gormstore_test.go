@@ -135,7 +135,7 @@ func TestOpenSQLiteTunesTheConnection(t *testing.T) {
 	})
 }
 
-func TestOpenLogsFailingStatementsWithoutTheirValues(t *testing.T) {
+func TestOpenLogsFailingStatementsWithoutSQLOrValuesAndNeverAtError(t *testing.T) {
 	dsns := map[string]func(*testing.T) string{
 		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "sigil.db") },
 		"postgres": func(t *testing.T) string { return testenv.PostgresDSN(t) },
@@ -143,7 +143,7 @@ func TestOpenLogsFailingStatementsWithoutTheirValues(t *testing.T) {
 	for driver, dsn := range dsns {
 		t.Run(driver, func(t *testing.T) {
 			var logs bytes.Buffer
-			db, err := gormstore.Open(driver, dsn(t), slog.New(slog.NewTextHandler(&logs, nil)))
+			db, err := gormstore.Open(driver, dsn(t), slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 			if err != nil {
 				t.Fatalf("Open: %v", err)
 			}
@@ -156,11 +156,15 @@ func TestOpenLogsFailingStatementsWithoutTheirValues(t *testing.T) {
 			if err := db.Exec("INSERT INTO no_such_table (secret) VALUES (?)", secret).Error; err == nil {
 				t.Fatal("insert into a missing table succeeded")
 			}
-			if !strings.Contains(logs.String(), "no_such_table") {
-				t.Errorf("the failing statement was not logged: %q", logs.String())
+			out := logs.String()
+			if !strings.Contains(out, "level=DEBUG") || !strings.Contains(out, "no_such_table") {
+				t.Errorf("the failing statement was not logged at debug: %q", out)
 			}
-			if strings.Contains(logs.String(), secret) {
-				t.Errorf("the log holds a statement's parameter value: %q", logs.String())
+			if strings.Contains(out, "level=ERROR") || strings.Contains(out, "INSERT") {
+				t.Errorf("a failing statement was logged at error or with its SQL: %q", out)
+			}
+			if strings.Contains(out, secret) {
+				t.Errorf("the log holds a statement's parameter value: %q", out)
 			}
 		})
 	}

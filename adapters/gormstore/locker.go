@@ -3,6 +3,7 @@ package gormstore
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"database/sql/driver"
 	"fmt"
 	"hash/fnv"
@@ -73,19 +74,31 @@ func (l *Locker) tryAdvisory(ctx context.Context, name string, fn func(ctx conte
 	// One connection for the lock and its release: an advisory lock
 	// belongs to the session that took it, and a pooled *sql.DB would run
 	// the unlock on whichever connection is free.
-	conn, err := sqlDB.Conn(ctx)
+	var (
+		conn *sql.Conn
+		got  bool
+		key  int64
+	)
+	// The pinned connection is outside Gorm's callbacks: withGuard bounds
+	// and classifies taking the lock.
+	err = withGuard(ctx, l.db, func(ctx context.Context) error {
+		var err error
+		if conn, err = sqlDB.Conn(ctx); err != nil {
+			return err
+		}
+		var schema string
+		if err := conn.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+			_ = conn.Close()
+			return err
+		}
+		key = advisoryKey(schema, name)
+		if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&got); err != nil {
+			_ = conn.Close()
+			return err
+		}
+		return nil
+	})
 	if err != nil {
-		return false, fmt.Errorf("lock %s: %w", name, err)
-	}
-	var schema string
-	if err := conn.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
-		_ = conn.Close()
-		return false, fmt.Errorf("lock %s: %w", name, err)
-	}
-	key := advisoryKey(schema, name)
-	var got bool
-	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&got); err != nil {
-		_ = conn.Close()
 		return false, fmt.Errorf("lock %s: %w", name, err)
 	}
 	if !got {

@@ -54,7 +54,9 @@ var migrations = []migration{
 // a newer release; Migrate refuses it rather than run old code over a
 // schema it does not understand.
 func Migrate(ctx context.Context, db *gorm.DB) error {
-	db = db.WithContext(ctx)
+	// A migration may wait for another node's, and may take longer than
+	// one request's statement: only the caller's context bounds it.
+	db = db.WithContext(withoutStatementDeadline(ctx))
 	if db.Dialector.Name() == DriverPostgres {
 		return db.Transaction(func(tx *gorm.DB) error {
 			if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", migrateLock).Error; err != nil {

@@ -6,6 +6,8 @@
 package gormstore
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -28,9 +30,11 @@ const slowQuery = 500 * time.Millisecond
 
 // Open connects to a database: driver is "sqlite" (dsn a file path, or
 // ":memory:") or "postgres" (dsn a libpq key=value string or URL). Gorm's
-// own log goes to logger at warn level and above, with statements logged
-// without their parameters, so a slow or failing query never writes a
-// secret hash or key material to the log. A nil logger discards it.
+// own log goes to logger through gormLog: slow statements at warn level,
+// without their parameters, failing ones at debug level without their SQL,
+// so that neither a secret hash nor key material reaches the log, and an
+// outage does not write one line per statement (the caller reports the
+// error once). A nil logger discards it.
 func Open(driver, dsn string, logger *slog.Logger) (*gorm.DB, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -45,12 +49,7 @@ func Open(driver, dsn string, logger *slog.Logger) (*gorm.DB, error) {
 		return nil, fmt.Errorf("open database: unknown driver %q (want %q or %q)", driver, DriverSQLite, DriverPostgres)
 	}
 	db, err := gorm.Open(dialector, &gorm.Config{
-		Logger: gormlogger.NewSlogLogger(logger, gormlogger.Config{
-			LogLevel:                  gormlogger.Warn,
-			SlowThreshold:             slowQuery,
-			IgnoreRecordNotFoundError: true,
-			ParameterizedQueries:      true,
-		}),
+		Logger: gormLog{logger},
 	})
 	if err != nil {
 		// The DSN may hold a password: name the driver, not the DSN.
@@ -117,4 +116,54 @@ func sqliteDSN(dsn string) string {
 		add("_txlock=immediate")
 	}
 	return b.String()
+}
+
+// gormLog is Gorm's logger. Gorm's own slog logger writes every failing
+// statement at error level with its SQL: during a database outage that is
+// one error line per request. Here a failing statement is a debug line
+// with the error alone, since the error also reaches the caller, which
+// logs it once (or the guard, which logs an outage once); a slow one is a
+// warning with the statement but never its parameters.
+type gormLog struct{ l *slog.Logger }
+
+var (
+	_ gormlogger.Interface = gormLog{}
+	_ gorm.ParamsFilter    = gormLog{}
+)
+
+func (g gormLog) LogMode(gormlogger.LogLevel) gormlogger.Interface { return g }
+
+func (g gormLog) Info(ctx context.Context, msg string, args ...any) {
+	g.l.DebugContext(ctx, "gorm: "+fmt.Sprintf(msg, args...))
+}
+
+func (g gormLog) Warn(ctx context.Context, msg string, args ...any) {
+	g.l.WarnContext(ctx, "gorm: "+fmt.Sprintf(msg, args...))
+}
+
+// Error is Gorm's complaint about itself (a model it cannot parse), not a
+// failed statement: a warning.
+func (g gormLog) Error(ctx context.Context, msg string, args ...any) {
+	g.l.WarnContext(ctx, "gorm: "+fmt.Sprintf(msg, args...))
+}
+
+func (g gormLog) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
+	took := time.Since(begin)
+	switch {
+	case err != nil && !errors.Is(err, gorm.ErrRecordNotFound):
+		if g.l.Enabled(ctx, slog.LevelDebug) {
+			g.l.LogAttrs(ctx, slog.LevelDebug, "statement failed",
+				slog.String("error", err.Error()), slog.Duration("duration", took))
+		}
+	case took > slowQuery:
+		sql, rows := fc()
+		g.l.LogAttrs(ctx, slog.LevelWarn, "slow statement",
+			slog.String("sql", sql), slog.Int64("rows", rows), slog.Duration("duration", took))
+	}
+}
+
+// ParamsFilter implements gorm.ParamsFilter: statements are logged
+// with placeholders, never with the values bound to them.
+func (gormLog) ParamsFilter(_ context.Context, sql string, _ ...any) (string, []any) {
+	return sql, nil
 }

@@ -12,10 +12,27 @@ import (
 
 // BenchmarkTokens measures the opaque-token hot path against the real
 // Redis, from concurrent callers as the token and introspection endpoints
-// are, so the pipelining of concurrent commands shows.
+// are, so the pipelining of concurrent commands shows; "guarded" is the
+// same through Guard (the gate's check and a deadline per pipeline), as
+// the server runs it.
 func BenchmarkTokens(b *testing.B) {
-	client, prefix := testenv.Redis(b)
-	store := redisstore.NewTokens(client, prefix)
+	for _, guarded := range []bool{false, true} {
+		name := "plain"
+		if guarded {
+			name = "guarded"
+		}
+		b.Run(name, func(b *testing.B) {
+			client, prefix := testenv.Redis(b)
+			if guarded {
+				h := redisstore.Guard(client, redisstore.GuardOptions{Timeout: time.Second})
+				b.Cleanup(h.Close)
+			}
+			benchmarkTokens(b, redisstore.NewTokens(client, prefix))
+		})
+	}
+}
+
+func benchmarkTokens(b *testing.B, store *redisstore.Tokens) {
 	tok := domain.Token{
 		Format: domain.FormatOpaque, ID: "jti", ClientID: "c", Subject: "c",
 		Scopes: domain.NewScopes("country.read"), Audience: []string{"c"},

@@ -138,11 +138,12 @@ func TestSaveTokenWithoutExpiryFails(t *testing.T) {
 
 func TestUnreachableRedisIsNotNotFound(t *testing.T) {
 	// A Redis that is down must not make a token look inactive: the
-	// caller has to answer 500, not 401. Port 1 refuses at once.
+	// caller has to answer 503, not 401. Port 1 refuses at once.
 	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: time.Second})
 	defer client.Close()
+	defer redisstore.Guard(client, redisstore.GuardOptions{Timeout: time.Second}).Close()
 	_, err := redisstore.NewTokens(client, "x:").FindToken(t.Context(), "value")
-	if err == nil || errors.Is(err, domain.ErrNotFound) {
-		t.Errorf("FindToken error = %v, want a connection error", err)
+	if !errors.Is(err, domain.ErrTemporarilyUnavailable) || errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("FindToken error = %v, want one matching domain.ErrTemporarilyUnavailable", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -30,7 +31,7 @@ const startTimeout = 10 * time.Second
 // more than once, and is called when the test ends.
 func RedisServer(t testing.TB) (addr string, stop func()) {
 	t.Helper()
-	p, err := launchRedis(lookPath(t, "redis-server"), t.TempDir(), false)
+	p, err := launchRedis(lookPath(t, "redis-server"), t.TempDir(), false, false)
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
@@ -52,7 +53,7 @@ func RedisCluster(t testing.TB) []string {
 		wg    sync.WaitGroup
 	)
 	for i := range procs {
-		wg.Go(func() { procs[i], errs[i] = launchRedis(server, dir, true) })
+		wg.Go(func() { procs[i], errs[i] = launchRedis(server, dir, true, false) })
 	}
 	wg.Wait()
 	addrs := make([]string, len(procs))
@@ -117,8 +118,10 @@ func lookPath(t testing.TB, name string) string {
 const launchAttempts = 5
 
 // launchRedis starts server on a free port, waits until it answers, and
-// returns it; the caller must arrange for stop to be called.
-func launchRedis(server, dir string, cluster bool) (*redisProcess, error) {
+// returns it; the caller must arrange for stop to be called. With aof the
+// server logs every write to an append-only file in dir and fsyncs it
+// before it answers, so a write it acknowledged survives a kill.
+func launchRedis(server, dir string, cluster, aof bool) (*redisProcess, error) {
 	var lastErr error
 	for range launchAttempts {
 		port, err := freePort(cluster)
@@ -126,41 +129,140 @@ func launchRedis(server, dir string, cluster bool) (*redisProcess, error) {
 			lastErr = err
 			continue
 		}
-		args := []string{
-			"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-			"--save", "", "--appendonly", "no", "--dir", dir, "--logfile", "",
+		p, err := startRedis(server, dir, port, cluster, aof)
+		if err != nil {
+			return nil, err
 		}
-		if cluster {
-			args = append(args, "--cluster-enabled", "yes",
-				"--cluster-config-file", filepath.Join(dir, fmt.Sprintf("nodes-%d.conf", port)))
-		}
-		cmd := exec.Command(server, args...)
-		out := &LockedBuffer{}
-		cmd.Stdout, cmd.Stderr = out, out
-		setDeathSignal(cmd)
-		if err := cmd.Start(); err != nil {
-			return nil, fmt.Errorf("start redis-server: %w", err)
-		}
-		p := &redisProcess{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cmd: cmd, out: out, exited: make(chan struct{})}
-		go func() {
-			_ = cmd.Wait()
-			close(p.exited)
-		}()
-		p.client = redis.NewClient(&redis.Options{Addr: p.addr, MaxRetries: -1, DialTimeout: time.Second})
-		p.stop = sync.OnceFunc(func() {
-			_ = p.client.Close()
-			_ = cmd.Process.Kill()
-			<-p.exited
-		})
 		if p.answers() {
 			return p, nil
 		}
 		p.stop()
 		// Most likely another process took the port between freePort
 		// and the server's bind: try another.
-		lastErr = fmt.Errorf("redis-server on port %d did not come up: %s", port, strings.TrimSpace(out.String()))
+		lastErr = fmt.Errorf("redis-server on port %d did not come up: %s", port, strings.TrimSpace(p.out.String()))
 	}
 	return nil, fmt.Errorf("could not start redis-server in %d attempts: %w", launchAttempts, lastErr)
+}
+
+// startRedis starts server on port without waiting for it.
+func startRedis(server, dir string, port int, cluster, aof bool) (*redisProcess, error) {
+	args := []string{
+		"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--save", "", "--dir", dir, "--logfile", "",
+	}
+	if aof {
+		args = append(args, "--appendonly", "yes", "--appendfsync", "always")
+	} else {
+		args = append(args, "--appendonly", "no")
+	}
+	if cluster {
+		args = append(args, "--cluster-enabled", "yes",
+			"--cluster-config-file", filepath.Join(dir, fmt.Sprintf("nodes-%d.conf", port)))
+	}
+	cmd := exec.Command(server, args...)
+	out := &LockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	setDeathSignal(cmd)
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start redis-server: %w", err)
+	}
+	p := &redisProcess{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cmd: cmd, out: out, exited: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		close(p.exited)
+	}()
+	p.client = redis.NewClient(&redis.Options{Addr: p.addr, MaxRetries: -1, DialTimeout: time.Second})
+	p.stop = sync.OnceFunc(func() {
+		_ = p.client.Close()
+		// A frozen server must be woken to die promptly; SIGKILL reaches
+		// it either way.
+		_ = cmd.Process.Kill()
+		<-p.exited
+	})
+	return p, nil
+}
+
+// OwnRedisOptions configure StartRedis.
+type OwnRedisOptions struct {
+	// AOF turns on the append-only file with an fsync before every
+	// answer (appendfsync always).
+	AOF bool
+}
+
+// OwnRedis is a redis-server of this test's own that the test may freeze,
+// kill and start again on the same port and directory.
+type OwnRedis struct {
+	t      testing.TB
+	server string
+	dir    string
+	port   int
+	aof    bool
+
+	mu   sync.Mutex
+	proc *redisProcess
+}
+
+// StartRedis starts a standalone redis-server of this test's own on a
+// free loopback port; it is killed when the test ends.
+func StartRedis(t testing.TB, opts OwnRedisOptions) *OwnRedis {
+	t.Helper()
+	server, dir := lookPath(t, "redis-server"), t.TempDir()
+	p, err := launchRedis(server, dir, false, opts.AOF)
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	_, port, _ := net.SplitHostPort(p.addr)
+	n, _ := strconv.Atoi(port)
+	r := &OwnRedis{t: t, server: server, dir: dir, port: n, aof: opts.AOF, proc: p}
+	t.Cleanup(func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.proc.stop()
+	})
+	return r
+}
+
+// Addr is the server's address; it stays the same across Restart.
+func (r *OwnRedis) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(r.port)) }
+
+// Freeze stops the server with SIGSTOP: connections stay open and nothing
+// answers, as with a hung host.
+func (r *OwnRedis) Freeze() { r.signal(syscall.SIGSTOP) }
+
+// Thaw resumes a frozen server with SIGCONT.
+func (r *OwnRedis) Thaw() { r.signal(syscall.SIGCONT) }
+
+func (r *OwnRedis) signal(sig syscall.Signal) {
+	r.t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.proc.cmd.Process.Signal(sig); err != nil {
+		r.t.Fatalf("testenv: signal redis-server: %v", err)
+	}
+}
+
+// Kill kills the server with SIGKILL and waits for it to exit.
+func (r *OwnRedis) Kill() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.proc.stop()
+}
+
+// Restart starts the server again on the same port and directory, so that
+// with AOF it loads what it had written, and waits until it answers.
+func (r *OwnRedis) Restart() {
+	r.t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.proc.stop()
+	p, err := startRedis(r.server, r.dir, r.port, false, r.aof)
+	if err != nil {
+		r.t.Fatalf("testenv: %v", err)
+	}
+	r.proc = p
+	if !p.answers() {
+		r.t.Fatalf("testenv: redis-server did not come back on port %d: %s", r.port, strings.TrimSpace(p.out.String()))
+	}
 }
 
 // answers waits until the server answers, and reports false if it exits

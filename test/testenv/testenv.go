@@ -77,6 +77,7 @@ func openPostgres(t testing.TB, dsn string) *gorm.DB {
 	if err != nil {
 		t.Fatalf("testenv: PostgreSQL is unreachable (set %s; default %q): %v", PostgresDSNEnv, DefaultPostgresDSN, err)
 	}
+	guard(t, db)
 	return db
 }
 
@@ -139,10 +140,22 @@ func SQLiteUnmigrated(t testing.TB) *gorm.DB {
 	if err != nil {
 		t.Fatalf("testenv: open SQLite: %v", err)
 	}
+	guard(t, db)
 	// Registered after t.TempDir's own cleanup, so it runs first: the file
 	// is closed before its directory is removed.
 	t.Cleanup(func() { closeDB(db) })
 	return db
+}
+
+// guard puts db under the adapter's timeouts and classification, as the
+// server does, so that every test of the stores runs through them.
+func guard(t testing.TB, db *gorm.DB) {
+	t.Helper()
+	h, err := gormstore.Guard(db, gormstore.GuardOptions{Timeout: connectTimeout})
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	t.Cleanup(h.Close)
 }
 
 func closeDB(db *gorm.DB) {
