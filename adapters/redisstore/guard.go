@@ -56,11 +56,32 @@ type GuardOptions struct {
 // the client is closed.
 func Guard(client redis.UniversalClient, opts GuardOptions) *Health {
 	h := &Health{client: client, timeout: opts.Timeout}
-	h.gate = gate.New("redis", func(ctx context.Context) error {
-		return client.Ping(context.WithValue(ctx, probeKey{}, true)).Err()
-	}, gate.Options{ProbeTimeout: opts.Timeout, ProbeInterval: opts.ProbeInterval, Logger: opts.Logger})
+	h.gate = gate.New("redis", probe(client), gate.Options{ProbeTimeout: opts.Timeout, ProbeInterval: opts.ProbeInterval, Logger: opts.Logger})
 	client.AddHook(guardHook{h})
 	return h
+}
+
+// probe is how a Redis that is down is asked whether it is back. A PING
+// through a cluster client reaches one node, which says little while a
+// master has died and its replica is taking over; and go-redis would go on
+// sending the dead master's slots to it until it rereads the slot map, by
+// itself only every 10 s. So for a cluster the probe asks for the slot map
+// again and pings every master in it: Redis is back once each slot has a
+// master that answers.
+func probe(client redis.UniversalClient) func(ctx context.Context) error {
+	cluster, ok := client.(*redis.ClusterClient)
+	if !ok {
+		return func(ctx context.Context) error {
+			return client.Ping(context.WithValue(ctx, probeKey{}, true)).Err()
+		}
+	}
+	return func(ctx context.Context) error {
+		ctx = context.WithValue(ctx, probeKey{}, true)
+		cluster.ReloadState(ctx)
+		return cluster.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+			return m.Ping(ctx).Err()
+		})
+	}
 }
 
 // Up reports whether Redis is believed to answer.

@@ -92,6 +92,9 @@ func TestClusterFailover(t *testing.T) {
 	if s.other > 0 {
 		t.Fatalf("during the failover some answers were neither 200 nor 503 with Retry-After: %s", s)
 	}
+	if s.jwtUnavailable > 0 {
+		t.Fatalf("JWT issuance and checks need no Redis, yet %d of their answers were 503s: %s", s.jwtUnavailable, s)
+	}
 	time.Sleep(time.Second)
 	if s := load.phase("after the failover"); s.ok == 0 || s.other > 0 || s.unavailable > 0 {
 		t.Fatalf("after the failover: %s", s)
@@ -277,13 +280,15 @@ type failoverLoad struct {
 // the last such answer), and the slowest answer.
 type tally struct {
 	ok, unavailable, other int
+	// jwtUnavailable counts the 503s on the JWT client's round trips.
+	jwtUnavailable int
 	lastOther              string
 	slowest                time.Duration
 	name                   string
 }
 
 func (s tally) String() string {
-	out := fmt.Sprintf("%s: %d ok, %d 503 with Retry-After, %d other, slowest %s", s.name, s.ok, s.unavailable, s.other, s.slowest.Round(time.Millisecond))
+	out := fmt.Sprintf("%s: %d ok, %d 503 with Retry-After (%d of them JWT), %d other, slowest %s", s.name, s.ok, s.unavailable, s.jwtUnavailable, s.other, s.slowest.Round(time.Millisecond))
 	if s.other > 0 {
 		out += "; last other: " + s.lastOther
 	}
@@ -324,19 +329,20 @@ func (l *failoverLoad) roundTrip(issuer string, client []string, resource string
 	req, _ := http.NewRequest(http.MethodPost, issuer+"/oauth2/token", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(client[0], client[1])
-	body, good := l.send(req)
+	jwt := client[0] == jwtClient[0]
+	body, good := l.send(req, jwt)
 	if !good {
 		return
 	}
 	token, _ := (response{Status: 200, Body: body}).jsonField("access_token")
 	req, _ = http.NewRequest(http.MethodGet, resource+"/country/code/AUS", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
-	l.send(req)
+	l.send(req, jwt)
 }
 
 // send makes one request and tallies its answer; it reports whether it
-// was a 200.
-func (l *failoverLoad) send(req *http.Request) ([]byte, bool) {
+// was a 200. jwt says the request is part of a JWT client's round trip.
+func (l *failoverLoad) send(req *http.Request, jwt bool) ([]byte, bool) {
 	start := time.Now()
 	resp, err := failoverClient.Do(req)
 	took := time.Since(start)
@@ -365,6 +371,9 @@ func (l *failoverLoad) send(req *http.Request) ([]byte, bool) {
 	case resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != "" &&
 		strings.Contains(string(body), `"temporarily_unavailable"`):
 		l.tally.unavailable++
+		if jwt {
+			l.tally.jwtUnavailable++
+		}
 	default:
 		l.tally.other++
 		l.tally.lastOther = fmt.Sprintf("%s %s: %d %s", req.Method, req.URL.Path, resp.StatusCode, body)

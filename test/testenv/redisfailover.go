@@ -37,7 +37,7 @@ func RedisClusterWithReplicas(t testing.TB) (masters, replicas []ClusterNode) {
 		wg    sync.WaitGroup
 	)
 	for i := range procs {
-		wg.Go(func() { procs[i], errs[i] = launchRedis(server, dir, true) })
+		wg.Go(func() { procs[i], errs[i] = launchRedis(server, dir, true, false) })
 	}
 	wg.Wait()
 	for _, p := range procs {
