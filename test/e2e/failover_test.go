@@ -282,9 +282,9 @@ type tally struct {
 	ok, unavailable, other int
 	// jwtUnavailable counts the 503s on the JWT client's round trips.
 	jwtUnavailable int
-	lastOther              string
-	slowest                time.Duration
-	name                   string
+	lastOther      string
+	slowest        time.Duration
+	name           string
 }
 
 func (s tally) String() string {
