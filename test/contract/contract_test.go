@@ -1,6 +1,7 @@
 package contract_test
 
 import (
+	"context"
 	"crypto/rand"
 	"path/filepath"
 	"testing"
@@ -212,5 +213,52 @@ func TestCountryFinder(t *testing.T) {
 				return gormstore.NewCountries(open(t))
 			})
 		})
+	}
+}
+
+func TestRateLimiter(t *testing.T) {
+	t.Run("local", func(t *testing.T) {
+		contract.RateLimiter(t, func(*testing.T) (application.RateLimiter, application.RateLimiter) {
+			l := application.NewLocalRateLimiter(application.SystemClock{}, 1000)
+			return l, l
+		})
+	})
+	t.Run("redis", func(t *testing.T) {
+		contract.RateLimiter(t, func(t *testing.T) (application.RateLimiter, application.RateLimiter) {
+			// Two clients: two nodes. redis_rate puts "rate:" before the
+			// prefix, so those keys are removed here; they would expire.
+			a, prefix := testenv.Redis(t)
+			b, _ := testenv.Redis(t)
+			t.Cleanup(func() { deleteRedisKeys(t, a, "rate:"+prefix) })
+			return redisstore.NewRateLimiter(a, prefix), redisstore.NewRateLimiter(b, prefix)
+		})
+	})
+	t.Run("redis cluster", func(t *testing.T) {
+		addrs := testenv.RedisCluster(t)
+		contract.RateLimiter(t, func(t *testing.T) (application.RateLimiter, application.RateLimiter) {
+			prefix := "sigil-test:" + rand.Text() + ":"
+			var nodes [2]application.RateLimiter
+			for i := range nodes {
+				client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: addrs})
+				t.Cleanup(func() { _ = client.Close() })
+				nodes[i] = redisstore.NewRateLimiter(client, prefix)
+			}
+			return nodes[0], nodes[1]
+		})
+	})
+}
+
+// deleteRedisKeys removes the keys under prefix that testenv's cleanup
+// cannot see.
+func deleteRedisKeys(t *testing.T, client redis.UniversalClient, prefix string) {
+	ctx := context.Background()
+	iter := client.Scan(ctx, 0, prefix+"*", 500).Iterator()
+	for iter.Next(ctx) {
+		if err := client.Del(ctx, iter.Val()).Err(); err != nil {
+			t.Errorf("delete %s: %v", iter.Val(), err)
+		}
+	}
+	if err := iter.Err(); err != nil {
+		t.Errorf("scan %s*: %v", prefix, err)
 	}
 }

@@ -1,0 +1,256 @@
+package application
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"net/netip"
+	"time"
+
+	"github.com/sigilauth/sigil/domain"
+)
+
+// HashSlots bounds how many slow secret hashes (argon2id, bcrypt) run at
+// once. Each argon2id run takes 19 MiB and tens of milliseconds of a
+// core; without a bound, a flood of wrong secrets runs as many at once as
+// it has connections, and memory and every core go to it. A request that
+// finds no free slot within the wait is refused with a
+// domain.ThrottledBusy error rather than queued without end.
+type HashSlots struct {
+	slots chan struct{}
+	wait  time.Duration
+}
+
+// busyRetryAfter is what a request refused for want of a slot is asked to
+// wait: slots free up within tens of milliseconds, but a client retrying
+// at once would only join the crowd.
+const busyRetryAfter = time.Second
+
+// NewHashSlots allows n slow hashes at once (at least one), each request
+// waiting at most wait for a slot.
+func NewHashSlots(n int, wait time.Duration) *HashSlots {
+	return &HashSlots{slots: make(chan struct{}, max(1, n)), wait: wait}
+}
+
+// run runs fn in a slot, or returns a *domain.Throttled error when none
+// frees up within the wait (or ctx ends first). The wait is in real time:
+// it is how long a request is held, whatever the clock of the use case.
+func (s *HashSlots) run(ctx context.Context, fn func()) error {
+	if s == nil {
+		fn()
+		return nil
+	}
+	select {
+	case s.slots <- struct{}{}:
+	default:
+		if s.wait <= 0 {
+			return &domain.Throttled{Reason: domain.ThrottledBusy, RetryAfter: busyRetryAfter}
+		}
+		t := time.NewTimer(s.wait)
+		defer t.Stop()
+		select {
+		case s.slots <- struct{}{}:
+		case <-t.C:
+			return &domain.Throttled{Reason: domain.ThrottledBusy, RetryAfter: busyRetryAfter}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	defer func() { <-s.slots }()
+	fn()
+	return nil
+}
+
+// FailureThrottle limits attempts at client authentication that must pay
+// the slow hash, per client id, per source address and per pair of the
+// two (RFC 6749 §2.3.1). Credentials the verified-credential cache knows
+// never reach it, so a client that authenticated once keeps working
+// whatever an attacker sends.
+//
+// Every uncached attempt counts, not only failures: nearly all of them
+// are failures, since a correct secret is cached for a long time after
+// its first success, and counting before the hash lets the decision and
+// the count be one atomic step in the shared store, so a thousand guesses
+// sent at once cannot all pass a check made before any was counted.
+// Identical requests that share one hash count once.
+//
+// The allowed pace falls as failures go on: Limit attempts per Window,
+// then 3×Limit per 60×Window, then 10×Limit per 1440×Window (with the
+// defaults, 10 a minute, 30 an hour, 100 a day, the first ten at once);
+// each level refills on its own when the attempts stop.
+//
+// An address from which a client id authenticated successfully is
+// remembered for the longest level; attempts for that id from that
+// address skip the id's and the address's count, so a flood of guesses
+// for an id from elsewhere does not lock its own client out when its
+// cached credentials have expired. The pair's own count still applies.
+type FailureThrottle struct {
+	limiter RateLimiter
+	clock   Clock
+	levels  [3]Limit
+	// refused remembers, per counter, until when the limiter refuses, so
+	// a flood against a throttled key costs neither a store round trip
+	// nor a client lookup.
+	refused *sampledTable
+	// known holds the (id, address) pairs that authenticated
+	// successfully, until when they are trusted.
+	known    *sampledTable
+	knownFor time.Duration
+}
+
+// throttleTableSize bounds each of the throttle's own tables.
+const throttleTableSize = 100_000
+
+// NewFailureThrottle allows limit uncached attempts per window for each
+// id, address and pair, slowing down as described on FailureThrottle. It
+// returns nil, no throttle, when limit or window is not positive.
+func NewFailureThrottle(limiter RateLimiter, clock Clock, limit int, window time.Duration) *FailureThrottle {
+	if limit <= 0 || window <= 0 {
+		return nil
+	}
+	t := &FailureThrottle{
+		limiter: limiter,
+		clock:   clock,
+		levels: [3]Limit{
+			{Rate: limit, Burst: limit, Period: window},
+			{Rate: 3 * limit, Burst: 3 * limit, Period: 60 * window},
+			{Rate: 10 * limit, Burst: 10 * limit, Period: 1440 * window},
+		},
+		refused:  newSampledTable(throttleTableSize),
+		known:    newSampledTable(throttleTableSize),
+		knownFor: 1440 * window,
+	}
+	return t
+}
+
+// counters are the keys an attempt for id from addr counts under.
+func (t *FailureThrottle) counters(id string, addr netip.Addr, now time.Time) []string {
+	idKey := "id:" + hashed(id)
+	a, ok := addressKey(addr)
+	if !ok {
+		return []string{idKey}
+	}
+	pair := "pair:" + hashed(id+"\x00"+a)
+	if _, known := t.known.get(pair, now); known {
+		return []string{pair}
+	}
+	return []string{"addr:" + a, idKey, pair}
+}
+
+// refusedLocally reports a refusal this node already knows of for the
+// attempt, without counting it or asking the shared store.
+func (t *FailureThrottle) refusedLocally(id string, addr netip.Addr) error {
+	if t == nil {
+		return nil
+	}
+	now := t.clock.Now()
+	for _, k := range t.counters(id, addr, now) {
+		if until, ok := t.refused.get(k, now); ok {
+			return &domain.Throttled{Reason: domain.ThrottledFailures, RetryAfter: until.Sub(now)}
+		}
+	}
+	return nil
+}
+
+// attempt counts one uncached attempt for id from addr, or refuses it with
+// a *domain.Throttled error. A limiter that fails lets the attempt
+// through: the hash slots still bound what it costs, and an outage of the
+// counters must not refuse every client.
+func (t *FailureThrottle) attempt(ctx context.Context, id string, addr netip.Addr) error {
+	if t == nil {
+		return nil
+	}
+	if err := t.refusedLocally(id, addr); err != nil {
+		return err
+	}
+	for _, k := range t.counters(id, addr, t.clock.Now()) {
+		for i, l := range t.levels {
+			d, err := t.limiter.Allow(ctx, k+":"+string(rune('0'+i)), l)
+			if err != nil {
+				return nil
+			}
+			if !d.Allowed {
+				now := t.clock.Now()
+				t.refused.put(k, now.Add(d.RetryAfter), now)
+				return &domain.Throttled{Reason: domain.ThrottledFailures, RetryAfter: d.RetryAfter}
+			}
+		}
+	}
+	return nil
+}
+
+// succeeded remembers that id authenticated from addr.
+func (t *FailureThrottle) succeeded(id string, addr netip.Addr) {
+	if t == nil {
+		return
+	}
+	a, ok := addressKey(addr)
+	if !ok {
+		return
+	}
+	now := t.clock.Now()
+	t.known.put("pair:"+hashed(id+"\x00"+a), now.Add(t.knownFor), now)
+}
+
+// addressKey is the text an address is counted under: IPv4 as it is, IPv6
+// by its /64, the least a network is given, so an attacker cannot make up
+// a fresh address per guess. An unknown address counts under none.
+func addressKey(a netip.Addr) (string, bool) {
+	if !a.IsValid() {
+		return "", false
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String(), true
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return "", false
+	}
+	return p.String(), true
+}
+
+// hashed shortens a caller-chosen value (a client id of any length) to a
+// fixed-size key.
+func hashed(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return base64.RawURLEncoding.EncodeToString(sum[:16])
+}
+
+// Endpoint names the endpoint a client authenticates at, for the
+// per-client request limits.
+type Endpoint uint8
+
+// Endpoints that authenticate clients.
+const (
+	EndpointNone Endpoint = iota
+	EndpointToken
+	EndpointIntrospection
+	EndpointRevocation
+)
+
+// RequestLimits are per-client request rate limits of the endpoints that
+// authenticate clients (RFC 7662 §4 asks it of introspection). They count
+// only requests whose client authenticated, so guesses cannot use up a
+// client's budget. A zero Limit is no limit.
+type RequestLimits struct {
+	Token, Introspection, Revocation Limit
+}
+
+func (r RequestLimits) of(e Endpoint) (Limit, string) {
+	switch e {
+	case EndpointToken:
+		return r.Token, "token"
+	case EndpointIntrospection:
+		return r.Introspection, "introspect"
+	case EndpointRevocation:
+		return r.Revocation, "revoke"
+	default:
+		return Limit{}, ""
+	}
+}
+
+// any reports whether some endpoint is limited.
+func (r RequestLimits) any() bool {
+	return r.Token.On() || r.Introspection.On() || r.Revocation.On()
+}
