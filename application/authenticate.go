@@ -195,7 +195,7 @@ func (a *AuthenticateClient) bySecret(ctx context.Context, in ClientCredentials)
 		}
 	}
 	// Refused already: answer without a lookup, a count or a hash.
-	if err := a.throttle.refusedLocally(in.ID, in.Address); err != nil {
+	if err := a.throttle.refusedNow(in.ID, in.Address); err != nil {
 		return domain.Client{}, err
 	}
 	if !found {
@@ -214,9 +214,6 @@ func (a *AuthenticateClient) bySecret(ctx context.Context, in ClientCredentials)
 		return domain.Client{}, a.failSlowly(ctx, in)
 	}
 	verify := func() (string, error) {
-		if err := a.throttle.attempt(ctx, in.ID, in.Address); err != nil {
-			return "", err
-		}
 		var (
 			matched string
 			err     error
@@ -224,8 +221,11 @@ func (a *AuthenticateClient) bySecret(ctx context.Context, in ClientCredentials)
 		if slotErr := a.slots.run(ctx, func() { matched, err = a.verifySlow(c, secrets, in.Secret) }); slotErr != nil {
 			return "", slotErr
 		}
-		if err == nil {
+		switch {
+		case err == nil:
 			a.throttle.succeeded(in.ID, in.Address)
+		case errors.Is(err, errAuthFailed):
+			a.throttle.failed(ctx, in.ID, in.Address)
 		}
 		return matched, err
 	}
@@ -256,16 +256,14 @@ func (a *AuthenticateClient) bySecret(ctx context.Context, in ClientCredentials)
 }
 
 // failSlowly refuses credentials for an unknown client, or one without a
-// valid secret, after the same throttle and the same slow hash as a wrong
+// valid secret, after the same slow hash and the same count as a wrong
 // secret, so neither the answer nor its time tells the cases apart, and
 // guessing ids costs what guessing secrets does.
 func (a *AuthenticateClient) failSlowly(ctx context.Context, in ClientCredentials) error {
-	if err := a.throttle.attempt(ctx, in.ID, in.Address); err != nil {
-		return err
-	}
 	if err := a.slots.run(ctx, func() { _, _ = a.hasher.VerifySecret(a.dummyHash, in.Secret) }); err != nil {
 		return err
 	}
+	a.throttle.failed(ctx, in.ID, in.Address)
 	return errAuthFailed
 }
 

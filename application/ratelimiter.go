@@ -26,8 +26,9 @@ func (l Limit) emission() time.Duration { return l.Period / time.Duration(l.Rate
 // Decision is a rate limiter's answer for one event.
 type Decision struct {
 	Allowed bool
-	// RetryAfter is how long until the event would be allowed; set only
-	// when it is not.
+	// RetryAfter is how long until another event would be allowed: for a
+	// refused event, until it would have been; for an allowed one, zero
+	// unless it used up the budget.
 	RetryAfter time.Duration
 }
 
@@ -80,7 +81,7 @@ func (l *LocalRateLimiter) Allow(_ context.Context, key string, limit Limit) (De
 			d = Decision{RetryAfter: wait}
 			return tat, ok
 		}
-		d = Decision{Allowed: true}
+		d = Decision{Allowed: true, RetryAfter: max(0, next.Add(emission).Sub(now)-burstOffset)}
 		return next, true
 	})
 	return d, nil

@@ -61,36 +61,36 @@ func (s *HashSlots) run(ctx context.Context, fn func()) error {
 	return nil
 }
 
-// FailureThrottle limits attempts at client authentication that must pay
-// the slow hash, per client id, per source address and per pair of the
-// two (RFC 6749 §2.3.1). Credentials the verified-credential cache knows
-// never reach it, so a client that authenticated once keeps working
-// whatever an attacker sends.
+// FailureThrottle limits failed client authentications per client id,
+// per source address and per pair of the two (RFC 6749 §2.3.1). Once a
+// count is used up, further attempts under it are refused with a
+// *domain.Throttled error before the client is looked up or any hash
+// runs. Credentials the verified-credential cache knows never reach it,
+// so a client that authenticated once keeps working whatever an attacker
+// sends.
 //
-// Every uncached attempt counts, not only failures: nearly all of them
-// are failures, since a correct secret is cached for a long time after
-// its first success, and counting before the hash lets the decision and
-// the count be one atomic step in the shared store, so a thousand guesses
-// sent at once cannot all pass a check made before any was counted.
-// Identical requests that share one hash count once.
+// Failures are counted after the hash, and a node learns that a count is
+// used up when the count refuses one of its failures; it then refuses on
+// its own until the count has room again, without asking the shared
+// store. So past the limit each node runs at most one more hash per count
+// each time the count frees up; successes are never counted, so many
+// clients behind one address do not use up its count by authenticating.
 //
-// The allowed pace falls as failures go on: Limit attempts per Window,
+// The allowed pace falls as failures go on: Limit failures per Window,
 // then 3×Limit per 60×Window, then 10×Limit per 1440×Window (with the
 // defaults, 10 a minute, 30 an hour, 100 a day, the first ten at once);
-// each level refills on its own when the attempts stop.
+// each level refills on its own when the failures stop.
 //
 // An address from which a client id authenticated successfully is
-// remembered for the longest level; attempts for that id from that
-// address skip the id's and the address's count, so a flood of guesses
-// for an id from elsewhere does not lock its own client out when its
-// cached credentials have expired. The pair's own count still applies.
+// remembered for the longest level; failures for that id from that
+// address count only under the pair, and the id's and the address's
+// counts do not stop it, so a flood of guesses for an id from elsewhere
+// does not lock its own client out when its cached credentials expire.
 type FailureThrottle struct {
 	limiter RateLimiter
 	clock   Clock
 	levels  [3]Limit
-	// refused remembers, per counter, until when the limiter refuses, so
-	// a flood against a throttled key costs neither a store round trip
-	// nor a client lookup.
+	// refused remembers, per count, until when it refuses.
 	refused *sampledTable
 	// known holds the (id, address) pairs that authenticated
 	// successfully, until when they are trusted.
@@ -137,9 +137,9 @@ func (t *FailureThrottle) counters(id string, addr netip.Addr, now time.Time) []
 	return []string{"addr:" + a, idKey, pair}
 }
 
-// refusedLocally reports a refusal this node already knows of for the
-// attempt, without counting it or asking the shared store.
-func (t *FailureThrottle) refusedLocally(id string, addr netip.Addr) error {
+// refusedNow returns a *domain.Throttled error if a count the attempt
+// falls under is used up, as far as this node knows.
+func (t *FailureThrottle) refusedNow(id string, addr netip.Addr) error {
 	if t == nil {
 		return nil
 	}
@@ -152,31 +152,31 @@ func (t *FailureThrottle) refusedLocally(id string, addr netip.Addr) error {
 	return nil
 }
 
-// attempt counts one uncached attempt for id from addr, or refuses it with
-// a *domain.Throttled error. A limiter that fails lets the attempt
-// through: the hash slots still bound what it costs, and an outage of the
-// counters must not refuse every client.
-func (t *FailureThrottle) attempt(ctx context.Context, id string, addr netip.Addr) error {
+// failed counts a failed authentication for id from addr under each of
+// its counts and levels, and remembers the counts that refuse it. A
+// limiter that fails counts nothing: the hash slots still bound what
+// guesses cost, and an outage of the counts must not refuse every client.
+func (t *FailureThrottle) failed(ctx context.Context, id string, addr netip.Addr) {
 	if t == nil {
-		return nil
-	}
-	if err := t.refusedLocally(id, addr); err != nil {
-		return err
+		return
 	}
 	for _, k := range t.counters(id, addr, t.clock.Now()) {
 		for i, l := range t.levels {
 			d, err := t.limiter.Allow(ctx, k+":"+string(rune('0'+i)), l)
 			if err != nil {
-				return nil
+				return
 			}
-			if !d.Allowed {
+			// Refused, or allowed as the last the count holds: either
+			// way attempts under k wait until it has room again.
+			if !d.Allowed || d.RetryAfter > 0 {
 				now := t.clock.Now()
 				t.refused.put(k, now.Add(d.RetryAfter), now)
-				return &domain.Throttled{Reason: domain.ThrottledFailures, RetryAfter: d.RetryAfter}
+			}
+			if !d.Allowed {
+				break
 			}
 		}
 	}
-	return nil
 }
 
 // succeeded remembers that id authenticated from addr.

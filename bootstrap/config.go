@@ -47,6 +47,15 @@ type Config struct {
 	// CredentialCacheTTL bounds how long verified client credentials
 	// skip the slow hash; 0 turns that off.
 	CredentialCacheTTL time.Duration
+	// Limits against brute force and floods: see defences.
+	HashConcurrency        int
+	HashQueueWait          time.Duration
+	AuthFailureLimit       int
+	AuthFailureWindow      time.Duration
+	TrustedProxies         string
+	TokenRateLimit         string
+	IntrospectionRateLimit string
+	RevocationRateLimit    string
 	DemoClients        string
 	MaxBodyBytes       int64
 	ShutdownPeriod     time.Duration
@@ -249,6 +258,7 @@ func (c Config) Validate() error {
 	if c.MaxBodyBytes <= 0 {
 		add("max-body-bytes must be positive")
 	}
+	c.validateLimits(add)
 	if len(problems) > 0 {
 		return fmt.Errorf("invalid configuration: %s", strings.Join(problems, "; "))
 	}

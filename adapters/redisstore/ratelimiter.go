@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
@@ -41,7 +42,11 @@ func (r *RateLimiter) Allow(ctx context.Context, key string, limit application.L
 		return application.Decision{}, fmt.Errorf("rate limit: %w", err)
 	}
 	if res.Allowed > 0 {
-		return application.Decision{Allowed: true}, nil
+		// The next event is allowed once the budget has room for one
+		// more: when it is full again (ResetAfter) less the other
+		// Burst-1 events' refill.
+		next := res.ResetAfter - time.Duration(limit.Burst-1)*(limit.Period/time.Duration(limit.Rate))
+		return application.Decision{Allowed: true, RetryAfter: max(0, next)}, nil
 	}
 	return application.Decision{RetryAfter: res.RetryAfter}, nil
 }

@@ -1,0 +1,147 @@
+package bootstrap
+
+import (
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/fx"
+
+	"github.com/sigilauth/sigil/adapters/redisstore"
+	"github.com/sigilauth/sigil/application"
+)
+
+// limiterTableSize bounds the keys the in-process rate limiter holds:
+// some 100 bytes each, so about 10 MB at most.
+const limiterTableSize = 100_000
+
+// limiterModule provides the rate limiter the failure throttle and the
+// request limits count with: in Redis when it is configured, so every
+// node shares the counts, and in process otherwise. While Redis fails,
+// each node counts on its own (see application.FallbackLimiter).
+func limiterModule(c Config) fx.Option {
+	if c.RedisAddr == "" {
+		return fx.Provide(fx.Private, func(clock application.Clock) application.RateLimiter {
+			return application.NewLocalRateLimiter(clock, limiterTableSize)
+		})
+	}
+	return fx.Provide(fx.Private, func(r redis.UniversalClient, c Config, clock application.Clock, log *slog.Logger) application.RateLimiter {
+		return application.NewFallbackLimiter(
+			redisstore.NewRateLimiter(r, c.RedisPrefix),
+			application.NewLocalRateLimiter(clock, limiterTableSize),
+			clock, everyMinute(log, "rate limits counted in process: redis fails"),
+		)
+	})
+}
+
+// everyMinute logs a warning for the first error and then at most once a
+// minute, with how many errors there were in between, so an outage gives
+// a few lines rather than one per request.
+func everyMinute(log *slog.Logger, msg string) func(error) {
+	var (
+		mu     sync.Mutex
+		last   time.Time
+		missed int
+	)
+	return func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if now := time.Now(); now.Sub(last) >= time.Minute {
+			log.Warn(msg, "err", err, "errors_since_last_report", missed)
+			last, missed = now, 0
+			return
+		}
+		missed++
+	}
+}
+
+// defences builds the brute-force defences of client authentication from
+// the settings.
+func defences(c Config, limiter application.RateLimiter, clock application.Clock) application.Defences {
+	slots := c.HashConcurrency
+	if slots <= 0 {
+		slots = runtime.NumCPU()
+	}
+	// Validate has checked the limits already.
+	token, _ := ParseRateLimit(c.TokenRateLimit)
+	introspection, _ := ParseRateLimit(c.IntrospectionRateLimit)
+	revocation, _ := ParseRateLimit(c.RevocationRateLimit)
+	return application.Defences{
+		Slots:    application.NewHashSlots(slots, c.HashQueueWait),
+		Throttle: application.NewFailureThrottle(limiter, clock, c.AuthFailureLimit, c.AuthFailureWindow),
+		Limiter:  limiter,
+		Limits:   application.RequestLimits{Token: token, Introspection: introspection, Revocation: revocation},
+	}
+}
+
+// ParseRateLimit reads a request limit written N/s, N/m or N/h: N
+// requests a second, minute or hour, in bursts of up to N. Empty or 0 is
+// no limit.
+func ParseRateLimit(s string) (application.Limit, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "0" {
+		return application.Limit{}, nil
+	}
+	n, unit, ok := strings.Cut(s, "/")
+	count, err := strconv.Atoi(n)
+	if !ok || err != nil || count < 0 {
+		return application.Limit{}, fmt.Errorf("%q is not a rate such as 100/s, 6000/m or 100000/h", s)
+	}
+	periods := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour}
+	period, ok := periods[unit]
+	if !ok {
+		return application.Limit{}, fmt.Errorf("%q is not a rate such as 100/s, 6000/m or 100000/h", s)
+	}
+	if count == 0 {
+		return application.Limit{}, nil
+	}
+	return application.Limit{Rate: count, Burst: count, Period: period}, nil
+}
+
+// TrustedProxyPrefixes reads trusted-proxies: comma-separated CIDRs, or
+// plain addresses for a single host.
+func (c Config) TrustedProxyPrefixes() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(c.TrustedProxies, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("trusted-proxies: %q is neither a CIDR nor an address", f)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
+
+// validateLimits adds what is wrong with the limit settings.
+func (c Config) validateLimits(add func(format string, a ...any)) {
+	if c.HashConcurrency < 0 || c.HashQueueWait < 0 {
+		add("hash-concurrency and hash-queue-wait must not be negative")
+	}
+	if c.AuthFailureLimit < 0 || c.AuthFailureWindow < 0 {
+		add("auth-failure-limit and auth-failure-window must not be negative")
+	}
+	if c.AuthFailureLimit > 0 && c.AuthFailureWindow < time.Second {
+		add("auth-failure-window %s is under a second", c.AuthFailureWindow)
+	}
+	for name, v := range map[string]string{"token-rate-limit": c.TokenRateLimit, "introspection-rate-limit": c.IntrospectionRateLimit, "revocation-rate-limit": c.RevocationRateLimit} {
+		if _, err := ParseRateLimit(v); err != nil {
+			add("%s: %v", name, err)
+		}
+	}
+	if _, err := c.TrustedProxyPrefixes(); err != nil {
+		add("%v", err)
+	}
+}
