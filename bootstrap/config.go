@@ -56,9 +56,9 @@ type Config struct {
 	TokenRateLimit         string
 	IntrospectionRateLimit string
 	RevocationRateLimit    string
-	DemoClients        string
-	MaxBodyBytes       int64
-	ShutdownPeriod     time.Duration
+	DemoClients            string
+	MaxBodyBytes           int64
+	ShutdownPeriod         time.Duration
 
 	TokenCleanupInterval time.Duration
 

@@ -161,7 +161,7 @@ func respond(err error) response {
 	}
 
 	var (
-		tooLarge *http.MaxBytesError
+		tooLarge  *http.MaxBytesError
 		oauth     *domain.Error
 		he        *echo.HTTPError
 		panicked  *panicError
