@@ -47,6 +47,7 @@ type Config struct {
 	// CredentialCacheTTL bounds how long verified client credentials
 	// skip the slow hash; 0 turns that off.
 	CredentialCacheTTL time.Duration
+
 	// Limits against brute force and floods: see defences.
 	HashConcurrency        int
 	HashQueueWait          time.Duration
@@ -56,9 +57,10 @@ type Config struct {
 	TokenRateLimit         string
 	IntrospectionRateLimit string
 	RevocationRateLimit    string
-	DemoClients            string
-	MaxBodyBytes           int64
-	ShutdownPeriod         time.Duration
+
+	DemoClients    string
+	MaxBodyBytes   int64
+	ShutdownPeriod time.Duration
 
 	TokenCleanupInterval time.Duration
 
