@@ -69,6 +69,7 @@ type AuthenticateClient struct {
 	throttle *FailureThrottle
 	limiter  RateLimiter
 	limits   RequestLimits
+	hold     time.Duration
 }
 
 // Defences are what keeps the slow hash from being turned against the
@@ -82,13 +83,18 @@ type Defences struct {
 	// Limiter counts the request limits.
 	Limiter RateLimiter
 	Limits  RequestLimits
+	// Hold is how long a refusal for failed authentications is held
+	// before it is answered (never longer than its retry-after): a client
+	// that ignores Retry-After then gets at most one answer per hold and
+	// connection, and a flood costs sleeping goroutines instead of CPU.
+	Hold time.Duration
 }
 
 // Defend turns the defences on. Credentials the verified-credential cache
 // knows are judged before any of them but the request limits: an attacker
 // cannot make the server refuse a client whose secret it already checked.
 func (a *AuthenticateClient) Defend(d Defences) {
-	a.slots, a.throttle = d.Slots, d.Throttle
+	a.slots, a.throttle, a.hold = d.Slots, d.Throttle, d.Hold
 	if d.Limiter != nil && d.Limits.any() {
 		a.limiter, a.limits = d.Limiter, d.Limits
 	}
@@ -196,6 +202,7 @@ func (a *AuthenticateClient) bySecret(ctx context.Context, in ClientCredentials)
 	}
 	// Refused already: answer without a lookup, a count or a hash.
 	if err := a.throttle.refusedNow(in.ID, in.Address); err != nil {
+		a.holdRefusal(ctx, err)
 		return domain.Client{}, err
 	}
 	if !found {
@@ -253,6 +260,24 @@ func (a *AuthenticateClient) bySecret(ctx context.Context, in ClientCredentials)
 		return domain.Client{}, err
 	}
 	return a.allowMethod(c, in.Method)
+}
+
+// holdRefusal waits before a throttle refusal is answered; see
+// Defences.Hold.
+func (a *AuthenticateClient) holdRefusal(ctx context.Context, err error) {
+	var t *domain.Throttled
+	if a.hold <= 0 || !errors.As(err, &t) {
+		return
+	}
+	wait := min(a.hold, t.RetryAfter)
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		// The refusal was made for this node alone: say what is left.
+		t.RetryAfter -= wait
+	case <-ctx.Done():
+	}
 }
 
 // failSlowly refuses credentials for an unknown client, or one without a

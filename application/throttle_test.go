@@ -76,6 +76,7 @@ type defenceOptions struct {
 	limiter        application.RateLimiter // default: in process
 	limits         application.RequestLimits
 	credentialsTTL time.Duration // default a minute
+	hold           time.Duration
 }
 
 func newDefended(t *testing.T, o defenceOptions) *defended {
@@ -94,6 +95,7 @@ func newDefended(t *testing.T, o defenceOptions) *defended {
 		Throttle: application.NewFailureThrottle(o.limiter, d.clock, o.failures, o.window),
 		Limiter:  o.limiter,
 		Limits:   o.limits,
+		Hold:     o.hold,
 	})
 	saveWithSecrets(t, d.clients, "svc", secretOf(t, "a", "right", time.Time{}))
 	d.hasher.verifies.Store(0)
@@ -379,5 +381,21 @@ func TestWhileTheSharedLimiterFailsEachNodeCountsOnItsOwn(t *testing.T) {
 	// so an outage adds no timeout to every count.
 	if n := broken.calls.Load(); n != 1 || reported.Load() != 1 {
 		t.Errorf("broken shared limiter asked %d times, %d failures reported; want 1, 1", n, reported.Load())
+	}
+}
+
+func TestARefusalIsHeldBeforeItIsAnswered(t *testing.T) {
+	const hold = 50 * time.Millisecond
+	d := newDefended(t, defenceOptions{slots: 1, failures: 1, window: time.Minute, hold: hold})
+	_, _ = d.auth.Handle(t.Context(), from(addrA, "svc", "guess"))
+	start := time.Now()
+	_, err := d.auth.Handle(t.Context(), from(addrA, "svc", "guess-2"))
+	held := time.Since(start)
+	// One failure a minute: a minute to wait, less what the hold took.
+	if after := wantThrottled(t, err, domain.ThrottledFailures); after != time.Minute-hold {
+		t.Errorf("retry-after %s after the hold, want %s", after, time.Minute-hold)
+	}
+	if held < hold {
+		t.Errorf("refusal answered after %s, want it held %s", held, hold)
 	}
 }

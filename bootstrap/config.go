@@ -53,6 +53,7 @@ type Config struct {
 	HashQueueWait          time.Duration
 	AuthFailureLimit       int
 	AuthFailureWindow      time.Duration
+	AuthFailureHold        time.Duration
 	TrustedProxies         string
 	TokenRateLimit         string
 	IntrospectionRateLimit string

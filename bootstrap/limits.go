@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -61,13 +62,44 @@ func everyMinute(log *slog.Logger, msg string) func(error) {
 	}
 }
 
+// hashSlots is the number of slow hashes allowed at once.
+func (c Config) hashSlots() int {
+	if c.HashConcurrency > 0 {
+		return c.HashConcurrency
+	}
+	return runtime.NumCPU()
+}
+
+// argon2Memory is what one argon2id verification allocates with the
+// default parameters (secrethash.DefaultParams).
+const argon2Memory = 19 << 20
+
+// MemoryLimit is the soft memory limit `sigil serve` sets when GOMEMLIMIT
+// is unset: 128 MiB for everything else, and twice a hash's memory per
+// hash slot. Each hash allocates its 19 MiB anew, and with GOGC=400 the
+// heap may grow to five times what was live at the last collection: with
+// two hashes running at that moment, some 240 MiB before the collector
+// runs again. The limit makes it run sooner, which costs nothing at the
+// usual few megabytes of live heap.
+func (c Config) MemoryLimit() int64 {
+	return 128<<20 + int64(c.hashSlots())*2*argon2Memory
+}
+
+// TuneMemory applies MemoryLimit unless the operator set GOMEMLIMIT, and
+// returns the limit in effect, for the log.
+func TuneMemory(c Config, getenv func(string) string) string {
+	if v := getenv("GOMEMLIMIT"); v != "" {
+		return v
+	}
+	l := c.MemoryLimit()
+	debug.SetMemoryLimit(l)
+	return strconv.FormatInt(l>>20, 10) + "MiB"
+}
+
 // defences builds the brute-force defences of client authentication from
 // the settings.
 func defences(c Config, limiter application.RateLimiter, clock application.Clock) application.Defences {
-	slots := c.HashConcurrency
-	if slots <= 0 {
-		slots = runtime.NumCPU()
-	}
+	slots := c.hashSlots()
 	// Validate has checked the limits already.
 	token, _ := ParseRateLimit(c.TokenRateLimit)
 	introspection, _ := ParseRateLimit(c.IntrospectionRateLimit)
@@ -77,6 +109,7 @@ func defences(c Config, limiter application.RateLimiter, clock application.Clock
 		Throttle: application.NewFailureThrottle(limiter, clock, c.AuthFailureLimit, c.AuthFailureWindow),
 		Limiter:  limiter,
 		Limits:   application.RequestLimits{Token: token, Introspection: introspection, Revocation: revocation},
+		Hold:     c.AuthFailureHold,
 	}
 }
 
@@ -130,8 +163,8 @@ func (c Config) validateLimits(add func(format string, a ...any)) {
 	if c.HashConcurrency < 0 || c.HashQueueWait < 0 {
 		add("hash-concurrency and hash-queue-wait must not be negative")
 	}
-	if c.AuthFailureLimit < 0 || c.AuthFailureWindow < 0 {
-		add("auth-failure-limit and auth-failure-window must not be negative")
+	if c.AuthFailureLimit < 0 || c.AuthFailureWindow < 0 || c.AuthFailureHold < 0 {
+		add("auth-failure-limit, auth-failure-window and auth-failure-hold must not be negative")
 	}
 	if c.AuthFailureLimit > 0 && c.AuthFailureWindow < time.Second {
 		add("auth-failure-window %s is under a second", c.AuthFailureWindow)

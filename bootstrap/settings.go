@@ -117,6 +117,7 @@ var Settings = []Setting{
 	{"hash-queue-wait", "200ms", "how long a request waits for a free hash slot before it is answered 503 with Retry-After", dur(func(c *Config) *time.Duration { return &c.HashQueueWait })},
 	{"auth-failure-limit", "10", "uncached client authentications allowed per client id, per address and per both in auth-failure-window before 429; the pace then falls to 3x per 60 windows and 10x per 1440; 0 turns this off", num(func(c *Config) *int { return &c.AuthFailureLimit })},
 	{"auth-failure-window", "1m", "the window of auth-failure-limit", dur(func(c *Config) *time.Duration { return &c.AuthFailureWindow })},
+	{"auth-failure-hold", "1s", "how long a request refused by auth-failure-limit is held before the 429 is sent (at most its Retry-After); 0 answers at once", dur(func(c *Config) *time.Duration { return &c.AuthFailureHold })},
 	{"trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client address; empty uses the connection's peer", str(func(c *Config) *string { return &c.TrustedProxies })},
 	{"token-rate-limit", "", "per-client limit at the token endpoint, as N/s, N/m or N/h in bursts of N; empty is none", str(func(c *Config) *string { return &c.TokenRateLimit })},
 	{"introspection-rate-limit", "", "per-client limit at the introspection endpoint, as token-rate-limit", str(func(c *Config) *string { return &c.IntrospectionRateLimit })},
