@@ -33,7 +33,7 @@ func NewHashSlots(n int, wait time.Duration) *HashSlots {
 }
 
 // run runs fn in a slot, or returns a *domain.Throttled error when none
-// frees up within the wait (or ctx ends first). The wait is in real time:
+// frees up within the wait or before ctx ends. The wait is in real time:
 // it is how long a request is held, whatever the clock of the use case.
 func (s *HashSlots) run(ctx context.Context, fn func()) error {
 	if s == nil {
@@ -53,7 +53,9 @@ func (s *HashSlots) run(ctx context.Context, fn func()) error {
 		case <-t.C:
 			return &domain.Throttled{Reason: domain.ThrottledBusy, RetryAfter: busyRetryAfter}
 		case <-ctx.Done():
-			return ctx.Err()
+			// The caller left (or its deadline passed) while waiting: no
+			// server error to log, just no room.
+			return &domain.Throttled{Reason: domain.ThrottledBusy, RetryAfter: busyRetryAfter}
 		}
 	}
 	defer func() { <-s.slots }()
