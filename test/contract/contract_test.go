@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm"
@@ -260,5 +261,42 @@ func deleteRedisKeys(t *testing.T, client redis.UniversalClient, prefix string) 
 	}
 	if err := iter.Err(); err != nil {
 		t.Errorf("scan %s*: %v", prefix, err)
+	}
+}
+
+// TestRateLimiterWhenRedisIsDown takes its own Redis away: the Redis
+// limiter reports the failure, and the fallback the auth role wraps it in
+// goes on counting in process, refusing nothing for the outage.
+func TestRateLimiterWhenRedisIsDown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts and kills a redis-server")
+	}
+	addr, stop := testenv.RedisServer(t)
+	client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{addr}, MaxRetries: -1})
+	t.Cleanup(func() { _ = client.Close() })
+	shared := redisstore.NewRateLimiter(client, "sigil-test:")
+	limit := application.Limit{Rate: 2, Burst: 2, Period: time.Hour}
+	if d, err := shared.Allow(t.Context(), "k", limit); err != nil || !d.Allowed {
+		t.Fatalf("with Redis up: %+v, %v", d, err)
+	}
+	stop()
+	if _, err := shared.Allow(t.Context(), "k", limit); err == nil {
+		t.Fatal("the Redis limiter reported no error with Redis gone")
+	}
+	var failures int
+	l := application.NewFallbackLimiter(shared, application.NewLocalRateLimiter(application.SystemClock{}, 100),
+		application.SystemClock{}, func(error) { failures++ })
+	var allowed int
+	for range 4 {
+		d, err := l.Allow(t.Context(), "k", limit)
+		if err != nil {
+			t.Fatalf("the fallback limiter failed with Redis down: %v", err)
+		}
+		if d.Allowed {
+			allowed++
+		}
+	}
+	if allowed != 2 || failures != 1 {
+		t.Errorf("with Redis down: %d of 4 allowed under a burst of 2, %d failures reported; want 2 and 1", allowed, failures)
 	}
 }
