@@ -240,7 +240,9 @@ func TestBruteForce(t *testing.T) {
 	if ran > got[http.StatusUnauthorized] {
 		t.Errorf("%d slow hashes for %d answers 401: throttled requests ran the hash", ran, got[http.StatusUnauthorized])
 	}
-	if peak > 512<<20 {
+	if raceDetector {
+		t.Log("the race detector is on: its shadow memory makes the peak RSS no measure of Sigil's")
+	} else if peak > 512<<20 {
 		t.Errorf("peak RSS %d MiB under the flood, want it bounded well under 512 MiB", peak>>20)
 	}
 }
