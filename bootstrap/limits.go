@@ -62,12 +62,20 @@ func everyMinute(log *slog.Logger, msg string) func(error) {
 	}
 }
 
-// hashSlots is the number of slow hashes allowed at once.
+// hashSlots is the number of slow hashes allowed at once: as configured,
+// or half the processors Go runs on (GOMAXPROCS, which follows a
+// container's CPU quota), at least one. Not one per processor: argon2id
+// holds a processor for the whole run, so with as many hashes as
+// processors a flood of guesses from many addresses would leave the
+// scheduler nothing to serve cached clients with but the gaps of its
+// preemption. Measured with wrk on two cores under such a flood, one
+// slot kept the cached client's rate, two cut it by about a tenth, and
+// in process (where the test's own clients compete too) by far more.
 func (c Config) hashSlots() int {
 	if c.HashConcurrency > 0 {
 		return c.HashConcurrency
 	}
-	return runtime.NumCPU()
+	return max(1, runtime.GOMAXPROCS(0)/2)
 }
 
 // argon2Memory is what one argon2id verification allocates with the
@@ -76,7 +84,7 @@ const argon2Memory = 19 << 20
 
 // MemoryLimit is the soft memory limit `sigil serve` sets when GOMEMLIMIT
 // is unset: 128 MiB for everything else, and twice a hash's memory per
-// hash slot. Each hash allocates its 19 MiB anew, and with GOGC=400 the
+// hash slot (166 MiB with one slot). Each hash allocates its 19 MiB anew, and with GOGC=400 the
 // heap may grow to five times what was live at the last collection: with
 // two hashes running at that moment, some 240 MiB before the collector
 // runs again. The limit makes it run sooner, which costs nothing at the

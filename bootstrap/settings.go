@@ -113,7 +113,7 @@ var Settings = []Setting{
 	{"key-rotation-check", "1m", "how often each auth node checks the rotation schedule and reloads the keys", dur(func(c *Config) *time.Duration { return &c.KeyRotationCheck })},
 	{"client-cache-ttl", "30s", "how long an auth node reuses a client record before reading it again", dur(func(c *Config) *time.Duration { return &c.ClientCacheTTL })},
 	{"credential-cache-ttl", "10m", "how long a client secret that passed the slow hash is accepted for one HMAC; 0 turns this off", dur(func(c *Config) *time.Duration { return &c.CredentialCacheTTL })},
-	{"hash-concurrency", "0", "most slow secret hashes (argon2id, bcrypt) running at once, 19 MiB each; 0 means one per CPU", num(func(c *Config) *int { return &c.HashConcurrency })},
+	{"hash-concurrency", "0", "most slow secret hashes (argon2id, bcrypt) running at once, 19 MiB each; 0 means half of GOMAXPROCS, at least one", num(func(c *Config) *int { return &c.HashConcurrency })},
 	{"hash-queue-wait", "200ms", "how long a request waits for a free hash slot before it is answered 503 with Retry-After", dur(func(c *Config) *time.Duration { return &c.HashQueueWait })},
 	{"auth-failure-limit", "10", "uncached client authentications allowed per client id, per address and per both in auth-failure-window before 429; the pace then falls to 3x per 60 windows and 10x per 1440; 0 turns this off", num(func(c *Config) *int { return &c.AuthFailureLimit })},
 	{"auth-failure-window", "1m", "the window of auth-failure-limit", dur(func(c *Config) *time.Duration { return &c.AuthFailureWindow })},

@@ -59,6 +59,9 @@ func TestBruteForce(t *testing.T) {
 	c.DatabaseDSN = t.TempDir() + "/sigil.db"
 	c.RedisAddr, c.RedisPrefix = testenv.RedisAddr(), prefix
 	c.TrustedProxies = "127.0.0.1/32"
+	// Three failures a minute rather than ten, so that counts are used up
+	// within the flood even on a slow machine.
+	c.AuthFailureLimit = 3
 	c.DemoClients = "true"
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
