@@ -274,7 +274,7 @@ func (a *AuthenticateClient) holdRefusal(ctx context.Context, err error) {
 	defer timer.Stop()
 	select {
 	case <-timer.C:
-		// The refusal was made for this node alone: say what is left.
+		// Tell the caller what is left of the wait.
 		t.RetryAfter -= wait
 	case <-ctx.Done():
 	}
