@@ -130,10 +130,14 @@ func bench(ctx context.Context, o options) error {
 	// Every key this run writes to Redis is under one prefix, removed at the end.
 	prefix := fmt.Sprintf("sigil-bench:%d-%d:", os.Getpid(), time.Now().UnixNano())
 	defer func() {
-		if n, err := deletePrefix(context.WithoutCancel(ctx), o.RedisAddr, prefix); err != nil {
-			logf("%v", err)
-		} else {
-			logf("removed %d Redis keys under %s", n, prefix)
+		// go-redis/redis_rate writes the rate limits' keys under "rate:"
+		// before the prefix.
+		for _, p := range []string{prefix, "rate:" + prefix} {
+			if n, err := deletePrefix(context.WithoutCancel(ctx), o.RedisAddr, p); err != nil {
+				logf("%v", err)
+			} else {
+				logf("removed %d Redis keys under %s", n, p)
+			}
 		}
 	}()
 	for _, alg := range []string{"RS256", "ES256"} {
