@@ -201,7 +201,7 @@ func (a *AuthenticateClient) bySecret(ctx context.Context, in ClientCredentials)
 		}
 	}
 	// Refused already: answer without a lookup, a count or a hash.
-	if err := a.throttle.refusedNow(in.ID, in.Address); err != nil {
+	if err := a.throttle.refusedNow(ctx, in.ID, in.Address); err != nil {
 		a.holdRefusal(ctx, err)
 		return domain.Client{}, err
 	}
@@ -230,7 +230,7 @@ func (a *AuthenticateClient) bySecret(ctx context.Context, in ClientCredentials)
 		}
 		switch {
 		case err == nil:
-			a.throttle.succeeded(in.ID, in.Address)
+			a.throttle.succeeded(ctx, in.ID, in.Address)
 		case errors.Is(err, errAuthFailed):
 			a.throttle.failed(ctx, in.ID, in.Address)
 		}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/sigilauth/sigil/domain"
@@ -84,10 +85,12 @@ func (s *HashSlots) run(ctx context.Context, fn func()) error {
 // each level refills on its own when the failures stop.
 //
 // An address from which a client id authenticated successfully is
-// remembered for the longest level; failures for that id from that
-// address count only under the pair, and the id's and the address's
-// counts do not stop it, so a flood of guesses for an id from elsewhere
-// does not lock its own client out when its cached credentials expire.
+// remembered for the longest level (in the process, and with
+// ShareKnownAddresses for every node and across restarts); failures for
+// that id from that address count only under the pair, and the id's and
+// the address's counts do not stop it, so a flood of guesses for an id
+// from elsewhere does not lock its own client out when its cached
+// credentials expire or the node restarts.
 type FailureThrottle struct {
 	limiter RateLimiter
 	clock   Clock
@@ -95,9 +98,32 @@ type FailureThrottle struct {
 	// refused remembers, per count, until when it refuses.
 	refused *sampledTable
 	// known holds the (id, address) pairs that authenticated
-	// successfully, until when they are trusted.
+	// successfully, until when they are trusted; shared, when set, keeps
+	// them for every node and across restarts.
 	known    *sampledTable
+	shared   KnownAddresses
 	knownFor time.Duration
+	// sharedDownUntil is when to ask the shared store again after it
+	// failed, in Unix nanoseconds; zero while it works.
+	sharedDownUntil atomic.Int64
+}
+
+// KnownAddresses remembers, for the failure throttle, the (client id,
+// address) pairs that authenticated successfully, so that every node
+// knows them and a restart does not forget them.
+type KnownAddresses interface {
+	Remember(ctx context.Context, key string, ttl time.Duration) error
+	// Known reports whether key was remembered and has not expired.
+	Known(ctx context.Context, key string) (bool, error)
+}
+
+// ShareKnownAddresses keeps the addresses clients authenticated from in
+// k as well as in the process. A failing k is taken as knowing nothing
+// new: the throttle then judges by what this node remembers.
+func (t *FailureThrottle) ShareKnownAddresses(k KnownAddresses) {
+	if t != nil {
+		t.shared = k
+	}
 }
 
 // throttleTableSize bounds each of the throttle's own tables.
@@ -126,27 +152,56 @@ func NewFailureThrottle(limiter RateLimiter, clock Clock, limit int, window time
 }
 
 // counters are the keys an attempt for id from addr counts under.
-func (t *FailureThrottle) counters(id string, addr netip.Addr, now time.Time) []string {
+func (t *FailureThrottle) counters(ctx context.Context, id string, addr netip.Addr, now time.Time) []string {
 	idKey := "id:" + hashed(id)
 	a, ok := addressKey(addr)
 	if !ok {
 		return []string{idKey}
 	}
 	pair := "pair:" + hashed(id+"\x00"+a)
-	if _, known := t.known.get(pair, now); known {
+	if t.isKnown(ctx, pair, now) {
 		return []string{pair}
 	}
 	return []string{"addr:" + a, idKey, pair}
 }
 
+// isKnown reports whether the pair authenticated successfully before, as
+// this node remembers or else as the shared store does; what the store
+// knows is then remembered here too.
+func (t *FailureThrottle) isKnown(ctx context.Context, pair string, now time.Time) bool {
+	if _, ok := t.known.get(pair, now); ok {
+		return true
+	}
+	if t.shared == nil {
+		return false
+	}
+	if until := t.sharedDownUntil.Load(); until != 0 && now.UnixNano() < until {
+		return false
+	}
+	ok, err := t.shared.Known(ctx, pair)
+	if err != nil {
+		// Do not make every attempt wait for a store that is down.
+		t.sharedDownUntil.Store(now.Add(primaryRetry).UnixNano())
+		return false
+	}
+	t.sharedDownUntil.Store(0)
+	if !ok {
+		return false
+	}
+	// Until the store's own expiry is not known here: trust it for a
+	// while, and ask again after.
+	t.known.put(pair, now.Add(min(t.knownFor, time.Hour)), now)
+	return true
+}
+
 // refusedNow returns a *domain.Throttled error if a count the attempt
 // falls under is used up, as far as this node knows.
-func (t *FailureThrottle) refusedNow(id string, addr netip.Addr) error {
+func (t *FailureThrottle) refusedNow(ctx context.Context, id string, addr netip.Addr) error {
 	if t == nil {
 		return nil
 	}
 	now := t.clock.Now()
-	for _, k := range t.counters(id, addr, now) {
+	for _, k := range t.counters(ctx, id, addr, now) {
 		if until, ok := t.refused.get(k, now); ok {
 			return &domain.Throttled{Reason: domain.ThrottledFailures, RetryAfter: until.Sub(now)}
 		}
@@ -162,7 +217,7 @@ func (t *FailureThrottle) failed(ctx context.Context, id string, addr netip.Addr
 	if t == nil {
 		return
 	}
-	for _, k := range t.counters(id, addr, t.clock.Now()) {
+	for _, k := range t.counters(ctx, id, addr, t.clock.Now()) {
 		for i, l := range t.levels {
 			d, err := t.limiter.Allow(ctx, k+":"+string(rune('0'+i)), l)
 			if err != nil {
@@ -182,7 +237,7 @@ func (t *FailureThrottle) failed(ctx context.Context, id string, addr netip.Addr
 }
 
 // succeeded remembers that id authenticated from addr.
-func (t *FailureThrottle) succeeded(id string, addr netip.Addr) {
+func (t *FailureThrottle) succeeded(ctx context.Context, id string, addr netip.Addr) {
 	if t == nil {
 		return
 	}
@@ -191,7 +246,12 @@ func (t *FailureThrottle) succeeded(id string, addr netip.Addr) {
 		return
 	}
 	now := t.clock.Now()
-	t.known.put("pair:"+hashed(id+"\x00"+a), now.Add(t.knownFor), now)
+	pair := "pair:" + hashed(id+"\x00"+a)
+	t.known.put(pair, now.Add(t.knownFor), now)
+	if t.shared != nil {
+		// Best effort: this node remembers it either way.
+		_ = t.shared.Remember(ctx, pair, t.knownFor)
+	}
 }
 
 // addressKey is the text an address is counted under: IPv4 as it is, IPv6

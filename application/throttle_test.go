@@ -399,3 +399,57 @@ func TestARefusalIsHeldBeforeItIsAnswered(t *testing.T) {
 		t.Errorf("refusal answered after %s, want it held %s", held, hold)
 	}
 }
+
+// sharedKnown is an in-memory application.KnownAddresses standing for the
+// Redis one that every node and every restart shares.
+type sharedKnown struct {
+	mu   sync.Mutex
+	keys map[string]bool
+}
+
+func (k *sharedKnown) Remember(_ context.Context, key string, _ time.Duration) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.keys[key] = true
+	return nil
+}
+
+func (k *sharedKnown) Known(_ context.Context, key string) (bool, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.keys[key], nil
+}
+
+func TestAnAddressAClientUsedIsStillKnownAfterARestart(t *testing.T) {
+	known := &sharedKnown{keys: map[string]bool{}}
+	counts := application.NewLocalRateLimiter(fakes.NewClock(t0), 1000) // Redis's counts outlive the node
+	node := func() *defended {
+		d := newDefended(t, defenceOptions{slots: 2, failures: 3, window: time.Minute, limiter: counts})
+		d.auth.Defend(application.Defences{
+			Slots:    application.NewHashSlots(2, 0),
+			Throttle: sharedThrottle(counts, d.clock, known),
+		})
+		return d
+	}
+	before := node()
+	if _, err := before.auth.Handle(t.Context(), from(addrA, "svc", "right")); err != nil {
+		t.Fatal(err)
+	}
+	// A new node (or the same after a restart): empty caches, while svc's
+	// id is flooded from elsewhere.
+	after := node()
+	for i := range 5 {
+		_, _ = after.auth.Handle(t.Context(), from(addrB, "svc", fmt.Sprint("guess-", i)))
+	}
+	_, err := after.auth.Handle(t.Context(), from(addrC, "svc", "right"))
+	wantThrottled(t, err, domain.ThrottledFailures)
+	if _, err := after.auth.Handle(t.Context(), from(addrA, "svc", "right")); err != nil {
+		t.Errorf("svc from its known address after a restart: %v, want it let through", err)
+	}
+}
+
+func sharedThrottle(l application.RateLimiter, clock application.Clock, known application.KnownAddresses) *application.FailureThrottle {
+	th := application.NewFailureThrottle(l, clock, 3, time.Minute)
+	th.ShareKnownAddresses(known)
+	return th
+}

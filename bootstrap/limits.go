@@ -26,19 +26,30 @@ const limiterTableSize = 100_000
 // request limits count with: in Redis when it is configured, so every
 // node shares the counts, and in process otherwise. While Redis fails,
 // each node counts on its own (see application.FallbackLimiter).
+//
+// It also provides where the addresses clients authenticated from are
+// kept beyond the process: in Redis, or nowhere (nil) without it.
 func limiterModule(c Config) fx.Option {
 	if c.RedisAddr == "" {
-		return fx.Provide(fx.Private, func(clock application.Clock) application.RateLimiter {
-			return application.NewLocalRateLimiter(clock, limiterTableSize)
-		})
-	}
-	return fx.Provide(fx.Private, func(r redis.UniversalClient, c Config, clock application.Clock, log *slog.Logger) application.RateLimiter {
-		return application.NewFallbackLimiter(
-			redisstore.NewRateLimiter(r, c.RedisPrefix),
-			application.NewLocalRateLimiter(clock, limiterTableSize),
-			clock, everyMinute(log, "rate limits counted in process: redis fails"),
+		return fx.Provide(fx.Private,
+			func(clock application.Clock) application.RateLimiter {
+				return application.NewLocalRateLimiter(clock, limiterTableSize)
+			},
+			func() application.KnownAddresses { return nil },
 		)
-	})
+	}
+	return fx.Provide(fx.Private,
+		func(r redis.UniversalClient, c Config, clock application.Clock, log *slog.Logger) application.RateLimiter {
+			return application.NewFallbackLimiter(
+				redisstore.NewRateLimiter(r, c.RedisPrefix),
+				application.NewLocalRateLimiter(clock, limiterTableSize),
+				clock, everyMinute(log, "rate limits counted in process: redis fails"),
+			)
+		},
+		func(r redis.UniversalClient, c Config) application.KnownAddresses {
+			return redisstore.NewKnownAddresses(r, c.RedisPrefix)
+		},
+	)
 }
 
 // everyMinute logs a warning for the first error and then at most once a
@@ -106,15 +117,19 @@ func TuneMemory(c Config, getenv func(string) string) string {
 
 // defences builds the brute-force defences of client authentication from
 // the settings.
-func defences(c Config, limiter application.RateLimiter, clock application.Clock) application.Defences {
+func defences(c Config, limiter application.RateLimiter, known application.KnownAddresses, clock application.Clock) application.Defences {
 	slots := c.hashSlots()
 	// Validate has checked the limits already.
 	token, _ := ParseRateLimit(c.TokenRateLimit)
 	introspection, _ := ParseRateLimit(c.IntrospectionRateLimit)
 	revocation, _ := ParseRateLimit(c.RevocationRateLimit)
+	throttle := application.NewFailureThrottle(limiter, clock, c.AuthFailureLimit, c.AuthFailureWindow)
+	if known != nil {
+		throttle.ShareKnownAddresses(known)
+	}
 	return application.Defences{
 		Slots:    application.NewHashSlots(slots, c.HashQueueWait),
-		Throttle: application.NewFailureThrottle(limiter, clock, c.AuthFailureLimit, c.AuthFailureWindow),
+		Throttle: throttle,
 		Limiter:  limiter,
 		Limits:   application.RequestLimits{Token: token, Introspection: introspection, Revocation: revocation},
 		Hold:     c.AuthFailureHold,

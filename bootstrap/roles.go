@@ -135,7 +135,7 @@ func serverMetadata(c Config) application.ServerMetadata {
 }
 
 func newAuthenticateClient(clients application.ClientFinder, hasher application.SecretHasher, clock application.Clock,
-	verifier application.ClientAssertionVerifier, box application.SecretBox, replays application.ReplayGuard, limiter application.RateLimiter, c Config) (*application.AuthenticateClient, error) {
+	verifier application.ClientAssertionVerifier, box application.SecretBox, replays application.ReplayGuard, limiter application.RateLimiter, known application.KnownAddresses, c Config) (*application.AuthenticateClient, error) {
 	token, introspection, revocation := endpointURLs(c)
 	auth, err := application.NewAuthenticateClient(clients, hasher, clock, application.AssertionSupport{
 		Verifier:  verifier,
@@ -147,7 +147,7 @@ func newAuthenticateClient(clients application.ClientFinder, hasher application.
 		return nil, err
 	}
 	auth.RememberVerified(c.CredentialCacheTTL, 100_000)
-	auth.Defend(defences(c, limiter, clock))
+	auth.Defend(defences(c, limiter, known, clock))
 	return auth, nil
 }
 
