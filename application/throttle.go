@@ -73,11 +73,12 @@ func (s *HashSlots) run(ctx context.Context, fn func()) error {
 // sends.
 //
 // Failures are counted after the hash, and a node learns that a count is
-// used up when the count refuses one of its failures; it then refuses on
-// its own until the count has room again, without asking the shared
-// store. So past the limit each node runs at most one more hash per count
-// each time the count frees up; successes are never counted, so many
-// clients behind one address do not use up its count by authenticating.
+// used up when one of its own failures fills it or is refused by it; it
+// then refuses on its own until the count has room again, without asking
+// the shared store. So past the limit each other node runs at most one
+// more hash per count each time the count frees up. Successes are never
+// counted, so many clients behind one address do not use up its count by
+// authenticating.
 //
 // The allowed pace falls as failures go on: Limit failures per Window,
 // then 3×Limit per 60×Window, then 10×Limit per 1440×Window (with the
@@ -129,8 +130,8 @@ func (t *FailureThrottle) ShareKnownAddresses(k KnownAddresses) {
 // throttleTableSize bounds each of the throttle's own tables.
 const throttleTableSize = 100_000
 
-// NewFailureThrottle allows limit uncached attempts per window for each
-// id, address and pair, slowing down as described on FailureThrottle. It
+// NewFailureThrottle allows limit failures per window for each id,
+// address and pair, slowing down as described on FailureThrottle. It
 // returns nil, no throttle, when limit or window is not positive.
 func NewFailureThrottle(limiter RateLimiter, clock Clock, limit int, window time.Duration) *FailureThrottle {
 	if limit <= 0 || window <= 0 {
