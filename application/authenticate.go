@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -31,6 +32,11 @@ type ClientCredentials struct {
 	Method        domain.AuthMethod
 	Assertion     string
 	AssertionType string
+	// Address is where the request came from, for the failure throttle;
+	// the zero Addr when unknown.
+	Address netip.Addr
+	// Endpoint is where the client authenticates, for its request limit.
+	Endpoint Endpoint
 }
 
 // errAuthFailed is the one answer to every secret failure, so the
@@ -58,6 +64,40 @@ type AuthenticateClient struct {
 	dummyHash string
 	// verified, when set, spares repeated correct secrets the slow hash.
 	verified *verifiedSecrets
+	// slots, throttle and the request limits: see Defend.
+	slots    *HashSlots
+	throttle *FailureThrottle
+	limiter  RateLimiter
+	limits   RequestLimits
+	hold     time.Duration
+}
+
+// Defences are what keeps the slow hash from being turned against the
+// server, and clients from sending more than their share. Any may be left
+// out.
+type Defences struct {
+	// Slots bounds the slow hashes running at once.
+	Slots *HashSlots
+	// Throttle limits uncached attempts per id and address.
+	Throttle *FailureThrottle
+	// Limiter counts the request limits.
+	Limiter RateLimiter
+	Limits  RequestLimits
+	// Hold is how long a refusal for failed authentications is held
+	// before it is answered (never longer than its retry-after): a client
+	// that ignores Retry-After then gets at most one answer per hold and
+	// connection, and a flood costs sleeping goroutines instead of CPU.
+	Hold time.Duration
+}
+
+// Defend turns the defences on. Credentials the verified-credential cache
+// knows are judged before any of them but the request limits: an attacker
+// cannot make the server refuse a client whose secret it already checked.
+func (a *AuthenticateClient) Defend(d Defences) {
+	a.slots, a.throttle, a.hold = d.Slots, d.Throttle, d.Hold
+	if d.Limiter != nil && d.Limits.any() {
+		a.limiter, a.limits = d.Limiter, d.Limits
+	}
 }
 
 // RememberVerified turns on the verified-credential cache: credentials
@@ -92,41 +132,110 @@ func NewAuthenticateClient(clients ClientFinder, hasher SecretHasher, clock Cloc
 	}, nil
 }
 
-// Handle returns the authenticated client or an invalid_client error.
+// Handle returns the authenticated client or an invalid_client error;
+// with Defend, also a *domain.Throttled error.
 func (a *AuthenticateClient) Handle(ctx context.Context, in ClientCredentials) (domain.Client, error) {
+	var (
+		c   domain.Client
+		err error
+	)
 	if in.Assertion != "" || in.AssertionType != "" {
-		return a.byAssertion(ctx, in)
+		c, err = a.byAssertion(ctx, in)
+	} else {
+		c, err = a.bySecret(ctx, in)
 	}
-	return a.bySecret(ctx, in)
+	if err != nil {
+		return domain.Client{}, err
+	}
+	if err := a.limitRequests(ctx, c.ID, in.Endpoint); err != nil {
+		return domain.Client{}, err
+	}
+	return c, nil
+}
+
+// limitRequests applies the client's request limit at the endpoint. A
+// limiter that fails lets the request through: the limits are there to
+// share the server fairly, not to stop it when Redis is down.
+func (a *AuthenticateClient) limitRequests(ctx context.Context, id string, e Endpoint) error {
+	if a.limiter == nil {
+		return nil
+	}
+	limit, name := a.limits.of(e)
+	if !limit.On() {
+		return nil
+	}
+	d, err := a.limiter.Allow(ctx, "rate:"+name+":"+hashed(id), limit)
+	if err != nil || d.Allowed {
+		return nil
+	}
+	return &domain.Throttled{Reason: domain.ThrottledRate, RetryAfter: d.RetryAfter}
 }
 
 func (a *AuthenticateClient) bySecret(ctx context.Context, in ClientCredentials) (domain.Client, error) {
 	if in.ID == "" || in.Secret == "" {
 		return domain.Client{}, errAuthFailed
 	}
-	c, err := a.clients.FindClient(ctx, in.ID)
-	if errors.Is(err, domain.ErrNotFound) {
-		_, _ = a.hasher.VerifySecret(a.dummyHash, in.Secret)
-		return domain.Client{}, errAuthFailed
-	}
-	if err != nil {
-		return domain.Client{}, fmt.Errorf("find client: %w", err)
-	}
 	now := a.clock.Now()
-	secrets := c.ValidSecrets(now)
-	var digest [32]byte
+	var (
+		digest [32]byte
+		c      domain.Client
+		found  bool
+	)
 	if a.verified != nil {
-		digest = a.verified.digest(c.ID, in.Secret)
-		if hash, ok := a.verified.lookup(digest, now); ok && slices.ContainsFunc(secrets, func(s domain.ClientSecret) bool { return s.Hash == hash }) {
-			return a.allowMethod(c, in.Method)
+		// The verified-credential cache first, before the throttle and the
+		// hash slots: a client whose secret was checked keeps its full
+		// throughput whatever is sent for its id or from elsewhere.
+		digest = a.verified.digest(in.ID, in.Secret)
+		if hash, ok := a.verified.lookup(digest, now); ok {
+			var err error
+			c, err = a.clients.FindClient(ctx, in.ID)
+			switch {
+			case err == nil:
+				found = true
+				if slices.ContainsFunc(c.ValidSecrets(now), func(s domain.ClientSecret) bool { return s.Hash == hash }) {
+					return a.allowMethod(c, in.Method)
+				}
+			case !errors.Is(err, domain.ErrNotFound):
+				return domain.Client{}, fmt.Errorf("find client: %w", err)
+			}
 		}
 	}
+	// Refused already: answer without a lookup, a count or a hash.
+	if err := a.throttle.refusedNow(ctx, in.ID, in.Address); err != nil {
+		a.holdRefusal(ctx, err)
+		return domain.Client{}, err
+	}
+	if !found {
+		var err error
+		c, err = a.clients.FindClient(ctx, in.ID)
+		if errors.Is(err, domain.ErrNotFound) {
+			return domain.Client{}, a.failSlowly(ctx, in)
+		}
+		if err != nil {
+			return domain.Client{}, fmt.Errorf("find client: %w", err)
+		}
+	}
+	secrets := c.ValidSecrets(now)
 	if len(secrets) == 0 {
 		// Pay the same hash as for a wrong secret.
-		_, _ = a.hasher.VerifySecret(a.dummyHash, in.Secret)
-		return domain.Client{}, errAuthFailed
+		return domain.Client{}, a.failSlowly(ctx, in)
 	}
-	verify := func() (string, error) { return a.verifySlow(c, secrets, in.Secret) }
+	verify := func() (string, error) {
+		var (
+			matched string
+			err     error
+		)
+		if slotErr := a.slots.run(ctx, func() { matched, err = a.verifySlow(c, secrets, in.Secret) }); slotErr != nil {
+			return "", slotErr
+		}
+		switch {
+		case err == nil:
+			a.throttle.succeeded(ctx, in.ID, in.Address)
+		case errors.Is(err, errAuthFailed):
+			a.throttle.failed(ctx, in.ID, in.Address)
+		}
+		return matched, err
+	}
 	if a.verified == nil {
 		if _, err := verify(); err != nil {
 			return domain.Client{}, err
@@ -134,12 +243,13 @@ func (a *AuthenticateClient) bySecret(ctx context.Context, in ClientCredentials)
 		return a.allowMethod(c, in.Method)
 	}
 	// Requests with the same credentials that arrive together, as a
-	// client's connection pool does after a restart, share one slow hash:
-	// without this, each would run argon2id (tens of milliseconds and
-	// megabytes of memory apiece) before the first could fill the cache.
-	// Different secrets never share a run. A waiter takes a failure as its
-	// own: its record may have gained a secret in the milliseconds since
-	// the run began, but failing closed then costs the client one retry.
+	// client's connection pool does after a restart, share one slow hash
+	// (and count once against the throttle): without this, each would run
+	// argon2id (tens of milliseconds and megabytes of memory apiece)
+	// before the first could fill the cache. Different secrets never
+	// share a run. A waiter takes a failure as its own: its record may
+	// have gained a secret in the milliseconds since the run began, but
+	// failing closed then costs the client one retry.
 	matched, err := a.verified.share(digest, now, verify)
 	if err == nil && !slices.ContainsFunc(secrets, func(s domain.ClientSecret) bool { return s.Hash == matched }) {
 		// The shared run matched a secret this request's record of the
@@ -150,6 +260,36 @@ func (a *AuthenticateClient) bySecret(ctx context.Context, in ClientCredentials)
 		return domain.Client{}, err
 	}
 	return a.allowMethod(c, in.Method)
+}
+
+// holdRefusal waits before a throttle refusal is answered; see
+// Defences.Hold.
+func (a *AuthenticateClient) holdRefusal(ctx context.Context, err error) {
+	var t *domain.Throttled
+	if a.hold <= 0 || !errors.As(err, &t) {
+		return
+	}
+	wait := min(a.hold, t.RetryAfter)
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		// Tell the caller what is left of the wait.
+		t.RetryAfter -= wait
+	case <-ctx.Done():
+	}
+}
+
+// failSlowly refuses credentials for an unknown client, or one without a
+// valid secret, after the same slow hash and the same count as a wrong
+// secret, so neither the answer nor its time tells the cases apart, and
+// guessing ids costs what guessing secrets does.
+func (a *AuthenticateClient) failSlowly(ctx context.Context, in ClientCredentials) error {
+	if err := a.slots.run(ctx, func() { _, _ = a.hasher.VerifySecret(a.dummyHash, in.Secret) }); err != nil {
+		return err
+	}
+	a.throttle.failed(ctx, in.ID, in.Address)
+	return errAuthFailed
 }
 
 // verifySlow checks secret against each of the client's valid secrets

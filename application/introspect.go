@@ -51,6 +51,7 @@ func NewIntrospect(auth *AuthenticateClient, store TokenStore, verifier AccessTo
 // Handle answers an introspection request. Unknown, expired and malformed
 // tokens are simply inactive (RFC 7662 §2.2).
 func (h *Introspect) Handle(ctx context.Context, in IntrospectInput) (Introspection, error) {
+	in.Credentials.Endpoint = EndpointIntrospection
 	client, err := h.auth.Handle(ctx, in.Credentials)
 	if err != nil {
 		return Introspection{}, err

@@ -52,6 +52,7 @@ func (h *IssueToken) Handle(ctx context.Context, in IssueTokenInput) (IssuedToke
 	if in.GrantType == "" {
 		return IssuedToken{}, domain.ErrInvalidRequest.With("grant_type is required")
 	}
+	in.Credentials.Endpoint = EndpointToken
 	client, err := h.auth.Handle(ctx, in.Credentials)
 	if err != nil {
 		return IssuedToken{}, err

@@ -45,6 +45,7 @@ func NewRevokeToken(auth *AuthenticateClient, store TokenStore, verifier AccessT
 // a token issued to another client is refused with unauthorized_client
 // (§2.1: the server verifies the token was issued to the requester).
 func (h *RevokeToken) Handle(ctx context.Context, in RevokeInput) error {
+	in.Credentials.Endpoint = EndpointRevocation
 	client, err := h.auth.Handle(ctx, in.Credentials)
 	if err != nil {
 		return err

@@ -48,10 +48,22 @@ type Config struct {
 	// CredentialCacheTTL bounds how long verified client credentials
 	// skip the slow hash; 0 turns that off.
 	CredentialCacheTTL time.Duration
-	DemoClients        string
-	MaxBodyBytes       int64
-	MaxHeaderBytes     int
-	ShutdownPeriod     time.Duration
+
+	// Limits against brute force and floods: see defences.
+	HashConcurrency        int
+	HashQueueWait          time.Duration
+	AuthFailureLimit       int
+	AuthFailureWindow      time.Duration
+	AuthFailureHold        time.Duration
+	TrustedProxies         string
+	TokenRateLimit         string
+	IntrospectionRateLimit string
+	RevocationRateLimit    string
+
+	DemoClients    string
+	MaxBodyBytes   int64
+	MaxHeaderBytes int
+	ShutdownPeriod time.Duration
 
 	TokenCleanupInterval time.Duration
 
@@ -299,6 +311,7 @@ func (c Config) Validate() error {
 	if c.DatabaseTimeout <= 0 || c.RedisTimeout <= 0 || c.OutageProbeInterval <= 0 {
 		add("database-timeout, redis-timeout and outage-probe-interval must be positive")
 	}
+	c.validateLimits(add)
 	if len(problems) > 0 {
 		return fmt.Errorf("invalid configuration: %s", strings.Join(problems, "; "))
 	}

@@ -57,6 +57,7 @@ func AuthRole(c Config) fx.Option {
 	return fx.Module("auth",
 		JoseModule,
 		SecretHashModule,
+		limiterModule(c),
 		fx.Provide(
 			func() *application.KeyRing { return &application.KeyRing{} },
 			func() keyReloads { return make(keyReloads, 1) },
@@ -147,7 +148,7 @@ func serverMetadata(c Config) application.ServerMetadata {
 }
 
 func newAuthenticateClient(clients application.ClientFinder, hasher application.SecretHasher, clock application.Clock,
-	verifier application.ClientAssertionVerifier, box application.SecretBox, replays application.ReplayGuard, c Config) (*application.AuthenticateClient, error) {
+	verifier application.ClientAssertionVerifier, box application.SecretBox, replays application.ReplayGuard, limiter application.RateLimiter, known application.KnownAddresses, c Config) (*application.AuthenticateClient, error) {
 	token, introspection, revocation := endpointURLs(c)
 	auth, err := application.NewAuthenticateClient(clients, hasher, clock, application.AssertionSupport{
 		Verifier:  verifier,
@@ -159,6 +160,7 @@ func newAuthenticateClient(clients application.ClientFinder, hasher application.
 		return nil, err
 	}
 	auth.RememberVerified(c.CredentialCacheTTL, 100_000)
+	auth.Defend(defences(c, limiter, known, clock))
 	return auth, nil
 }
 
@@ -285,11 +287,14 @@ func startAuth(p authParams) {
 			logRotation(p.Log, res)
 		}
 	})
+	// Validate has checked the list.
+	proxies, _ := p.Config.TrustedProxyPrefixes()
 	e := echohttp.NewAuthServer(echohttp.Options{
-		BasePath:     p.Config.AuthBasePath,
-		MaxBodyBytes: p.Config.MaxBodyBytes,
-		Logger:       p.Log.With("role", RoleAuth),
-		Ready:        readyAll(p.Database, p.Tokens),
+		BasePath:       p.Config.AuthBasePath,
+		MaxBodyBytes:   p.Config.MaxBodyBytes,
+		Logger:         p.Log.With("role", RoleAuth),
+		Ready:          readyAll(p.Database, p.Tokens),
+		TrustedProxies: proxies,
 	}, echohttp.AuthHandlers{
 		Issue: p.Issue, Introspect: p.Introspect, Revoke: p.Revoke, JWKS: p.JWKS, Metadata: p.Metadata,
 	})

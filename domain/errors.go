@@ -1,6 +1,9 @@
 package domain
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // ErrorCode is an OAuth 2.0 error code: RFC 6749 §5.2 for the token
 // endpoint, RFC 6750 §3.1 for bearer-protected resources, RFC 8707 §2 for
@@ -86,3 +89,35 @@ var ErrMalformedCountryCode = errors.New("country code must be 2 or 3 letters")
 // answer (the authorization server, seen from a resource server) cannot be
 // reached. It is the one infrastructure failure callers see as such: 503.
 var ErrTemporarilyUnavailable = errors.New("temporarily unavailable")
+
+// ThrottleReason says why a request was refused for now; see Throttled.
+type ThrottleReason uint8
+
+// Reasons a request is throttled.
+const (
+	// ThrottledFailures: too many failed client authentications for the
+	// client id or the address (RFC 6749 §2.3.1).
+	ThrottledFailures ThrottleReason = iota + 1
+	// ThrottledRate: the client sent more requests than its rate limit.
+	ThrottledRate
+	// ThrottledBusy: every slot for the slow secret hash is taken.
+	ThrottledBusy
+)
+
+// Throttled refuses a request that the server will not work on now but
+// would later: the caller should wait RetryAfter and try again.
+type Throttled struct {
+	Reason     ThrottleReason
+	RetryAfter time.Duration
+}
+
+func (e *Throttled) Error() string {
+	switch e.Reason {
+	case ThrottledFailures:
+		return "throttled: too many failed authentication attempts"
+	case ThrottledRate:
+		return "throttled: request rate limit exceeded"
+	default:
+		return "throttled: server busy"
+	}
+}

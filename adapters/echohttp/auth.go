@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -33,6 +34,7 @@ func (a authAPI) token(c echo.Context) error {
 	if err != nil {
 		return failedAt(tokenEndpoint, basic, err)
 	}
+	creds.Address = clientAddress(c)
 	out, err := a.issue.Handle(req.Context(), application.IssueTokenInput{
 		Credentials: creds,
 		GrantType:   form.Get("grant_type"),
@@ -68,6 +70,7 @@ func (a authAPI) introspection(c echo.Context) error {
 	if err != nil {
 		return failedAt(introspectionEndpoint, basic, err)
 	}
+	creds.Address = clientAddress(c)
 	asJWT := prefersIntrospectionJWT(req.Header.Values(echo.HeaderAccept))
 	out, err := a.introspect.Handle(req.Context(), application.IntrospectInput{
 		Credentials: creds,
@@ -104,6 +107,7 @@ func (a authAPI) revocation(c echo.Context) error {
 	if err != nil {
 		return failedAt(revocationEndpoint, basic, err)
 	}
+	creds.Address = clientAddress(c)
 	err = a.revoke.Handle(req.Context(), application.RevokeInput{
 		Credentials:   creds,
 		Token:         form.Get("token"),
@@ -114,6 +118,13 @@ func (a authAPI) revocation(c echo.Context) error {
 	}
 	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 	return c.NoContent(http.StatusOK)
+}
+
+// clientAddress is the address the request came from, as the server's
+// IP extractor tells it (see ipExtractor); the zero Addr if unreadable.
+func clientAddress(c echo.Context) netip.Addr {
+	a, _ := netip.ParseAddr(c.RealIP())
+	return a
 }
 
 // unixSeconds is a NumericDate (RFC 7519 §2); zero for an unset time, so

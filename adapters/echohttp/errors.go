@@ -5,7 +5,9 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -96,6 +98,8 @@ type response struct {
 	// generic body; unavailable ones only at debug level.
 	internal    bool
 	unavailable bool
+	// retryAfter, when set, is the Retry-After of a throttled request.
+	retryAfter string
 }
 
 var internalResponse = response{status: http.StatusInternalServerError, body: bodyInternal, internal: true}
@@ -142,6 +146,9 @@ func (s *server) handleError(err error, c echo.Context) {
 	if r.unavailable {
 		h.Set(echo.HeaderRetryAfter, retryAfterSeconds)
 	}
+	if r.retryAfter != "" {
+		h.Set(echo.HeaderRetryAfter, r.retryAfter)
+	}
 	if err := c.JSONBlob(r.status, r.body); err != nil {
 		s.log.LogAttrs(req.Context(), slog.LevelDebug, "write error response", slog.String("error", err.Error()))
 	}
@@ -156,10 +163,11 @@ func respond(err error) response {
 	}
 
 	var (
-		tooLarge *http.MaxBytesError
-		oauth    *domain.Error
-		he       *echo.HTTPError
-		panicked *panicError
+		tooLarge  *http.MaxBytesError
+		oauth     *domain.Error
+		he        *echo.HTTPError
+		panicked  *panicError
+		throttled *domain.Throttled
 	)
 	switch {
 	case errors.As(err, &panicked):
@@ -168,6 +176,8 @@ func respond(err error) response {
 		return response{status: http.StatusRequestEntityTooLarge, body: bodyTooLarge}
 	case errors.Is(err, domain.ErrTemporarilyUnavailable):
 		return response{status: http.StatusServiceUnavailable, body: bodyUnavailable, unavailable: true}
+	case errors.As(err, &throttled):
+		return throttledResponse(throttled)
 	case errors.Is(err, errNoBearer):
 		// RFC 6750 §3.1: a request without authentication gets a bare
 		// challenge, no error code.
@@ -189,6 +199,35 @@ func respond(err error) response {
 	default:
 		return internalResponse
 	}
+}
+
+// Bodies of throttled requests. RFC 6749 §5.2 has no code for "not now",
+// so they carry temporarily_unavailable, the code OAuth has for it (RFC
+// 6749 §4.1.2.1), which clients already read as "retry later". Not
+// invalid_client: the credentials were never checked, and a client told
+// they are wrong might drop a good secret.
+var (
+	bodyTooManyFailures = mustJSON(errorBody{Error: "temporarily_unavailable", Description: "too many failed authentication attempts"})
+	bodyRateLimited     = mustJSON(errorBody{Error: "temporarily_unavailable", Description: "request rate limit exceeded"})
+	bodyBusy            = mustJSON(errorBody{Error: "temporarily_unavailable", Description: "server busy"})
+)
+
+// throttledResponse is 429 Too Many Requests (RFC 6585 §4) for a caller
+// that sent too much, 503 for a server that has no room right now (RFC
+// 9110 §15.6.4), each with Retry-After in whole seconds, rounded up. They
+// are not logged one by one: under a flood that would be the flood again.
+func throttledResponse(t *domain.Throttled) response {
+	secs := max(1, int64((t.RetryAfter+time.Second-1)/time.Second))
+	r := response{status: http.StatusTooManyRequests, retryAfter: strconv.FormatInt(secs, 10)}
+	switch t.Reason {
+	case domain.ThrottledFailures:
+		r.body = bodyTooManyFailures
+	case domain.ThrottledRate:
+		r.body = bodyRateLimited
+	default:
+		r.status, r.body = http.StatusServiceUnavailable, bodyBusy
+	}
+	return r
 }
 
 // describe returns the description a describedError in err carries, or

@@ -10,7 +10,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -39,6 +41,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Ready reports readiness for /readyz; nil means always ready.
 	Ready func(ctx context.Context) error
+	// TrustedProxies are the networks of the reverse proxies whose
+	// X-Forwarded-For is believed. Without any, a client's address is
+	// the connection's peer and the header is ignored.
+	TrustedProxies []netip.Prefix
 }
 
 // Paths of the authorization server's endpoints, relative to
@@ -140,6 +146,7 @@ func newServer(opts Options) (*echo.Echo, *server) {
 	e.StdLogger = slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
 	e.Server.ErrorLog = e.StdLogger
 	e.HTTPErrorHandler = s.handleError
+	e.IPExtractor = ipExtractor(opts.TrustedProxies)
 	// Outermost first: the request log sees the final status, including
 	// that of a recovered panic or an oversized body.
 	e.Use(s.logRequests, recoverPanics, limitBody(maxBody))
@@ -192,4 +199,22 @@ func (s *server) readyz(c echo.Context) error {
 		}
 	}
 	return c.JSONBlob(http.StatusOK, statusOK)
+}
+
+// ipExtractor is how c.RealIP finds a client's address, for the failure
+// throttle. Echo's default believes X-Forwarded-For and X-Real-IP from
+// anyone, which would let an attacker pick a fresh address per guess; and
+// ExtractIPFromXFFHeader on its own trusts every loopback, link-local and
+// private address as a proxy. So: the connection's peer, unless it is one
+// of the configured proxies, and then the header read from the right,
+// skipping only those proxies.
+func ipExtractor(trusted []netip.Prefix) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range trusted {
+		opts = append(opts, echo.TrustIPRange(&net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
 }

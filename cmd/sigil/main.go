@@ -83,7 +83,8 @@ func serve(args []string, getenv func(string) string, stderr io.Writer) int {
 	}
 	log := bootstrap.NewLogger(cfg, stderr)
 	gogc := bootstrap.TuneGC(getenv)
-	log.Info("starting sigil", append(cfg.Describe(), "gogc", gogc)...)
+	memLimit := bootstrap.TuneMemory(cfg, getenv)
+	log.Info("starting sigil", append(cfg.Describe(), "gogc", gogc, "memory_limit", memLimit)...)
 
 	app := fx.New(bootstrap.App(cfg, log))
 	startCtx, cancel := context.WithTimeout(context.Background(), app.StartTimeout())

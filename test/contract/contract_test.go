@@ -1,9 +1,11 @@
 package contract_test
 
 import (
+	"context"
 	"crypto/rand"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm"
@@ -212,5 +214,89 @@ func TestCountryFinder(t *testing.T) {
 				return gormstore.NewCountries(open(t))
 			})
 		})
+	}
+}
+
+func TestRateLimiter(t *testing.T) {
+	t.Run("local", func(t *testing.T) {
+		contract.RateLimiter(t, func(*testing.T) (application.RateLimiter, application.RateLimiter) {
+			l := application.NewLocalRateLimiter(application.SystemClock{}, 1000)
+			return l, l
+		})
+	})
+	t.Run("redis", func(t *testing.T) {
+		contract.RateLimiter(t, func(t *testing.T) (application.RateLimiter, application.RateLimiter) {
+			// Two clients: two nodes. redis_rate puts "rate:" before the
+			// prefix, so those keys are removed here; they would expire.
+			a, prefix := testenv.Redis(t)
+			b, _ := testenv.Redis(t)
+			t.Cleanup(func() { deleteRedisKeys(t, a, "rate:"+prefix) })
+			return redisstore.NewRateLimiter(a, prefix), redisstore.NewRateLimiter(b, prefix)
+		})
+	})
+	t.Run("redis cluster", func(t *testing.T) {
+		addrs := testenv.RedisCluster(t)
+		contract.RateLimiter(t, func(t *testing.T) (application.RateLimiter, application.RateLimiter) {
+			prefix := "sigil-test:" + rand.Text() + ":"
+			var nodes [2]application.RateLimiter
+			for i := range nodes {
+				client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: addrs})
+				t.Cleanup(func() { _ = client.Close() })
+				nodes[i] = redisstore.NewRateLimiter(client, prefix)
+			}
+			return nodes[0], nodes[1]
+		})
+	})
+}
+
+// deleteRedisKeys removes the keys under prefix that testenv's cleanup
+// cannot see.
+func deleteRedisKeys(t *testing.T, client redis.UniversalClient, prefix string) {
+	ctx := context.Background()
+	iter := client.Scan(ctx, 0, prefix+"*", 500).Iterator()
+	for iter.Next(ctx) {
+		if err := client.Del(ctx, iter.Val()).Err(); err != nil {
+			t.Errorf("delete %s: %v", iter.Val(), err)
+		}
+	}
+	if err := iter.Err(); err != nil {
+		t.Errorf("scan %s*: %v", prefix, err)
+	}
+}
+
+// TestRateLimiterWhenRedisIsDown takes its own Redis away: the Redis
+// limiter reports the failure, and the fallback the auth role wraps it in
+// goes on counting in process, refusing nothing for the outage.
+func TestRateLimiterWhenRedisIsDown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts and kills a redis-server")
+	}
+	addr, stop := testenv.RedisServer(t)
+	client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{addr}, MaxRetries: -1})
+	t.Cleanup(func() { _ = client.Close() })
+	shared := redisstore.NewRateLimiter(client, "sigil-test:")
+	limit := application.Limit{Rate: 2, Burst: 2, Period: time.Hour}
+	if d, err := shared.Allow(t.Context(), "k", limit); err != nil || !d.Allowed {
+		t.Fatalf("with Redis up: %+v, %v", d, err)
+	}
+	stop()
+	if _, err := shared.Allow(t.Context(), "k", limit); err == nil {
+		t.Fatal("the Redis limiter reported no error with Redis gone")
+	}
+	var failures int
+	l := application.NewFallbackLimiter(shared, application.NewLocalRateLimiter(application.SystemClock{}, 100),
+		application.SystemClock{}, func(error) { failures++ })
+	var allowed int
+	for range 4 {
+		d, err := l.Allow(t.Context(), "k", limit)
+		if err != nil {
+			t.Fatalf("the fallback limiter failed with Redis down: %v", err)
+		}
+		if d.Allowed {
+			allowed++
+		}
+	}
+	if allowed != 2 || failures != 1 {
+		t.Errorf("with Redis down: %d of 4 allowed under a burst of 2, %d failures reported; want 2 and 1", allowed, failures)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -51,4 +52,28 @@ func cores(used, wall time.Duration) float64 {
 		return 0
 	}
 	return used.Seconds() / wall.Seconds()
+}
+
+// peakRSS is a process's peak resident memory, VmHWM in
+// /proc/<pid>/status (proc(5)), in bytes.
+func peakRSS(pid int) (int64, error) {
+	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, fmt.Errorf("peak RSS: %w", err)
+	}
+	for line := range strings.Lines(string(raw)) {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("peak RSS: VmHWM %q", rest)
+			}
+			return kb << 10, nil
+		}
+	}
+	return 0, errors.New("peak RSS: no VmHWM")
+}
+
+// resetPeakRSS starts a process's VmHWM afresh from its current RSS.
+func resetPeakRSS(pid int) error {
+	return os.WriteFile("/proc/"+strconv.Itoa(pid)+"/clear_refs", []byte("5"), 0)
 }

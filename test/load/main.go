@@ -106,7 +106,7 @@ func bench(ctx context.Context, o options) error {
 	var rows []row
 	for _, sc := range scenarios {
 		if o.Run.MatchString(sc.Name) {
-			rows = append(rows, row{Scenario: sc.Name, Reference: sc.Reference, Target: sc.Target})
+			rows = append(rows, row{Scenario: sc.Name, Reference: sc.Reference, Target: sc.Target, MaxRSS: sc.MaxRSS})
 		}
 	}
 	if len(rows) == 0 {
@@ -130,10 +130,14 @@ func bench(ctx context.Context, o options) error {
 	// Every key this run writes to Redis is under one prefix, removed at the end.
 	prefix := fmt.Sprintf("sigil-bench:%d-%d:", os.Getpid(), time.Now().UnixNano())
 	defer func() {
-		if n, err := deletePrefix(context.WithoutCancel(ctx), o.RedisAddr, prefix); err != nil {
-			logf("%v", err)
-		} else {
-			logf("removed %d Redis keys under %s", n, prefix)
+		// go-redis/redis_rate writes the rate limits' keys under "rate:"
+		// before the prefix.
+		for _, p := range []string{prefix, "rate:" + prefix} {
+			if n, err := deletePrefix(context.WithoutCancel(ctx), o.RedisAddr, p); err != nil {
+				logf("%v", err)
+			} else {
+				logf("removed %d Redis keys under %s", n, p)
+			}
 		}
 	}()
 	for _, alg := range []string{"RS256", "ES256"} {
@@ -205,7 +209,13 @@ func runNode(ctx context.Context, o options, bin, wrk string, nc nodeConfig, tod
 			continue
 		}
 		logf("%s: %s warm-up, %s measured, %d connections", sc.Name, o.Warmup, o.Duration, o.Load.Connections)
-		m, err := runScenario(ctx, o, wrk, sc.Request(s, t), s.Pid())
+		var m measurement
+		var err error
+		if sc.Flood != nil {
+			m, err = runUnderAttack(ctx, o, wrk, sc.Request(s, t), sc.Flood(s), s.Pid())
+		} else {
+			m, err = runScenario(ctx, o, wrk, sc.Request(s, t), s.Pid())
+		}
 		record(result(sc.Name), m, err)
 	}
 }
@@ -222,6 +232,46 @@ func runScenario(ctx context.Context, o options, wrk string, r request, pid int)
 		}
 	}
 	return measure(ctx, wrk, r, o.Load, o.Duration, pid)
+}
+
+// runUnderAttack runs r as runScenario does while a second wrk sends
+// flood at full speed from before the warm-up to after the measurement,
+// and reports the flood's rate and the peak resident memory of pid
+// during the attack.
+func runUnderAttack(ctx context.Context, o options, wrk string, r, flood request, pid int) (measurement, error) {
+	if err := probe(ctx, r); err != nil {
+		return measurement{}, err
+	}
+	// Count the peak from here: writing 5 to clear_refs resets VmHWM.
+	if err := resetPeakRSS(pid); err != nil {
+		logf("peak RSS counts from sigil's start: %v", err)
+	}
+	type result struct {
+		w   wrkResult
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		w, err := runWrk(ctx, wrk, flood, o.Load, o.Warmup+o.Duration+2*time.Second)
+		done <- result{w, err}
+	}()
+	// Let the flood reach full speed first.
+	time.Sleep(time.Second)
+	m, err := runScenario(ctx, o, wrk, r, pid)
+	f := <-done
+	if err != nil {
+		return measurement{}, err
+	}
+	if f.err != nil {
+		return measurement{}, fmt.Errorf("flood: %w", f.err)
+	}
+	if f.w.Duration > 0 {
+		m.FloodRPS = float64(f.w.Requests) / f.w.Duration.Seconds()
+	}
+	if m.PeakRSS, err = peakRSS(pid); err != nil {
+		return measurement{}, err
+	}
+	return m, nil
 }
 
 // record stores a scenario's outcome in its row.

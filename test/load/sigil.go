@@ -91,6 +91,9 @@ func startSigil(ctx context.Context, bin string, nc nodeConfig) (*sigil, error) 
 		"--redis-addr", nc.RedisAddr,
 		"--redis-prefix", nc.RedisPrefix,
 		"--log-level", "warn",
+		// The flood of the "under attack" rows names its addresses in
+		// X-Forwarded-For, as through a proxy.
+		"--trusted-proxies", "127.0.0.1/32",
 	)
 	s.cmd.Dir = dir
 	s.cmd.Env = withoutSigilSettings(os.Environ())

@@ -16,6 +16,10 @@ type measurement struct {
 	Errors   int     // error answers plus requests without an answer
 	CPU      float64 // cores the measured process used on average
 	LoadCPU  float64 // cores the load generator used; zero when there is none
+	// For a row under attack: the flood's answers per second (whatever
+	// their status) and the sigil process's peak resident memory.
+	FloodRPS float64
+	PeakRSS  int64
 }
 
 // row is one line of the table: a scenario, its reference and target,
@@ -24,6 +28,7 @@ type row struct {
 	Scenario  string
 	Reference string  // name of the row this one is compared with; empty for a reference
 	Target    float64 // least acceptable ratio to the reference
+	MaxRSS    int64   // peak resident memory allowed; zero for no target
 	Result    measurement
 	Failure   string // why the scenario could not run; empty when it ran
 }
@@ -63,11 +68,16 @@ func formatTable(rows []row) string {
 		if v, ok := ratio(r, rows); ok {
 			ratioCell = formatRatio(v)
 			verdict = "pass"
-			if v < r.Target || m.Errors > 0 {
+			if v < r.Target || m.Errors > 0 || (r.MaxRSS > 0 && m.PeakRSS >= r.MaxRSS) {
 				verdict = "FAIL"
 			}
 		} else if r.Reference == "" && m.Errors > 0 {
 			verdict = "FAIL"
+		}
+		if r.MaxRSS > 0 {
+			verdict += fmt.Sprintf(" (flood %s answers/s; peak RSS %d MiB, target < %d MiB)",
+				formatRate(m.FloodRPS), m.PeakRSS>>20, r.MaxRSS>>20)
+			verdict = strings.TrimSpace(verdict)
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %.2f | %s | %s | %s | %s | %s |\n",
 			r.Scenario, formatRate(m.RPS), formatLatency(m.P50), formatLatency(m.P99), m.Errors,

@@ -99,3 +99,31 @@ func TestWriteReportWritesTheTimestampedFileAndLatest(t *testing.T) {
 		}
 	}
 }
+
+func TestFormatTableJudgesARowUnderAttackByItsPeakMemoryToo(t *testing.T) {
+	rows := sampleRows()
+	attack := row{Scenario: "token under attack, JWT RS256", Reference: "token, JWT RS256", Target: 0.80, MaxRSS: 256 << 20,
+		Result: measurement{RPS: 1400, P50: 20 * time.Millisecond, P99: 70 * time.Millisecond, CPU: 1.8, FloodRPS: 240, PeakRSS: 200 << 20}}
+	heavy := attack
+	heavy.Scenario = "token under attack, opaque in Redis"
+	heavy.Result.PeakRSS = 300 << 20
+	rows = append(rows, attack, heavy)
+	table := formatTable(rows)
+	// 1400 / 1520 = 0.92 ≥ 0.80
+	if got := line(t, table, attack.Scenario); got[8] != "0.92" || got[10] != "pass (flood 240 answers/s; peak RSS 200 MiB, target < 256 MiB)" {
+		t.Errorf("ratio, result = %q, %q", got[8], got[10])
+	}
+	if got := line(t, table, heavy.Scenario); !strings.HasPrefix(got[10], "FAIL (flood 240 answers/s; peak RSS 300 MiB") {
+		t.Errorf("a row over its memory target: result %q, want FAIL", got[10])
+	}
+}
+
+func TestWrkScriptCarriesAFloodsRequestFunction(t *testing.T) {
+	script, err := floodRequest(&sigil{AuthURL: "http://127.0.0.1:1/ms-auth-server"}).wrkScript()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(script, "request = function()") || !strings.Contains(script, "X-Forwarded-For") || !strings.Contains(script, "done = function") {
+		t.Errorf("flood script lacks its request function or the done hook:\n%s", script)
+	}
+}

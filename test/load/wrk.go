@@ -23,6 +23,9 @@ type request struct {
 	URL    string
 	Header map[string]string
 	Body   string // form-encoded when not empty
+	// Lua, when set, is added to the script as it is: a request()
+	// function there makes each request anew (see floodLua).
+	Lua string
 }
 
 // basicAuth is the Authorization header of client_secret_basic (RFC 6749
@@ -68,6 +71,9 @@ func (r request) wrkScript() (string, error) {
 		if err := field("wrk.headers["+mustLua(k)+"]", v); err != nil {
 			return "", err
 		}
+	}
+	if r.Lua != "" {
+		b.WriteString(r.Lua)
 	}
 	b.WriteString(`
 done = function(summary, latency, requests)

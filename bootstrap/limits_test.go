@@ -1,0 +1,81 @@
+package bootstrap_test
+
+import (
+	"math"
+	"runtime/debug"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sigilauth/sigil/application"
+	"github.com/sigilauth/sigil/bootstrap"
+)
+
+func TestParseRateLimit(t *testing.T) {
+	tests := []struct {
+		in   string
+		want application.Limit
+		bad  bool
+	}{
+		{"", application.Limit{}, false},
+		{"0", application.Limit{}, false},
+		{"100/s", application.Limit{Rate: 100, Burst: 100, Period: time.Second}, false},
+		{"6000/m", application.Limit{Rate: 6000, Burst: 6000, Period: time.Minute}, false},
+		{" 50/h ", application.Limit{Rate: 50, Burst: 50, Period: time.Hour}, false},
+		{"100", application.Limit{}, true},
+		{"100/d", application.Limit{}, true},
+		{"-1/s", application.Limit{}, true},
+		{"x/s", application.Limit{}, true},
+	}
+	for _, tt := range tests {
+		got, err := bootstrap.ParseRateLimit(tt.in)
+		if (err != nil) != tt.bad || got != tt.want {
+			t.Errorf("ParseRateLimit(%q) = %+v, %v; want %+v, error %v", tt.in, got, err, tt.want, tt.bad)
+		}
+	}
+}
+
+func TestLimitSettingsAreChecked(t *testing.T) {
+	tests := map[string]func(c *bootstrap.Config){
+		"trusted-proxies":     func(c *bootstrap.Config) { c.TrustedProxies = "10.0.0.0/8, proxy.internal" },
+		"token-rate-limit":    func(c *bootstrap.Config) { c.TokenRateLimit = "fast" },
+		"auth-failure-window": func(c *bootstrap.Config) { c.AuthFailureWindow = time.Millisecond },
+		"hash-concurrency":    func(c *bootstrap.Config) { c.HashConcurrency = -1 },
+	}
+	for name, change := range tests {
+		c := bootstrap.Defaults()
+		change(&c)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("a bad %s gave %v, want a message naming it", name, err)
+		}
+	}
+	c := bootstrap.Defaults()
+	c.TrustedProxies = "10.0.0.0/8, 192.0.2.7, 2001:db8::/32"
+	p, err := c.TrustedProxyPrefixes()
+	if err != nil || len(p) != 3 || p[1].String() != "192.0.2.7/32" {
+		t.Errorf("trusted proxies %v, %v", p, err)
+	}
+}
+
+func TestTuneMemorySetsASoftLimitUnlessGOMEMLIMITIsSet(t *testing.T) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
+	c := bootstrap.Defaults()
+	c.HashConcurrency = 2
+	none := func(string) string { return "" }
+	if got := bootstrap.TuneMemory(c, none); got != "204MiB" {
+		t.Errorf("TuneMemory with 2 hash slots reports %q, want 204MiB", got)
+	}
+	if got := debug.SetMemoryLimit(-1); got != c.MemoryLimit() {
+		t.Errorf("the limit is %d, want %d", got, c.MemoryLimit())
+	}
+	debug.SetMemoryLimit(math.MaxInt64)
+	set := func(k string) string {
+		if k == "GOMEMLIMIT" {
+			return "1GiB"
+		}
+		return ""
+	}
+	if got := bootstrap.TuneMemory(c, set); got != "1GiB" || debug.SetMemoryLimit(-1) != math.MaxInt64 {
+		t.Errorf("with GOMEMLIMIT set TuneMemory reports %q and changed the limit", got)
+	}
+}
