@@ -225,7 +225,10 @@ func (a *AuthenticateClient) bySecret(ctx context.Context, in ClientCredentials)
 			matched string
 			err     error
 		)
-		if slotErr := a.slots.run(ctx, func() { matched, err = a.verifySlow(c, secrets, in.Secret) }); slotErr != nil {
+		if slotErr := a.slots.run(ctx, func() bool {
+			matched, err = a.verifySlow(c, secrets, in.Secret)
+			return err != nil
+		}); slotErr != nil {
 			return "", slotErr
 		}
 		switch {
@@ -285,7 +288,10 @@ func (a *AuthenticateClient) holdRefusal(ctx context.Context, err error) {
 // secret, so neither the answer nor its time tells the cases apart, and
 // guessing ids costs what guessing secrets does.
 func (a *AuthenticateClient) failSlowly(ctx context.Context, in ClientCredentials) error {
-	if err := a.slots.run(ctx, func() { _, _ = a.hasher.VerifySecret(a.dummyHash, in.Secret) }); err != nil {
+	if err := a.slots.run(ctx, func() bool {
+		_, _ = a.hasher.VerifySecret(a.dummyHash, in.Secret)
+		return true
+	}); err != nil {
 		return err
 	}
 	a.throttle.failed(ctx, in.ID, in.Address)

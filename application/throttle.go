@@ -17,9 +17,20 @@ import (
 // it has connections, and memory and every core go to it. A request that
 // finds no free slot within the wait is refused with a
 // domain.ThrottledBusy error rather than queued without end.
+//
+// Failed verifications may also take only a share of each slot's time:
+// after a hash that failed, the slot rests for long enough that failures
+// never take more. A flood of wrong secrets from ever new addresses, which
+// no per-address count stops, then costs at most that share of a core per
+// slot, and everything that needs no slow hash keeps the rest. A
+// successful verification releases its slot at once, so clients starting
+// up on a good day pay nothing for it.
 type HashSlots struct {
 	slots chan struct{}
 	wait  time.Duration
+	// rest is how long a slot stays taken after a failed hash, as a
+	// multiple of the time that hash took.
+	rest float64
 }
 
 // busyRetryAfter is what a request refused for want of a slot is asked to
@@ -28,15 +39,22 @@ type HashSlots struct {
 const busyRetryAfter = time.Second
 
 // NewHashSlots allows n slow hashes at once (at least one), each request
-// waiting at most wait for a slot.
-func NewHashSlots(n int, wait time.Duration) *HashSlots {
-	return &HashSlots{slots: make(chan struct{}, max(1, n)), wait: wait}
+// waiting at most wait for a slot, and failed hashes failurePercent of each
+// slot's time at most (100 or more, or 0, sets no such bound).
+func NewHashSlots(n int, wait time.Duration, failurePercent int) *HashSlots {
+	s := &HashSlots{slots: make(chan struct{}, max(1, n)), wait: wait}
+	if failurePercent > 0 && failurePercent < 100 {
+		share := float64(failurePercent) / 100
+		s.rest = (1 - share) / share
+	}
+	return s
 }
 
 // run runs fn in a slot, or returns a *domain.Throttled error when none
-// frees up within the wait or before ctx ends. The wait is in real time:
-// it is how long a request is held, whatever the clock of the use case.
-func (s *HashSlots) run(ctx context.Context, fn func()) error {
+// frees up within the wait or before ctx ends. fn reports whether the
+// verification failed. The wait is in real time: it is how long a request
+// is held, whatever the clock of the use case.
+func (s *HashSlots) run(ctx context.Context, fn func() (failed bool)) error {
 	if s == nil {
 		fn()
 		return nil
@@ -59,8 +77,18 @@ func (s *HashSlots) run(ctx context.Context, fn func()) error {
 			return &domain.Throttled{Reason: domain.ThrottledBusy, RetryAfter: busyRetryAfter}
 		}
 	}
-	defer func() { <-s.slots }()
-	fn()
+	release := func() { <-s.slots }
+	defer func() {
+		// Also when fn panics.
+		if release != nil {
+			release()
+		}
+	}()
+	start := time.Now()
+	if fn() && s.rest > 0 {
+		time.AfterFunc(time.Duration(float64(time.Since(start))*s.rest), release)
+		release = nil
+	}
 	return nil
 }
 

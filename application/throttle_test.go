@@ -77,6 +77,7 @@ type defenceOptions struct {
 	limits         application.RequestLimits
 	credentialsTTL time.Duration // default a minute
 	hold           time.Duration
+	failurePercent int // default 100: failed hashes may take every slot's whole time
 }
 
 func newDefended(t *testing.T, o defenceOptions) *defended {
@@ -90,8 +91,11 @@ func newDefended(t *testing.T, o defenceOptions) *defended {
 	if o.limiter == nil {
 		o.limiter = application.NewLocalRateLimiter(d.clock, 1000)
 	}
+	if o.failurePercent == 0 {
+		o.failurePercent = 100
+	}
 	d.auth.Defend(application.Defences{
-		Slots:    application.NewHashSlots(o.slots, o.wait),
+		Slots:    application.NewHashSlots(o.slots, o.wait, o.failurePercent),
 		Throttle: application.NewFailureThrottle(o.limiter, d.clock, o.failures, o.window),
 		Limiter:  o.limiter,
 		Limits:   o.limits,
@@ -178,6 +182,48 @@ func TestNoMoreSlowHashesRunAtOnceThanThereAreSlots(t *testing.T) {
 	if _, err := d.auth.Handle(t.Context(), from(addrA, "svc", "right")); err != nil {
 		t.Errorf("after the flood the right secret was refused: %v", err)
 	}
+}
+
+func TestFailedHashesTakeOnlyTheirShareOfASlot(t *testing.T) {
+	d := newDefended(t, defenceOptions{slots: 1, failurePercent: 20})
+	// A success releases the slot at once.
+	if _, err := d.auth.Handle(t.Context(), from(addrA, "svc", "right")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.auth.Handle(t.Context(), from(addrA, "svc", "wrong-1")); !errors.Is(err, domain.ErrInvalidClient) {
+		t.Fatalf("a guess right after a success: %v, want it hashed and refused", err)
+	}
+	// A failure that took 50 ms keeps the slot four times as long again,
+	// so failures take 20% of its time.
+	// (The fake hash takes microseconds, so its rest is over by now.)
+	time.Sleep(20 * time.Millisecond)
+	errs := d.inParallel(t, 50*time.Millisecond, from(addrA, "svc", "wrong-2"))
+	rested := time.Now()
+	if !errors.Is(errs[0], domain.ErrInvalidClient) {
+		t.Fatalf("held guess: %v", errs[0])
+	}
+	if _, err := d.auth.Handle(t.Context(), from(addrB, "svc", "right")); err != nil {
+		t.Errorf("a verified client was kept out by a resting slot: %v", err)
+	}
+	_, err := d.auth.Handle(t.Context(), from(addrC, "svc", "wrong-3"))
+	if !isBusy(err) {
+		t.Fatalf("a guess while the slot rests after a failure: %v, want busy", err)
+	}
+	for isBusy(err) {
+		if time.Since(rested) > 5*time.Second {
+			t.Fatal("the slot still rests 5s after a 50ms failure")
+		}
+		time.Sleep(10 * time.Millisecond)
+		_, err = d.auth.Handle(t.Context(), from(addrC, "svc", "wrong-3"))
+	}
+	if took := time.Since(rested); took < 150*time.Millisecond {
+		t.Errorf("the slot was free again %s after a 50ms failure, want about 200ms", took)
+	}
+}
+
+func isBusy(err error) bool {
+	var th *domain.Throttled
+	return errors.As(err, &th) && th.Reason == domain.ThrottledBusy
 }
 
 func TestAVerifiedClientIsServedWhileTheSlotsAreTakenAndItsIDIsThrottled(t *testing.T) {
@@ -426,7 +472,7 @@ func TestAnAddressAClientUsedIsStillKnownAfterARestart(t *testing.T) {
 	node := func() *defended {
 		d := newDefended(t, defenceOptions{slots: 2, failures: 3, window: time.Minute, limiter: counts})
 		d.auth.Defend(application.Defences{
-			Slots:    application.NewHashSlots(2, 0),
+			Slots:    application.NewHashSlots(2, 0, 100),
 			Throttle: sharedThrottle(counts, d.clock, known),
 		})
 		return d

@@ -52,6 +52,7 @@ type Config struct {
 	// Limits against brute force and floods: see defences.
 	HashConcurrency        int
 	HashQueueWait          time.Duration
+	HashFailurePercent     int
 	AuthFailureLimit       int
 	AuthFailureWindow      time.Duration
 	AuthFailureHold        time.Duration

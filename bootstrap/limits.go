@@ -128,7 +128,7 @@ func defences(c Config, limiter application.RateLimiter, known application.Known
 		throttle.ShareKnownAddresses(known)
 	}
 	return application.Defences{
-		Slots:    application.NewHashSlots(slots, c.HashQueueWait),
+		Slots:    application.NewHashSlots(slots, c.HashQueueWait, c.HashFailurePercent),
 		Throttle: throttle,
 		Limiter:  limiter,
 		Limits:   application.RequestLimits{Token: token, Introspection: introspection, Revocation: revocation},
@@ -185,6 +185,9 @@ func (c Config) TrustedProxyPrefixes() ([]netip.Prefix, error) {
 func (c Config) validateLimits(add func(format string, a ...any)) {
 	if c.HashConcurrency < 0 || c.HashQueueWait < 0 {
 		add("hash-concurrency and hash-queue-wait must not be negative")
+	}
+	if c.HashFailurePercent < 1 || c.HashFailurePercent > 100 {
+		add("hash-failure-percent %d is not between 1 and 100", c.HashFailurePercent)
 	}
 	if c.AuthFailureLimit < 0 || c.AuthFailureWindow < 0 || c.AuthFailureHold < 0 {
 		add("auth-failure-limit, auth-failure-window and auth-failure-hold must not be negative")

@@ -115,6 +115,7 @@ var Settings = []Setting{
 	{"credential-cache-ttl", "10m", "how long a client secret that passed the slow hash is accepted for one HMAC; 0 turns this off", dur(func(c *Config) *time.Duration { return &c.CredentialCacheTTL })},
 	{"hash-concurrency", "0", "most slow secret hashes (argon2id, bcrypt) running at once, 19 MiB each; 0 means half of GOMAXPROCS, at least one", num(func(c *Config) *int { return &c.HashConcurrency })},
 	{"hash-queue-wait", "200ms", "how long a request waits for a free hash slot before it is answered 503 with Retry-After", dur(func(c *Config) *time.Duration { return &c.HashQueueWait })},
+	{"hash-failure-percent", "25", "largest share, in percent, of a hash slot's time that failed verifications may take: after a failed hash the slot rests until the share holds; 100 turns this off", num(func(c *Config) *int { return &c.HashFailurePercent })},
 	{"auth-failure-limit", "10", "failed client authentications allowed per client id, per address and per both in auth-failure-window; then 429 without the hash; the pace then falls to 3x per 60 windows and 10x per 1440; 0 turns this off", num(func(c *Config) *int { return &c.AuthFailureLimit })},
 	{"auth-failure-window", "1m", "the window of auth-failure-limit", dur(func(c *Config) *time.Duration { return &c.AuthFailureWindow })},
 	{"auth-failure-hold", "1s", "how long a request refused by auth-failure-limit is held before the 429 is sent (at most its Retry-After); 0 answers at once", dur(func(c *Config) *time.Duration { return &c.AuthFailureHold })},

@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +25,13 @@ import (
 // startTimeout bounds the wait for a server to answer, and for a cluster
 // to agree on its slots.
 const startTimeout = 10 * time.Second
+
+// Cluster nodes listen on ports in [clusterPortLow, clusterPortHigh), their
+// buses 10000 above, all below the ephemeral range.
+const (
+	clusterPortLow  = 20000
+	clusterPortHigh = 22768
+)
 
 // RedisServer starts a standalone redis-server of this test's own and
 // returns its address and a stop function, for tests that take Redis
@@ -69,7 +77,8 @@ func RedisCluster(t testing.TB) []string {
 		}
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	// Joining takes a second or two, longer on a busy machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*startTimeout)
 	defer cancel()
 	args := append([]string{"--cluster", "create"}, addrs...)
 	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
@@ -86,7 +95,7 @@ func RedisCluster(t testing.TB) []string {
 				break
 			}
 			if ctx.Err() != nil {
-				t.Fatalf("testenv: Redis Cluster node %s not ok after %v: %v\n%s", p.addr, startTimeout, err, info)
+				t.Fatalf("testenv: Redis Cluster node %s not ok after %v: %v\n%s", p.addr, 3*startTimeout, err, info)
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
@@ -299,22 +308,27 @@ func (p *redisProcess) answers() bool {
 }
 
 // freePort asks the kernel for a free loopback port. A cluster node also
-// listens on port+10000 for its bus, so for one that port must be free
-// too.
+// listens on port+10000 for its bus, so for one both ports are drawn below
+// the kernel's range of ephemeral ports (32768 and up on Linux): there an
+// outgoing connection of any other process could take the bus port
+// between this check and the server's bind, and the cluster would never
+// join.
 func freePort(cluster bool) (int, error) {
-	for range 20 {
+	if !cluster {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return 0, err
 		}
-		port := l.Addr().(*net.TCPAddr).Port
-		_ = l.Close()
-		if !cluster {
-			return port, nil
-		}
-		if port+10000 > 65535 {
+		defer l.Close()
+		return l.Addr().(*net.TCPAddr).Port, nil
+	}
+	for range 50 {
+		port := clusterPortLow + rand.IntN(clusterPortHigh-clusterPortLow)
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
 			continue
 		}
+		_ = l.Close()
 		bus, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port+10000)))
 		if err != nil {
 			continue
