@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -18,20 +19,32 @@ import (
 // finds no free slot within the wait is refused with a
 // domain.ThrottledBusy error rather than queued without end.
 //
-// Failed verifications may also take only a share of each slot's time:
-// after a hash that failed, the slot rests for long enough that failures
-// never take more. A flood of wrong secrets from ever new addresses, which
-// no per-address count stops, then costs at most that share of a core per
-// slot, and everything that needs no slow hash keeps the rest. A
-// successful verification releases its slot at once, so clients starting
-// up on a good day pay nothing for it.
+// Failed verifications may also take only a share of the slots' time.
+// Failed hash time is drawn from a budget that refills at that share of
+// the slots (and holds at most failureBurst per slot): a few failures in
+// a row, a client with an old secret or a mistyped one, cost nothing
+// more; once a flood of wrong secrets has used the budget up, the slot of
+// each failed hash rests until the budget is even again. A flood from ever
+// new addresses, which no per-address count stops, then costs at most that
+// share of a core per slot, and everything that needs no slow hash keeps
+// the rest. A successful verification releases its slot at once.
 type HashSlots struct {
 	slots chan struct{}
 	wait  time.Duration
-	// rest is how long a slot stays taken after a failed hash, as a
-	// multiple of the time that hash took.
-	rest float64
+
+	// share is the part of the slots' time failures may take; 0 is no
+	// bound.
+	share float64
+	mu    sync.Mutex
+	// budget is the failed hash time still allowed now, negative when a
+	// rest is owed; it was last brought up to date at last.
+	budget time.Duration
+	last   time.Time
 }
+
+// failureBurst is how much failed hash time each slot allows before
+// failures are held to their share: some thirty argon2id runs.
+const failureBurst = time.Second
 
 // busyRetryAfter is what a request refused for want of a slot is asked to
 // wait: slots free up within tens of milliseconds, but a client retrying
@@ -39,15 +52,36 @@ type HashSlots struct {
 const busyRetryAfter = time.Second
 
 // NewHashSlots allows n slow hashes at once (at least one), each request
-// waiting at most wait for a slot, and failed hashes failurePercent of each
-// slot's time at most (100 or more, or 0, sets no such bound).
+// waiting at most wait for a slot, and failed hashes failurePercent of the
+// slots' time at most, past a burst (100 or more, or 0, sets no such
+// bound).
 func NewHashSlots(n int, wait time.Duration, failurePercent int) *HashSlots {
 	s := &HashSlots{slots: make(chan struct{}, max(1, n)), wait: wait}
 	if failurePercent > 0 && failurePercent < 100 {
-		share := float64(failurePercent) / 100
-		s.rest = (1 - share) / share
+		s.share = float64(failurePercent) / 100
+		s.budget = s.capacity()
 	}
 	return s
+}
+
+func (s *HashSlots) capacity() time.Duration { return failureBurst * time.Duration(cap(s.slots)) }
+
+// restAfterFailure charges a failed hash that took took to the budget and
+// returns how long its slot must rest for failures to keep to their share.
+func (s *HashSlots) restAfterFailure(took time.Duration, now time.Time) time.Duration {
+	// Hash time the budget regains per unit of wall time.
+	rate := s.share * float64(cap(s.slots))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.last.IsZero() {
+		s.budget = min(s.capacity(), s.budget+time.Duration(float64(now.Sub(s.last))*rate))
+	}
+	s.last = now
+	s.budget -= took
+	if s.budget >= 0 {
+		return 0
+	}
+	return time.Duration(float64(-s.budget) / rate)
 }
 
 // run runs fn in a slot, or returns a *domain.Throttled error when none
@@ -85,9 +119,12 @@ func (s *HashSlots) run(ctx context.Context, fn func() (failed bool)) error {
 		}
 	}()
 	start := time.Now()
-	if fn() && s.rest > 0 {
-		time.AfterFunc(time.Duration(float64(time.Since(start))*s.rest), release)
-		release = nil
+	if fn() && s.share > 0 {
+		now := time.Now()
+		if rest := s.restAfterFailure(now.Sub(start), now); rest > 0 {
+			time.AfterFunc(rest, release)
+			release = nil
+		}
 	}
 	return nil
 }

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/sigilauth/sigil/adapters/gormstore"
 	"github.com/sigilauth/sigil/adapters/josekit"
 	"github.com/sigilauth/sigil/adapters/redisstore"
@@ -63,7 +61,7 @@ func OpenAdmin(ctx context.Context, c Config, log *slog.Logger) (*Admin, error) 
 	}
 	a.Events = noEvents{}
 	if c.RedisAddr != "" {
-		r := redis.NewUniversalClient(redisOptions(c))
+		r := newUniversalClient(c)
 		a.close = append(a.close, r.Close)
 		a.Events = redisstore.NewFeed(r, c.RedisPrefix+"events", log)
 	}

@@ -212,9 +212,29 @@ func redisOptions(c Config) *redis.UniversalOptions {
 	}
 }
 
+// clusterStateReload bounds how old a Redis Cluster client's slot map may
+// get before a command or a reconnect rereads it. go-redis's default is a
+// minute, and only errors on commands reread it sooner: a node that sends
+// no commands, a resource node whose feed subscription was on a master
+// that died, would try the dead master's address for that long before it
+// subscribed to the replica that took over.
+const clusterStateReload = time.Second
+
+// newUniversalClient is redis.NewUniversalClient for Sigil's options, with
+// a cluster client's slot map reread every clusterStateReload.
+func newUniversalClient(c Config) redis.UniversalClient {
+	o := redisOptions(c)
+	if o.MasterName == "" && len(o.Addrs) > 1 {
+		co := o.Cluster()
+		co.ClusterStateReloadInterval = clusterStateReload
+		return redis.NewClusterClient(co)
+	}
+	return redis.NewUniversalClient(o)
+}
+
 func newRedisClient(lc fx.Lifecycle, c Config, log *slog.Logger) (redis.UniversalClient, *redisstore.Health) {
 	redisstore.RouteDriverLog(log)
-	r := redis.NewUniversalClient(redisOptions(c))
+	r := newUniversalClient(c)
 	h := redisstore.Guard(r, redisstore.GuardOptions{
 		Timeout: c.RedisTimeout, ProbeInterval: c.OutageProbeInterval, Logger: log,
 	})

@@ -46,6 +46,7 @@ func TestClusterFailover(t *testing.T) {
 	for _, n := range append(append([]testenv.ClusterNode{}, masters...), replicas...) {
 		redisAddrs = append(redisAddrs, n.Addr)
 	}
+	prefix := fmt.Sprintf("sigil-fo-%d:", time.Now().UnixNano())
 	authAddrs := []string{loopbackAddr(t), loopbackAddr(t)}
 	lb := startBalancer(t, "http://"+authAddrs[0], "http://"+authAddrs[1])
 	issuer := lb + "/ms-auth-server"
@@ -53,7 +54,7 @@ func TestClusterFailover(t *testing.T) {
 		"SIGIL_DATABASE_DRIVER=postgres", "SIGIL_DATABASE_DSN=" + dsn,
 		"SIGIL_KEY_ENCRYPTION_KEY=" + testKEK,
 		"SIGIL_REDIS_ADDR=" + strings.Join(redisAddrs, ","),
-		"SIGIL_REDIS_PREFIX=" + fmt.Sprintf("sigil-fo-%d:", time.Now().UnixNano()),
+		"SIGIL_REDIS_PREFIX=" + prefix,
 		"SIGIL_DEMO_CLIENTS=true", "SIGIL_AUTH_ISSUER=" + issuer,
 	}
 	var auth []*serveProcess
@@ -162,6 +163,38 @@ func waitFailover(t *testing.T, replicas []testenv.ClusterNode) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatal("no replica took over within 20s of its master's death")
+}
+
+// masterOf is the master that serves key's hash slot; the subscribers of
+// a classic Pub/Sub channel of that name are connected to it.
+func masterOf(t *testing.T, masters []testenv.ClusterNode, key string) testenv.ClusterNode {
+	t.Helper()
+	var addrs []string
+	for _, m := range masters {
+		addrs = append(addrs, m.Addr)
+	}
+	rc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+	defer rc.Close()
+	ctx := t.Context()
+	slot, err := rc.ClusterKeySlot(ctx, key).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ranges, err := rc.ClusterSlots(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range ranges {
+		if int64(r.Start) <= slot && slot <= int64(r.End) {
+			for _, m := range masters {
+				if m.Addr == r.Nodes[0].Addr {
+					return m
+				}
+			}
+		}
+	}
+	t.Fatalf("no master serves slot %d of %s", slot, key)
+	return testenv.ClusterNode{}
 }
 
 // loopbackAddr is a free loopback address for a node to listen on.
