@@ -6,12 +6,8 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
-	"os"
 	"strings"
-	"syscall"
 	"time"
 
 	sqlite "github.com/glebarez/go-sqlite"
@@ -287,7 +283,6 @@ func classify(err error) (error, bool) {
 		pgErr   *pgconn.PgError
 		connErr *pgconn.ConnectError
 		liteErr *sqlite.Error
-		netErr  net.Error
 	)
 	switch {
 	case errors.As(err, &pgErr):
@@ -305,18 +300,9 @@ func classify(err error) (error, bool) {
 		return err, false
 	case errors.As(err, &connErr),
 		pgconn.Timeout(err),
-		errors.Is(err, context.DeadlineExceeded),
-		errors.Is(err, os.ErrDeadlineExceeded),
 		errors.Is(err, driver.ErrBadConn),
 		errors.Is(err, sql.ErrConnDone),
-		errors.Is(err, io.EOF),
-		errors.Is(err, io.ErrUnexpectedEOF),
-		errors.Is(err, net.ErrClosed),
-		errors.Is(err, syscall.ECONNREFUSED),
-		errors.Is(err, syscall.ECONNRESET),
-		errors.Is(err, syscall.ECONNABORTED),
-		errors.Is(err, syscall.EPIPE),
-		errors.As(err, &netErr):
+		gate.NetworkFailure(err):
 		return &unavailableError{cause: err}, true
 	}
 	// pgx reports a connection that died under it in words only, and Gorm
