@@ -239,7 +239,10 @@ func runScenario(ctx context.Context, o options, wrk string, r request, pid int)
 // and reports the flood's rate and the peak resident memory of pid
 // during the attack.
 func runUnderAttack(ctx context.Context, o options, wrk string, r, flood request, pid int) (measurement, error) {
-	if err := probe(ctx, r); err != nil {
+	// The same request without the attack first, on the same sigil, as
+	// the ratio's reference (see measurement.CalmRPS).
+	calm, err := runScenario(ctx, o, wrk, r, pid)
+	if err != nil {
 		return measurement{}, err
 	}
 	// Count the peak from here: writing 5 to clear_refs resets VmHWM.
@@ -271,6 +274,7 @@ func runUnderAttack(ctx context.Context, o options, wrk string, r, flood request
 	if m.PeakRSS, err = peakRSS(pid); err != nil {
 		return measurement{}, err
 	}
+	m.CalmRPS = calm.RPS
 	return m, nil
 }
 

@@ -20,6 +20,11 @@ type measurement struct {
 	// their status) and the sigil process's peak resident memory.
 	FloodRPS float64
 	PeakRSS  int64
+	// CalmRPS, for a row under attack, is the same request's rate on the
+	// same sigil measured just before the flood began. The ratio is taken
+	// to it rather than to the reference row, measured a minute earlier:
+	// on a shared machine the rate drifts by more than the attack costs.
+	CalmRPS float64
 }
 
 // row is one line of the table: a scenario, its reference and target,
@@ -38,6 +43,9 @@ type row struct {
 func ratio(r row, rows []row) (value float64, ok bool) {
 	if r.Reference == "" || r.Failure != "" {
 		return 0, false
+	}
+	if r.Result.CalmRPS > 0 {
+		return r.Result.RPS / r.Result.CalmRPS, true
 	}
 	for _, ref := range rows {
 		if ref.Scenario == r.Reference {
@@ -75,8 +83,12 @@ func formatTable(rows []row) string {
 			verdict = "FAIL"
 		}
 		if r.MaxRSS > 0 {
-			verdict += fmt.Sprintf(" (flood %s answers/s; peak RSS %d MiB, target < %d MiB)",
-				formatRate(m.FloodRPS), m.PeakRSS>>20, r.MaxRSS>>20)
+			calm := ""
+			if m.CalmRPS > 0 {
+				calm = fmt.Sprintf("%s/s just before the flood; ", formatRate(m.CalmRPS))
+			}
+			verdict += fmt.Sprintf(" (%sflood %s answers/s; peak RSS %d MiB, target < %d MiB)",
+				calm, formatRate(m.FloodRPS), m.PeakRSS>>20, r.MaxRSS>>20)
 			verdict = strings.TrimSpace(verdict)
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %.2f | %s | %s | %s | %s | %s |\n",

@@ -116,6 +116,13 @@ func TestFormatTableJudgesARowUnderAttackByItsPeakMemoryToo(t *testing.T) {
 	if got := line(t, table, heavy.Scenario); !strings.HasPrefix(got[10], "FAIL (flood 240 answers/s; peak RSS 300 MiB") {
 		t.Errorf("a row over its memory target: result %q, want FAIL", got[10])
 	}
+	// Measured just before the flood, the calm rate is the reference.
+	paired := attack
+	paired.Result.CalmRPS = 2000
+	if got := line(t, formatTable(append(sampleRows(), paired)), paired.Scenario); got[8] != "0.70" ||
+		!strings.HasPrefix(got[10], "FAIL (2000/s just before the flood; flood 240") {
+		t.Errorf("ratio to the calm rate: %q, %q; want 0.70 and FAIL", got[8], got[10])
+	}
 }
 
 func TestWrkScriptCarriesAFloodsRequestFunction(t *testing.T) {
