@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -216,4 +217,16 @@ func deleteByPrefix(ctx context.Context, client redis.UniversalClient, prefix st
 		}
 		cursor = next
 	}
+}
+
+// FreePort finds a loopback port nobody listens on, for a server the test
+// starts.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
