@@ -201,3 +201,27 @@ type ClientLister interface {
 type ClientDeleter interface {
 	DeleteClient(ctx context.Context, id string) error
 }
+
+// ClientRegistry reads and writes clients.
+type ClientRegistry interface {
+	ClientFinder
+	ClientSaver
+}
+
+// RateLimiter counts events per key against a limit. The Redis adapter
+// shares the counts between every node; LocalRateLimiter keeps them in
+// the process.
+type RateLimiter interface {
+	// Allow takes one event from key's budget under limit, if the budget
+	// holds one. A refused event takes nothing.
+	Allow(ctx context.Context, key string, limit Limit) (Decision, error)
+}
+
+// KnownAddresses remembers, for the failure throttle, the (client id,
+// address) pairs that authenticated successfully, so that every node
+// knows them and a restart does not forget them.
+type KnownAddresses interface {
+	Remember(ctx context.Context, key string, ttl time.Duration) error
+	// Known reports whether key was remembered and has not expired.
+	Known(ctx context.Context, key string) (bool, error)
+}

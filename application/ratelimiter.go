@@ -32,15 +32,6 @@ type Decision struct {
 	RetryAfter time.Duration
 }
 
-// RateLimiter counts events per key against a limit. The Redis adapter
-// shares the counts between every node; LocalRateLimiter keeps them in
-// the process.
-type RateLimiter interface {
-	// Allow takes one event from key's budget under limit, if the budget
-	// holds one. A refused event takes nothing.
-	Allow(ctx context.Context, key string, limit Limit) (Decision, error)
-}
-
 // LocalRateLimiter is a GCRA rate limiter in process memory. It computes
 // exactly what the Redis adapter's script (go-redis/redis_rate) computes,
 // so the two pass the same contract suite and a node that falls back to it

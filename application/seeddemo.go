@@ -50,12 +50,6 @@ func DemoClients() []DemoClient {
 	}
 }
 
-// ClientRegistry reads and writes clients.
-type ClientRegistry interface {
-	ClientFinder
-	ClientSaver
-}
-
 // SeedDemoClients registers the demo clients that are not registered yet.
 // A client that exists already is left as it is.
 type SeedDemoClients struct {

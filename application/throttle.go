@@ -174,15 +174,6 @@ type FailureThrottle struct {
 	sharedDownUntil atomic.Int64
 }
 
-// KnownAddresses remembers, for the failure throttle, the (client id,
-// address) pairs that authenticated successfully, so that every node
-// knows them and a restart does not forget them.
-type KnownAddresses interface {
-	Remember(ctx context.Context, key string, ttl time.Duration) error
-	// Known reports whether key was remembered and has not expired.
-	Known(ctx context.Context, key string) (bool, error)
-}
-
 // ShareKnownAddresses keeps the addresses clients authenticated from in
 // k as well as in the process. A failing k is taken as knowing nothing
 // new: the throttle then judges by what this node remembers.
