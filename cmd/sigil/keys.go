@@ -53,6 +53,10 @@ func keys(args []string, getenv func(string) string, stdout, stderr io.Writer) i
 		switch {
 		case !res.Done:
 			fmt.Fprintln(stdout, "another node is changing the keys right now; try again in a moment")
+		case res.Published != "" && res.Plan.ActivateNow:
+			// The first key of a new database: nothing can have cached a
+			// key set yet, so it signs at once.
+			fmt.Fprintf(stdout, "made %s, the first signing key; it signs from now on\n", res.Published)
 		case res.Published != "":
 			fmt.Fprintf(stdout, "published %s; it signs from about %s, once resource servers have had key-publish-lead (%s) to fetch it\n",
 				res.Published, time.Now().Add(cfg.KeyPublishLead).UTC().Format(time.RFC3339), cfg.KeyPublishLead)

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/sigilauth/sigil/bootstrap"
+)
+
+// cli runs sigil's command line in process with only vars in its
+// environment, and returns its exit code, standard output and error.
+func cli(t *testing.T, vars map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(args, func(k string) string { return vars[k] }, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+func TestUsage(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		code     int
+		stdout   bool
+		mentions string
+	}{
+		{"no command", nil, 2, false, "Usage:"},
+		{"help", []string{"help"}, 0, true, "sigil clients apply --file"},
+		{"--help", []string{"--help"}, 0, true, "sigil keys revoke KID"},
+		{"an unknown command", []string{"srve"}, 2, false, `unknown command "srve"`},
+		{"an unknown clients command", []string{"clients", "add"}, 2, false, `unknown clients command "add"`},
+		{"keys without a command", []string{"keys"}, 2, false, "sigil keys list"},
+		{"keys revoke without a kid", []string{"keys", "revoke"}, 2, false, "keys revoke needs the kid"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := cli(t, nil, tc.args...)
+			got := errOut
+			if tc.stdout {
+				got = out
+			}
+			if code != tc.code || !strings.Contains(got, tc.mentions) {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want exit %d and %q on %s", code, out, errOut, tc.code, tc.mentions,
+					map[bool]string{true: "stdout", false: "stderr"}[tc.stdout])
+			}
+		})
+	}
+}
+
+func TestSettingsListsEverySetting(t *testing.T) {
+	code, out, _ := cli(t, nil, "settings")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != len(bootstrap.Settings) {
+		t.Fatalf("%d lines for %d settings", len(lines), len(bootstrap.Settings))
+	}
+	for i, s := range bootstrap.Settings {
+		if f := strings.Fields(lines[i]); len(f) < 2 || f[0] != "--"+s.Name || f[1] != s.Env() {
+			t.Errorf("line %d is %q; want --%s %s first", i+1, lines[i], s.Name, s.Env())
+		}
+	}
+}
+
+func TestServeRefusesBadSettingsBeforeStarting(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		vars map[string]string
+		args []string
+		want string
+	}{
+		{"an unknown flag", nil, []string{"--auth-adr", ":9000"}, "flag provided but not defined: -auth-adr"},
+		{"an unknown role", nil, []string{"--role", "proxy"}, `role "proxy" is not one of auth, resource, all`},
+		{"a duration that is not one", map[string]string{"SIGIL_KEY_PUBLISH_LEAD": "ten minutes"}, nil, "SIGIL_KEY_PUBLISH_LEAD"},
+		{"a stray argument", nil, []string{"auth"}, `unexpected argument "auth"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errOut := cli(t, tc.vars, append([]string{"serve"}, tc.args...)...)
+			if code != 2 || !strings.Contains(errOut, tc.want) {
+				t.Fatalf("exit %d, stderr %q; want exit 2 and %q", code, errOut, tc.want)
+			}
+		})
+	}
+}
+
+// TestClientsAndKeysCommands registers, lists and deletes clients and
+// rotates and revokes keys on an embedded database, as an operator would.
+func TestClientsAndKeysCommands(t *testing.T) {
+	dir := t.TempDir()
+	db := []string{"--database-dsn", filepath.Join(dir, "sigil.db"), "--log-level", "warn"}
+	file := filepath.Join(dir, "clients.yaml")
+	if err := os.WriteFile(file, []byte(`clients:
+  - id: billing
+    token_format: opaque
+    scopes: [country.read]
+    secrets:
+      - {id: "2026-12", secret_env: BILLING_SECRET}
+      - {id: "2026-11", secret: the-old-billing-secret-0123456789, expires_at: "2030-01-01T00:00:00Z"}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"BILLING_SECRET": "s3cret-from-the-environment-0123"}
+
+	code, out, errOut := cli(t, vars, append([]string{"clients", "apply", "--file", file}, db...)...)
+	if code != 0 || out != "registered billing\n" {
+		t.Fatalf("apply: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	code, out, _ = cli(t, nil, append([]string{"clients", "list"}, db...)...)
+	if code != 0 || !regexp.MustCompile(`(?m)^billing\s+opaque\s+client_secret_basic,client_secret_post\s+country.read\s+2026-12, 2026-11 \(until 2030-01-01T00:00:00Z\)$`).MatchString(out) {
+		t.Fatalf("list: exit %d\n%s", code, out)
+	}
+	for _, secret := range []string{"s3cret-from-the-environment", "the-old-billing-secret", "argon2id", "$"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("list shows secret material %q:\n%s", secret, out)
+		}
+	}
+
+	// Mistakes are explained and change nothing.
+	for name, args := range map[string][]string{
+		"apply without --file":     {"clients", "apply"},
+		"delete without --id":      {"clients", "delete"},
+		"apply of a bad file":      {"clients", "apply", "--file", filepath.Join(dir, "missing.yaml")},
+		"delete of no client":      {"clients", "delete", "--id", "nobody"},
+		"revoke of an unknown key": {"keys", "revoke", "no-such-kid"},
+	} {
+		if code, _, errOut := cli(t, nil, append(args, db...)...); code == 0 || !strings.HasPrefix(errOut, "sigil: ") {
+			t.Errorf("%s: exit %d, stderr %q; want a failure explained on stderr", name, code, errOut)
+		}
+	}
+
+	// A new database has no key until serve or rotate makes one; the
+	// first signs at once, the next waits key-publish-lead.
+	code, out, errOut = cli(t, nil, append([]string{"keys", "list"}, db...)...)
+	if code != 0 || strings.Count(out, "\n") != 1 {
+		t.Fatalf("keys list of a new database: exit %d, stdout %q, stderr %q; want the header alone", code, out, errOut)
+	}
+	activeKey := regexp.MustCompile(`(?m)^(\S+)\s+RS256\s+active\s`)
+	code, out, _ = cli(t, nil, append([]string{"keys", "rotate"}, db...)...)
+	first := activeKey.FindStringSubmatch(out)
+	if code != 0 || first == nil || !strings.Contains(out, "made "+first[1]+", the first signing key; it signs from now on") {
+		t.Fatalf("first keys rotate: exit %d\n%s", code, out)
+	}
+	code, out, _ = cli(t, nil, append([]string{"keys", "rotate"}, db...)...)
+	published := regexp.MustCompile(`(?m)^(\S+)\s+RS256\s+published\s`).FindStringSubmatch(out)
+	if code != 0 || published == nil || !strings.Contains(out, "published "+published[1]+"; it signs from about ") ||
+		activeKey.FindStringSubmatch(out)[1] != first[1] {
+		t.Fatalf("second keys rotate: exit %d\n%s", code, out)
+	}
+	// Revoking the active key (a leak) hands signing to the published one
+	// at once.
+	code, out, _ = cli(t, nil, append([]string{"keys", "revoke", first[1]}, db...)...)
+	if code != 0 || !strings.Contains(out, "revoked "+first[1]) || !strings.Contains(out, published[1]+" signs from now on") {
+		t.Fatalf("keys revoke: exit %d\n%s", code, out)
+	}
+	if now := activeKey.FindStringSubmatch(out); now == nil || now[1] != published[1] || strings.Contains(out, first[1]+" ") {
+		t.Errorf("after revoking %s, the list should show %s active and %s gone:\n%s", first[1], published[1], first[1], out)
+	}
+
+	code, out, _ = cli(t, nil, append([]string{"clients", "delete", "--id", "billing"}, db...)...)
+	if code != 0 || out != "deleted billing\n" {
+		t.Fatalf("delete: exit %d, %q", code, out)
+	}
+	if _, out, _ = cli(t, nil, append([]string{"clients", "list"}, db...)...); strings.Contains(out, "billing") {
+		t.Errorf("billing is listed after its deletion:\n%s", out)
+	}
+}
