@@ -37,7 +37,9 @@ func TestUnknownRoleFailsToStart(t *testing.T) {
 	}
 }
 
-func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
 
 func TestDefaultsReproduceTheSeeds(t *testing.T) {
 	c, err := bootstrap.Load(nil, env(nil))
@@ -87,6 +89,40 @@ func TestPrecedenceFileEnvFlag(t *testing.T) {
 	}
 	if c.Issuer() != "http://localhost:9002/ms-auth-server" {
 		t.Errorf("issuer follows the auth port: got %s", c.Issuer())
+	}
+}
+
+// TestEmptyVariableSetsEmpty: a variable set to the empty string empties
+// its setting, as an operator clearing SIGIL_REDIS_ADDR means to run
+// without Redis whatever the file says; an unset one leaves the file's.
+func TestEmptyVariableSetsEmpty(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "sigil.yaml")
+	if err := os.WriteFile(file, []byte("redis_addr: redis.internal:6379\nauth_issuer: https://file.example\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := bootstrap.Load([]string{"--config", file}, env(map[string]string{"SIGIL_REDIS_ADDR": ""}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RedisAddr != "" || c.AuthIssuer != "https://file.example" {
+		t.Errorf("redis %q, issuer %q: want the empty variable to empty redis-addr and the file's issuer kept", c.RedisAddr, c.AuthIssuer)
+	}
+	// An empty SIGIL_CONFIG names no file.
+	if _, err := bootstrap.Load(nil, env(map[string]string{"SIGIL_CONFIG": ""})); err != nil {
+		t.Errorf("empty SIGIL_CONFIG: %v", err)
+	}
+	// Empty is a value like any other: it must suit the setting.
+	if _, err := bootstrap.Load(nil, env(map[string]string{"SIGIL_KEY_PUBLISH_LEAD": ""})); err == nil ||
+		!strings.Contains(err.Error(), "SIGIL_KEY_PUBLISH_LEAD") {
+		t.Errorf("empty SIGIL_KEY_PUBLISH_LEAD gave %v, want an error naming it", err)
+	}
+}
+
+func TestInvalidConfigurationIsNotReturned(t *testing.T) {
+	c, err := bootstrap.Load([]string{"--rsa-bits", "1024", "--auth-addr", ":9000"}, env(nil))
+	if err == nil || c.AuthAddr != "" || c.RSABits != 0 {
+		t.Errorf("Load of an invalid configuration returned auth addr %q, rsa bits %d, error %v; want the zero Config and an error",
+			c.AuthAddr, c.RSABits, err)
 	}
 }
 

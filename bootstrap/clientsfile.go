@@ -46,7 +46,7 @@ type secretDoc struct {
 // a typo cannot silently drop a restriction. Omitted fields take
 // defaults: token format jwt, methods client_secret_basic and
 // client_secret_post, default scopes equal to the allowed scopes.
-func ParseClientsFile(raw []byte, getenv func(string) string) ([]application.RegisterClientInput, error) {
+func ParseClientsFile(raw []byte, lookup func(string) (string, bool)) ([]application.RegisterClientInput, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
 	var f clientsFile
@@ -61,7 +61,7 @@ func ParseClientsFile(raw []byte, getenv func(string) string) ([]application.Reg
 	}
 	out := make([]application.RegisterClientInput, 0, len(f.Clients))
 	for i, d := range f.Clients {
-		in, err := d.toInput(getenv)
+		in, err := d.toInput(lookup)
 		if err != nil {
 			return nil, fmt.Errorf("clients file: client %d (%s): %w", i+1, d.ID, err)
 		}
@@ -70,7 +70,7 @@ func ParseClientsFile(raw []byte, getenv func(string) string) ([]application.Reg
 	return out, nil
 }
 
-func (d clientDoc) toInput(getenv func(string) string) (application.RegisterClientInput, error) {
+func (d clientDoc) toInput(lookup func(string) (string, bool)) (application.RegisterClientInput, error) {
 	c := domain.Client{
 		ID:            d.ID,
 		TokenFormat:   domain.FormatJWT,
@@ -110,7 +110,7 @@ func (d clientDoc) toInput(getenv func(string) string) (application.RegisterClie
 			if spec.Secret != "" {
 				return application.RegisterClientInput{}, fmt.Errorf("secret %s has both secret and secret_env", s.ID)
 			}
-			if spec.Secret = getenv(s.SecretEnv); spec.Secret == "" {
+			if spec.Secret, _ = lookup(s.SecretEnv); spec.Secret == "" {
 				return application.RegisterClientInput{}, fmt.Errorf("secret %s: environment variable %s is empty", s.ID, s.SecretEnv)
 			}
 		}

@@ -9,9 +9,10 @@ import (
 	"github.com/sigilauth/sigil/domain"
 )
 
-// env is a process environment holding only vars.
-func env(vars map[string]string) func(string) string {
-	return func(k string) string { return vars[k] }
+// env is a process environment holding only vars, read as os.LookupEnv
+// reads it.
+func env(vars map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
 }
 
 func TestClientsFileWithASecondDocumentIsRefused(t *testing.T) {

@@ -142,8 +142,8 @@ func FuzzParseClientsFile(f *testing.F) {
 	f.Add([]byte("clients: 7"), "")
 	f.Add([]byte("clients:\n  - id: &a x\n  - id: *a\n"), "")
 	f.Fuzz(func(t *testing.T, raw []byte, env string) {
-		getenv := func(string) string { return env }
-		inputs, err := ParseClientsFile(raw, getenv)
+		lookup := func(string) (string, bool) { return env, true }
+		inputs, err := ParseClientsFile(raw, lookup)
 		if err != nil {
 			if inputs != nil {
 				t.Fatalf("registrations %v returned with error %v", inputs, err)
@@ -181,7 +181,7 @@ func FuzzParseClientsFile(f *testing.F) {
 		if err != nil {
 			t.Fatalf("write back: %v", err)
 		}
-		back, err := ParseClientsFile(again, getenv)
+		back, err := ParseClientsFile(again, lookup)
 		if err != nil {
 			t.Fatalf("written back as\n%s\nthe file is refused: %v", again, err)
 		}

@@ -105,9 +105,10 @@ func (c Config) MemoryLimit() int64 {
 }
 
 // TuneMemory applies MemoryLimit unless the operator set GOMEMLIMIT, and
-// returns the limit in effect, for the log.
-func TuneMemory(c Config, getenv func(string) string) string {
-	if v := getenv("GOMEMLIMIT"); v != "" {
+// returns the limit in effect, for the log. An empty GOMEMLIMIT counts
+// as unset, as it does for the runtime.
+func TuneMemory(c Config, lookup func(string) (string, bool)) string {
+	if v, _ := lookup("GOMEMLIMIT"); v != "" {
 		return v
 	}
 	l := c.MemoryLimit()

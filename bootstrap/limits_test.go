@@ -61,7 +61,7 @@ func TestTuneMemorySetsASoftLimitUnlessGOMEMLIMITIsSet(t *testing.T) {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
 	c := bootstrap.Defaults()
 	c.HashConcurrency = 2
-	none := func(string) string { return "" }
+	none := func(string) (string, bool) { return "", false }
 	if got := bootstrap.TuneMemory(c, none); got != "204MiB" {
 		t.Errorf("TuneMemory with 2 hash slots reports %q, want 204MiB", got)
 	}
@@ -69,11 +69,11 @@ func TestTuneMemorySetsASoftLimitUnlessGOMEMLIMITIsSet(t *testing.T) {
 		t.Errorf("the limit is %d, want %d", got, c.MemoryLimit())
 	}
 	debug.SetMemoryLimit(math.MaxInt64)
-	set := func(k string) string {
+	set := func(k string) (string, bool) {
 		if k == "GOMEMLIMIT" {
-			return "1GiB"
+			return "1GiB", true
 		}
-		return ""
+		return "", false
 	}
 	if got := bootstrap.TuneMemory(c, set); got != "1GiB" || debug.SetMemoryLimit(-1) != math.MaxInt64 {
 		t.Errorf("with GOMEMLIMIT set TuneMemory reports %q and changed the limit", got)

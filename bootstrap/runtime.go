@@ -16,9 +16,10 @@ const DefaultGCPercent = 400
 
 // TuneGC applies DefaultGCPercent unless the operator chose a target with
 // GOGC, which the Go runtime has then applied already, and returns the
-// target in effect. GOMEMLIMIT is left to the runtime as usual.
-func TuneGC(getenv func(string) string) string {
-	if v := getenv("GOGC"); v != "" {
+// target in effect. GOMEMLIMIT is left to the runtime as usual. An empty
+// GOGC counts as unset, as the runtime then uses its default too.
+func TuneGC(lookup func(string) (string, bool)) string {
+	if v, _ := lookup("GOGC"); v != "" {
 		return v
 	}
 	debug.SetGCPercent(DefaultGCPercent)

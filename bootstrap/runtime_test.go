@@ -11,12 +11,12 @@ func TestTuneGCRaisesTheTargetUnlessGOGCIsSet(t *testing.T) {
 	before := debug.SetGCPercent(100)
 	defer debug.SetGCPercent(before)
 
-	env := func(v string) func(string) string {
-		return func(k string) string {
+	env := func(v string) func(string) (string, bool) {
+		return func(k string) (string, bool) {
 			if k == "GOGC" {
-				return v
+				return v, true
 			}
-			return ""
+			return "", false
 		}
 	}
 	if got := bootstrap.TuneGC(env("")); got != "400" {

@@ -178,20 +178,24 @@ func Defaults() Config {
 // Load builds the configuration from, in rising precedence: defaults, the
 // YAML file named by --config or SIGIL_CONFIG, SIGIL_* environment
 // variables, and flags. args excludes the program and subcommand names.
-func Load(args []string, getenv func(string) string) (Config, error) {
-	return LoadWith(args, getenv, nil)
+// lookup reads the environment as os.LookupEnv does: a variable set to the
+// empty string sets its setting to empty. The configuration is returned
+// only if it is valid; with an error it is the zero Config.
+func Load(args []string, lookup func(string) (string, bool)) (Config, error) {
+	return LoadWith(args, lookup, nil)
 }
 
 // LoadWith is Load for a command with flags of its own, which extra
 // declares on the same flag set.
-func LoadWith(args []string, getenv func(string) string, extra func(fs *flag.FlagSet)) (Config, error) {
+func LoadWith(args []string, lookup func(string) (string, bool), extra func(fs *flag.FlagSet)) (Config, error) {
 	c := Defaults()
 	fs := flag.NewFlagSet("sigil", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	if extra != nil {
 		extra(fs)
 	}
-	configFile := fs.String("config", getenv("SIGIL_CONFIG"), "YAML configuration file")
+	configFile, _ := lookup("SIGIL_CONFIG")
+	fs.StringVar(&configFile, "config", configFile, "YAML configuration file")
 	// Flags are parsed into a scratch config first, so that only flags
 	// given explicitly override the file and the environment.
 	var scratch Config
@@ -207,13 +211,13 @@ func LoadWith(args []string, getenv func(string) string, extra func(fs *flag.Fla
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("command line: unexpected argument %q", fs.Arg(0))
 	}
-	if *configFile != "" {
-		if err := applyFile(&c, *configFile); err != nil {
+	if configFile != "" {
+		if err := applyFile(&c, configFile); err != nil {
 			return Config{}, err
 		}
 	}
 	for _, s := range Settings {
-		if v, ok := lookupEnv(getenv, s.Env()); ok {
+		if v, ok := lookup(s.Env()); ok {
 			if err := s.bind(&c).Set(v); err != nil {
 				return Config{}, fmt.Errorf("%s: %w", s.Env(), err)
 			}
@@ -232,12 +236,10 @@ func LoadWith(args []string, getenv func(string) string, extra func(fs *flag.Fla
 	if flagErr != nil {
 		return Config{}, flagErr
 	}
-	return c, c.Validate()
-}
-
-func lookupEnv(getenv func(string) string, key string) (string, bool) {
-	v := getenv(key)
-	return v, v != ""
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
 }
 
 // applyFile reads a YAML file of settings. Keys may be flat (auth_addr)

@@ -20,13 +20,13 @@ import (
 
 // clients runs `sigil clients apply|list|delete` against the configured
 // database, with the same settings as `sigil serve`.
-func clients(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+func clients(args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		usage(stderr)
 		return 2
 	}
 	var file, id string
-	cfg, err := bootstrap.LoadWith(args[1:], getenv, func(fs *flag.FlagSet) {
+	cfg, err := bootstrap.LoadWith(args[1:], lookup, func(fs *flag.FlagSet) {
 		fs.StringVar(&file, "file", "", "clients file (apply)")
 		fs.StringVar(&id, "id", "", "client id (delete)")
 	})
@@ -50,7 +50,7 @@ func clients(args []string, getenv func(string) string, stdout, stderr io.Writer
 			fmt.Fprintf(stderr, "sigil: %v\n", err)
 			return 1
 		}
-		inputs, err := bootstrap.ParseClientsFile(raw, getenv)
+		inputs, err := bootstrap.ParseClientsFile(raw, lookup)
 		if err != nil {
 			fmt.Fprintf(stderr, "sigil: %v\n", err)
 			return 1

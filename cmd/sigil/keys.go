@@ -16,7 +16,7 @@ import (
 
 // keys runs `sigil keys list|rotate|revoke KID` against the configured
 // database, with the same settings as `sigil serve`.
-func keys(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+func keys(args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) int {
 	if len(args) == 0 || (args[0] != "list" && args[0] != "rotate" && args[0] != "revoke") {
 		usage(stderr)
 		return 2
@@ -30,7 +30,7 @@ func keys(args []string, getenv func(string) string, stdout, stderr io.Writer) i
 		}
 		kid, rest = rest[0], rest[1:]
 	}
-	cfg, err := bootstrap.Load(rest, getenv)
+	cfg, err := bootstrap.Load(rest, lookup)
 	if err != nil {
 		fmt.Fprintf(stderr, "sigil: %v\n", err)
 		return 2

@@ -20,24 +20,24 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr))
 }
 
-func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+func run(args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		usage(stderr)
 		return 2
 	}
 	switch args[0] {
 	case "serve":
-		return serve(args[1:], getenv, stderr)
+		return serve(args[1:], lookup, stderr)
 	case "settings":
 		printSettings(stdout)
 		return 0
 	case "clients":
-		return clients(args[1:], getenv, stdout, stderr)
+		return clients(args[1:], lookup, stdout, stderr)
 	case "keys":
-		return keys(args[1:], getenv, stdout, stderr)
+		return keys(args[1:], lookup, stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return 0
@@ -71,8 +71,8 @@ func printSettings(w io.Writer) {
 	}
 }
 
-func serve(args []string, getenv func(string) string, stderr io.Writer) int {
-	cfg, err := bootstrap.Load(args, getenv)
+func serve(args []string, lookup func(string) (string, bool), stderr io.Writer) int {
+	cfg, err := bootstrap.Load(args, lookup)
 	if errors.Is(err, flag.ErrHelp) {
 		usage(stderr)
 		return 0
@@ -82,8 +82,8 @@ func serve(args []string, getenv func(string) string, stderr io.Writer) int {
 		return 2
 	}
 	log := bootstrap.NewLogger(cfg, stderr)
-	gogc := bootstrap.TuneGC(getenv)
-	memLimit := bootstrap.TuneMemory(cfg, getenv)
+	gogc := bootstrap.TuneGC(lookup)
+	memLimit := bootstrap.TuneMemory(cfg, lookup)
 	log.Info("starting sigil", append(cfg.Describe(), "gogc", gogc, "memory_limit", memLimit)...)
 
 	app := fx.New(bootstrap.App(cfg, log))

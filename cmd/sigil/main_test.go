@@ -16,7 +16,7 @@ import (
 func cli(t *testing.T, vars map[string]string, args ...string) (int, string, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	code := run(args, func(k string) string { return vars[k] }, &stdout, &stderr)
+	code := run(args, func(k string) (string, bool) { v, ok := vars[k]; return v, ok }, &stdout, &stderr)
 	return code, stdout.String(), stderr.String()
 }
 
