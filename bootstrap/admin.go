@@ -34,7 +34,7 @@ func OpenAdmin(ctx context.Context, c Config, log *slog.Logger) (*Admin, error) 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	db, err := gormstore.Open(c.DatabaseDriver, c.DatabaseDSN, log)
+	db, err := gormstore.Open(string(c.DatabaseDriver), c.DatabaseDSN, log)
 	if err != nil {
 		return nil, err
 	}

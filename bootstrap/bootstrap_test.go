@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,10 +14,11 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/sigilauth/sigil/bootstrap"
+	"github.com/sigilauth/sigil/domain"
 )
 
 func TestEveryRoleGraphIsComplete(t *testing.T) {
-	for _, role := range []string{bootstrap.RoleAuth, bootstrap.RoleResource, bootstrap.RoleAll} {
+	for _, role := range []bootstrap.RoleName{bootstrap.RoleAuth, bootstrap.RoleResource, bootstrap.RoleAll} {
 		for _, redis := range []string{"", "127.0.0.1:6379"} {
 			c := bootstrap.Defaults()
 			c.Role, c.RedisAddr = role, redis
@@ -47,14 +49,14 @@ func TestDefaultsReproduceTheSeeds(t *testing.T) {
 		t.Fatal(err)
 	}
 	checks := map[string][2]string{
-		"role":            {c.Role, "all"},
+		"role":            {string(c.Role), "all"},
 		"auth addr":       {c.AuthAddr, ":8085"},
 		"resource addr":   {c.ResourceAddr, ":8091"},
 		"issuer":          {c.Issuer(), "http://localhost:8085/ms-auth-server"},
 		"jwks url":        {c.JWKSURL(), "http://localhost:8085/ms-auth-server/oauth2/jwks"},
 		"introspection":   {c.IntrospectionURL(), "http://localhost:8085/ms-auth-server/oauth2/introspect"},
 		"resource base":   {c.ResourceBasePath, "/ms-system"},
-		"database driver": {c.DatabaseDriver, "sqlite"},
+		"database driver": {string(c.DatabaseDriver), "sqlite"},
 		"redis":           {c.RedisAddr, ""},
 	}
 	for name, got := range checks {
@@ -136,8 +138,14 @@ func TestBadConfigurationIsExplained(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		{[]string{"--role", "gateway"}, nil, `role "gateway"`},
-		{[]string{"--database-driver", "mysql"}, nil, `driver "mysql"`},
+		{[]string{"--role", "gateway"}, nil, `"gateway" is not one of auth, resource, all`},
+		{[]string{"--database-driver", "mysql"}, nil, `"mysql" is not one of sqlite, postgres`},
+		{nil, map[string]string{"SIGIL_DEMO_CLIENTS": "yes"}, `SIGIL_DEMO_CLIENTS: "yes" is not one of auto, true, false`},
+		{nil, map[string]string{"SIGIL_RESOURCE_AUDIENCE_CHECK": "maybe"}, `SIGIL_RESOURCE_AUDIENCE_CHECK: "maybe" is not true or false`},
+		{nil, map[string]string{"SIGIL_LOG_LEVEL": "loud"}, `SIGIL_LOG_LEVEL: "loud" is not one of debug, info, warn, error`},
+		{nil, map[string]string{"SIGIL_LOG_FORMAT": "xml"}, `SIGIL_LOG_FORMAT: "xml" is not one of text, json`},
+		{nil, map[string]string{"SIGIL_KEY_ALGORITHM": "HS256"}, `SIGIL_KEY_ALGORITHM: "HS256" is not one of RS256, PS256, ES256, EdDSA`},
+		{nil, map[string]string{"SIGIL_RESOURCE_ALGORITHMS": "ES256, none"}, `SIGIL_RESOURCE_ALGORITHMS: "none" is not one of`},
 		{nil, map[string]string{"SIGIL_KEY_PUBLISH_LEAD": "soon"}, "SIGIL_KEY_PUBLISH_LEAD"},
 		{[]string{"--rsa-bits", "1024"}, nil, "below 2048"},
 		{[]string{"--config", file}, nil, `unknown setting "auth_adr"`},
@@ -169,6 +177,59 @@ func TestBadConfigurationIsExplained(t *testing.T) {
 	}
 	if _, err := bootstrap.Load([]string{"-h"}, env(nil)); !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("-h gives %v, want flag.ErrHelp", err)
+	}
+}
+
+// TestTypedSettings: each setting is read once, at load, into the type
+// the code uses, and a value set in code is held to the same rules.
+func TestTypedSettings(t *testing.T) {
+	c, err := bootstrap.Load([]string{"--resource-identifier", "https://api.example", "--resource-algorithms", "ES256, EdDSA"},
+		env(map[string]string{"SIGIL_RESOURCE_AUDIENCE_CHECK": "0", "SIGIL_LOG_LEVEL": "DEBUG"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Audience() != "" || c.LogLevel != slog.LevelDebug || fmt.Sprint(c.VerifyAlgorithms()) != "[ES256 EdDSA]" {
+		t.Errorf("audience %q, level %s, algorithms %v; want no audience check, debug, [ES256 EdDSA]", c.Audience(), c.LogLevel, c.VerifyAlgorithms())
+	}
+	c, err = bootstrap.Load([]string{"--resource-identifier", "https://api.example"}, env(map[string]string{"SIGIL_RESOURCE_AUDIENCE_CHECK": "TRUE"}))
+	if err != nil || c.Audience() != "https://api.example" || len(c.VerifyAlgorithms()) != len(domain.SigningAlgorithms) {
+		t.Errorf("audience %q, algorithms %v, %v; want the identifier and every algorithm", c.Audience(), c.VerifyAlgorithms(), err)
+	}
+
+	for want, change := range map[string]func(c *bootstrap.Config){
+		`role "gateway" is not one of auth, resource, all`:             func(c *bootstrap.Config) { c.Role = "gateway" },
+		`demo-clients "yes" is not one of auto, true, false`:           func(c *bootstrap.Config) { c.DemoClients = "yes" },
+		`database-driver "mysql" is not one of sqlite, postgres`:       func(c *bootstrap.Config) { c.DatabaseDriver = "mysql" },
+		`key-algorithm "HS256" is not one of RS256, PS256, ES256`:      func(c *bootstrap.Config) { c.KeyAlgorithm = "HS256" },
+		`resource-algorithms "none" is not one of RS256, PS256, ES256`: func(c *bootstrap.Config) { c.ResourceAlgorithms = []domain.Algorithm{"ES256", "none"} },
+	} {
+		c := bootstrap.Defaults()
+		change(&c)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate() = %v, want %s", err, want)
+		}
+	}
+}
+
+func TestDescribeShowsSettingsAsWritten(t *testing.T) {
+	c, err := bootstrap.Load([]string{"--trusted-proxies", "10.0.0.0/8, 192.0.2.7", "--token-rate-limit", "100/s",
+		"--resource-algorithms", "ES256, EdDSA", "--log-level", "WARN"}, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := c.Describe()
+	got := map[string]any{}
+	for i := 0; i < len(d); i += 2 {
+		got[d[i].(string)] = d[i+1]
+	}
+	for name, want := range map[string]string{
+		"trusted-proxies": "10.0.0.0/8, 192.0.2.7/32", "token-rate-limit": "100/s", "introspection-rate-limit": "",
+		"resource-algorithms": "ES256, EdDSA", "log-level": "warn", "log-format": "text", "role": "all",
+		"demo-clients": "auto", "resource-audience-check": "true", "database-driver": "sqlite", "key-algorithm": "RS256",
+	} {
+		if got[name] != want {
+			t.Errorf("Describe gives %s %q, want %q", name, got[name], want)
+		}
 	}
 }
 

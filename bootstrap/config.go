@@ -5,7 +5,9 @@ package bootstrap
 
 import (
 	"fmt"
+	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -13,26 +15,76 @@ import (
 	"github.com/sigilauth/sigil/domain"
 )
 
+// RoleName is which of Sigil's servers a process runs (see Role).
+type RoleName string
+
 // Roles Sigil can run as.
 const (
-	RoleAuth     = "auth"
-	RoleResource = "resource"
-	RoleAll      = "all"
+	RoleAuth     RoleName = "auth"
+	RoleResource RoleName = "resource"
+	RoleAll      RoleName = "all"
 )
+
+// Set reads a role from text; see value.
+func (r *RoleName) Set(s string) error { return oneOf(r, s, RoleAuth, RoleResource, RoleAll) }
+func (r RoleName) String() string      { return string(r) }
+
+// LogFormat is how log lines are written.
+type LogFormat string
+
+// Log formats.
+const (
+	LogText LogFormat = "text"
+	LogJSON LogFormat = "json"
+)
+
+// Set reads a log format from text; see value.
+func (f *LogFormat) Set(s string) error { return oneOf(f, s, LogText, LogJSON) }
+func (f LogFormat) String() string      { return string(f) }
+
+// DatabaseDriver is the database Sigil keeps its state in.
+type DatabaseDriver string
+
+// Database drivers.
+const (
+	SQLite   DatabaseDriver = "sqlite"
+	Postgres DatabaseDriver = "postgres"
+)
+
+// Set reads a database driver from text; see value.
+func (d *DatabaseDriver) Set(s string) error { return oneOf(d, s, SQLite, Postgres) }
+func (d DatabaseDriver) String() string      { return string(d) }
+
+// DemoMode says whether the demo clients are registered: see
+// Config.DemoEnabled.
+type DemoMode string
+
+// Demo modes.
+const (
+	DemoAuto DemoMode = "auto"
+	DemoOn   DemoMode = "true"
+	DemoOff  DemoMode = "false"
+)
+
+// Set reads a demo mode from text; see value.
+func (m *DemoMode) Set(s string) error { return oneOf(m, s, DemoAuto, DemoOn, DemoOff) }
+func (m DemoMode) String() string      { return string(m) }
 
 // Config is every setting of Sigil. Settings lists each with its flag,
 // environment variable, YAML key and default; README.md documents them.
+// Every exported field is bound by exactly one setting
+// (TestEveryFieldHasOneSetting).
 type Config struct {
-	Role string
+	Role RoleName
 
-	LogLevel  string
-	LogFormat string
+	LogLevel  slog.Level
+	LogFormat LogFormat
 	DebugAddr string
 
 	AuthAddr     string
 	AuthBasePath string
 	AuthIssuer   string
-	KeyAlgorithm string
+	KeyAlgorithm domain.Algorithm
 	// KeyEncryptionKey (base64) or KeyEncryptionKeyFile encrypts secrets
 	// the server must read back; see keyEncryptionKey.
 	KeyEncryptionKey     string
@@ -50,18 +102,20 @@ type Config struct {
 	CredentialCacheTTL time.Duration
 
 	// Limits against brute force and floods: see defences.
-	HashConcurrency        int
-	HashQueueWait          time.Duration
-	HashFailurePercent     int
-	AuthFailureLimit       int
-	AuthFailureWindow      time.Duration
-	AuthFailureHold        time.Duration
-	TrustedProxies         string
-	TokenRateLimit         string
-	IntrospectionRateLimit string
-	RevocationRateLimit    string
+	HashConcurrency    int
+	HashQueueWait      time.Duration
+	HashFailurePercent int
+	AuthFailureLimit   int
+	AuthFailureWindow  time.Duration
+	AuthFailureHold    time.Duration
+	// TrustedProxies are the networks of the reverse proxies whose
+	// X-Forwarded-For names the client address.
+	TrustedProxies         []netip.Prefix
+	TokenRateLimit         application.Limit
+	IntrospectionRateLimit application.Limit
+	RevocationRateLimit    application.Limit
 
-	DemoClients    string
+	DemoClients    DemoMode
 	MaxBodyBytes   int64
 	MaxHeaderBytes int
 	ShutdownPeriod time.Duration
@@ -80,13 +134,15 @@ type Config struct {
 	ResourceLeeway           time.Duration
 	ResourceUpstreamTimeout  time.Duration
 	ResourceIdentifier       string
-	ResourceAudienceCheck    string
-	ResourceAlgorithms       string
+	ResourceAudienceCheck    bool
+	// ResourceAlgorithms are the JWT algorithms the resource role
+	// accepts; none means all (see VerifyAlgorithms).
+	ResourceAlgorithms []domain.Algorithm
 	// ResourceIntrospectionCacheTTL bounds how long an introspection
 	// answer is reused; 0 asks every time.
 	ResourceIntrospectionCacheTTL time.Duration
 
-	DatabaseDriver string
+	DatabaseDriver DatabaseDriver
 	DatabaseDSN    string
 
 	RedisAddr       string
@@ -143,7 +199,7 @@ func (c Config) IntrospectionURL() string {
 // RotationPolicy is the staged rotation schedule of the signing keys.
 func (c Config) RotationPolicy() domain.RotationPolicy {
 	return domain.RotationPolicy{
-		Algorithm:     domain.Algorithm(c.KeyAlgorithm),
+		Algorithm:     c.KeyAlgorithm,
 		PublishLead:   c.KeyPublishLead,
 		SigningPeriod: c.KeySigningPeriod,
 		RetireFor:     c.KeyRetirePeriod,
@@ -176,12 +232,12 @@ func (c Config) CheckTokenLifetime(whose string, lifetime time.Duration) error {
 // registered: "auto" means on for SQLite and off for PostgreSQL.
 func (c Config) DemoEnabled() bool {
 	switch c.DemoClients {
-	case "true":
+	case DemoOn:
 		return true
-	case "false":
+	case DemoOff:
 		return false
 	default:
-		return c.DatabaseDriver == "sqlite"
+		return c.DatabaseDriver == SQLite
 	}
 }
 
@@ -191,77 +247,33 @@ func (c Config) DemoEnabled() bool {
 // "none" or HMAC, so the default follows whatever the authorization
 // server publishes, across a change of algorithm.
 func (c Config) VerifyAlgorithms() []domain.Algorithm {
-	list := c.ResourceAlgorithms
-	if strings.TrimSpace(list) == "" {
+	if len(c.ResourceAlgorithms) == 0 {
 		return domain.SigningAlgorithms
 	}
-	var out []domain.Algorithm
-	for _, a := range strings.Split(list, ",") {
-		if a = strings.TrimSpace(a); a != "" {
-			out = append(out, domain.Algorithm(a))
-		}
-	}
-	return out
+	return c.ResourceAlgorithms
 }
 
 // Audience is the aud the resource role requires of every token, or ""
 // when it checks none: on by default once an identifier is set.
 func (c Config) Audience() string {
-	if c.ResourceAudienceCheck == "false" {
+	if !c.ResourceAudienceCheck {
 		return ""
 	}
 	return c.ResourceIdentifier
-}
-
-func algorithmNames(algs []domain.Algorithm) string {
-	names := make([]string, len(algs))
-	for i, a := range algs {
-		names[i] = string(a)
-	}
-	return strings.Join(names, ", ")
 }
 
 // Validate checks the settings that can be checked without connecting.
 func (c Config) Validate() error {
 	var problems []string
 	add := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
-	switch c.Role {
-	case RoleAuth, RoleResource, RoleAll:
-	default:
-		add("role %q is not one of auth, resource, all", c.Role)
-	}
-	switch c.DatabaseDriver {
-	case "sqlite", "postgres":
-	default:
-		add("database driver %q is not one of sqlite, postgres", c.DatabaseDriver)
-	}
-	switch c.DemoClients {
-	case "auto", "true", "false":
-	default:
-		add("demo-clients %q is not one of auto, true, false", c.DemoClients)
-	}
-	switch c.LogFormat {
-	case "text", "json":
-	default:
-		add("log-format %q is not one of text, json", c.LogFormat)
-	}
-	switch strings.ToLower(c.LogLevel) {
-	case "debug", "info", "warn", "error":
-	default:
-		add("log-level %q is not one of debug, info, warn, error", c.LogLevel)
-	}
-	if !domain.Algorithm(c.KeyAlgorithm).Supported() {
-		add("key-algorithm %q is not one of %s", c.KeyAlgorithm, algorithmNames(domain.SigningAlgorithms))
-	}
-	for _, a := range c.VerifyAlgorithms() {
-		if !a.Supported() {
-			add("resource-algorithms names %q, not one of %s", a, algorithmNames(domain.SigningAlgorithms))
+	// Each field is read back through its setting, so that one set in
+	// code, as the tests do, is held to what a flag would be: a role or
+	// an algorithm Sigil does not know is refused here as at load.
+	for _, s := range Settings {
+		var scratch Config
+		if err := valueOf(s.bind(&scratch)).Set(valueOf(s.bind(&c)).String()); err != nil {
+			add("%s %v", s.Name, err)
 		}
-	}
-	switch c.ResourceAudienceCheck {
-	case "true", "false":
-	default:
-		add("resource-audience-check %q is not true or false", c.ResourceAudienceCheck)
 	}
 	if c.ResourceIdentifier != "" && !domain.ValidResourceIndicator(c.ResourceIdentifier) {
 		add("resource-identifier %q is not an absolute URI without a fragment", c.ResourceIdentifier)

@@ -257,7 +257,7 @@ func FuzzConfigFile(f *testing.F) {
 		}
 		flat := map[string]string{}
 		for _, s := range Settings {
-			flat[s.YAMLKey()] = s.bind(&first).String()
+			flat[s.YAMLKey()] = valueOf(s.bind(&first)).String()
 		}
 		out, err := yaml.Marshal(flat)
 		if err != nil {

@@ -3,7 +3,6 @@ package bootstrap
 import (
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -120,10 +119,6 @@ func TuneMemory(c Config, lookup func(string) (string, bool)) string {
 // the settings.
 func defences(c Config, limiter application.RateLimiter, known application.KnownAddresses, clock application.Clock) application.Defences {
 	slots := c.hashSlots()
-	// Validate has checked the limits already.
-	token, _ := ParseRateLimit(c.TokenRateLimit)
-	introspection, _ := ParseRateLimit(c.IntrospectionRateLimit)
-	revocation, _ := ParseRateLimit(c.RevocationRateLimit)
 	throttle := application.NewFailureThrottle(limiter, clock, c.AuthFailureLimit, c.AuthFailureWindow)
 	if known != nil {
 		throttle.ShareKnownAddresses(known)
@@ -132,7 +127,7 @@ func defences(c Config, limiter application.RateLimiter, known application.Known
 		Slots:    application.NewHashSlots(slots, c.HashQueueWait, c.HashFailurePercent),
 		Throttle: throttle,
 		Limiter:  limiter,
-		Limits:   application.RequestLimits{Token: token, Introspection: introspection, Revocation: revocation},
+		Limits:   application.RequestLimits{Token: c.TokenRateLimit, Introspection: c.IntrospectionRateLimit, Revocation: c.RevocationRateLimit},
 		Hold:     c.AuthFailureHold,
 	}
 }
@@ -161,27 +156,6 @@ func ParseRateLimit(s string) (application.Limit, error) {
 	return application.Limit{Rate: count, Burst: count, Period: period}, nil
 }
 
-// TrustedProxyPrefixes reads trusted-proxies: comma-separated CIDRs, or
-// plain addresses for a single host.
-func (c Config) TrustedProxyPrefixes() ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for _, f := range strings.Split(c.TrustedProxies, ",") {
-		if f = strings.TrimSpace(f); f == "" {
-			continue
-		}
-		if p, err := netip.ParsePrefix(f); err == nil {
-			out = append(out, p.Masked())
-			continue
-		}
-		a, err := netip.ParseAddr(f)
-		if err != nil {
-			return nil, fmt.Errorf("trusted-proxies: %q is neither a CIDR nor an address", f)
-		}
-		out = append(out, netip.PrefixFrom(a, a.BitLen()))
-	}
-	return out, nil
-}
-
 // validateLimits adds what is wrong with the limit settings.
 func (c Config) validateLimits(add func(format string, a ...any)) {
 	if c.HashConcurrency < 0 || c.HashQueueWait < 0 {
@@ -195,13 +169,5 @@ func (c Config) validateLimits(add func(format string, a ...any)) {
 	}
 	if c.AuthFailureLimit > 0 && c.AuthFailureWindow < time.Second {
 		add("auth-failure-window %s is under a second", c.AuthFailureWindow)
-	}
-	for name, v := range map[string]string{"token-rate-limit": c.TokenRateLimit, "introspection-rate-limit": c.IntrospectionRateLimit, "revocation-rate-limit": c.RevocationRateLimit} {
-		if _, err := ParseRateLimit(v); err != nil {
-			add("%s: %v", name, err)
-		}
-	}
-	if _, err := c.TrustedProxyPrefixes(); err != nil {
-		add("%v", err)
 	}
 }

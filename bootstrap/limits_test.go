@@ -37,10 +37,12 @@ func TestParseRateLimit(t *testing.T) {
 
 func TestLimitSettingsAreChecked(t *testing.T) {
 	tests := map[string]func(c *bootstrap.Config){
-		"trusted-proxies":     func(c *bootstrap.Config) { c.TrustedProxies = "10.0.0.0/8, proxy.internal" },
-		"token-rate-limit":    func(c *bootstrap.Config) { c.TokenRateLimit = "fast" },
 		"auth-failure-window": func(c *bootstrap.Config) { c.AuthFailureWindow = time.Millisecond },
 		"hash-concurrency":    func(c *bootstrap.Config) { c.HashConcurrency = -1 },
+		// A limit set in code that no setting could say.
+		"token-rate-limit": func(c *bootstrap.Config) {
+			c.TokenRateLimit = application.Limit{Rate: 5, Burst: 5, Period: 2 * time.Second}
+		},
 	}
 	for name, change := range tests {
 		c := bootstrap.Defaults()
@@ -49,11 +51,24 @@ func TestLimitSettingsAreChecked(t *testing.T) {
 			t.Errorf("a bad %s gave %v, want a message naming it", name, err)
 		}
 	}
-	c := bootstrap.Defaults()
-	c.TrustedProxies = "10.0.0.0/8, 192.0.2.7, 2001:db8::/32"
-	p, err := c.TrustedProxyPrefixes()
-	if err != nil || len(p) != 3 || p[1].String() != "192.0.2.7/32" {
-		t.Errorf("trusted proxies %v, %v", p, err)
+	for name, bad := range map[string][2]string{
+		"trusted-proxies":  {"10.0.0.0/8, proxy.internal", `"proxy.internal" is neither a CIDR nor an address`},
+		"token-rate-limit": {"fast", `"fast" is not a rate such as 100/s`},
+	} {
+		_, err := bootstrap.Load([]string{"--" + name, bad[0]}, env(nil))
+		if err == nil || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), bad[1]) {
+			t.Errorf("--%s %q gave %v, want a message naming it and saying %s", name, bad[0], err, bad[1])
+		}
+	}
+	c, err := bootstrap.Load([]string{"--trusted-proxies", "10.0.0.0/8, 192.0.2.7, 2001:db8::/32", "--token-rate-limit", "100/s"}, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := c.TrustedProxies; len(p) != 3 || p[1].String() != "192.0.2.7/32" {
+		t.Errorf("trusted proxies %v", p)
+	}
+	if want := (application.Limit{Rate: 100, Burst: 100, Period: time.Second}); c.TokenRateLimit != want {
+		t.Errorf("token rate limit %+v, want %+v", c.TokenRateLimit, want)
 	}
 }
 

@@ -3,7 +3,6 @@ package bootstrap
 import (
 	"io"
 	"log/slog"
-	"strings"
 
 	"go.uber.org/fx"
 	"go.uber.org/fx/fxevent"
@@ -11,10 +10,8 @@ import (
 
 // NewLogger builds the process logger from the log settings.
 func NewLogger(c Config, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(strings.ToLower(c.LogLevel)))
-	opts := &slog.HandlerOptions{Level: level}
-	if c.LogFormat == "json" {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == LogJSON {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))

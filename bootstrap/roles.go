@@ -287,14 +287,12 @@ func startAuth(p authParams) {
 			logRotation(p.Log, res)
 		}
 	})
-	// Validate has checked the list.
-	proxies, _ := p.Config.TrustedProxyPrefixes()
 	e := echohttp.NewAuthServer(echohttp.Options{
 		BasePath:       p.Config.AuthBasePath,
 		MaxBodyBytes:   p.Config.MaxBodyBytes,
 		Logger:         p.Log.With("role", RoleAuth),
 		Ready:          readyAll(p.Database, p.Tokens),
-		TrustedProxies: proxies,
+		TrustedProxies: p.Config.TrustedProxies,
 	}, echohttp.AuthHandlers{
 		Issue: p.Issue, Introspect: p.Introspect, Revoke: p.Revoke, JWKS: p.JWKS, Metadata: p.Metadata,
 	})

@@ -7,9 +7,7 @@ import (
 	"io"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
-	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -22,7 +20,9 @@ type Setting struct {
 	Name    string
 	Default string
 	Usage   string
-	bind    func(c *Config) value
+	// bind returns the field of c the setting holds, as a pointer;
+	// valueOf reads and writes it as text.
+	bind func(c *Config) any
 }
 
 // Env is the setting's environment variable.
@@ -33,132 +33,72 @@ func (s Setting) Env() string {
 // YAMLKey is the setting's key in a configuration file.
 func (s Setting) YAMLKey() string { return strings.ReplaceAll(s.Name, "-", "_") }
 
-// value reads and writes one field of Config from text.
-type value interface {
-	Set(string) error
-	String() string
-}
-
-type stringValue struct{ p *string }
-
-func (v stringValue) Set(s string) error { *v.p = s; return nil }
-func (v stringValue) String() string     { return *v.p }
-
-type intValue struct{ p *int }
-
-func (v intValue) Set(s string) error {
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		return fmt.Errorf("%q is not a whole number", s)
-	}
-	*v.p = n
-	return nil
-}
-func (v intValue) String() string { return strconv.Itoa(*v.p) }
-
-type int64Value struct{ p *int64 }
-
-func (v int64Value) Set(s string) error {
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return fmt.Errorf("%q is not a whole number", s)
-	}
-	*v.p = n
-	return nil
-}
-func (v int64Value) String() string { return strconv.FormatInt(*v.p, 10) }
-
-type durationValue struct{ p *time.Duration }
-
-func (v durationValue) Set(s string) error {
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("%q is not a duration such as 30s or 5m", s)
-	}
-	*v.p = d
-	return nil
-}
-func (v durationValue) String() string { return v.p.String() }
-
-func str(f func(c *Config) *string) func(c *Config) value {
-	return func(c *Config) value { return stringValue{f(c)} }
-}
-func num(f func(c *Config) *int) func(c *Config) value {
-	return func(c *Config) value { return intValue{f(c)} }
-}
-func num64(f func(c *Config) *int64) func(c *Config) value {
-	return func(c *Config) value { return int64Value{f(c)} }
-}
-func dur(f func(c *Config) *time.Duration) func(c *Config) value {
-	return func(c *Config) value { return durationValue{f(c)} }
-}
-
 // Settings lists every setting in the order README.md documents them.
 var Settings = []Setting{
-	{"role", "all", "which role to run: auth, resource or all", str(func(c *Config) *string { return &c.Role })},
-	{"log-level", "info", "debug, info, warn or error", str(func(c *Config) *string { return &c.LogLevel })},
-	{"log-format", "text", "text or json", str(func(c *Config) *string { return &c.LogFormat })},
-	{"debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; empty is off", str(func(c *Config) *string { return &c.DebugAddr })},
+	{"role", "all", "which role to run: auth, resource or all", func(c *Config) any { return &c.Role }},
+	{"log-level", "info", "debug, info, warn or error", func(c *Config) any { return &c.LogLevel }},
+	{"log-format", "text", "text or json", func(c *Config) any { return &c.LogFormat }},
+	{"debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; empty is off", func(c *Config) any { return &c.DebugAddr }},
 
-	{"auth-addr", ":8085", "listen address of the authorization server", str(func(c *Config) *string { return &c.AuthAddr })},
-	{"auth-base-path", "/ms-auth-server", "path prefix of the authorization server's endpoints", str(func(c *Config) *string { return &c.AuthBasePath })},
-	{"auth-issuer", "", "issuer identifier (iss); empty means http://localhost:{auth port}{auth base path}", str(func(c *Config) *string { return &c.AuthIssuer })},
-	{"key-algorithm", "RS256", "signing algorithm: RS256, PS256, ES256 or EdDSA; a change goes through the staged rotation: a new key is published, signs after key-publish-lead, and the old one is retired", str(func(c *Config) *string { return &c.KeyAlgorithm })},
-	{"key-encryption-key", "", "base64 of the 32-byte key that encrypts secrets at rest (client_secret_jwt secrets)", str(func(c *Config) *string { return &c.KeyEncryptionKey })},
-	{"key-encryption-key-file", "", "file holding that key; empty means {SQLite file}.kek, created on first start (PostgreSQL needs one of the two)", str(func(c *Config) *string { return &c.KeyEncryptionKeyFile })},
-	{"rsa-bits", "2048", "size of new RSA signing keys", num(func(c *Config) *int { return &c.RSABits })},
-	{"key-publish-lead", "10m", "how long a new signing key is in the JWKS before it signs; also the JWKS Cache-Control max-age", dur(func(c *Config) *time.Duration { return &c.KeyPublishLead })},
-	{"key-signing-period", "720h", "how long a key signs before the next takes over; 0 rotates only on `sigil keys rotate`", dur(func(c *Config) *time.Duration { return &c.KeySigningPeriod })},
-	{"key-retire-period", "24h", "how long a retired key stays in the JWKS; at least the longest token lifetime plus key-rotation-check, checked at start and by `sigil clients apply`", dur(func(c *Config) *time.Duration { return &c.KeyRetirePeriod })},
-	{"key-rotation-check", "1m", "how often each auth node checks the rotation schedule and reloads the keys", dur(func(c *Config) *time.Duration { return &c.KeyRotationCheck })},
-	{"client-cache-ttl", "30s", "how long an auth node reuses a client record before reading it again", dur(func(c *Config) *time.Duration { return &c.ClientCacheTTL })},
-	{"credential-cache-ttl", "10m", "how long a client secret that passed the slow hash is accepted for one HMAC; 0 turns this off", dur(func(c *Config) *time.Duration { return &c.CredentialCacheTTL })},
-	{"hash-concurrency", "0", "most slow secret hashes (argon2id, bcrypt) running at once, 19 MiB each; 0 means half of GOMAXPROCS, at least one", num(func(c *Config) *int { return &c.HashConcurrency })},
-	{"hash-queue-wait", "200ms", "how long a request waits for a free hash slot before it is answered 503 with Retry-After", dur(func(c *Config) *time.Duration { return &c.HashQueueWait })},
-	{"hash-failure-percent", "5", "largest share, in percent, of a hash slot's time that failed verifications may take: after a failed hash the slot rests until the share holds; 100 turns this off", num(func(c *Config) *int { return &c.HashFailurePercent })},
-	{"auth-failure-limit", "10", "failed client authentications allowed per client id, per address and per both in auth-failure-window; then 429 without the hash; the pace then falls to 3x per 60 windows and 10x per 1440; 0 turns this off", num(func(c *Config) *int { return &c.AuthFailureLimit })},
-	{"auth-failure-window", "1m", "the window of auth-failure-limit", dur(func(c *Config) *time.Duration { return &c.AuthFailureWindow })},
-	{"auth-failure-hold", "1s", "how long a request refused by auth-failure-limit is held before the 429 is sent (at most its Retry-After); 0 answers at once", dur(func(c *Config) *time.Duration { return &c.AuthFailureHold })},
-	{"trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client address; empty uses the connection's peer", str(func(c *Config) *string { return &c.TrustedProxies })},
-	{"token-rate-limit", "", "per-client limit at the token endpoint, as N/s, N/m or N/h in bursts of N; empty is none", str(func(c *Config) *string { return &c.TokenRateLimit })},
-	{"introspection-rate-limit", "", "per-client limit at the introspection endpoint, as token-rate-limit", str(func(c *Config) *string { return &c.IntrospectionRateLimit })},
-	{"revocation-rate-limit", "", "per-client limit at the revocation endpoint, as token-rate-limit", str(func(c *Config) *string { return &c.RevocationRateLimit })},
-	{"client-cache-stale", "5m", "how much longer a cached client record serves while the database is down", dur(func(c *Config) *time.Duration { return &c.ClientCacheStale })},
-	{"demo-clients", "auto", "register the seed documents' demo clients: auto (only on SQLite), true or false", str(func(c *Config) *string { return &c.DemoClients })},
-	{"max-body-bytes", "65536", "largest request body accepted", num64(func(c *Config) *int64 { return &c.MaxBodyBytes })},
-	{"max-header-bytes", "32768", "largest request header block accepted (plus net/http's 4 KiB of slack); beyond it, 431 Request Header Fields Too Large", num(func(c *Config) *int { return &c.MaxHeaderBytes })},
-	{"shutdown-period", "10s", "how long a graceful shutdown may take", dur(func(c *Config) *time.Duration { return &c.ShutdownPeriod })},
+	{"auth-addr", ":8085", "listen address of the authorization server", func(c *Config) any { return &c.AuthAddr }},
+	{"auth-base-path", "/ms-auth-server", "path prefix of the authorization server's endpoints", func(c *Config) any { return &c.AuthBasePath }},
+	{"auth-issuer", "", "issuer identifier (iss); empty means http://localhost:{auth port}{auth base path}", func(c *Config) any { return &c.AuthIssuer }},
+	{"key-algorithm", "RS256", "signing algorithm: RS256, PS256, ES256 or EdDSA; a change goes through the staged rotation: a new key is published, signs after key-publish-lead, and the old one is retired", func(c *Config) any { return &c.KeyAlgorithm }},
+	{"key-encryption-key", "", "base64 of the 32-byte key that encrypts secrets at rest (client_secret_jwt secrets)", func(c *Config) any { return &c.KeyEncryptionKey }},
+	{"key-encryption-key-file", "", "file holding that key; empty means {SQLite file}.kek, created on first start (PostgreSQL needs one of the two)", func(c *Config) any { return &c.KeyEncryptionKeyFile }},
+	{"rsa-bits", "2048", "size of new RSA signing keys", func(c *Config) any { return &c.RSABits }},
+	{"key-publish-lead", "10m", "how long a new signing key is in the JWKS before it signs; also the JWKS Cache-Control max-age", func(c *Config) any { return &c.KeyPublishLead }},
+	{"key-signing-period", "720h", "how long a key signs before the next takes over; 0 rotates only on `sigil keys rotate`", func(c *Config) any { return &c.KeySigningPeriod }},
+	{"key-retire-period", "24h", "how long a retired key stays in the JWKS; at least the longest token lifetime plus key-rotation-check, checked at start and by `sigil clients apply`", func(c *Config) any { return &c.KeyRetirePeriod }},
+	{"key-rotation-check", "1m", "how often each auth node checks the rotation schedule and reloads the keys", func(c *Config) any { return &c.KeyRotationCheck }},
+	{"client-cache-ttl", "30s", "how long an auth node reuses a client record before reading it again", func(c *Config) any { return &c.ClientCacheTTL }},
+	{"credential-cache-ttl", "10m", "how long a client secret that passed the slow hash is accepted for one HMAC; 0 turns this off", func(c *Config) any { return &c.CredentialCacheTTL }},
+	{"hash-concurrency", "0", "most slow secret hashes (argon2id, bcrypt) running at once, 19 MiB each; 0 means half of GOMAXPROCS, at least one", func(c *Config) any { return &c.HashConcurrency }},
+	{"hash-queue-wait", "200ms", "how long a request waits for a free hash slot before it is answered 503 with Retry-After", func(c *Config) any { return &c.HashQueueWait }},
+	{"hash-failure-percent", "5", "largest share, in percent, of a hash slot's time that failed verifications may take: after a failed hash the slot rests until the share holds; 100 turns this off", func(c *Config) any { return &c.HashFailurePercent }},
+	{"auth-failure-limit", "10", "failed client authentications allowed per client id, per address and per both in auth-failure-window; then 429 without the hash; the pace then falls to 3x per 60 windows and 10x per 1440; 0 turns this off", func(c *Config) any { return &c.AuthFailureLimit }},
+	{"auth-failure-window", "1m", "the window of auth-failure-limit", func(c *Config) any { return &c.AuthFailureWindow }},
+	{"auth-failure-hold", "1s", "how long a request refused by auth-failure-limit is held before the 429 is sent (at most its Retry-After); 0 answers at once", func(c *Config) any { return &c.AuthFailureHold }},
+	{"trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client address; empty uses the connection's peer", func(c *Config) any { return &c.TrustedProxies }},
+	{"token-rate-limit", "", "per-client limit at the token endpoint, as N/s, N/m or N/h in bursts of N; empty is none", func(c *Config) any { return &c.TokenRateLimit }},
+	{"introspection-rate-limit", "", "per-client limit at the introspection endpoint, as token-rate-limit", func(c *Config) any { return &c.IntrospectionRateLimit }},
+	{"revocation-rate-limit", "", "per-client limit at the revocation endpoint, as token-rate-limit", func(c *Config) any { return &c.RevocationRateLimit }},
+	{"client-cache-stale", "5m", "how much longer a cached client record serves while the database is down", func(c *Config) any { return &c.ClientCacheStale }},
+	{"demo-clients", "auto", "register the seed documents' demo clients: auto (only on SQLite), true or false", func(c *Config) any { return &c.DemoClients }},
+	{"max-body-bytes", "65536", "largest request body accepted", func(c *Config) any { return &c.MaxBodyBytes }},
+	{"max-header-bytes", "32768", "largest request header block accepted (plus net/http's 4 KiB of slack); beyond it, 431 Request Header Fields Too Large", func(c *Config) any { return &c.MaxHeaderBytes }},
+	{"shutdown-period", "10s", "how long a graceful shutdown may take", func(c *Config) any { return &c.ShutdownPeriod }},
 
-	{"resource-addr", ":8091", "listen address of the resource server", str(func(c *Config) *string { return &c.ResourceAddr })},
-	{"resource-base-path", "/ms-system", "path prefix of the resource server's endpoints", str(func(c *Config) *string { return &c.ResourceBasePath })},
-	{"resource-issuer", "", "issuer the resource server accepts tokens from; empty means the auth issuer", str(func(c *Config) *string { return &c.ResourceIssuer })},
-	{"resource-jwks-url", "", "JWKS the resource server verifies JWTs with; empty means {issuer}/oauth2/jwks", str(func(c *Config) *string { return &c.ResourceJWKSURL })},
-	{"resource-introspection-url", "", "introspection endpoint for opaque tokens; empty means {issuer}/oauth2/introspect", str(func(c *Config) *string { return &c.ResourceIntrospectionURL })},
-	{"resource-client-id", "service-client-jwt", "client id the resource server introspects with", str(func(c *Config) *string { return &c.ResourceClientID })},
-	{"resource-client-secret", "service-client-jwt-secret", "client secret the resource server introspects with", str(func(c *Config) *string { return &c.ResourceClientSecret })},
-	{"resource-jwks-refresh", "10s", "least time between two JWKS fetches caused by unknown key ids", dur(func(c *Config) *time.Duration { return &c.ResourceJWKSRefresh })},
-	{"resource-jwks-max-age", "5m", "how long the resource server trusts its cached JWKS; at most key-publish-lead", dur(func(c *Config) *time.Duration { return &c.ResourceJWKSMaxAge })},
-	{"resource-leeway", "30s", "clock skew allowed when checking exp and nbf", dur(func(c *Config) *time.Duration { return &c.ResourceLeeway })},
-	{"resource-upstream-timeout", "5s", "timeout of JWKS and introspection calls", dur(func(c *Config) *time.Duration { return &c.ResourceUpstreamTimeout })},
-	{"resource-introspection-cache-ttl", "10s", "how long the resource server reuses an introspection answer (never past the token's expiry); 0 asks every time", dur(func(c *Config) *time.Duration { return &c.ResourceIntrospectionCacheTTL })},
-	{"resource-identifier", "", "this resource server's identifier (RFC 8707), e.g. http://localhost:8091/ms-system", str(func(c *Config) *string { return &c.ResourceIdentifier })},
-	{"resource-audience-check", "true", "refuse tokens whose aud lacks the resource identifier (only when one is set)", str(func(c *Config) *string { return &c.ResourceAudienceCheck })},
-	{"resource-algorithms", "", "comma-separated JWT algorithms the resource server accepts; empty means all of RS256, PS256, ES256, EdDSA, each key only with its own", str(func(c *Config) *string { return &c.ResourceAlgorithms })},
+	{"resource-addr", ":8091", "listen address of the resource server", func(c *Config) any { return &c.ResourceAddr }},
+	{"resource-base-path", "/ms-system", "path prefix of the resource server's endpoints", func(c *Config) any { return &c.ResourceBasePath }},
+	{"resource-issuer", "", "issuer the resource server accepts tokens from; empty means the auth issuer", func(c *Config) any { return &c.ResourceIssuer }},
+	{"resource-jwks-url", "", "JWKS the resource server verifies JWTs with; empty means {issuer}/oauth2/jwks", func(c *Config) any { return &c.ResourceJWKSURL }},
+	{"resource-introspection-url", "", "introspection endpoint for opaque tokens; empty means {issuer}/oauth2/introspect", func(c *Config) any { return &c.ResourceIntrospectionURL }},
+	{"resource-client-id", "service-client-jwt", "client id the resource server introspects with", func(c *Config) any { return &c.ResourceClientID }},
+	{"resource-client-secret", "service-client-jwt-secret", "client secret the resource server introspects with", func(c *Config) any { return &c.ResourceClientSecret }},
+	{"resource-jwks-refresh", "10s", "least time between two JWKS fetches caused by unknown key ids", func(c *Config) any { return &c.ResourceJWKSRefresh }},
+	{"resource-jwks-max-age", "5m", "how long the resource server trusts its cached JWKS; at most key-publish-lead", func(c *Config) any { return &c.ResourceJWKSMaxAge }},
+	{"resource-leeway", "30s", "clock skew allowed when checking exp and nbf", func(c *Config) any { return &c.ResourceLeeway }},
+	{"resource-upstream-timeout", "5s", "timeout of JWKS and introspection calls", func(c *Config) any { return &c.ResourceUpstreamTimeout }},
+	{"resource-introspection-cache-ttl", "10s", "how long the resource server reuses an introspection answer (never past the token's expiry); 0 asks every time", func(c *Config) any { return &c.ResourceIntrospectionCacheTTL }},
+	{"resource-identifier", "", "this resource server's identifier (RFC 8707), e.g. http://localhost:8091/ms-system", func(c *Config) any { return &c.ResourceIdentifier }},
+	{"resource-audience-check", "true", "refuse tokens whose aud lacks the resource identifier (only when one is set)", func(c *Config) any { return &c.ResourceAudienceCheck }},
+	{"resource-algorithms", "", "comma-separated JWT algorithms the resource server accepts; empty means all of RS256, PS256, ES256, EdDSA, each key only with its own", func(c *Config) any { return &c.ResourceAlgorithms }},
 
-	{"database-driver", "sqlite", "sqlite or postgres", str(func(c *Config) *string { return &c.DatabaseDriver })},
-	{"database-dsn", "sigil.db", "SQLite file or PostgreSQL DSN", str(func(c *Config) *string { return &c.DatabaseDSN })},
-	{"token-cleanup-interval", "10m", "how often expired opaque tokens are deleted from the database (without Redis)", dur(func(c *Config) *time.Duration { return &c.TokenCleanupInterval })},
+	{"database-driver", "sqlite", "sqlite or postgres", func(c *Config) any { return &c.DatabaseDriver }},
+	{"database-dsn", "sigil.db", "SQLite file or PostgreSQL DSN", func(c *Config) any { return &c.DatabaseDSN }},
+	{"token-cleanup-interval", "10m", "how often expired opaque tokens are deleted from the database (without Redis)", func(c *Config) any { return &c.TokenCleanupInterval }},
 
-	{"redis-addr", "", "Redis address(es), comma-separated for a cluster or Sentinel; empty keeps state in the database and revocations in process", str(func(c *Config) *string { return &c.RedisAddr })},
-	{"redis-master-name", "", "Sentinel master name (with the Sentinel addresses in redis-addr)", str(func(c *Config) *string { return &c.RedisMasterName })},
-	{"redis-username", "", "Redis ACL user name", str(func(c *Config) *string { return &c.RedisUsername })},
-	{"redis-password", "", "Redis password", str(func(c *Config) *string { return &c.RedisPassword })},
-	{"redis-db", "0", "Redis database number", num(func(c *Config) *int { return &c.RedisDB })},
-	{"redis-prefix", "sigil:", "prefix of every Redis key Sigil writes", str(func(c *Config) *string { return &c.RedisPrefix })},
+	{"redis-addr", "", "Redis address(es), comma-separated for a cluster or Sentinel; empty keeps state in the database and revocations in process", func(c *Config) any { return &c.RedisAddr }},
+	{"redis-master-name", "", "Sentinel master name (with the Sentinel addresses in redis-addr)", func(c *Config) any { return &c.RedisMasterName }},
+	{"redis-username", "", "Redis ACL user name", func(c *Config) any { return &c.RedisUsername }},
+	{"redis-password", "", "Redis password", func(c *Config) any { return &c.RedisPassword }},
+	{"redis-db", "0", "Redis database number", func(c *Config) any { return &c.RedisDB }},
+	{"redis-prefix", "sigil:", "prefix of every Redis key Sigil writes", func(c *Config) any { return &c.RedisPrefix }},
 
-	{"database-timeout", "2s", "longest wait for one database statement or transaction; past it the request gets 503 and the database counts as down", dur(func(c *Config) *time.Duration { return &c.DatabaseTimeout })},
-	{"redis-timeout", "1s", "longest wait for one Redis command, from taking a connection to the reply; past it the request gets 503 and Redis counts as down", dur(func(c *Config) *time.Duration { return &c.RedisTimeout })},
-	{"outage-probe-interval", "200ms", "how often a database or Redis that is down is asked again; requests that need it fail at once meanwhile", dur(func(c *Config) *time.Duration { return &c.OutageProbeInterval })},
+	{"database-timeout", "2s", "longest wait for one database statement or transaction; past it the request gets 503 and the database counts as down", func(c *Config) any { return &c.DatabaseTimeout }},
+	{"redis-timeout", "1s", "longest wait for one Redis command, from taking a connection to the reply; past it the request gets 503 and Redis counts as down", func(c *Config) any { return &c.RedisTimeout }},
+	{"outage-probe-interval", "200ms", "how often a database or Redis that is down is asked again; requests that need it fail at once meanwhile", func(c *Config) any { return &c.OutageProbeInterval }},
 }
 
 // secretSettings are never printed.
@@ -168,7 +108,7 @@ var secretSettings = map[string]bool{"resource-client-secret": true, "redis-pass
 func Defaults() Config {
 	var c Config
 	for _, s := range Settings {
-		if err := s.bind(&c).Set(s.Default); err != nil {
+		if err := valueOf(s.bind(&c)).Set(s.Default); err != nil {
 			panic("bad default for " + s.Name + ": " + err.Error())
 		}
 	}
@@ -200,7 +140,7 @@ func LoadWith(args []string, lookup func(string) (string, bool), extra func(fs *
 	// given explicitly override the file and the environment.
 	var scratch Config
 	for _, s := range Settings {
-		fs.Var(s.bind(&scratch), s.Name, s.Usage)
+		fs.Var(valueOf(s.bind(&scratch)), s.Name, s.Usage)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -218,7 +158,7 @@ func LoadWith(args []string, lookup func(string) (string, bool), extra func(fs *
 	}
 	for _, s := range Settings {
 		if v, ok := lookup(s.Env()); ok {
-			if err := s.bind(&c).Set(v); err != nil {
+			if err := valueOf(s.bind(&c)).Set(v); err != nil {
 				return Config{}, fmt.Errorf("%s: %w", s.Env(), err)
 			}
 		}
@@ -227,7 +167,7 @@ func LoadWith(args []string, lookup func(string) (string, bool), extra func(fs *
 	fs.Visit(func(f *flag.Flag) {
 		for _, s := range Settings {
 			if s.Name == f.Name {
-				if err := s.bind(&c).Set(f.Value.String()); err != nil && flagErr == nil {
+				if err := valueOf(s.bind(&c)).Set(f.Value.String()); err != nil && flagErr == nil {
 					flagErr = fmt.Errorf("--%s: %w", s.Name, err)
 				}
 			}
@@ -280,7 +220,7 @@ func applyFile(c *Config, path string) error {
 		if !ok {
 			return fmt.Errorf("config file %s: unknown setting %q", path, k)
 		}
-		if err := s.bind(c).Set(flat[k]); err != nil {
+		if err := valueOf(s.bind(c)).Set(flat[k]); err != nil {
 			return fmt.Errorf("config file %s: %s: %w", path, k, err)
 		}
 	}
@@ -317,7 +257,7 @@ func flatten(prefix string, in map[string]any, out map[string]string, twice map[
 func (c Config) Describe() []any {
 	out := make([]any, 0, 2*len(Settings))
 	for _, s := range Settings {
-		v := s.bind(&c).String()
+		v := valueOf(s.bind(&c)).String()
 		if secretSettings[s.Name] && v != "" {
 			v = "***"
 		}

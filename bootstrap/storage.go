@@ -41,7 +41,7 @@ var GormModule = fx.Module("gormstore",
 )
 
 func openDatabase(lc fx.Lifecycle, c Config, log *slog.Logger) (*gorm.DB, error) {
-	db, err := gormstore.Open(c.DatabaseDriver, c.DatabaseDSN, log)
+	db, err := gormstore.Open(string(c.DatabaseDriver), c.DatabaseDSN, log)
 	if err != nil {
 		return nil, err
 	}

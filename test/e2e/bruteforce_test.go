@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/netip"
 	"os"
 	"runtime/debug"
 	"strconv"
@@ -58,7 +59,7 @@ func TestBruteForce(t *testing.T) {
 	c.AuthAddr = "127.0.0.1:" + strconv.Itoa(freePort(t))
 	c.DatabaseDSN = t.TempDir() + "/sigil.db"
 	c.RedisAddr, c.RedisPrefix = testenv.RedisAddr(), prefix
-	c.TrustedProxies = "127.0.0.1/32"
+	c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 	// Three failures a minute rather than ten, so that counts are used up
 	// within the flood even on a slow machine.
 	c.AuthFailureLimit = 3

@@ -108,7 +108,7 @@ func TestInteropAlgorithms(t *testing.T) {
 	}
 	for _, alg := range domain.SigningAlgorithms {
 		t.Run(string(alg), func(t *testing.T) {
-			n := startNode(t, func(c *bootstrap.Config) { c.KeyAlgorithm = string(alg) })
+			n := startNode(t, func(c *bootstrap.Config) { c.KeyAlgorithm = alg })
 			m := metadata(t, n)
 			set := fetchJWKS(t, m["jwks_uri"].(string))
 			raw := n.token(t, jwtClient[0], jwtClient[1], "country.read")
