@@ -1,12 +1,14 @@
 package bootstrap_test
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -128,6 +130,63 @@ func TestInvalidConfigurationIsNotReturned(t *testing.T) {
 	}
 }
 
+// TestFormerNamesStillWork: settings renamed for what they govern keep
+// their former names as flags, variables and file keys, with a warning
+// that names the new one.
+func TestFormerNamesStillWork(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "sigil.yaml")
+	if err := os.WriteFile(file, []byte("resource:\n  upstream_timeout: 2s\nresource_jwks_max_age: 4m\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := bootstrap.Load([]string{"--config", file, "--resource-jwks-refresh", "3s"},
+		env(map[string]string{"SIGIL_RESOURCE_JWKS_MAX_AGE": "1m"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.JWKSMinRefreshInterval != 3*time.Second || c.JWKSMaxAge != time.Minute || c.OutboundTimeout != 2*time.Second {
+		t.Errorf("min refresh %s, max age %s, timeout %s; want 3s, 1m (the variable over the file), 2s",
+			c.JWKSMinRefreshInterval, c.JWKSMaxAge, c.OutboundTimeout)
+	}
+	var logs bytes.Buffer
+	c.WarnRenamed(slog.New(slog.NewTextHandler(&logs, nil)))
+	for _, want := range []string{
+		"given=resource_upstream_timeout use=outbound_timeout",
+		"given=resource_jwks_max_age use=jwks_max_age",
+		"given=SIGIL_RESOURCE_JWKS_MAX_AGE use=SIGIL_JWKS_MAX_AGE",
+		"given=--resource-jwks-refresh use=--jwks-min-refresh-interval",
+	} {
+		if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), want) {
+			t.Errorf("the warnings lack %s:\n%s", want, logs.String())
+		}
+	}
+	if n := strings.Count(logs.String(), "\n"); n != 4 {
+		t.Errorf("%d warnings, want one per former name given:\n%s", n, logs.String())
+	}
+
+	c, err = bootstrap.Load([]string{"--jwks-max-age", "1m"}, env(nil))
+	logs.Reset()
+	c.WarnRenamed(slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil || logs.Len() != 0 {
+		t.Errorf("new names only: %v, warnings %q", err, logs.String())
+	}
+
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--resource-jwks-max-age", "1m", "--jwks-max-age", "2m"}, nil,
+			"--resource-jwks-max-age and --jwks-max-age are the same setting, under its former and its new name: give only --jwks-max-age"},
+		{nil, map[string]string{"SIGIL_RESOURCE_UPSTREAM_TIMEOUT": "1s", "SIGIL_OUTBOUND_TIMEOUT": "1s"}, "give only SIGIL_OUTBOUND_TIMEOUT"},
+		{nil, map[string]string{"SIGIL_RESOURCE_JWKS_REFRESH": "often"}, `SIGIL_RESOURCE_JWKS_REFRESH "often" is not a duration`},
+		{[]string{"--resource-jwks-max-age", "20m"}, nil, "key-publish-lead 10m0s is shorter than jwks-max-age 20m0s"},
+	} {
+		if _, err := bootstrap.Load(tc.args, env(tc.env)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Load(%v, %v) = %v, want an error saying %s", tc.args, tc.env, err, tc.want)
+		}
+	}
+}
+
 func TestBadConfigurationIsExplained(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "typo.yaml")
 	if err := os.WriteFile(file, []byte("auth_adr: \":1\"\n"), 0o600); err != nil {
@@ -138,14 +197,14 @@ func TestBadConfigurationIsExplained(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		{[]string{"--role", "gateway"}, nil, `"gateway" is not one of auth, resource, all`},
-		{[]string{"--database-driver", "mysql"}, nil, `"mysql" is not one of sqlite, postgres`},
-		{nil, map[string]string{"SIGIL_DEMO_CLIENTS": "yes"}, `SIGIL_DEMO_CLIENTS: "yes" is not one of auto, true, false`},
-		{nil, map[string]string{"SIGIL_RESOURCE_AUDIENCE_CHECK": "maybe"}, `SIGIL_RESOURCE_AUDIENCE_CHECK: "maybe" is not true or false`},
-		{nil, map[string]string{"SIGIL_LOG_LEVEL": "loud"}, `SIGIL_LOG_LEVEL: "loud" is not one of debug, info, warn, error`},
-		{nil, map[string]string{"SIGIL_LOG_FORMAT": "xml"}, `SIGIL_LOG_FORMAT: "xml" is not one of text, json`},
-		{nil, map[string]string{"SIGIL_KEY_ALGORITHM": "HS256"}, `SIGIL_KEY_ALGORITHM: "HS256" is not one of RS256, PS256, ES256, EdDSA`},
-		{nil, map[string]string{"SIGIL_RESOURCE_ALGORITHMS": "ES256, none"}, `SIGIL_RESOURCE_ALGORITHMS: "none" is not one of`},
+		{[]string{"--role", "gateway"}, nil, `--role "gateway" is not one of auth, resource, all`},
+		{[]string{"--database-driver", "mysql"}, nil, `--database-driver "mysql" is not one of sqlite, postgres`},
+		{nil, map[string]string{"SIGIL_DEMO_CLIENTS": "yes"}, `SIGIL_DEMO_CLIENTS "yes" is not one of auto, true, false`},
+		{nil, map[string]string{"SIGIL_RESOURCE_AUDIENCE_CHECK": "maybe"}, `SIGIL_RESOURCE_AUDIENCE_CHECK "maybe" is not true or false`},
+		{nil, map[string]string{"SIGIL_LOG_LEVEL": "loud"}, `SIGIL_LOG_LEVEL "loud" is not one of debug, info, warn, error`},
+		{nil, map[string]string{"SIGIL_LOG_FORMAT": "xml"}, `SIGIL_LOG_FORMAT "xml" is not one of text, json`},
+		{nil, map[string]string{"SIGIL_KEY_ALGORITHM": "HS256"}, `SIGIL_KEY_ALGORITHM "HS256" is not one of RS256, PS256, ES256, EdDSA`},
+		{nil, map[string]string{"SIGIL_RESOURCE_ALGORITHMS": "ES256, none"}, `SIGIL_RESOURCE_ALGORITHMS "none" is not one of`},
 		{nil, map[string]string{"SIGIL_KEY_PUBLISH_LEAD": "soon"}, "SIGIL_KEY_PUBLISH_LEAD"},
 		{[]string{"--rsa-bits", "1024"}, nil, "below 2048"},
 		{[]string{"--config", file}, nil, `unknown setting "auth_adr"`},
@@ -249,21 +308,34 @@ func TestDescribeMasksSecrets(t *testing.T) {
 }
 
 // TestREADMEListsEverySetting keeps the configuration table of README.md
-// true: every setting with its flag, variable and default.
+// true: every setting, in order, with its flag, variable, key, default
+// and meaning, and no other row, so a renamed or removed setting leaves
+// none behind.
 func TestREADMEListsEverySetting(t *testing.T) {
 	raw, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	readme := string(raw)
+	const marker = "<!-- settings table: kept in step with bootstrap.Settings by TestREADMEListsEverySetting -->\n"
+	_, table, ok := strings.Cut(string(raw), marker)
+	if !ok {
+		t.Fatalf("README.md lacks the line %q", marker)
+	}
+	table, _, _ = strings.Cut(table, "\n\n")
+	want := []string{"| flag | environment | YAML key | default | meaning |", "| --- | --- | --- | --- | --- |"}
 	for _, s := range bootstrap.Settings {
 		def := "`" + s.Default + "`"
 		if s.Default == "" {
 			def = "(empty)"
 		}
-		row := fmt.Sprintf("| `--%s` | `%s` | `%s` | %s |", s.Name, s.Env(), s.YAMLKey(), def)
-		if !strings.Contains(readme, row) {
-			t.Errorf("README.md lacks the row for %s: %s", s.Name, row)
+		want = append(want, fmt.Sprintf("| `--%s` | `%s` | `%s` | %s | %s |", s.Name, s.Env(), s.YAMLKey(), def, s.Usage))
+	}
+	if got := strings.Split(table, "\n"); !slices.Equal(got, want) {
+		for i := range max(len(got), len(want)) {
+			if i >= len(got) || i >= len(want) || got[i] != want[i] {
+				t.Errorf("README.md's settings table differs from line %d on; it should read:\n%s", i+1, strings.Join(want, "\n"))
+				break
+			}
 		}
 	}
 }

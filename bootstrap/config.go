@@ -120,6 +120,12 @@ type Config struct {
 	MaxHeaderBytes int
 	ShutdownPeriod time.Duration
 
+	// Key sets fetched: the authorization server's JWKS by the resource
+	// role, clients' jwks_uri by the auth role; and every outbound call.
+	JWKSMinRefreshInterval time.Duration
+	JWKSMaxAge             time.Duration
+	OutboundTimeout        time.Duration
+
 	TokenCleanupInterval time.Duration
 
 	ResourceAddr             string
@@ -129,10 +135,7 @@ type Config struct {
 	ResourceIntrospectionURL string
 	ResourceClientID         string
 	ResourceClientSecret     string
-	ResourceJWKSRefresh      time.Duration
-	ResourceJWKSMaxAge       time.Duration
 	ResourceLeeway           time.Duration
-	ResourceUpstreamTimeout  time.Duration
 	ResourceIdentifier       string
 	ResourceAudienceCheck    bool
 	// ResourceAlgorithms are the JWT algorithms the resource role
@@ -157,6 +160,10 @@ type Config struct {
 	DatabaseTimeout     time.Duration
 	RedisTimeout        time.Duration
 	OutageProbeInterval time.Duration
+
+	// renamed are the settings Load was given by their former names,
+	// with the names to use (see WarnRenamed). It is not a setting.
+	renamed [][2]string
 }
 
 // Issuer is the authorization server's issuer identifier: the configured
@@ -289,8 +296,8 @@ func (c Config) Validate() error {
 	if c.Role != RoleAuth && (c.ResourceClientID == "" || c.ResourceClientSecret == "") {
 		add("resource-client-id and resource-client-secret are needed to introspect opaque tokens")
 	}
-	if c.KeyPublishLead < c.ResourceJWKSMaxAge {
-		add("key-publish-lead %s is shorter than resource-jwks-max-age %s: resource servers could meet a key before they fetched it", c.KeyPublishLead, c.ResourceJWKSMaxAge)
+	if c.KeyPublishLead < c.JWKSMaxAge {
+		add("key-publish-lead %s is shorter than jwks-max-age %s: resource servers could meet a key before they fetched it", c.KeyPublishLead, c.JWKSMaxAge)
 	}
 	if c.KeySigningPeriod != 0 && c.KeySigningPeriod <= c.KeyPublishLead {
 		add("key-signing-period must be longer than key-publish-lead (or 0 to rotate only on demand)")

@@ -26,9 +26,9 @@ var JoseModule = fx.Module("josekit",
 
 func newClientAssertions(c Config, clock application.Clock, log *slog.Logger) *josekit.ClientAssertions {
 	return josekit.NewClientAssertions(josekit.ClientAssertionOptions{
-		HTTPClient:         &http.Client{Timeout: c.ResourceUpstreamTimeout},
-		MinRefreshInterval: c.ResourceJWKSRefresh,
-		MaxAge:             c.ResourceJWKSMaxAge,
+		HTTPClient:         &http.Client{Timeout: c.OutboundTimeout},
+		MinRefreshInterval: c.JWKSMinRefreshInterval,
+		MaxAge:             c.JWKSMaxAge,
 		Clock:              clock,
 		Logger:             log,
 	})

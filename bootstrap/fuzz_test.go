@@ -292,3 +292,13 @@ func TestConfigFileRefusesASettingGivenTwice(t *testing.T) {
 		}
 	}
 }
+
+// applyFile sets in c the settings of the file at path.
+func applyFile(c *Config, path string) error {
+	src, err := readFile(path)
+	if err != nil {
+		return err
+	}
+	_, err = src.applyTo(c)
+	return err
+}

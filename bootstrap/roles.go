@@ -296,7 +296,7 @@ func startAuth(p authParams) {
 	}, echohttp.AuthHandlers{
 		Issue: p.Issue, Introspect: p.Introspect, Revoke: p.Revoke, JWKS: p.JWKS, Metadata: p.Metadata,
 	})
-	serve(p.Lifecycle, p.Log, RoleAuth, p.Config.AuthAddr, e, p.Config.MaxHeaderBytes)
+	serve(p.Lifecycle, p.Log, string(RoleAuth), p.Config.AuthAddr, e, p.Config.MaxHeaderBytes)
 }
 
 // logRotation reports what a rotation step changed.
@@ -316,14 +316,14 @@ func ResourceRole() fx.Option {
 	return fx.Module("resource",
 		fx.Provide(
 			fx.Private,
-			func(c Config) *http.Client { return &http.Client{Timeout: c.ResourceUpstreamTimeout} },
+			func(c Config) *http.Client { return &http.Client{Timeout: c.OutboundTimeout} },
 		),
 		fx.Provide(
 			fx.Private,
 			func(c Config, hc *http.Client, clock application.Clock, log *slog.Logger) *josekit.RemoteJWKS {
 				return josekit.NewRemoteJWKS(c.JWKSURL(), hc, josekit.RemoteJWKSOptions{
-					MinRefreshInterval: c.ResourceJWKSRefresh,
-					MaxAge:             c.ResourceJWKSMaxAge,
+					MinRefreshInterval: c.JWKSMinRefreshInterval,
+					MaxAge:             c.JWKSMaxAge,
 					Clock:              clock,
 					Logger:             log,
 				})
@@ -396,5 +396,5 @@ func startResource(p resourceParams) {
 		Logger:       p.Log.With("role", RoleResource),
 		Ready:        readyAll(p.Database),
 	}, echohttp.ResourceHandlers{Authorize: p.Authorize, GetCountry: p.Get, ListCountries: p.List})
-	serve(p.Lifecycle, p.Log, RoleResource, p.Config.ResourceAddr, e, p.Config.MaxHeaderBytes)
+	serve(p.Lifecycle, p.Log, string(RoleResource), p.Config.ResourceAddr, e, p.Config.MaxHeaderBytes)
 }

@@ -25,7 +25,7 @@ import (
 // body naming only the status, and closes the connection, before any
 // handler or middleware runs. Without a cap, its default of 1 MiB would
 // let each connection hold a megabyte of headers in memory.
-func serve(lc fx.Lifecycle, log *slog.Logger, role RoleName, addr string, handler http.Handler, maxHeaderBytes int) {
+func serve(lc fx.Lifecycle, log *slog.Logger, role, addr string, handler http.Handler, maxHeaderBytes int) {
 	srv := &http.Server{
 		Addr:              addr,
 		Handler:           handler,

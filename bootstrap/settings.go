@@ -5,8 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -26,12 +28,13 @@ type Setting struct {
 }
 
 // Env is the setting's environment variable.
-func (s Setting) Env() string {
-	return "SIGIL_" + strings.ToUpper(strings.ReplaceAll(s.Name, "-", "_"))
-}
+func (s Setting) Env() string { return envName(s.Name) }
 
 // YAMLKey is the setting's key in a configuration file.
-func (s Setting) YAMLKey() string { return strings.ReplaceAll(s.Name, "-", "_") }
+func (s Setting) YAMLKey() string { return yamlKey(s.Name) }
+
+func envName(name string) string { return "SIGIL_" + strings.ToUpper(yamlKey(name)) }
+func yamlKey(name string) string { return strings.ReplaceAll(name, "-", "_") }
 
 // Settings lists every setting in the order README.md documents them.
 var Settings = []Setting{
@@ -59,7 +62,7 @@ var Settings = []Setting{
 	{"auth-failure-limit", "10", "failed client authentications allowed per client id, per address and per both in auth-failure-window; then 429 without the hash; the pace then falls to 3x per 60 windows and 10x per 1440; 0 turns this off", func(c *Config) any { return &c.AuthFailureLimit }},
 	{"auth-failure-window", "1m", "the window of auth-failure-limit", func(c *Config) any { return &c.AuthFailureWindow }},
 	{"auth-failure-hold", "1s", "how long a request refused by auth-failure-limit is held before the 429 is sent (at most its Retry-After); 0 answers at once", func(c *Config) any { return &c.AuthFailureHold }},
-	{"trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client address; empty uses the connection's peer", func(c *Config) any { return &c.TrustedProxies }},
+	{"trusted-proxies", "", "comma-separated CIDRs of reverse proxies before the authorization server whose X-Forwarded-For names the client address (for auth-failure-limit); empty uses the connection's peer", func(c *Config) any { return &c.TrustedProxies }},
 	{"token-rate-limit", "", "per-client limit at the token endpoint, as N/s, N/m or N/h in bursts of N; empty is none", func(c *Config) any { return &c.TokenRateLimit }},
 	{"introspection-rate-limit", "", "per-client limit at the introspection endpoint, as token-rate-limit", func(c *Config) any { return &c.IntrospectionRateLimit }},
 	{"revocation-rate-limit", "", "per-client limit at the revocation endpoint, as token-rate-limit", func(c *Config) any { return &c.RevocationRateLimit }},
@@ -69,6 +72,10 @@ var Settings = []Setting{
 	{"max-header-bytes", "32768", "largest request header block accepted (plus net/http's 4 KiB of slack); beyond it, 431 Request Header Fields Too Large", func(c *Config) any { return &c.MaxHeaderBytes }},
 	{"shutdown-period", "10s", "how long a graceful shutdown may take", func(c *Config) any { return &c.ShutdownPeriod }},
 
+	{"jwks-min-refresh-interval", "10s", "least time between two fetches of one key set caused by unknown key ids: the authorization server's JWKS on a resource node, a client's jwks_uri on an auth node", func(c *Config) any { return &c.JWKSMinRefreshInterval }},
+	{"jwks-max-age", "5m", "how long a fetched key set is trusted before it is fetched again: the authorization server's JWKS on a resource node (at most key-publish-lead), a client's jwks_uri on an auth node", func(c *Config) any { return &c.JWKSMaxAge }},
+	{"outbound-timeout", "5s", "timeout of each HTTP call Sigil makes: key set fetches (the JWKS, clients' jwks_uri) and introspection", func(c *Config) any { return &c.OutboundTimeout }},
+
 	{"resource-addr", ":8091", "listen address of the resource server", func(c *Config) any { return &c.ResourceAddr }},
 	{"resource-base-path", "/ms-system", "path prefix of the resource server's endpoints", func(c *Config) any { return &c.ResourceBasePath }},
 	{"resource-issuer", "", "issuer the resource server accepts tokens from; empty means the auth issuer", func(c *Config) any { return &c.ResourceIssuer }},
@@ -76,10 +83,7 @@ var Settings = []Setting{
 	{"resource-introspection-url", "", "introspection endpoint for opaque tokens; empty means {issuer}/oauth2/introspect", func(c *Config) any { return &c.ResourceIntrospectionURL }},
 	{"resource-client-id", "service-client-jwt", "client id the resource server introspects with", func(c *Config) any { return &c.ResourceClientID }},
 	{"resource-client-secret", "service-client-jwt-secret", "client secret the resource server introspects with", func(c *Config) any { return &c.ResourceClientSecret }},
-	{"resource-jwks-refresh", "10s", "least time between two JWKS fetches caused by unknown key ids", func(c *Config) any { return &c.ResourceJWKSRefresh }},
-	{"resource-jwks-max-age", "5m", "how long the resource server trusts its cached JWKS; at most key-publish-lead", func(c *Config) any { return &c.ResourceJWKSMaxAge }},
-	{"resource-leeway", "30s", "clock skew allowed when checking exp and nbf", func(c *Config) any { return &c.ResourceLeeway }},
-	{"resource-upstream-timeout", "5s", "timeout of JWKS and introspection calls", func(c *Config) any { return &c.ResourceUpstreamTimeout }},
+	{"resource-leeway", "30s", "clock skew the resource server allows when checking a token's exp and nbf", func(c *Config) any { return &c.ResourceLeeway }},
 	{"resource-introspection-cache-ttl", "10s", "how long the resource server reuses an introspection answer (never past the token's expiry); 0 asks every time", func(c *Config) any { return &c.ResourceIntrospectionCacheTTL }},
 	{"resource-identifier", "", "this resource server's identifier (RFC 8707), e.g. http://localhost:8091/ms-system", func(c *Config) any { return &c.ResourceIdentifier }},
 	{"resource-audience-check", "true", "refuse tokens whose aud lacks the resource identifier (only when one is set)", func(c *Config) any { return &c.ResourceAudienceCheck }},
@@ -115,6 +119,16 @@ func Defaults() Config {
 	return c
 }
 
+// formerNames are the names settings had before they were renamed, by
+// their names now. A former name still works, as a flag, a variable or a
+// file key, and Config.WarnRenamed tells the operator to change it;
+// `sigil settings` and README.md's table show only the names now.
+var formerNames = map[string]string{
+	"jwks-min-refresh-interval": "resource-jwks-refresh",
+	"jwks-max-age":              "resource-jwks-max-age",
+	"outbound-timeout":          "resource-upstream-timeout",
+}
+
 // Load builds the configuration from, in rising precedence: defaults, the
 // YAML file named by --config or SIGIL_CONFIG, SIGIL_* environment
 // variables, and flags. args excludes the program and subcommand names.
@@ -128,7 +142,6 @@ func Load(args []string, lookup func(string) (string, bool)) (Config, error) {
 // LoadWith is Load for a command with flags of its own, which extra
 // declares on the same flag set.
 func LoadWith(args []string, lookup func(string) (string, bool), extra func(fs *flag.FlagSet)) (Config, error) {
-	c := Defaults()
 	fs := flag.NewFlagSet("sigil", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	if extra != nil {
@@ -136,11 +149,15 @@ func LoadWith(args []string, lookup func(string) (string, bool), extra func(fs *
 	}
 	configFile, _ := lookup("SIGIL_CONFIG")
 	fs.StringVar(&configFile, "config", configFile, "YAML configuration file")
-	// Flags are parsed into a scratch config first, so that only flags
-	// given explicitly override the file and the environment.
-	var scratch Config
+	// Flags are only recorded here, and read below as the other sources
+	// are, so that only flags given override the file and the environment.
+	flags := map[string]string{}
 	for _, s := range Settings {
-		fs.Var(valueOf(s.bind(&scratch)), s.Name, s.Usage)
+		for _, name := range []string{s.Name, formerNames[s.Name]} {
+			if name != "" {
+				fs.Func(name, s.Usage, func(v string) error { flags["--"+name] = v; return nil })
+			}
+		}
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -151,80 +168,111 @@ func LoadWith(args []string, lookup func(string) (string, bool), extra func(fs *
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("command line: unexpected argument %q", fs.Arg(0))
 	}
+	sources := []source{
+		{key: envName, get: lookup},
+		{key: func(name string) string { return "--" + name }, get: mapGet(flags)},
+	}
 	if configFile != "" {
-		if err := applyFile(&c, configFile); err != nil {
+		file, err := readFile(configFile)
+		if err != nil {
 			return Config{}, err
 		}
+		sources = append([]source{file}, sources...)
 	}
-	for _, s := range Settings {
-		if v, ok := lookup(s.Env()); ok {
-			if err := valueOf(s.bind(&c)).Set(v); err != nil {
-				return Config{}, fmt.Errorf("%s: %w", s.Env(), err)
-			}
+	c := Defaults()
+	var renamed [][2]string
+	for _, src := range sources {
+		r, err := src.applyTo(&c)
+		if err != nil {
+			return Config{}, err
 		}
-	}
-	var flagErr error
-	fs.Visit(func(f *flag.Flag) {
-		for _, s := range Settings {
-			if s.Name == f.Name {
-				if err := valueOf(s.bind(&c)).Set(f.Value.String()); err != nil && flagErr == nil {
-					flagErr = fmt.Errorf("--%s: %w", s.Name, err)
-				}
-			}
-		}
-	})
-	if flagErr != nil {
-		return Config{}, flagErr
+		renamed = append(renamed, r...)
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, err
 	}
+	c.renamed = renamed
 	return c, nil
 }
 
-// applyFile reads a YAML file of settings. Keys may be flat (auth_addr)
+// WarnRenamed logs a warning for each setting given by its former name.
+func (c Config) WarnRenamed(log *slog.Logger) {
+	for _, r := range c.renamed {
+		log.Warn("setting given by its former name: use the new one", "given", r[0], "use", r[1])
+	}
+}
+
+// source is one of the places settings are read from.
+type source struct {
+	// where starts its error messages, e.g. "config file sigil.yaml: ".
+	where string
+	// key is how the source writes a setting's name.
+	key func(name string) string
+	get func(key string) (string, bool)
+}
+
+func mapGet(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+// applyTo sets in c every setting the source gives, and returns the
+// former names it was given by, each with the name to use.
+func (src source) applyTo(c *Config) (renamed [][2]string, err error) {
+	for _, s := range Settings {
+		key := src.key(s.Name)
+		v, ok := src.get(key)
+		if former, was := formerNames[s.Name]; was {
+			if fv, given := src.get(src.key(former)); given {
+				if ok {
+					return nil, fmt.Errorf("%s%s and %s are the same setting, under its former and its new name: give only %s",
+						src.where, src.key(former), key, key)
+				}
+				renamed = append(renamed, [2]string{src.key(former), key})
+				key, v, ok = src.key(former), fv, true
+			}
+		}
+		if !ok {
+			continue
+		}
+		if err := valueOf(s.bind(c)).Set(v); err != nil {
+			return nil, fmt.Errorf("%s%s %w", src.where, key, err)
+		}
+	}
+	return renamed, nil
+}
+
+// readFile reads a YAML file of settings. Keys may be flat (auth_addr)
 // or nested one level (auth: {addr: ...}); an unknown key is an error, so
 // a typo does not silently leave a default in place.
-func applyFile(c *Config, path string) error {
+func readFile(path string) (source, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("config file: %w", err)
+		return source{}, fmt.Errorf("config file: %w", err)
 	}
 	var doc map[string]any
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		return fmt.Errorf("config file %s: %w", path, err)
+		return source{}, fmt.Errorf("config file %s: %w", path, err)
 	}
 	flat, twice := map[string]string{}, map[string]bool{}
 	flatten("", doc, flat, twice)
 	if len(twice) > 0 {
 		// Flat and nested (auth_addr and auth: {addr}), or with dashes and
 		// underscores: which one won would depend on map order.
-		names := make([]string, 0, len(twice))
-		for k := range twice {
-			names = append(names, k)
-		}
-		sort.Strings(names)
-		return fmt.Errorf("config file %s: setting %q is given more than once", path, names[0])
+		return source{}, fmt.Errorf("config file %s: setting %q is given more than once", path, slices.Sorted(maps.Keys(twice))[0])
 	}
-	byKey := map[string]Setting{}
+	known := map[string]bool{}
 	for _, s := range Settings {
-		byKey[s.YAMLKey()] = s
-	}
-	keys := make([]string, 0, len(flat))
-	for k := range flat {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		s, ok := byKey[k]
-		if !ok {
-			return fmt.Errorf("config file %s: unknown setting %q", path, k)
-		}
-		if err := valueOf(s.bind(c)).Set(flat[k]); err != nil {
-			return fmt.Errorf("config file %s: %s: %w", path, k, err)
+		known[yamlKey(s.Name)] = true
+		if former := formerNames[s.Name]; former != "" {
+			known[yamlKey(former)] = true
 		}
 	}
-	return nil
+	for _, k := range slices.Sorted(maps.Keys(flat)) {
+		if !known[k] {
+			return source{}, fmt.Errorf("config file %s: unknown setting %q", path, k)
+		}
+	}
+	return source{where: "config file " + path + ": ", key: yamlKey, get: mapGet(flat)}, nil
 }
 
 // flatten writes the settings of in under their flat keys into out, and

@@ -1,7 +1,9 @@
 package bootstrap
 
 import (
+	"os"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -42,6 +44,30 @@ func TestEveryFieldHasOneSetting(t *testing.T) {
 	for _, name := range names {
 		if boundBy[name] == "" {
 			t.Errorf("Config.%s has no setting: add one to Settings (and README.md), or unexport it", name)
+		}
+	}
+}
+
+// TestFormerNamesAreNoLongerSettings: a former name must not be a setting
+// of its own, or the two would fight over one value, and README.md names
+// each beside the name that replaced it.
+func TestFormerNamesAreNoLongerSettings(t *testing.T) {
+	raw, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := strings.Join(strings.Fields(string(raw)), " ")
+	names := map[string]bool{}
+	for _, s := range Settings {
+		names[s.Name] = true
+	}
+	for now, former := range formerNames {
+		if !names[now] || names[former] {
+			t.Errorf("%s was renamed %s: want %s a setting and %s not", former, now, now, former)
+		}
+		if note := "`" + former + "` is now `" + now + "`"; !strings.Contains(readme, note) &&
+			!strings.Contains(readme, "`"+former+"` is `"+now+"`") {
+			t.Errorf("README.md does not say that %s is now %s", former, now)
 		}
 	}
 }

@@ -16,7 +16,9 @@ import (
 // value reads and writes one field of Config as text: the text a flag,
 // a variable or a file gives, and the text Describe prints. Set refuses
 // what the field cannot hold, so a bad value is reported by where it
-// was given.
+// was given; its error starts with the refused value, quoted, to follow
+// the name it was given by: --role "proxy" is not one of auth, resource,
+// all.
 type value interface {
 	Set(string) error
 	String() string

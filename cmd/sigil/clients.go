@@ -26,15 +26,14 @@ func clients(args []string, lookup func(string) (string, bool), stdout, stderr i
 		return 2
 	}
 	var file, id string
-	cfg, err := bootstrap.LoadWith(args[1:], lookup, func(fs *flag.FlagSet) {
+	cfg, log, err := loadConfig(args[1:], lookup, func(fs *flag.FlagSet) {
 		fs.StringVar(&file, "file", "", "clients file (apply)")
 		fs.StringVar(&id, "id", "", "client id (delete)")
-	})
+	}, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "sigil: %v\n", err)
 		return 2
 	}
-	log := bootstrap.NewLogger(cfg, stderr)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 

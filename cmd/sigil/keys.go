@@ -30,14 +30,14 @@ func keys(args []string, lookup func(string) (string, bool), stdout, stderr io.W
 		}
 		kid, rest = rest[0], rest[1:]
 	}
-	cfg, err := bootstrap.Load(rest, lookup)
+	cfg, log, err := loadConfig(rest, lookup, nil, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "sigil: %v\n", err)
 		return 2
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	admin, err := bootstrap.OpenAdmin(ctx, cfg, bootstrap.NewLogger(cfg, stderr))
+	admin, err := bootstrap.OpenAdmin(ctx, cfg, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "sigil: %v\n", err)
 		return 1

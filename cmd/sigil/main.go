@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -71,8 +72,20 @@ func printSettings(w io.Writer) {
 	}
 }
 
+// loadConfig reads a command's settings and makes the logger they ask
+// for, which then warns of every setting given by its former name.
+func loadConfig(args []string, lookup func(string) (string, bool), extra func(*flag.FlagSet), stderr io.Writer) (bootstrap.Config, *slog.Logger, error) {
+	cfg, err := bootstrap.LoadWith(args, lookup, extra)
+	if err != nil {
+		return cfg, nil, err
+	}
+	log := bootstrap.NewLogger(cfg, stderr)
+	cfg.WarnRenamed(log)
+	return cfg, log, nil
+}
+
 func serve(args []string, lookup func(string) (string, bool), stderr io.Writer) int {
-	cfg, err := bootstrap.Load(args, lookup)
+	cfg, log, err := loadConfig(args, lookup, nil, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		usage(stderr)
 		return 0
@@ -81,7 +94,6 @@ func serve(args []string, lookup func(string) (string, bool), stderr io.Writer) 
 		fmt.Fprintf(stderr, "sigil: %v\n", err)
 		return 2
 	}
-	log := bootstrap.NewLogger(cfg, stderr)
 	gogc := bootstrap.TuneGC(lookup)
 	memLimit := bootstrap.TuneMemory(cfg, lookup)
 	log.Info("starting sigil", append(cfg.Describe(), "gogc", gogc, "memory_limit", memLimit)...)

@@ -74,7 +74,7 @@ func TestServeRefusesBadSettingsBeforeStarting(t *testing.T) {
 		want string
 	}{
 		{"an unknown flag", nil, []string{"--auth-adr", ":9000"}, "flag provided but not defined: -auth-adr"},
-		{"an unknown role", nil, []string{"--role", "proxy"}, `"proxy" is not one of auth, resource, all`},
+		{"an unknown role", nil, []string{"--role", "proxy"}, `role "proxy" is not one of auth, resource, all`},
 		{"a duration that is not one", map[string]string{"SIGIL_KEY_PUBLISH_LEAD": "ten minutes"}, nil, "SIGIL_KEY_PUBLISH_LEAD"},
 		{"a stray argument", nil, []string{"auth"}, `unexpected argument "auth"`},
 	} {

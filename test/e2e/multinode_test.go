@@ -53,7 +53,7 @@ func startCluster(t *testing.T) *cluster {
 		c.AuthIssuer = issuer
 		// A short schedule, so a staged rotation fits in a test: resource
 		// nodes keep the JWKS at most 1s, a new key waits 2s to sign.
-		c.KeyPublishLead, c.ResourceJWKSMaxAge, c.ResourceJWKSRefresh = 2*time.Second, time.Second, 100*time.Millisecond
+		c.KeyPublishLead, c.JWKSMaxAge, c.JWKSMinRefreshInterval = 2*time.Second, time.Second, 100*time.Millisecond
 		c.KeySigningPeriod, c.KeyRotationCheck = 0, 200*time.Millisecond
 	}
 

@@ -239,4 +239,4 @@ func TestAuthRoleDownUnderAResourceRole(t *testing.T) {
 }
 
 // n0 is the resource node's deadline on calls to the auth node.
-func n0(n *node) time.Duration { return n.Config.ResourceUpstreamTimeout }
+func n0(n *node) time.Duration { return n.Config.OutboundTimeout }
