@@ -77,6 +77,9 @@ func TestServeRefusesBadSettingsBeforeStarting(t *testing.T) {
 		{"an unknown role", nil, []string{"--role", "proxy"}, `role "proxy" is not one of auth, resource, all`},
 		{"a duration that is not one", map[string]string{"SIGIL_KEY_PUBLISH_LEAD": "ten minutes"}, nil, "SIGIL_KEY_PUBLISH_LEAD"},
 		{"a stray argument", nil, []string{"auth"}, `unexpected argument "auth"`},
+		{"a demo mode that is not one", map[string]string{"SIGIL_DEMO_CLIENTS": "yes"}, nil, `SIGIL_DEMO_CLIENTS "yes" is not one of auto, true, false`},
+		{"an empty variable, which is a value", map[string]string{"SIGIL_RSA_BITS": ""}, nil, `SIGIL_RSA_BITS "" is not a whole number`},
+		{"a former name beside the new one", nil, []string{"--resource-jwks-max-age", "1m", "--jwks-max-age", "1m"}, "give only --jwks-max-age"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, errOut := cli(t, tc.vars, append([]string{"serve"}, tc.args...)...)
