@@ -141,6 +141,12 @@ func Load(args []string, lookup func(string) (string, bool)) (Config, error) {
 
 // LoadWith is Load for a command with flags of its own, which extra
 // declares on the same flag set.
+//
+// The loader is Sigil's own rather than koanf's or ardanlabs/conf's:
+// either would move the table into struct tags or key paths, and still
+// need code of its own for the rules here (a file key unknown or given
+// twice, former names with a warning, an error naming where the bad
+// value was given), so it would not be shorter.
 func LoadWith(args []string, lookup func(string) (string, bool), extra func(fs *flag.FlagSet)) (Config, error) {
 	fs := flag.NewFlagSet("sigil", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
