@@ -11,8 +11,6 @@ package redisstore
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +19,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sigilauth/sigil/adapters/internal/storekey"
 	"github.com/sigilauth/sigil/application"
 	"github.com/sigilauth/sigil/domain"
 )
@@ -47,8 +46,7 @@ func NewTokens(client redis.UniversalClient, prefix string) *Tokens {
 }
 
 func (s *Tokens) key(value string) string {
-	h := sha256.Sum256([]byte(value))
-	return s.prefix + "token:" + hex.EncodeToString(h[:])
+	return s.prefix + "token:" + storekey.Hash(value)
 }
 
 // tokenWire is what a key holds: the token without its value. SaveToken
