@@ -26,6 +26,7 @@ func App(c Config, log *slog.Logger) fx.Option {
 		base(c, log),
 		stateModule(c),
 		feedModule(c),
+		limiterModule(c),
 		debugModule(c),
 		Role(c),
 	)
@@ -50,11 +51,11 @@ func base(c Config, log *slog.Logger) fx.Option {
 func Role(c Config) fx.Option {
 	switch c.Role {
 	case RoleAuth:
-		return AuthRole(c)
+		return AuthRole()
 	case RoleResource:
 		return ResourceRole()
 	case RoleAll:
-		return fx.Options(AuthRole(c), ResourceRole())
+		return fx.Options(AuthRole(), ResourceRole())
 	default:
 		return fx.Error(fmt.Errorf("unknown role %q: use auth, resource or all", c.Role))
 	}
@@ -63,11 +64,10 @@ func Role(c Config) fx.Option {
 // AuthRole is the authorization server: token, introspection,
 // revocation, JWKS and metadata endpoints over the client registry, the
 // key ring and the token store.
-func AuthRole(c Config) fx.Option {
+func AuthRole() fx.Option {
 	return fx.Module("auth",
 		JoseModule,
 		SecretHashModule,
-		limiterModule(c),
 		fx.Provide(
 			func() *application.KeyRing { return &application.KeyRing{} },
 			func() keyReloads { return make(keyReloads, 1) },
