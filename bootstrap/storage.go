@@ -156,9 +156,7 @@ func every(lc fx.Lifecycle, interval time.Duration, fn func(ctx context.Context)
 // Redis answers.
 var RedisStateModule = fx.Module("redisstore-state",
 	fx.Provide(
-		fx.Annotate(func(r redis.UniversalClient, c Config) *redisstore.Tokens {
-			return redisstore.NewTokens(r, c.RedisPrefix)
-		}, fx.As(new(application.TokenStore))),
+		fx.Annotate(newRedisTokens, fx.As(new(application.TokenStore))),
 		fx.Annotate(func(r redis.UniversalClient, c Config) *redisstore.DenyList {
 			return redisstore.NewDenyList(r, c.RedisPrefix)
 		}, fx.As(new(application.DenyList)), fx.As(new(application.DenyLister))),
@@ -171,6 +169,15 @@ var RedisStateModule = fx.Module("redisstore-state",
 	),
 	fx.Invoke(requireRedis),
 )
+
+// newRedisTokens keeps opaque tokens in Redis, and closes the store's
+// pipeline when the app stops: after the servers have drained, before the
+// client closes.
+func newRedisTokens(lc fx.Lifecycle, r redis.UniversalClient, c Config) *redisstore.Tokens {
+	t := redisstore.NewTokens(r, c.RedisPrefix)
+	lc.Append(fx.StopHook(t.Close))
+	return t
+}
 
 // stateModule picks where opaque tokens and the deny list live.
 func stateModule(c Config) fx.Option {

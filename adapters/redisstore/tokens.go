@@ -115,6 +115,11 @@ func scopesOf(list []string) domain.Scopes {
 	return domain.Scopes(list)
 }
 
+// Close stops the store's pipeline: commands sent after it fail, those
+// already queued are sent, and it returns once they are answered, or once
+// ctx ends, failing what is left. Close it before its client.
+func (s *Tokens) Close(ctx context.Context) error { return s.batch.close(ctx) }
+
 // SaveToken implements application.TokenStore. Saving a value again
 // replaces what was stored for it. A token already expired is not kept:
 // any earlier save of the same value is removed instead.
