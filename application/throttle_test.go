@@ -197,11 +197,6 @@ func TestAFewFailuresInARowAreHashedWithoutARest(t *testing.T) {
 	}
 }
 
-func isBusy(err error) bool {
-	var th *domain.Throttled
-	return errors.As(err, &th) && th.Reason == domain.ThrottledBusy
-}
-
 func TestAVerifiedClientIsServedWhileTheSlotsAreTakenAndItsIDIsThrottled(t *testing.T) {
 	d := newDefended(t, defenceOptions{slots: 1, wait: 10 * time.Millisecond, failures: 3, window: time.Minute})
 	if _, err := d.auth.Handle(t.Context(), from(addrA, "svc", "right")); err != nil {

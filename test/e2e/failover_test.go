@@ -165,38 +165,6 @@ func waitFailover(t *testing.T, replicas []testenv.ClusterNode) {
 	t.Fatal("no replica took over within 20s of its master's death")
 }
 
-// masterOf is the master that serves key's hash slot; the subscribers of
-// a classic Pub/Sub channel of that name are connected to it.
-func masterOf(t *testing.T, masters []testenv.ClusterNode, key string) testenv.ClusterNode {
-	t.Helper()
-	var addrs []string
-	for _, m := range masters {
-		addrs = append(addrs, m.Addr)
-	}
-	rc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
-	defer rc.Close()
-	ctx := t.Context()
-	slot, err := rc.ClusterKeySlot(ctx, key).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ranges, err := rc.ClusterSlots(ctx).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range ranges {
-		if int64(r.Start) <= slot && slot <= int64(r.End) {
-			for _, m := range masters {
-				if m.Addr == r.Nodes[0].Addr {
-					return m
-				}
-			}
-		}
-	}
-	t.Fatalf("no master serves slot %d of %s", slot, key)
-	return testenv.ClusterNode{}
-}
-
 // loopbackAddr is a free loopback address for a node to listen on.
 func loopbackAddr(t *testing.T) string {
 	return "127.0.0.1:" + strconv.Itoa(freePort(t))
