@@ -24,8 +24,10 @@ type readiness struct {
 }
 
 // GormModule opens the database, migrates it on start, and provides the
-// Gorm stores behind their ports. The client registry is provided as the
-// concrete store: the auth role puts a cache in front of it for lookups.
+// Gorm stores behind their ports. The client registry and the key store
+// are provided as the concrete stores too: the auth role puts a cache in
+// front of the registry for lookups, and the commands list and delete
+// through them.
 var GormModule = fx.Module("gormstore",
 	fx.Provide(
 		openDatabase,
