@@ -427,18 +427,18 @@ func TestAuthenticateAssertionInfrastructureFailure(t *testing.T) {
 	e.addAssertionClients(t)
 	t.Run("replay guard down", func(t *testing.T) {
 		a := e.assertionSupport(fakes.AssertionVerifier{})
-		a.Replays = brokenExpiring{}
+		a.Replays = fakes.BrokenExpiring{}
 		auth := newAuthWith(t, e.clients, e.hasher, e.clock, a)
 		c, err := auth.Handle(t.Context(), sent(signed(domain.AuthPrivateKeyJWT, claimsFrom(pkClientID, e.clock.Now()))))
-		wantInfraError(t, err, errStore)
+		wantInfraError(t, err, fakes.ErrDown)
 		if c.ID != "" {
 			t.Errorf("assertion accepted though its jti could not be recorded")
 		}
 	})
 	t.Run("client store down", func(t *testing.T) {
-		auth := newAuthWith(t, brokenClients{}, e.hasher, e.clock, e.assertionSupport(fakes.AssertionVerifier{}))
+		auth := newAuthWith(t, fakes.BrokenClients{}, e.hasher, e.clock, e.assertionSupport(fakes.AssertionVerifier{}))
 		_, err := auth.Handle(t.Context(), sent(signed(domain.AuthPrivateKeyJWT, claimsFrom(pkClientID, e.clock.Now()))))
-		wantInfraError(t, err, errStore)
+		wantInfraError(t, err, fakes.ErrDown)
 	})
 	t.Run("sealed secret unreadable", func(t *testing.T) {
 		e.saveClient(t, domain.Client{

@@ -7,6 +7,7 @@ import (
 
 	"github.com/sigilauth/sigil/application"
 	"github.com/sigilauth/sigil/domain"
+	"github.com/sigilauth/sigil/test/fakes"
 )
 
 func TestAuthenticateClientAccepts(t *testing.T) {
@@ -94,9 +95,9 @@ func TestAuthenticateClientVerifiesSecretForUnknownClient(t *testing.T) {
 }
 
 func TestAuthenticateClientStoreFailure(t *testing.T) {
-	auth := newAuth(t, brokenClients{}, &countingHasher{})
+	auth := newAuth(t, fakes.BrokenClients{}, &countingHasher{})
 	_, err := auth.Handle(t.Context(), post(jwtClientID, jwtSecret))
-	wantInfraError(t, err, errStore)
+	wantInfraError(t, err, fakes.ErrDown)
 }
 
 func TestAuthenticateClientCorruptHash(t *testing.T) {

@@ -3,7 +3,6 @@ package application
 import (
 	"context"
 	"errors"
-	"sync"
 	"time"
 
 	"github.com/sigilauth/sigil/domain"
@@ -19,10 +18,8 @@ type ClientCache struct {
 	clock    Clock
 	ttl      time.Duration
 	staleFor time.Duration
-	max      int
-
-	mu      sync.Mutex
-	entries map[string]cachedClient
+	// entries hold each record until it is too old even to serve stale.
+	entries *BoundedCache[string, cachedClient]
 }
 
 type cachedClient struct {
@@ -31,28 +28,28 @@ type cachedClient struct {
 }
 
 // NewClientCache wraps inner; max bounds the number of cached clients.
+// Client ids are few and chosen by operators, so the bound is a guard
+// against a flood of made-up ids, not an eviction policy.
 func NewClientCache(inner ClientFinder, clock Clock, ttl, staleFor time.Duration, max int) *ClientCache {
-	return &ClientCache{inner: inner, clock: clock, ttl: ttl, staleFor: staleFor, max: max, entries: map[string]cachedClient{}}
+	return &ClientCache{inner: inner, clock: clock, ttl: ttl, staleFor: staleFor, entries: NewBoundedCache[string, cachedClient](max)}
 }
 
 // FindClient implements ClientFinder.
 func (c *ClientCache) FindClient(ctx context.Context, id string) (domain.Client, error) {
 	now := c.clock.Now()
-	c.mu.Lock()
-	e, ok := c.entries[id]
-	c.mu.Unlock()
+	e, ok := c.entries.Get(id, now)
 	if ok && now.Sub(e.fetched) < c.ttl {
 		return e.client, nil
 	}
 	client, err := c.inner.FindClient(ctx, id)
 	switch {
 	case err == nil:
-		c.store(id, cachedClient{client: client, fetched: now})
+		c.entries.Put(id, cachedClient{client: client, fetched: now}, now.Add(c.ttl+c.staleFor), now)
 		return client, nil
 	case errors.Is(err, domain.ErrNotFound):
 		c.Forget(id)
 		return domain.Client{}, err
-	case ok && now.Sub(e.fetched) < c.ttl+c.staleFor:
+	case ok:
 		// The registry is down: serve what it said a moment ago.
 		return e.client, nil
 	default:
@@ -60,26 +57,8 @@ func (c *ClientCache) FindClient(ctx context.Context, id string) (domain.Client,
 	}
 }
 
-func (c *ClientCache) store(id string, e cachedClient) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.entries[id]; !ok && len(c.entries) >= c.max {
-		// Full: drop an arbitrary entry. Client ids are few and chosen by
-		// operators, so this is a guard, not an eviction policy.
-		for k := range c.entries {
-			delete(c.entries, k)
-			break
-		}
-	}
-	c.entries[id] = e
-}
-
 // Forget drops a client, so the next lookup reads the registry.
-func (c *ClientCache) Forget(id string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.entries, id)
-}
+func (c *ClientCache) Forget(id string) { c.entries.Delete(id) }
 
 // Apply takes in an event from the feed; other kinds are ignored.
 func (c *ClientCache) Apply(e domain.Event) {

@@ -24,7 +24,7 @@ type countingClients struct {
 func (c *countingClients) FindClient(ctx context.Context, id string) (domain.Client, error) {
 	c.calls.Add(1)
 	if c.down.Load() {
-		return domain.Client{}, fmt.Errorf("find client: %w", errStore)
+		return domain.Client{}, fmt.Errorf("find client: %w", fakes.ErrDown)
 	}
 	return c.Clients.FindClient(ctx, id)
 }
@@ -140,7 +140,7 @@ func TestClientCacheNotFoundForgets(t *testing.T) {
 	c.inner.down.Store(true)
 	// The registry's error, not the forgotten record served stale.
 	_, err := c.cache.FindClient(t.Context(), "svc")
-	wantInfraError(t, err, errStore)
+	wantInfraError(t, err, fakes.ErrDown)
 }
 
 // While the registry is down, a known client keeps working for staleFor
@@ -162,10 +162,10 @@ func TestClientCacheServesStaleWhileRegistryDown(t *testing.T) {
 
 	c.clock.Advance(time.Second)
 	_, err := c.cache.FindClient(t.Context(), "svc")
-	wantInfraError(t, err, errStore)
+	wantInfraError(t, err, fakes.ErrDown)
 
 	// An unknown client is the registry's error at once.
-	if _, err := c.cache.FindClient(t.Context(), "other"); !errors.Is(err, errStore) {
+	if _, err := c.cache.FindClient(t.Context(), "other"); !errors.Is(err, fakes.ErrDown) {
 		t.Errorf("uncached client with the registry down: error %v, want the registry's", err)
 	}
 

@@ -59,9 +59,9 @@ func TestCountryCatalogServesFromMemoryAndRefreshes(t *testing.T) {
 }
 
 func TestCountryCatalogWithoutACopyReportsTheFailure(t *testing.T) {
-	inner := &countingCountries{Countries: fakes.NewCountries(), err: errors.New("database down")}
-	cat := application.NewCountryCatalog(inner, fakes.NewClock(t0), time.Minute)
-	if _, err := cat.FindCountry(t.Context(), "AUS"); err == nil || errors.Is(err, domain.ErrNotFound) {
-		t.Fatalf("got %v, want the load failure", err)
-	}
+	cat := application.NewCountryCatalog(fakes.BrokenCountries{}, fakes.NewClock(t0), time.Minute)
+	_, err := cat.FindCountry(t.Context(), "AUS")
+	wantInfraError(t, err, fakes.ErrDown)
+	_, _, err = cat.ListCountries(t.Context(), 0, 10)
+	wantInfraError(t, err, fakes.ErrDown)
 }

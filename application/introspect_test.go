@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -186,13 +185,6 @@ func TestIntrospectRejects(t *testing.T) {
 	}
 }
 
-// brokenVerifier cannot verify anything: its key source is unreachable.
-type brokenVerifier struct{}
-
-func (brokenVerifier) VerifyAccessToken(context.Context, string) (domain.Token, error) {
-	return domain.Token{}, fmt.Errorf("load keys: %w", errStore)
-}
-
 // A store or key source that is down must not make a valid token look
 // revoked: the caller gets an internal error, not active=false.
 func TestIntrospectInfrastructureFailure(t *testing.T) {
@@ -204,9 +196,9 @@ func TestIntrospectInfrastructureFailure(t *testing.T) {
 		introspect *application.Introspect
 		token      string
 	}{
-		{"token store down", e.newIntrospect(brokenTokens{}, e.verifier, e.denied), opaque},
-		{"jwt verification impossible", e.newIntrospect(e.tokens, brokenVerifier{}, e.denied), jwt},
-		{"deny list down", e.newIntrospect(e.tokens, e.verifier, brokenExpiring{}), jwt},
+		{"token store down", e.newIntrospect(fakes.BrokenTokens{}, e.verifier, e.denied), opaque},
+		{"jwt verification impossible", e.newIntrospect(e.tokens, fakes.BrokenVerifier{}, e.denied), jwt},
+		{"deny list down", e.newIntrospect(e.tokens, e.verifier, fakes.BrokenExpiring{}), jwt},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -214,7 +206,7 @@ func TestIntrospectInfrastructureFailure(t *testing.T) {
 				Credentials: post(jwtClientID, jwtSecret),
 				Token:       tt.token,
 			})
-			wantInfraError(t, err, errStore)
+			wantInfraError(t, err, fakes.ErrDown)
 			if got.Active {
 				t.Errorf("introspection answered active with its dependency down")
 			}

@@ -257,16 +257,16 @@ func TestIssueTokenStoreFailure(t *testing.T) {
 		in    application.ClientCredentials
 	}{
 		{"token store down",
-			application.NewIssueToken(e.auth, e.ring, fakes.Signer{}, brokenTokens{}, e.clock, rand.Reader, issuer),
+			application.NewIssueToken(e.auth, e.ring, fakes.Signer{}, fakes.BrokenTokens{}, e.clock, rand.Reader, issuer),
 			post(opaqueClientID, opaqueSecret)},
 		{"client store down",
-			application.NewIssueToken(newAuth(t, brokenClients{}, fakes.Hasher{}), e.ring, fakes.Signer{}, e.tokens, e.clock, rand.Reader, issuer),
+			application.NewIssueToken(newAuth(t, fakes.BrokenClients{}, fakes.Hasher{}), e.ring, fakes.Signer{}, e.tokens, e.clock, rand.Reader, issuer),
 			post(jwtClientID, jwtSecret)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := tt.issue.Handle(t.Context(), application.IssueTokenInput{Credentials: tt.in, GrantType: "client_credentials"})
-			wantInfraError(t, err, errStore)
+			wantInfraError(t, err, fakes.ErrDown)
 			if got.AccessToken != "" {
 				t.Errorf("failed request still got access token %q", got.AccessToken)
 			}

@@ -1,7 +1,6 @@
 package application_test
 
 import (
-	"context"
 	"reflect"
 	"slices"
 	"testing"
@@ -100,13 +99,8 @@ func TestPublishMetadataIntrospectionAlgFollowsActiveKey(t *testing.T) {
 	}
 }
 
-// brokenScopes cannot list scopes: its database is down.
-type brokenScopes struct{}
-
-func (brokenScopes) ListScopes(context.Context) (domain.Scopes, error) { return nil, errStore }
-
 func TestPublishMetadataStoreFailure(t *testing.T) {
 	e := newEnv(t)
-	_, err := application.NewPublishMetadata(staticMetadata(), brokenScopes{}, e.ring).Handle(t.Context())
-	wantInfraError(t, err, errStore)
+	_, err := application.NewPublishMetadata(staticMetadata(), fakes.BrokenClients{}, e.ring).Handle(t.Context())
+	wantInfraError(t, err, fakes.ErrDown)
 }

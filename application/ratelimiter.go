@@ -3,7 +3,6 @@ package application
 import (
 	"context"
 	"math/rand/v2"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -43,14 +42,17 @@ type Decision struct {
 // the key closest to full go.
 type LocalRateLimiter struct {
 	clock Clock
-	table *sampledTable
+	// table holds each key's theoretical arrival time as the expiry of
+	// its entry: once it has passed, the budget is full and the entry
+	// means nothing.
+	table *BoundedCache[string, struct{}]
 }
 
 var _ RateLimiter = (*LocalRateLimiter)(nil)
 
 // NewLocalRateLimiter holds at most max keys.
 func NewLocalRateLimiter(clock Clock, max int) *LocalRateLimiter {
-	return &LocalRateLimiter{clock: clock, table: newSampledTable(max)}
+	return &LocalRateLimiter{clock: clock, table: NewBoundedCache[string, struct{}](max)}
 }
 
 // Allow implements RateLimiter; it never fails.
@@ -62,89 +64,20 @@ func (l *LocalRateLimiter) Allow(_ context.Context, key string, limit Limit) (De
 	emission := limit.emission()
 	burstOffset := emission * time.Duration(limit.Burst)
 	var d Decision
-	l.table.update(key, now, func(tat time.Time, ok bool) (time.Time, bool) {
-		if !ok || tat.Before(now) {
+	l.table.Update(key, now, func(_ struct{}, tat time.Time, ok bool) (struct{}, time.Time, bool) {
+		if !ok {
 			tat = now
 		}
 		next := tat.Add(emission)
 		// allowed when next - burstOffset is not after now
 		if wait := next.Sub(now) - burstOffset; wait > 0 {
 			d = Decision{RetryAfter: wait}
-			return tat, ok
+			return struct{}{}, tat, false
 		}
 		d = Decision{Allowed: true, RetryAfter: max(0, next.Add(emission).Sub(now)-burstOffset)}
-		return next, true
+		return struct{}{}, next, true
 	})
 	return d, nil
-}
-
-// sampledTable maps keys to an instant after which the entry means
-// nothing (a full budget, a refusal that ran out) and holds at most max
-// of them. Eviction samples a few entries instead of scanning them all,
-// so a flood of new keys costs each the same small time.
-type sampledTable struct {
-	max     int
-	mu      sync.Mutex
-	entries map[string]time.Time
-}
-
-func newSampledTable(max int) *sampledTable {
-	return &sampledTable{max: max, entries: map[string]time.Time{}}
-}
-
-// evictionSample is how many entries are looked at to choose one to drop.
-const evictionSample = 8
-
-// update calls fn with key's entry (ok false when there is none) and
-// stores what it returns when keep is true.
-func (t *sampledTable) update(key string, now time.Time, fn func(until time.Time, ok bool) (time.Time, bool)) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	cur, ok := t.entries[key]
-	next, keep := fn(cur, ok)
-	if !keep {
-		return
-	}
-	if !ok && len(t.entries) >= t.max {
-		t.evict(now)
-	}
-	t.entries[key] = next
-}
-
-// get returns key's instant, if it has one after now.
-func (t *sampledTable) get(key string, now time.Time) (time.Time, bool) {
-	t.mu.Lock()
-	until, ok := t.entries[key]
-	t.mu.Unlock()
-	return until, ok && until.After(now)
-}
-
-// put stores until for key.
-func (t *sampledTable) put(key string, until, now time.Time) {
-	t.update(key, now, func(time.Time, bool) (time.Time, bool) { return until, true })
-}
-
-// evict drops the entries among a sample that mean nothing any more, or
-// else the one of the sample that runs out first. Go starts each range
-// over a map at a random place, so the sample is a random one.
-func (t *sampledTable) evict(now time.Time) {
-	var oldest string
-	var oldestUntil time.Time
-	n, dropped := 0, false
-	for k, until := range t.entries {
-		if !until.After(now) {
-			delete(t.entries, k)
-			dropped = true
-		} else if oldest == "" || until.Before(oldestUntil) {
-			oldest, oldestUntil = k, until
-		}
-		if n++; n >= evictionSample {
-			break
-		}
-	}
-	if !dropped && oldest != "" {
-		delete(t.entries, oldest)
-	}
 }
 
 // FallbackLimiter asks a shared limiter (Redis) and, when it fails, a

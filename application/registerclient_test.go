@@ -233,8 +233,8 @@ func TestRegisterClientReplaces(t *testing.T) {
 }
 
 func TestRegisterClientStoreFailure(t *testing.T) {
-	err := application.NewRegisterClient(brokenClients{}, fakes.Hasher{}, fakes.Box{}).Handle(t.Context(), registration())
-	wantInfraError(t, err, errStore)
+	err := application.NewRegisterClient(fakes.BrokenClients{}, fakes.Hasher{}, fakes.Box{}).Handle(t.Context(), registration())
+	wantInfraError(t, err, fakes.ErrDown)
 }
 
 // A client whose tokens would outlive the signing keys' retire period is

@@ -1,7 +1,6 @@
 package application_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -144,17 +143,13 @@ func TestRevocationSetCatchUp(t *testing.T) {
 	}
 }
 
-type brokenDenyLister struct{}
-
-func (brokenDenyLister) ListDenied(context.Context) ([]domain.Event, error) { return nil, errStore }
-
 func TestRevocationSetCatchUpFailure(t *testing.T) {
 	set := application.NewRevocationSet(fakes.NewClock(t0))
-	n, err := set.CatchUp(t.Context(), brokenDenyLister{})
+	n, err := set.CatchUp(t.Context(), fakes.BrokenExpiring{})
 	if n != 0 {
 		t.Errorf("CatchUp reported %d entries from a store that is down", n)
 	}
-	wantInfraError(t, err, errStore)
+	wantInfraError(t, err, fakes.ErrDown)
 }
 
 // Publish applies the event in process: the feed of a single node.

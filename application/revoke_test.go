@@ -176,7 +176,7 @@ func TestRevokeRejects(t *testing.T) {
 // undeletableTokens finds tokens but cannot delete them.
 type undeletableTokens struct{ *fakes.Tokens }
 
-func (undeletableTokens) DeleteToken(context.Context, string) error { return errStore }
+func (undeletableTokens) DeleteToken(context.Context, string) error { return fakes.ErrDown }
 
 // A store that is down must not look like a successful revocation.
 func TestRevokeInfrastructureFailure(t *testing.T) {
@@ -191,20 +191,20 @@ func TestRevokeInfrastructureFailure(t *testing.T) {
 		token  string
 	}{
 		{"token store down",
-			application.NewRevokeToken(e.auth, brokenTokens{}, e.verifier, e.denied, e.events), opaqueClientID, opaqueSecret, opaque},
+			application.NewRevokeToken(e.auth, fakes.BrokenTokens{}, e.verifier, e.denied, e.events), opaqueClientID, opaqueSecret, opaque},
 		{"token cannot be deleted",
 			application.NewRevokeToken(e.auth, undeletableTokens{e.tokens}, e.verifier, e.denied, e.events), opaqueClientID, opaqueSecret, opaque},
 		{"deny list down",
-			application.NewRevokeToken(e.auth, e.tokens, e.verifier, brokenExpiring{}, e.events), jwtClientID, jwtSecret, jwt},
+			application.NewRevokeToken(e.auth, e.tokens, e.verifier, fakes.BrokenExpiring{}, e.events), jwtClientID, jwtSecret, jwt},
 		{"jwt verification impossible",
-			application.NewRevokeToken(e.auth, e.tokens, brokenVerifier{}, e.denied, e.events), jwtClientID, jwtSecret, jwt},
+			application.NewRevokeToken(e.auth, e.tokens, fakes.BrokenVerifier{}, e.denied, e.events), jwtClientID, jwtSecret, jwt},
 		{"client store down",
-			application.NewRevokeToken(newAuth(t, brokenClients{}, fakes.Hasher{}), e.tokens, e.verifier, e.denied, e.events), opaqueClientID, opaqueSecret, opaque},
+			application.NewRevokeToken(newAuth(t, fakes.BrokenClients{}, fakes.Hasher{}), e.tokens, e.verifier, e.denied, e.events), opaqueClientID, opaqueSecret, opaque},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.revoke.Handle(t.Context(), application.RevokeInput{Credentials: post(tt.caller, tt.secret), Token: tt.token})
-			wantInfraError(t, err, errStore)
+			wantInfraError(t, err, fakes.ErrDown)
 		})
 	}
 }

@@ -633,45 +633,6 @@ func TestRotateSigningKeysNoMomentWithoutActiveKey(t *testing.T) {
 	}
 }
 
-// failingKeys is a key store whose operations can be made to fail; with
-// save set, the first savesOK saves still succeed.
-type failingKeys struct {
-	*fakes.Keys
-	list, save, del bool
-	savesOK         int
-}
-
-func (f *failingKeys) ListSigningKeys(ctx context.Context) ([]domain.SigningKey, error) {
-	if f.list {
-		return nil, errStore
-	}
-	return f.Keys.ListSigningKeys(ctx)
-}
-
-func (f *failingKeys) SaveSigningKey(ctx context.Context, k domain.SigningKey) error {
-	if f.save {
-		if f.savesOK == 0 {
-			return errStore
-		}
-		f.savesOK--
-	}
-	return f.Keys.SaveSigningKey(ctx, k)
-}
-
-func (f *failingKeys) DeleteSigningKey(ctx context.Context, kid string) error {
-	if f.del {
-		return errStore
-	}
-	return f.Keys.DeleteSigningKey(ctx, kid)
-}
-
-// brokenGenerator cannot make keys.
-type brokenGenerator struct{}
-
-func (brokenGenerator) GenerateSigningKey(domain.Algorithm) (domain.SigningKey, error) {
-	return domain.SigningKey{}, errStore
-}
-
 // A store that fails is an error, never a silent skip. The store is never
 // left without an active key, the lock is freed, and the step is taken
 // once the store is back.
@@ -679,20 +640,20 @@ func TestRotateSigningKeysStoreFailures(t *testing.T) {
 	tests := []struct {
 		name string
 		at   time.Duration // when the failing step runs, after t0
-		fail func(f *failingKeys)
+		fail func(f *fakes.FailingKeys)
 		gen  application.KeyGenerator
 		// idle is true when the step had nothing to do anyway.
 		idle bool
 	}{
-		{name: "list fails at first start", at: 0, fail: func(f *failingKeys) { f.list = true }},
-		{name: "save fails at first start", at: 0, fail: func(f *failingKeys) { f.save = true }},
-		{name: "generator fails at first start", at: 0, gen: brokenGenerator{}},
-		{name: "list fails on schedule", at: time.Hour, fail: func(f *failingKeys) { f.list = true }, idle: true},
-		{name: "save fails at publication", at: 23 * time.Hour, fail: func(f *failingKeys) { f.save = true }},
-		{name: "generator fails at publication", at: 23 * time.Hour, gen: brokenGenerator{}},
-		{name: "first save fails at activation", at: 24 * time.Hour, fail: func(f *failingKeys) { f.save = true }},
-		{name: "second save fails at activation", at: 24 * time.Hour, fail: func(f *failingKeys) { f.save, f.savesOK = true, 1 }},
-		{name: "delete fails at removal", at: 28 * time.Hour, fail: func(f *failingKeys) { f.del = true }},
+		{name: "list fails at first start", at: 0, fail: func(f *fakes.FailingKeys) { f.FailList = true }},
+		{name: "save fails at first start", at: 0, fail: func(f *fakes.FailingKeys) { f.FailSave = true }},
+		{name: "generator fails at first start", at: 0, gen: fakes.BrokenKeyGenerator{}},
+		{name: "list fails on schedule", at: time.Hour, fail: func(f *fakes.FailingKeys) { f.FailList = true }, idle: true},
+		{name: "save fails at publication", at: 23 * time.Hour, fail: func(f *fakes.FailingKeys) { f.FailSave = true }},
+		{name: "generator fails at publication", at: 23 * time.Hour, gen: fakes.BrokenKeyGenerator{}},
+		{name: "first save fails at activation", at: 24 * time.Hour, fail: func(f *fakes.FailingKeys) { f.FailSave = true }},
+		{name: "second save fails at activation", at: 24 * time.Hour, fail: func(f *fakes.FailingKeys) { f.FailSave, f.SavesOK = true, 1 }},
+		{name: "delete fails at removal", at: 28 * time.Hour, fail: func(f *fakes.FailingKeys) { f.FailDelete = true }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -708,7 +669,7 @@ func TestRotateSigningKeysStoreFailures(t *testing.T) {
 			}
 			c.clock.Advance(t0.Add(tt.at).Sub(c.clock.Now()))
 
-			f := &failingKeys{Keys: c.store}
+			f := &fakes.FailingKeys{Keys: c.store}
 			if tt.fail != nil {
 				tt.fail(f)
 			}
@@ -718,7 +679,7 @@ func TestRotateSigningKeysStoreFailures(t *testing.T) {
 			}
 			failing := application.NewRotateSigningKeys(f, gen, &application.KeyRing{}, c.locker, c.events, c.clock, rotation)
 			_, err := failing.Handle(t.Context(), application.RotateInput{})
-			wantInfraError(t, err, errStore)
+			wantInfraError(t, err, fakes.ErrDown)
 			if tt.at > 0 {
 				n := 0
 				for _, k := range c.stored(t) {

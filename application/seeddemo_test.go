@@ -138,8 +138,8 @@ func TestSeedDemoClientsLeavesExistingClient(t *testing.T) {
 }
 
 func TestSeedDemoClientsStoreFailure(t *testing.T) {
-	ids, err := application.NewSeedDemoClients(brokenClients{}, &countingHasher{}).Handle(t.Context())
-	wantInfraError(t, err, errStore)
+	ids, err := application.NewSeedDemoClients(fakes.BrokenClients{}, &countingHasher{}).Handle(t.Context())
+	wantInfraError(t, err, fakes.ErrDown)
 	if ids != nil {
 		t.Errorf("failed seeding reported ids %q", ids)
 	}

@@ -1,7 +1,6 @@
 package application_test
 
 import (
-	"context"
 	"crypto/rand"
 	"errors"
 	"sync/atomic"
@@ -251,44 +250,4 @@ func (h *countingHasher) VerifySecret(hash, secret string) (bool, error) {
 	return h.Hasher.VerifySecret(hash, secret)
 }
 
-// errStore stands for a database that is down.
-var errStore = errors.New("connection refused")
-
-// brokenClients is a client registry whose database is down.
-type brokenClients struct{}
-
-func (brokenClients) FindClient(context.Context, string) (domain.Client, error) {
-	return domain.Client{}, errStore
-}
-
-func (brokenClients) SaveClient(context.Context, domain.Client) error { return errStore }
-
-// brokenTokens is a token store whose database is down.
-type brokenTokens struct{}
-
-func (brokenTokens) SaveToken(context.Context, domain.Token) error { return errStore }
-
-func (brokenTokens) FindToken(context.Context, string) (domain.Token, error) {
-	return domain.Token{}, errStore
-}
-
-func (brokenTokens) DeleteToken(context.Context, string) error { return errStore }
-
-// brokenExpiring is a deny list and replay guard whose store is down.
-type brokenExpiring struct{}
-
-func (brokenExpiring) Deny(context.Context, string, time.Time) error { return errStore }
-
-func (brokenExpiring) IsDenied(context.Context, string) (bool, error) { return false, errStore }
-
-func (brokenExpiring) FirstUse(context.Context, string, time.Time) (bool, error) {
-	return false, errStore
-}
-
-var (
-	_ application.SecretHasher   = (*countingHasher)(nil)
-	_ application.ClientRegistry = brokenClients{}
-	_ application.TokenStore     = brokenTokens{}
-	_ application.DenyList       = brokenExpiring{}
-	_ application.ReplayGuard    = brokenExpiring{}
-)
+var _ application.SecretHasher = (*countingHasher)(nil)

@@ -162,11 +162,11 @@ type FailureThrottle struct {
 	clock   Clock
 	levels  [3]Limit
 	// refused remembers, per count, until when it refuses.
-	refused *sampledTable
+	refused *BoundedCache[string, struct{}]
 	// known holds the (id, address) pairs that authenticated
 	// successfully, until when they are trusted; shared, when set, keeps
 	// them for every node and across restarts.
-	known    *sampledTable
+	known    *BoundedCache[string, struct{}]
 	shared   KnownAddresses
 	knownFor time.Duration
 	// sharedDownUntil is when to ask the shared store again after it
@@ -201,8 +201,8 @@ func NewFailureThrottle(limiter RateLimiter, clock Clock, limit int, window time
 			{Rate: 3 * limit, Burst: 3 * limit, Period: 60 * window},
 			{Rate: 10 * limit, Burst: 10 * limit, Period: 1440 * window},
 		},
-		refused:  newSampledTable(throttleTableSize),
-		known:    newSampledTable(throttleTableSize),
+		refused:  NewBoundedCache[string, struct{}](throttleTableSize),
+		known:    NewBoundedCache[string, struct{}](throttleTableSize),
 		knownFor: 1440 * window,
 	}
 	return t
@@ -226,7 +226,7 @@ func (t *FailureThrottle) counters(ctx context.Context, id string, addr netip.Ad
 // this node remembers or else as the shared store does; what the store
 // knows is then remembered here too.
 func (t *FailureThrottle) isKnown(ctx context.Context, pair string, now time.Time) bool {
-	if _, ok := t.known.get(pair, now); ok {
+	if _, ok := t.known.Get(pair, now); ok {
 		return true
 	}
 	if t.shared == nil {
@@ -247,7 +247,7 @@ func (t *FailureThrottle) isKnown(ctx context.Context, pair string, now time.Tim
 	}
 	// Until the store's own expiry is not known here: trust it for a
 	// while, and ask again after.
-	t.known.put(pair, now.Add(min(t.knownFor, time.Hour)), now)
+	t.known.Put(pair, struct{}{}, now.Add(min(t.knownFor, time.Hour)), now)
 	return true
 }
 
@@ -259,7 +259,7 @@ func (t *FailureThrottle) refusedNow(ctx context.Context, id string, addr netip.
 	}
 	now := t.clock.Now()
 	for _, k := range t.counters(ctx, id, addr, now) {
-		if until, ok := t.refused.get(k, now); ok {
+		if until, ok := t.refused.Expiry(k, now); ok {
 			return &domain.Throttled{Reason: domain.ThrottledFailures, RetryAfter: until.Sub(now)}
 		}
 	}
@@ -284,7 +284,7 @@ func (t *FailureThrottle) failed(ctx context.Context, id string, addr netip.Addr
 			// way attempts under k wait until it has room again.
 			if !d.Allowed || d.RetryAfter > 0 {
 				now := t.clock.Now()
-				t.refused.put(k, now.Add(d.RetryAfter), now)
+				t.refused.Put(k, struct{}{}, now.Add(d.RetryAfter), now)
 			}
 			if !d.Allowed {
 				break
@@ -304,7 +304,7 @@ func (t *FailureThrottle) succeeded(ctx context.Context, id string, addr netip.A
 	}
 	now := t.clock.Now()
 	pair := "pair:" + hashed(id+"\x00"+a)
-	t.known.put(pair, now.Add(t.knownFor), now)
+	t.known.Put(pair, struct{}{}, now.Add(t.knownFor), now)
 	if t.shared != nil {
 		// Best effort: this node remembers it either way.
 		_ = t.shared.Remember(ctx, pair, t.knownFor)

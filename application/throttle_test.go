@@ -360,16 +360,8 @@ func TestRequestLimitsCountOnlyAuthenticatedRequests(t *testing.T) {
 	}
 }
 
-// brokenLimiter is a rate limiter whose store is down.
-type brokenLimiter struct{ calls atomic.Int64 }
-
-func (b *brokenLimiter) Allow(context.Context, string, application.Limit) (application.Decision, error) {
-	b.calls.Add(1)
-	return application.Decision{}, errStore
-}
-
 func TestALimiterThatFailsRefusesNoClient(t *testing.T) {
-	d := newDefended(t, defenceOptions{slots: 2, failures: 2, window: time.Minute, limiter: &brokenLimiter{},
+	d := newDefended(t, defenceOptions{slots: 2, failures: 2, window: time.Minute, limiter: &fakes.BrokenLimiter{},
 		limits: application.RequestLimits{Token: application.Limit{Rate: 1, Burst: 1, Period: time.Hour}}})
 	for i := range 5 {
 		_, err := d.auth.Handle(t.Context(), from(addrA, "svc", fmt.Sprint("guess-", i)))
@@ -383,7 +375,7 @@ func TestALimiterThatFailsRefusesNoClient(t *testing.T) {
 }
 
 func TestWhileTheSharedLimiterFailsEachNodeCountsOnItsOwn(t *testing.T) {
-	broken := &brokenLimiter{}
+	broken := &fakes.BrokenLimiter{}
 	clock := fakes.NewClock(t0)
 	var reported atomic.Int64
 	limiter := application.NewFallbackLimiter(broken, application.NewLocalRateLimiter(clock, 100), clock,
@@ -396,7 +388,7 @@ func TestWhileTheSharedLimiterFailsEachNodeCountsOnItsOwn(t *testing.T) {
 	wantThrottled(t, err, domain.ThrottledFailures)
 	// The shared limiter was asked once and then left alone for a while,
 	// so an outage adds no timeout to every count.
-	if n := broken.calls.Load(); n != 1 || reported.Load() != 1 {
+	if n := broken.Calls.Load(); n != 1 || reported.Load() != 1 {
 		t.Errorf("broken shared limiter asked %d times, %d failures reported; want 1, 1", n, reported.Load())
 	}
 }

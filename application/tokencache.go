@@ -14,22 +14,22 @@ import (
 // request, so a revoked token is refused even while its check is cached.
 type tokenCache struct {
 	clock   Clock
-	entries *boundedCache[[sha256.Size]byte, domain.Token]
+	entries *BoundedCache[[sha256.Size]byte, domain.Token]
 }
 
 func newTokenCache(clock Clock, max int) *tokenCache {
-	return &tokenCache{clock: clock, entries: newBoundedCache[[sha256.Size]byte, domain.Token](max)}
+	return &tokenCache{clock: clock, entries: NewBoundedCache[[sha256.Size]byte, domain.Token](max)}
 }
 
 func (c *tokenCache) get(key [sha256.Size]byte, raw string) (domain.Token, bool) {
-	t, ok := c.entries.get(key, c.clock.Now())
+	t, ok := c.entries.Get(key, c.clock.Now())
 	t.Value = raw
 	return t, ok
 }
 
 func (c *tokenCache) put(key [sha256.Size]byte, t domain.Token, until time.Time) {
 	t.Value = ""
-	c.entries.put(key, t, until, c.clock.Now())
+	c.entries.Put(key, t, until, c.clock.Now())
 }
 
 // CachedVerifier remembers JWTs that verified until they expire, so a
@@ -62,7 +62,7 @@ func (v *CachedVerifier) VerifyAccessToken(ctx context.Context, raw string) (dom
 		}
 		// The key left the JWKS after the token was checked: whatever it
 		// signed is refused from now on, and the entry is of no more use.
-		v.cache.entries.delete(key)
+		v.cache.entries.Delete(key)
 		return domain.Token{}, domain.ErrInvalidToken.With("the token's signing key was removed")
 	}
 	t, err := v.inner.VerifyAccessToken(ctx, raw)

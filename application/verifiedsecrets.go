@@ -19,7 +19,7 @@ import (
 // guessing always pays the slow hash.
 type verifiedSecrets struct {
 	ttl      time.Duration
-	entries  *boundedCache[[sha256.Size]byte, string] // digest -> stored hash matched
+	entries  *BoundedCache[[sha256.Size]byte, string] // digest -> stored hash matched
 	mu       sync.Mutex
 	inFlight map[[sha256.Size]byte]*slowCheck
 
@@ -36,7 +36,7 @@ func newVerifiedSecrets(ttl time.Duration, max int) *verifiedSecrets {
 	}
 	v := &verifiedSecrets{
 		ttl:      ttl,
-		entries:  newBoundedCache[[sha256.Size]byte, string](max),
+		entries:  NewBoundedCache[[sha256.Size]byte, string](max),
 		inFlight: map[[sha256.Size]byte]*slowCheck{},
 	}
 	v.macs.New = func() any { return hmac.New(sha256.New, key[:]) }
@@ -60,11 +60,11 @@ func (v *verifiedSecrets) digest(id, secret string) [sha256.Size]byte {
 // lookup returns the stored hash the credentials matched before, if they
 // did within ttl.
 func (v *verifiedSecrets) lookup(d [sha256.Size]byte, now time.Time) (string, bool) {
-	return v.entries.get(d, now)
+	return v.entries.Get(d, now)
 }
 
 func (v *verifiedSecrets) remember(d [sha256.Size]byte, hash string, now time.Time) {
-	v.entries.put(d, hash, now.Add(v.ttl), now)
+	v.entries.Put(d, hash, now.Add(v.ttl), now)
 }
 
 // slowCheck is one slow verification that callers with the same digest

@@ -2,21 +2,22 @@ package bootstrap
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
+	"time"
+
+	"go.uber.org/dig"
+	"go.uber.org/fx"
 
 	"github.com/sigilauth/sigil/adapters/gormstore"
-	"github.com/sigilauth/sigil/adapters/josekit"
 	"github.com/sigilauth/sigil/adapters/redisstore"
-	"github.com/sigilauth/sigil/adapters/secrethash"
 	"github.com/sigilauth/sigil/application"
 	"github.com/sigilauth/sigil/domain"
 )
 
 // Admin is what the `sigil clients` and `sigil keys` commands work with,
-// over the configured database. It is built from plain constructors,
-// without fx: a one-shot command needs no lifecycle.
+// over the configured database. It is built from the same modules as
+// `sigil serve` (the database opened, guarded and migrated alike, Redis
+// with the same options), in an fx app of its own that Close stops.
 type Admin struct {
 	Register *application.RegisterClient
 	Clients  *gormstore.Clients
@@ -26,64 +27,79 @@ type Admin struct {
 	// configured; otherwise nothing (nodes notice changes within their
 	// cache lifetimes).
 	Events application.EventPublisher
-	close  []func() error
+	app    *fx.App
 }
 
-// OpenAdmin opens and migrates the configured database.
+// OpenAdmin opens and migrates the configured database, and connects to
+// Redis when it is configured, without waiting for it to answer: a
+// command still does its work while Redis is down, and only the news of
+// it to the running nodes fails.
 func OpenAdmin(ctx context.Context, c Config, log *slog.Logger) (*Admin, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	db, err := gormstore.Open(string(c.DatabaseDriver), c.DatabaseDSN, log)
-	if err != nil {
+	a := &Admin{}
+	app := fx.New(adminApp(c, log),
+		fx.Populate(&a.Register, &a.Clients, &a.Keys, &a.Rotate, &a.Events))
+	if err := app.Err(); err != nil {
+		// The constructor's own error (no key-encryption key, an unknown
+		// driver), not fx's account of the graph around it.
+		return nil, dig.RootCause(err)
+	}
+	if err := app.Start(ctx); err != nil {
 		return nil, err
 	}
-	sqlDB, err := db.DB()
-	if err != nil {
-		return nil, fmt.Errorf("database handle: %w", err)
-	}
-	// The commands see an unreachable database as the server does: within
-	// database-timeout, with its classified error.
-	health, err := gormstore.Guard(db, gormstore.GuardOptions{Timeout: c.DatabaseTimeout, Logger: log})
-	if err != nil {
-		_ = sqlDB.Close()
-		return nil, err
-	}
-	a := &Admin{close: []func() error{func() error { health.Close(); return nil }, sqlDB.Close}}
-	if err := gormstore.Migrate(ctx, db); err != nil {
-		a.Close()
-		return nil, fmt.Errorf("migrate %s database: %w", c.DatabaseDriver, err)
-	}
-	box, err := newSecretBox(c, log)
-	if err != nil {
-		a.Close()
-		return nil, err
-	}
-	a.Events = noEvents{}
-	if c.RedisAddr != "" {
-		r := newUniversalClient(c)
-		a.close = append(a.close, r.Close)
-		a.Events = redisstore.NewFeed(r, c.RedisPrefix+"events", log)
-	}
-	clock := application.SystemClock{}
-	a.Clients = gormstore.NewClients(db)
-	a.Keys = gormstore.NewKeys(db, box)
-	a.Register = application.NewRegisterClient(a.Clients, secrethash.NewHasher(secrethash.DefaultParams), box)
-	// A client whose tokens would outlive their signing key is refused
-	// here, as `sigil serve` would refuse to start with it.
-	a.Register.LimitLifetime(c.MaxTokenLifetime())
-	a.Rotate = application.NewRotateSigningKeys(a.Keys, josekit.NewKeyGenerator(c.RSABits), &application.KeyRing{},
-		gormstore.NewLocker(db), a.Events, clock, c.RotationPolicy())
+	a.app = app
 	return a, nil
 }
 
+// adminApp is the commands' graph: the base every entry point shares, the
+// feed to the running nodes, and the use cases the commands call.
+func adminApp(c Config, log *slog.Logger) fx.Option {
+	return fx.Options(
+		base(c, log),
+		adminEvents(c),
+		JoseModule,
+		SecretHashModule,
+		fx.Provide(
+			newRegisterClient,
+			// The commands' own ring: only the rotation's bookkeeping reads
+			// it, the running nodes reload theirs.
+			func() *application.KeyRing { return &application.KeyRing{} },
+			newRotateSigningKeys,
+		),
+	)
+}
+
+// adminEvents is how a command tells the running nodes of a change: over
+// the Redis feed, or not at all without Redis.
+func adminEvents(c Config) fx.Option {
+	if c.RedisAddr == "" {
+		return fx.Provide(func() application.EventPublisher { return noEvents{} })
+	}
+	return fx.Options(RedisModule,
+		fx.Provide(func(f *redisstore.Feed) application.EventPublisher { return f }))
+}
+
+// newRegisterClient registers clients with hashed (and, for
+// client_secret_jwt, sealed) secrets. A client whose tokens would outlive
+// their signing key is refused, as `sigil serve` would refuse to start
+// with it.
+func newRegisterClient(clients *gormstore.Clients, hasher application.SecretHasher, box application.SecretBox, c Config) *application.RegisterClient {
+	r := application.NewRegisterClient(clients, hasher, box)
+	r.LimitLifetime(c.MaxTokenLifetime())
+	return r
+}
+
+// adminStopTimeout bounds Close: closing the database and Redis takes
+// moments, unless a statement is still running.
+const adminStopTimeout = 10 * time.Second
+
 // Close releases the database and Redis.
 func (a *Admin) Close() error {
-	var errs []error
-	for _, c := range a.close {
-		errs = append(errs, c())
-	}
-	return errors.Join(errs...)
+	ctx, cancel := context.WithTimeout(context.Background(), adminStopTimeout)
+	defer cancel()
+	return a.app.Stop(ctx)
 }
 
 // ClientChanged tells the running nodes to drop a cached client record.

@@ -23,15 +23,26 @@ import (
 // shares and the role's own modules, in one fx graph.
 func App(c Config, log *slog.Logger) fx.Option {
 	return fx.Options(
+		base(c, log),
+		stateModule(c),
+		feedModule(c),
+		limiterModule(c),
+		debugModule(c),
+		Role(c),
+	)
+}
+
+// base is what every entry point is built on, `sigil serve` (App) and the
+// commands (OpenAdmin) alike: the configuration, the logger, the clock,
+// the database (opened, guarded, migrated on start) and the encryption of
+// secrets at rest.
+func base(c Config, log *slog.Logger) fx.Option {
+	return fx.Options(
 		fxLogger(log),
 		fx.Supply(c, log),
 		fx.Provide(func() application.Clock { return application.SystemClock{} }),
 		GormModule,
 		SecretBoxModule,
-		stateModule(c),
-		feedModule(c),
-		debugModule(c),
-		Role(c),
 	)
 }
 
@@ -40,11 +51,11 @@ func App(c Config, log *slog.Logger) fx.Option {
 func Role(c Config) fx.Option {
 	switch c.Role {
 	case RoleAuth:
-		return AuthRole(c)
+		return AuthRole()
 	case RoleResource:
 		return ResourceRole()
 	case RoleAll:
-		return fx.Options(AuthRole(c), ResourceRole())
+		return fx.Options(AuthRole(), ResourceRole())
 	default:
 		return fx.Error(fmt.Errorf("unknown role %q: use auth, resource or all", c.Role))
 	}
@@ -53,11 +64,10 @@ func Role(c Config) fx.Option {
 // AuthRole is the authorization server: token, introspection,
 // revocation, JWKS and metadata endpoints over the client registry, the
 // key ring and the token store.
-func AuthRole(c Config) fx.Option {
+func AuthRole() fx.Option {
 	return fx.Module("auth",
 		JoseModule,
 		SecretHashModule,
-		limiterModule(c),
 		fx.Provide(
 			func() *application.KeyRing { return &application.KeyRing{} },
 			func() keyReloads { return make(keyReloads, 1) },
@@ -89,10 +99,7 @@ func AuthRole(c Config) fx.Option {
 					}
 				}
 			}, fx.ResultTags(`group:"feed"`)),
-			func(s application.KeyStore, g application.KeyGenerator, r *application.KeyRing, l application.Locker,
-				events application.EventPublisher, clock application.Clock, c Config) *application.RotateSigningKeys {
-				return application.NewRotateSigningKeys(s, g, r, l, events, clock, c.RotationPolicy())
-			},
+			newRotateSigningKeys,
 			func(a *application.AuthenticateClient, r *application.KeyRing, s application.AccessTokenSigner, t application.TokenStore, clock application.Clock, c Config) *application.IssueToken {
 				return application.NewIssueToken(a, r, s, t, clock, rand.Reader, c.Issuer())
 			},
@@ -114,6 +121,13 @@ func AuthRole(c Config) fx.Option {
 		),
 		fx.Invoke(startAuth),
 	)
+}
+
+// newRotateSigningKeys runs the key schedule of the configuration over the
+// key store, under the database lock, announcing removals on events.
+func newRotateSigningKeys(s application.KeyStore, g application.KeyGenerator, r *application.KeyRing, l application.Locker,
+	events application.EventPublisher, clock application.Clock, c Config) *application.RotateSigningKeys {
+	return application.NewRotateSigningKeys(s, g, r, l, events, clock, c.RotationPolicy())
 }
 
 // endpointURLs are the absolute URLs of the endpoints that authenticate

@@ -36,6 +36,7 @@ func serve(lc fx.Lifecycle, log *slog.Logger, role, addr string, handler http.Ha
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	served := make(chan struct{})
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error {
 			ln, err := net.Listen("tcp", addr)
@@ -44,6 +45,7 @@ func serve(lc fx.Lifecycle, log *slog.Logger, role, addr string, handler http.Ha
 			}
 			log.Info("listening", "role", role, "addr", ln.Addr().String())
 			go func() {
+				defer close(served)
 				if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 					log.Error("server stopped", "role", role, "err", err)
 				}
@@ -52,7 +54,11 @@ func serve(lc fx.Lifecycle, log *slog.Logger, role, addr string, handler http.Ha
 		},
 		OnStop: func(ctx context.Context) error {
 			log.Info("shutting down", "role", role)
-			return srv.Shutdown(ctx)
+			err := srv.Shutdown(ctx)
+			// Serve returns as soon as Shutdown begins; it has, once this
+			// hook returns.
+			<-served
+			return err
 		},
 	})
 }

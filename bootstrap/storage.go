@@ -24,8 +24,10 @@ type readiness struct {
 }
 
 // GormModule opens the database, migrates it on start, and provides the
-// Gorm stores behind their ports. The client registry is provided as the
-// concrete store: the auth role puts a cache in front of it for lookups.
+// Gorm stores behind their ports. The client registry and the key store
+// are provided as the concrete stores too: the auth role puts a cache in
+// front of the registry for lookups, and the commands list and delete
+// through them.
 var GormModule = fx.Module("gormstore",
 	fx.Provide(
 		openDatabase,
@@ -33,7 +35,8 @@ var GormModule = fx.Module("gormstore",
 		gormstore.NewClients,
 		func(c *gormstore.Clients) application.ClientRegistry { return c },
 		func(c *gormstore.Clients) application.ScopeLister { return c },
-		fx.Annotate(gormstore.NewKeys, fx.As(new(application.KeyStore))),
+		gormstore.NewKeys,
+		func(k *gormstore.Keys) application.KeyStore { return k },
 		fx.Annotate(gormstore.NewCountries, fx.As(new(application.CountryFinder))),
 		fx.Annotate(gormstore.NewLocker, fx.As(new(application.Locker))),
 		fx.Annotate(databaseReadiness, fx.ResultTags(`name:"database"`)),
@@ -151,12 +154,11 @@ func every(lc fx.Lifecycle, interval time.Duration, fn func(ctx context.Context)
 }
 
 // RedisStateModule keeps opaque tokens, the deny list and used assertion
-// ids in Redis.
+// ids in Redis. A server whose state lives there does not start until
+// Redis answers.
 var RedisStateModule = fx.Module("redisstore-state",
 	fx.Provide(
-		fx.Annotate(func(r redis.UniversalClient, c Config) *redisstore.Tokens {
-			return redisstore.NewTokens(r, c.RedisPrefix)
-		}, fx.As(new(application.TokenStore))),
+		fx.Annotate(newRedisTokens, fx.As(new(application.TokenStore))),
 		fx.Annotate(func(r redis.UniversalClient, c Config) *redisstore.DenyList {
 			return redisstore.NewDenyList(r, c.RedisPrefix)
 		}, fx.As(new(application.DenyList)), fx.As(new(application.DenyLister))),
@@ -167,7 +169,17 @@ var RedisStateModule = fx.Module("redisstore-state",
 			return readiness{name: "redis", check: h.Check}
 		}, fx.ResultTags(`name:"tokens"`)),
 	),
+	fx.Invoke(requireRedis),
 )
+
+// newRedisTokens keeps opaque tokens in Redis, and closes the store's
+// pipeline when the app stops: after the servers have drained, before the
+// client closes.
+func newRedisTokens(lc fx.Lifecycle, r redis.UniversalClient, c Config) *redisstore.Tokens {
+	t := redisstore.NewTokens(r, c.RedisPrefix)
+	lc.Append(fx.StopHook(t.Close))
+	return t
+}
 
 // stateModule picks where opaque tokens and the deny list live.
 func stateModule(c Config) fx.Option {
@@ -180,7 +192,9 @@ func stateModule(c Config) fx.Option {
 // RedisModule connects to Redis, single, Sentinel or Cluster through
 // go-redis's UniversalClient: several comma-separated addresses mean a
 // cluster (or, with --redis-master-name, Sentinel). It also provides the
-// event feed between nodes.
+// event feed between nodes. It does not wait for Redis to answer:
+// `sigil serve` requires it (see RedisStateModule), while the commands
+// only tell the running nodes of a change when they can.
 var RedisModule = fx.Module("redis",
 	fx.Provide(
 		newRedisClient,
@@ -232,24 +246,29 @@ func newUniversalClient(c Config) redis.UniversalClient {
 	return redis.NewUniversalClient(o)
 }
 
+// newRedisClient connects to Redis under redisstore.Guard (every command
+// bounded by redis-timeout, an unreachable Redis failing fast until its
+// probe sees it back), and closes both when the app stops.
 func newRedisClient(lc fx.Lifecycle, c Config, log *slog.Logger) (redis.UniversalClient, *redisstore.Health) {
 	redisstore.RouteDriverLog(log)
 	r := newUniversalClient(c)
 	h := redisstore.Guard(r, redisstore.GuardOptions{
 		Timeout: c.RedisTimeout, ProbeInterval: c.OutageProbeInterval, Logger: log,
 	})
-	lc.Append(fx.Hook{
-		OnStart: func(ctx context.Context) error {
-			if err := r.Ping(ctx).Err(); err != nil {
-				return fmt.Errorf("redis at %s: %w", c.RedisAddr, err)
-			}
-			log.Info("redis ready", "addr", c.RedisAddr)
-			return nil
-		},
-		OnStop: func(context.Context) error {
-			h.Close()
-			return r.Close()
-		},
-	})
+	lc.Append(fx.StopHook(func() error {
+		h.Close()
+		return r.Close()
+	}))
 	return r, h
+}
+
+// requireRedis fails the start unless Redis answers a PING.
+func requireRedis(lc fx.Lifecycle, r redis.UniversalClient, c Config, log *slog.Logger) {
+	lc.Append(fx.StartHook(func(ctx context.Context) error {
+		if err := r.Ping(ctx).Err(); err != nil {
+			return fmt.Errorf("redis at %s: %w", c.RedisAddr, err)
+		}
+		log.Info("redis ready", "addr", c.RedisAddr)
+		return nil
+	}))
 }

@@ -2,13 +2,12 @@ package gormstore
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"time"
 
 	"gorm.io/gorm"
 
+	"github.com/sigilauth/sigil/adapters/internal/storekey"
 	"github.com/sigilauth/sigil/application"
 )
 
@@ -46,11 +45,10 @@ func (usedAssertionRow) TableName() string { return "sigil_used_assertions" }
 // rewrites a row only if it has expired, so of any number of concurrent
 // callers, on one node or several, exactly one writes a row and sees true.
 func (g *ReplayGuard) FirstUse(ctx context.Context, id string, until time.Time) (bool, error) {
-	sum := sha256.Sum256([]byte(id))
 	res := g.db.WithContext(ctx).Exec(`INSERT INTO sigil_used_assertions (hash, expires_at) VALUES (?, ?)
 		ON CONFLICT (hash) DO UPDATE SET expires_at = excluded.expires_at
 		WHERE sigil_used_assertions.expires_at <= ?`,
-		hex.EncodeToString(sum[:]), until.UnixMicro(), g.clock.Now().UnixMicro())
+		storekey.Hash(id), until.UnixMicro(), g.clock.Now().UnixMicro())
 	if res.Error != nil {
 		return false, fmt.Errorf("record assertion id: %w", res.Error)
 	}

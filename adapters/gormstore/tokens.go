@@ -2,14 +2,13 @@ package gormstore
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/sigilauth/sigil/adapters/internal/storekey"
 	"github.com/sigilauth/sigil/application"
 	"github.com/sigilauth/sigil/domain"
 )
@@ -52,14 +51,9 @@ type tokenRow struct {
 
 func (tokenRow) TableName() string { return "sigil_opaque_tokens" }
 
-func hashToken(value string) string {
-	h := sha256.Sum256([]byte(value))
-	return hex.EncodeToString(h[:])
-}
-
 func toTokenRow(t domain.Token) (tokenRow, error) {
 	r := tokenRow{
-		Hash:      hashToken(t.Value),
+		Hash:      storekey.Hash(t.Value),
 		JTI:       t.ID,
 		Format:    string(t.Format),
 		Issuer:    t.Issuer,
@@ -126,7 +120,7 @@ func (s *Tokens) SaveToken(ctx context.Context, t domain.Token) error {
 func (s *Tokens) FindToken(ctx context.Context, value string) (domain.Token, error) {
 	var r tokenRow
 	err := s.db.WithContext(ctx).
-		Where("hash = ? AND expires_at > ?", hashToken(value), s.clock.Now().UnixMicro()).
+		Where("hash = ? AND expires_at > ?", storekey.Hash(value), s.clock.Now().UnixMicro()).
 		Take(&r).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return domain.Token{}, domain.ErrNotFound
@@ -143,7 +137,7 @@ func (s *Tokens) FindToken(ctx context.Context, value string) (domain.Token, err
 
 // DeleteToken implements application.TokenStore.
 func (s *Tokens) DeleteToken(ctx context.Context, value string) error {
-	if err := s.db.WithContext(ctx).Where("hash = ?", hashToken(value)).Delete(&tokenRow{}).Error; err != nil {
+	if err := s.db.WithContext(ctx).Where("hash = ?", storekey.Hash(value)).Delete(&tokenRow{}).Error; err != nil {
 		return fmt.Errorf("delete token: %w", err)
 	}
 	return nil

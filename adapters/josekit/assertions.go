@@ -56,11 +56,16 @@ type ClientAssertions struct {
 	client  *http.Client
 	remotes RemoteJWKSOptions
 	log     *slog.Logger
-	maxSets int
+	clock   application.Clock
 
-	mu     sync.Mutex
-	inline map[string]inlineKeys  // by client id
-	remote map[string]*RemoteJWKS // by jwks_uri
+	// inline holds parsed inline key sets by client id, remote the
+	// fetchers by jwks_uri, each at most MaxKeySets, without expiry: a
+	// client whose keys are dropped only pays one more parse or fetch.
+	inline *application.BoundedCache[string, inlineKeys]
+	remote *application.BoundedCache[string, *RemoteJWKS]
+	// mu makes finding or adding a uri's fetcher one step, so that all
+	// the clients that name a uri share one fetcher.
+	mu sync.Mutex
 }
 
 // inlineKeys is a client's parsed jwks, with the hash of the text it was
@@ -82,10 +87,8 @@ func NewClientAssertions(opts ClientAssertionOptions) *ClientAssertions {
 			Clock:              opts.Clock,
 			Logger:             opts.Logger,
 		},
-		log:     opts.Logger,
-		maxSets: opts.MaxKeySets,
-		inline:  map[string]inlineKeys{},
-		remote:  map[string]*RemoteJWKS{},
+		log:   opts.Logger,
+		clock: opts.Clock,
 	}
 	if a.client == nil {
 		a.client = &http.Client{Timeout: fetchTimeout}
@@ -94,9 +97,15 @@ func NewClientAssertions(opts ClientAssertionOptions) *ClientAssertions {
 		a.log = slog.Default()
 	}
 	a.remotes.Logger = a.log
-	if a.maxSets <= 0 {
-		a.maxSets = defaultMaxKeySets
+	if a.clock == nil {
+		a.clock = application.SystemClock{}
 	}
+	maxSets := opts.MaxKeySets
+	if maxSets <= 0 {
+		maxSets = defaultMaxKeySets
+	}
+	a.inline = application.NewBoundedCache[string, inlineKeys](maxSets)
+	a.remote = application.NewBoundedCache[string, *RemoteJWKS](maxSets)
 	return a
 }
 
@@ -322,10 +331,7 @@ func (a *ClientAssertions) keysOf(c domain.Client) (keySource, error) {
 
 func (a *ClientAssertions) inlineKeys(c domain.Client) (keySource, error) {
 	sum := sha256.Sum256([]byte(c.JWKS))
-	a.mu.Lock()
-	e, ok := a.inline[c.ID]
-	a.mu.Unlock()
-	if ok && e.sum == sum {
+	if e, ok := a.inline.Get(c.ID, a.clock.Now()); ok && e.sum == sum {
 		return staticKeys{e.set}, nil
 	}
 	if len(c.JWKS) > maxJWKSBytes {
@@ -335,12 +341,7 @@ func (a *ClientAssertions) inlineKeys(c domain.Client) (keySource, error) {
 	if err != nil {
 		return nil, refuse("client jwks is not a JWK set")
 	}
-	a.mu.Lock()
-	if _, ok := a.inline[c.ID]; !ok {
-		evictOneIfFull(a.inline, a.maxSets)
-	}
-	a.inline[c.ID] = inlineKeys{sum: sum, set: set}
-	a.mu.Unlock()
+	a.inline.Keep(c.ID, inlineKeys{sum: sum, set: set})
 	return staticKeys{set}, nil
 }
 
@@ -353,23 +354,10 @@ func (a *ClientAssertions) remoteKeys(uri string) (keySource, error) {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	r, ok := a.remote[uri]
+	r, ok := a.remote.Get(uri, a.clock.Now())
 	if !ok {
-		evictOneIfFull(a.remote, a.maxSets)
 		r = NewRemoteJWKS(uri, a.client, a.remotes)
-		a.remote[uri] = r
+		a.remote.Keep(uri, r)
 	}
 	return r, nil
-}
-
-// evictOneIfFull drops an arbitrary entry from a full cache: a client
-// whose keys are dropped only pays one more parse or fetch.
-func evictOneIfFull[V any](m map[string]V, limit int) {
-	if len(m) < limit {
-		return
-	}
-	for k := range m {
-		delete(m, k)
-		return
-	}
 }

@@ -2,13 +2,12 @@ package redisstore
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sigilauth/sigil/adapters/internal/storekey"
 	"github.com/sigilauth/sigil/application"
 )
 
@@ -31,8 +30,7 @@ func NewReplayGuard(client redis.UniversalClient, prefix string) *ReplayGuard {
 }
 
 func (g *ReplayGuard) key(id string) string {
-	h := sha256.Sum256([]byte(id))
-	return g.prefix + "replay:" + hex.EncodeToString(h[:])
+	return g.prefix + "replay:" + storekey.Hash(id)
 }
 
 // FirstUse implements application.ReplayGuard with SET NX: Redis runs

@@ -11,8 +11,6 @@ package redisstore
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +19,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sigilauth/sigil/adapters/internal/storekey"
 	"github.com/sigilauth/sigil/application"
 	"github.com/sigilauth/sigil/domain"
 )
@@ -47,8 +46,7 @@ func NewTokens(client redis.UniversalClient, prefix string) *Tokens {
 }
 
 func (s *Tokens) key(value string) string {
-	h := sha256.Sum256([]byte(value))
-	return s.prefix + "token:" + hex.EncodeToString(h[:])
+	return s.prefix + "token:" + storekey.Hash(value)
 }
 
 // tokenWire is what a key holds: the token without its value. SaveToken
@@ -116,6 +114,11 @@ func scopesOf(list []string) domain.Scopes {
 	}
 	return domain.Scopes(list)
 }
+
+// Close stops the store's pipeline: commands sent after it fail, those
+// already queued are sent, and it returns once they are answered, or once
+// ctx ends, failing what is left. Close it before its client.
+func (s *Tokens) Close(ctx context.Context) error { return s.batch.close(ctx) }
 
 // SaveToken implements application.TokenStore. Saving a value again
 // replaces what was stored for it. A token already expired is not kept:

@@ -42,7 +42,14 @@ func TestTokenStore(t *testing.T) {
 	}
 	t.Run("redis", func(t *testing.T) {
 		contract.TokenStore(t, func(t *testing.T, _ *fakes.Clock) application.TokenStore {
-			return redisstore.NewTokens(testenv.Redis(t))
+			s := redisstore.NewTokens(testenv.Redis(t))
+			// Before the client, which testenv closes in its own cleanup.
+			t.Cleanup(func() {
+				if err := s.Close(context.Background()); err != nil {
+					t.Errorf("close token store: %v", err)
+				}
+			})
+			return s
 		})
 	})
 }

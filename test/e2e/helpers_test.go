@@ -1,22 +1,17 @@
 package e2e_test
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"go.uber.org/fx"
-
 	"github.com/sigilauth/sigil/bootstrap"
 	"github.com/sigilauth/sigil/test/testenv"
+	"github.com/sigilauth/sigil/test/testnode"
 )
 
 // response is what a test reads of an HTTP answer.
@@ -105,69 +100,26 @@ func waitReady(t *testing.T, u string, exited <-chan struct{}) {
 	t.Fatalf("%s not ready within a minute", u)
 }
 
-// node is a Sigil app started in this test process on loopback ports.
-type node struct {
-	Config      bootstrap.Config
-	AuthURL     string // base URL of the auth role's endpoints
-	ResourceURL string // base URL of the resource role's endpoints
-	Logs        *testenv.LockedBuffer
-	app         *fx.App
-}
+// node is a Sigil app started in this test process (see testnode), with
+// the requests the tests send it.
+type node struct{ *testnode.Node }
 
-// startNode starts Sigil in-process through fx with the given config
-// changes, on free ports, and stops it when the test ends.
+// startNode starts Sigil in-process with the given config changes, on free
+// ports, and stops it when the test ends.
 func startNode(t *testing.T, change func(c *bootstrap.Config)) *node {
 	t.Helper()
-	n, err := newNode(t, change)
-	if err == nil {
-		err = n.start()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return &node{testnode.Start(t, change)}
 }
 
 // newNode prepares a node without starting it, so a test can start
 // several at the same moment.
 func newNode(t *testing.T, change func(c *bootstrap.Config)) (*node, error) {
 	t.Helper()
-	c := bootstrap.Defaults()
-	c.AuthAddr = "127.0.0.1:" + strconv.Itoa(freePort(t))
-	c.ResourceAddr = "127.0.0.1:" + strconv.Itoa(freePort(t))
-	c.DatabaseDSN = t.TempDir() + "/sigil.db"
-	if change != nil {
-		change(&c)
-	}
-	if err := c.Validate(); err != nil {
+	n, err := testnode.New(t, change)
+	if err != nil {
 		return nil, err
 	}
-	logs := &testenv.LockedBuffer{}
-	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	n := &node{
-		Config:      c,
-		AuthURL:     "http://" + c.AuthAddr + c.AuthBasePath,
-		ResourceURL: "http://" + c.ResourceAddr + c.ResourceBasePath,
-		Logs:        logs,
-		app:         fx.New(bootstrap.App(c, log)),
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := n.app.Stop(ctx); err != nil && !strings.Contains(err.Error(), "not started") {
-			t.Errorf("stop sigil: %v", err)
-		}
-	})
-	return n, nil
-}
-
-func (n *node) start() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := n.app.Start(ctx); err != nil {
-		return fmt.Errorf("start sigil: %v\nlogs:\n%s", err, n.Logs)
-	}
-	return nil
+	return &node{n}, nil
 }
 
 // token asks the node for an access token with client_secret_post.

@@ -25,7 +25,7 @@ func TestKeysAtRest(t *testing.T) {
 	first := startNode(t, func(c *bootstrap.Config) {
 		c.KeyEncryptionKey = testKEK
 	})
-	if err := first.app.Stop(t.Context()); err != nil {
+	if err := first.Stop(); err != nil {
 		t.Fatal(err)
 	}
 
@@ -51,7 +51,7 @@ func TestKeysAtRest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = other.start()
+	err = other.Start()
 	if err == nil || !strings.Contains(err.Error(), "key-encryption key does not match") {
 		t.Fatalf("a node with the wrong key-encryption key started or said something else: %v", err)
 	}
@@ -207,7 +207,7 @@ func TestStartRefusesAClientOutlivingItsKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = n.start()
+	err = n.Start()
 	if err == nil || !strings.Contains(err.Error(), "key-retire-period 24h0m0s is too short for client long-lived, whose tokens live 48h0m0s") {
 		t.Fatalf("start with a client outliving the retire period: %v", err)
 	}

@@ -71,7 +71,7 @@ func startCluster(t *testing.T) *cluster {
 		}
 		cl.auth[i] = n
 		wg.Add(1)
-		go func() { defer wg.Done(); errs[i] = n.start() }()
+		go func() { defer wg.Done(); errs[i] = n.Start() }()
 	}
 	wg.Wait()
 	for _, err := range errs {

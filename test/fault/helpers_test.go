@@ -9,25 +9,20 @@
 package fault_test
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"go.uber.org/fx"
-
 	"github.com/sigilauth/sigil/bootstrap"
-	"github.com/sigilauth/sigil/test/testenv"
+	"github.com/sigilauth/sigil/test/testnode"
 )
 
 // The demo clients the nodes register.
@@ -36,58 +31,27 @@ const (
 	opaqueClient, opaqueSecret = "user-client-opaque", "user-client-secret"
 )
 
-type node struct {
-	Config      bootstrap.Config
-	AuthURL     string
-	ResourceURL string
-	Logs        *testenv.LockedBuffer
-	app         *fx.App
-	stopOnce    sync.Once
-}
-
-func freePort(t *testing.T) int { return testenv.FreePort(t) }
+// node is a Sigil app started in this test process (see testnode).
+type node struct{ *testnode.Node }
 
 // startNode starts Sigil in this process on free loopback ports, with its
-// log at debug level in Logs, and stops it when the test ends.
+// demo clients, and stops it when the test ends.
 func startNode(t *testing.T, change func(c *bootstrap.Config)) *node {
 	t.Helper()
-	c := bootstrap.Defaults()
-	c.AuthAddr = "127.0.0.1:" + strconv.Itoa(freePort(t))
-	c.ResourceAddr = "127.0.0.1:" + strconv.Itoa(freePort(t))
-	c.DatabaseDSN = t.TempDir() + "/sigil.db"
-	c.DemoClients = "true"
-	if change != nil {
-		change(&c)
-	}
-	if err := c.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	logs := &testenv.LockedBuffer{}
-	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	n := &node{
-		Config:      c,
-		AuthURL:     "http://" + c.AuthAddr + c.AuthBasePath,
-		ResourceURL: "http://" + c.ResourceAddr + c.ResourceBasePath,
-		Logs:        logs,
-		app:         fx.New(bootstrap.App(c, log)),
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := n.app.Start(ctx); err != nil {
-		t.Fatalf("start sigil: %v\nlogs:\n%s", err, logs)
-	}
-	t.Cleanup(func() { n.stop(t) })
-	return n
+	return &node{testnode.Start(t, func(c *bootstrap.Config) {
+		c.DemoClients = "true"
+		if change != nil {
+			change(c)
+		}
+	})}
 }
 
+// stop stops the node before the test ends.
 func (n *node) stop(t *testing.T) {
-	n.stopOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := n.app.Stop(ctx); err != nil {
-			t.Errorf("stop sigil: %v", err)
-		}
-	})
+	t.Helper()
+	if err := n.Stop(); err != nil {
+		t.Errorf("stop sigil: %v", err)
+	}
 }
 
 func kek() string {
