@@ -392,3 +392,26 @@ func TestSaveClientRefusesAListElementThatWouldSplit(t *testing.T) {
 		t.Errorf("FindClient after the refused save error = %v, want domain.ErrNotFound", err)
 	}
 }
+
+func TestDenyListAndReplayGuardErrorsAreErrors(t *testing.T) {
+	// A database that is down must neither let a revoked token through as
+	// not denied nor pass a replayed assertion as first used.
+	db := testenv.SQLite(t)
+	closeDB(db)
+	clock := fakes.NewClock(time.Now())
+	if _, err := gormstore.NewDenyList(db, clock).IsDenied(t.Context(), "jti"); err == nil {
+		t.Error("IsDenied on a closed database succeeded")
+	}
+	if err := gormstore.NewDenyList(db, clock).Deny(t.Context(), "jti", clock.Now().Add(time.Hour)); err == nil {
+		t.Error("Deny on a closed database succeeded")
+	}
+	if _, err := gormstore.NewReplayGuard(db, clock).FirstUse(t.Context(), "id", clock.Now().Add(time.Hour)); err == nil {
+		t.Error("FirstUse on a closed database succeeded")
+	}
+}
+
+func closeDB(db *gorm.DB) {
+	if sqlDB, err := db.DB(); err == nil {
+		sqlDB.Close()
+	}
+}

@@ -245,3 +245,26 @@ func TestUnreachableSentinelsAreUnavailable(t *testing.T) {
 		t.Errorf("FindToken with no Sentinel = %v, want temporarily unavailable", err)
 	}
 }
+
+func TestUnreachableRedisFailsDenyAndReplayChecks(t *testing.T) {
+	// A Redis that is down must neither let a revoked token through as not
+	// denied nor pass a replayed assertion as first used.
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: time.Second})
+	defer client.Close()
+	list := redisstore.NewDenyList(client, "x:")
+	if denied, err := list.IsDenied(t.Context(), "jti"); err == nil {
+		t.Errorf("IsDenied = %v with no error", denied)
+	}
+	if err := list.Deny(t.Context(), "jti", time.Now().Add(time.Hour)); err == nil {
+		t.Error("Deny succeeded")
+	}
+	guard := redisstore.NewReplayGuard(client, "x:")
+	for _, until := range []time.Time{time.Now().Add(time.Hour), time.Now().Add(-time.Hour)} {
+		if first, err := guard.FirstUse(t.Context(), "id", until); err == nil {
+			t.Errorf("FirstUse until %v = %v with no error", time.Until(until).Round(time.Minute), first)
+		}
+	}
+	if err := redisstore.NewTokens(client, "x:").DeleteToken(t.Context(), "value"); err == nil {
+		t.Error("DeleteToken succeeded")
+	}
+}
