@@ -1,8 +1,6 @@
 package bootstrap_test
 
 import (
-	"math"
-	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -69,28 +67,5 @@ func TestLimitSettingsAreChecked(t *testing.T) {
 	}
 	if want := (application.Limit{Rate: 100, Burst: 100, Period: time.Second}); c.TokenRateLimit != want {
 		t.Errorf("token rate limit %+v, want %+v", c.TokenRateLimit, want)
-	}
-}
-
-func TestTuneMemorySetsASoftLimitUnlessGOMEMLIMITIsSet(t *testing.T) {
-	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
-	c := bootstrap.Defaults()
-	c.HashConcurrency = 2
-	none := func(string) (string, bool) { return "", false }
-	if got := bootstrap.TuneMemory(c, none); got != "204MiB" {
-		t.Errorf("TuneMemory with 2 hash slots reports %q, want 204MiB", got)
-	}
-	if got := debug.SetMemoryLimit(-1); got != c.MemoryLimit() {
-		t.Errorf("the limit is %d, want %d", got, c.MemoryLimit())
-	}
-	debug.SetMemoryLimit(math.MaxInt64)
-	set := func(k string) (string, bool) {
-		if k == "GOMEMLIMIT" {
-			return "1GiB", true
-		}
-		return "", false
-	}
-	if got := bootstrap.TuneMemory(c, set); got != "1GiB" || debug.SetMemoryLimit(-1) != math.MaxInt64 {
-		t.Errorf("with GOMEMLIMIT set TuneMemory reports %q and changed the limit", got)
 	}
 }

@@ -1,6 +1,7 @@
 package bootstrap_test
 
 import (
+	"math"
 	"runtime/debug"
 	"testing"
 
@@ -31,5 +32,28 @@ func TestTuneGCRaisesTheTargetUnlessGOGCIsSet(t *testing.T) {
 	}
 	if got := debug.SetGCPercent(100); got != 100 {
 		t.Errorf("with GOGC set, TuneGC changed the target to %d", got)
+	}
+}
+
+func TestTuneMemorySetsASoftLimitUnlessGOMEMLIMITIsSet(t *testing.T) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
+	c := bootstrap.Defaults()
+	c.HashConcurrency = 2
+	none := func(string) (string, bool) { return "", false }
+	if got := bootstrap.TuneMemory(c, none); got != "204MiB" {
+		t.Errorf("TuneMemory with 2 hash slots reports %q, want 204MiB", got)
+	}
+	if got := debug.SetMemoryLimit(-1); got != c.MemoryLimit() {
+		t.Errorf("the limit is %d, want %d", got, c.MemoryLimit())
+	}
+	debug.SetMemoryLimit(math.MaxInt64)
+	set := func(k string) (string, bool) {
+		if k == "GOMEMLIMIT" {
+			return "1GiB", true
+		}
+		return "", false
+	}
+	if got := bootstrap.TuneMemory(c, set); got != "1GiB" || debug.SetMemoryLimit(-1) != math.MaxInt64 {
+		t.Errorf("with GOMEMLIMIT set TuneMemory reports %q and changed the limit", got)
 	}
 }
