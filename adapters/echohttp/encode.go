@@ -3,7 +3,7 @@ package echohttp
 import (
 	"strconv"
 
-	"github.com/sigilauth/sigil/adapters/internal/claims"
+	"github.com/sigilauth/sigil/adapters/internal/jsonwire"
 	"github.com/sigilauth/sigil/application"
 	"github.com/sigilauth/sigil/domain"
 )
@@ -19,13 +19,13 @@ import (
 // access_token, scope when not empty, token_type, expires_in.
 func appendTokenResponse(b []byte, out application.IssuedToken) []byte {
 	b = append(b, `{"access_token":`...)
-	b = claims.AppendString(b, out.AccessToken)
+	b = jsonwire.AppendString(b, out.AccessToken)
 	if out.Scope != "" {
 		b = append(b, `,"scope":`...)
-		b = claims.AppendString(b, out.Scope)
+		b = jsonwire.AppendString(b, out.Scope)
 	}
 	b = append(b, `,"token_type":`...)
-	b = claims.AppendString(b, out.TokenType)
+	b = jsonwire.AppendString(b, out.TokenType)
 	b = append(b, `,"expires_in":`...)
 	b = strconv.AppendInt(b, out.ExpiresIn, 10)
 	return append(b, '}')
@@ -38,11 +38,11 @@ func appendIntrospection(b []byte, t domain.Token) []byte {
 	b = append(b, `{"active":true`...)
 	if t.Subject != "" {
 		b = append(b, `,"sub":`...)
-		b = claims.AppendString(b, t.Subject)
+		b = jsonwire.AppendString(b, t.Subject)
 	}
 	if len(t.Audience) > 0 {
 		b = append(b, `,"aud":`...)
-		b = claims.AppendStrings(b, t.Audience)
+		b = jsonwire.AppendStrings(b, t.Audience)
 	}
 	if n := unixSeconds(t.NotBefore); n != 0 {
 		b = append(b, `,"nbf":`...)
@@ -50,11 +50,11 @@ func appendIntrospection(b []byte, t domain.Token) []byte {
 	}
 	if len(t.Scopes) > 0 {
 		b = append(b, `,"scope":`...)
-		b = claims.AppendScope(b, t.Scopes)
+		b = jsonwire.AppendScope(b, t.Scopes)
 	}
 	if t.Issuer != "" {
 		b = append(b, `,"iss":`...)
-		b = claims.AppendString(b, t.Issuer)
+		b = jsonwire.AppendString(b, t.Issuer)
 	}
 	b = append(b, `,"exp":`...)
 	b = strconv.AppendInt(b, unixSeconds(t.ExpiresAt), 10)
@@ -64,11 +64,11 @@ func appendIntrospection(b []byte, t domain.Token) []byte {
 	}
 	if t.ID != "" {
 		b = append(b, `,"jti":`...)
-		b = claims.AppendString(b, t.ID)
+		b = jsonwire.AppendString(b, t.ID)
 	}
 	if t.ClientID != "" {
 		b = append(b, `,"client_id":`...)
-		b = claims.AppendString(b, t.ClientID)
+		b = jsonwire.AppendString(b, t.ClientID)
 	}
 	b = append(b, `,"token_type":"`+domain.TokenTypeBearer+`"}`...)
 	return b
@@ -77,8 +77,8 @@ func appendIntrospection(b []byte, t domain.Token) []byte {
 // appendCountry writes a country as countryJSON documents it.
 func appendCountry(b []byte, c domain.Country) []byte {
 	b = append(b, `{"code":`...)
-	b = claims.AppendString(b, c.Alpha3)
+	b = jsonwire.AppendString(b, c.Alpha3)
 	b = append(b, `,"name":`...)
-	b = claims.AppendString(b, c.Name)
+	b = jsonwire.AppendString(b, c.Name)
 	return append(b, '}')
 }
