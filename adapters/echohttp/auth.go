@@ -1,8 +1,6 @@
 package echohttp
 
 import (
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -127,15 +125,6 @@ func clientAddress(c echo.Context) netip.Addr {
 	return a
 }
 
-// unixSeconds is a NumericDate (RFC 7519 §2); zero for an unset time, so
-// that omitempty drops it.
-func unixSeconds(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.Unix()
-}
-
 // jwksDocument publishes the key set (RFC 7517 §5). Resource servers cache
 // it for as long as the use case says.
 func (a authAPI) jwksDocument(c echo.Context) error {
@@ -145,15 +134,4 @@ func (a authAPI) jwksDocument(c echo.Context) error {
 	}
 	c.Response().Header().Set(echo.HeaderCacheControl, "public, max-age="+strconv.FormatInt(int64(out.MaxAge/time.Second), 10))
 	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, out.JSON)
-}
-
-// writeJSON encodes v, a fixed response struct, and sends it. It avoids
-// c.JSON, which parses the query string on every call to look for
-// ?pretty.
-func writeJSON(c echo.Context, status int, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encode response: %w", err)
-	}
-	return c.JSONBlob(status, b)
 }

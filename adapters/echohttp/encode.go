@@ -1,7 +1,12 @@
 package echohttp
 
 import (
+	"encoding/json"
+	"fmt"
 	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
 
 	"github.com/sigilauth/sigil/adapters/internal/jsonwire"
 	"github.com/sigilauth/sigil/application"
@@ -13,7 +18,8 @@ import (
 // are written by hand rather than through encoding/json's reflection:
 // these are the hottest responses of the two roles (issue 5), and a fixed
 // shape needs no reflection. Tests check the bytes against encoding/json's
-// for the same values.
+// for the same values. Every other response is a struct sent with
+// writeJSON.
 
 // appendTokenResponse writes a successful token response (RFC 6749 §5.1):
 // access_token, scope when not empty, token_type, expires_in.
@@ -81,4 +87,24 @@ func appendCountry(b []byte, c domain.Country) []byte {
 	b = append(b, `,"name":`...)
 	b = jsonwire.AppendString(b, c.Name)
 	return append(b, '}')
+}
+
+// unixSeconds is a NumericDate (RFC 7519 §2); zero for an unset time, so
+// that omitempty drops it.
+func unixSeconds(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
+}
+
+// writeJSON encodes v, a fixed response struct, and sends it. It avoids
+// c.JSON, which parses the query string on every call to look for
+// ?pretty.
+func writeJSON(c echo.Context, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode response: %w", err)
+	}
+	return c.JSONBlob(status, b)
 }
