@@ -301,7 +301,7 @@ func TestExpiredTokens(t *testing.T) {
 	}
 }
 
-func TestJWKS(t *testing.T) {
+func TestJWKSDocument(t *testing.T) {
 	rec := newEnv(t).toAuth(get(jwksPath))
 	check(t, rec, want{status: http.StatusOK, header: map[string]string{"Cache-Control": "public, max-age=300"}})
 	// The fake encoder lists kids; the key loaded at start is kid-1.

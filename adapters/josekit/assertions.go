@@ -35,7 +35,7 @@ type ClientAssertionOptions struct {
 	// HTTPClient fetches clients' jwks_uri; one with a 10s timeout if nil.
 	HTTPClient *http.Client
 	// MinRefreshInterval and MaxAge apply to each jwks_uri as to a
-	// RemoteJWKS: 10s and 5m if zero.
+	// RemoteKeySet: 10s and 5m if zero.
 	MinRefreshInterval time.Duration
 	MaxAge             time.Duration
 	// Clock defaults to the system clock.
@@ -54,13 +54,13 @@ type ClientAssertionOptions struct {
 // claim: that is the caller's job.
 type ClientAssertions struct {
 	client  *http.Client
-	remotes RemoteJWKSOptions
+	remotes RemoteKeySetOptions
 	log     *slog.Logger
 	maxSets int
 
 	mu     sync.Mutex
-	inline map[string]inlineKeys  // by client id
-	remote map[string]*RemoteJWKS // by jwks_uri
+	inline map[string]inlineKeys    // by client id
+	remote map[string]*RemoteKeySet // by jwks_uri
 }
 
 // inlineKeys is a client's parsed jwks, with the hash of the text it was
@@ -76,7 +76,7 @@ var _ application.ClientAssertionVerifier = (*ClientAssertions)(nil)
 func NewClientAssertions(opts ClientAssertionOptions) *ClientAssertions {
 	a := &ClientAssertions{
 		client: opts.HTTPClient,
-		remotes: RemoteJWKSOptions{
+		remotes: RemoteKeySetOptions{
 			MinRefreshInterval: opts.MinRefreshInterval,
 			MaxAge:             opts.MaxAge,
 			Clock:              opts.Clock,
@@ -85,7 +85,7 @@ func NewClientAssertions(opts ClientAssertionOptions) *ClientAssertions {
 		log:     opts.Logger,
 		maxSets: opts.MaxKeySets,
 		inline:  map[string]inlineKeys{},
-		remote:  map[string]*RemoteJWKS{},
+		remote:  map[string]*RemoteKeySet{},
 	}
 	if a.client == nil {
 		a.client = &http.Client{Timeout: fetchTimeout}
@@ -293,7 +293,7 @@ func keyLookupError(err error, reason string) error {
 }
 
 // keySource is where a client's public keys come from: its inline jwks or
-// a RemoteJWKS for its jwks_uri.
+// a RemoteKeySet for its jwks_uri.
 type keySource interface {
 	keysFor(ctx context.Context, need func(*keySet) bool) (*keySet, error)
 }
@@ -328,7 +328,7 @@ func (a *ClientAssertions) inlineKeys(c domain.Client) (keySource, error) {
 	if ok && e.sum == sum {
 		return staticKeys{e.set}, nil
 	}
-	if len(c.JWKS) > maxJWKSBytes {
+	if len(c.JWKS) > maxKeySetBytes {
 		return nil, refuse("client jwks is too large")
 	}
 	set, err := parseKeySet([]byte(c.JWKS), a.log.With("client", c.ID))
@@ -356,7 +356,7 @@ func (a *ClientAssertions) remoteKeys(uri string) (keySource, error) {
 	r, ok := a.remote[uri]
 	if !ok {
 		evictOneIfFull(a.remote, a.maxSets)
-		r = NewRemoteJWKS(uri, a.client, a.remotes)
+		r = NewRemoteKeySet(uri, a.client, a.remotes)
 		a.remote[uri] = r
 	}
 	return r, nil
