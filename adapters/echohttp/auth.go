@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/sigilauth/sigil/adapters/internal/claims"
 	"github.com/sigilauth/sigil/application"
 )
 
@@ -49,10 +50,6 @@ func (a authAPI) token(c echo.Context) error {
 	return c.JSONBlob(http.StatusOK, appendTokenResponse(make([]byte, 0, 128+len(out.AccessToken)), out))
 }
 
-// inactive is the whole answer for a token that is not active: RFC 7662
-// §2.2 says to tell nothing more.
-var inactive = []byte(`{"active":false}`)
-
 // introspection is the introspection endpoint (RFC 7662 §2). It takes
 // token_type_hint but does not need it (§2.1 lets the server ignore it):
 // tokens are told apart by their shape. A caller whose Accept header
@@ -86,10 +83,9 @@ func (a authAPI) introspection(c echo.Context) error {
 	if asJWT {
 		return c.Blob(http.StatusOK, mimeIntrospectionJWT, []byte(out.JWT))
 	}
-	if !out.Active {
-		return c.JSONBlob(http.StatusOK, inactive)
-	}
-	return c.JSONBlob(http.StatusOK, appendIntrospection(make([]byte, 0, 512), out.Token))
+	// For a token that is not active, {"active":false}: RFC 7662 §2.2 says
+	// to tell nothing more.
+	return c.JSONBlob(http.StatusOK, claims.AppendIntrospection(make([]byte, 0, 512), out))
 }
 
 // revocation is the revocation endpoint (RFC 7009 §2). Success, including
