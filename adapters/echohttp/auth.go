@@ -2,7 +2,6 @@ package echohttp
 
 import (
 	"net/http"
-	"net/netip"
 	"strconv"
 	"time"
 
@@ -112,13 +111,6 @@ func (a authAPI) revocation(c echo.Context) error {
 	}
 	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 	return c.NoContent(http.StatusOK)
-}
-
-// clientAddress is the address the request came from, as the server's
-// IP extractor tells it (see ipExtractor); the zero Addr if unreadable.
-func clientAddress(c echo.Context) netip.Addr {
-	a, _ := netip.ParseAddr(c.RealIP())
-	return a
 }
 
 // jwksDocument publishes the key set (RFC 7517 §5). Resource servers cache
