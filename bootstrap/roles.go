@@ -334,8 +334,8 @@ func ResourceRole() fx.Option {
 		),
 		fx.Provide(
 			fx.Private,
-			func(c Config, hc *http.Client, clock application.Clock, log *slog.Logger) *josekit.RemoteJWKS {
-				return josekit.NewRemoteJWKS(c.JWKSURL(), hc, josekit.RemoteJWKSOptions{
+			func(c Config, hc *http.Client, clock application.Clock, log *slog.Logger) *josekit.RemoteKeySet {
+				return josekit.NewRemoteKeySet(c.JWKSURL(), hc, josekit.RemoteKeySetOptions{
 					MinRefreshInterval: c.JWKSMinRefreshInterval,
 					MaxAge:             c.JWKSMaxAge,
 					Clock:              clock,
@@ -346,7 +346,7 @@ func ResourceRole() fx.Option {
 			// leaves the JWKS, an introspection answer for
 			// resource-introspection-cache-ttl; the revocation set is
 			// checked above both, on every request.
-			func(keys *josekit.RemoteJWKS, c Config, clock application.Clock) application.AccessTokenVerifier {
+			func(keys *josekit.RemoteKeySet, c Config, clock application.Clock) application.AccessTokenVerifier {
 				v := josekit.NewVerifier(keys, josekit.VerifierOptions{
 					Issuer:     c.ExpectedIssuer(),
 					Leeway:     c.ResourceLeeway,
@@ -379,7 +379,7 @@ func ResourceRole() fx.Option {
 		fx.Provide(
 			// A key the authorization server removed is dropped at once, and
 			// with it every cached verification of a token it signed.
-			fx.Annotate(func(keys *josekit.RemoteJWKS) func(domain.Event) {
+			fx.Annotate(func(keys *josekit.RemoteKeySet) func(domain.Event) {
 				return func(e domain.Event) {
 					if e.Kind == domain.EventKeyRemoved {
 						keys.Forget(e.KID)

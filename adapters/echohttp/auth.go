@@ -1,15 +1,13 @@
 package echohttp
 
 import (
-	"encoding/json"
-	"fmt"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/sigilauth/sigil/adapters/internal/claims"
 	"github.com/sigilauth/sigil/application"
 )
 
@@ -51,10 +49,6 @@ func (a authAPI) token(c echo.Context) error {
 	return c.JSONBlob(http.StatusOK, appendTokenResponse(make([]byte, 0, 128+len(out.AccessToken)), out))
 }
 
-// inactive is the whole answer for a token that is not active: RFC 7662
-// §2.2 says to tell nothing more.
-var inactive = []byte(`{"active":false}`)
-
 // introspection is the introspection endpoint (RFC 7662 §2). It takes
 // token_type_hint but does not need it (§2.1 lets the server ignore it):
 // tokens are told apart by their shape. A caller whose Accept header
@@ -88,10 +82,9 @@ func (a authAPI) introspection(c echo.Context) error {
 	if asJWT {
 		return c.Blob(http.StatusOK, mimeIntrospectionJWT, []byte(out.JWT))
 	}
-	if !out.Active {
-		return c.JSONBlob(http.StatusOK, inactive)
-	}
-	return c.JSONBlob(http.StatusOK, appendIntrospection(make([]byte, 0, 512), out.Token))
+	// For a token that is not active, {"active":false}: RFC 7662 §2.2 says
+	// to tell nothing more.
+	return c.JSONBlob(http.StatusOK, claims.AppendIntrospection(make([]byte, 0, 512), out))
 }
 
 // revocation is the revocation endpoint (RFC 7009 §2). Success, including
@@ -120,22 +113,6 @@ func (a authAPI) revocation(c echo.Context) error {
 	return c.NoContent(http.StatusOK)
 }
 
-// clientAddress is the address the request came from, as the server's
-// IP extractor tells it (see ipExtractor); the zero Addr if unreadable.
-func clientAddress(c echo.Context) netip.Addr {
-	a, _ := netip.ParseAddr(c.RealIP())
-	return a
-}
-
-// unixSeconds is a NumericDate (RFC 7519 §2); zero for an unset time, so
-// that omitempty drops it.
-func unixSeconds(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.Unix()
-}
-
 // jwksDocument publishes the key set (RFC 7517 §5). Resource servers cache
 // it for as long as the use case says.
 func (a authAPI) jwksDocument(c echo.Context) error {
@@ -145,15 +122,4 @@ func (a authAPI) jwksDocument(c echo.Context) error {
 	}
 	c.Response().Header().Set(echo.HeaderCacheControl, "public, max-age="+strconv.FormatInt(int64(out.MaxAge/time.Second), 10))
 	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, out.JSON)
-}
-
-// writeJSON encodes v, a fixed response struct, and sends it. It avoids
-// c.JSON, which parses the query string on every call to look for
-// ?pretty.
-func writeJSON(c echo.Context, status int, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encode response: %w", err)
-	}
-	return c.JSONBlob(status, b)
 }

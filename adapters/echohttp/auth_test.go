@@ -301,7 +301,7 @@ func TestExpiredTokens(t *testing.T) {
 	}
 }
 
-func TestJWKS(t *testing.T) {
+func TestJWKSDocument(t *testing.T) {
 	rec := newEnv(t).toAuth(get(jwksPath))
 	check(t, rec, want{status: http.StatusOK, header: map[string]string{"Cache-Control": "public, max-age=300"}})
 	// The fake encoder lists kids; the key loaded at start is kid-1.
@@ -353,28 +353,29 @@ func TestResourceIndicators(t *testing.T) {
 func TestIntrospectionJWT(t *testing.T) {
 	const jwtType = "application/token-introspection+jwt"
 	tests := []struct {
+		name    string
 		accept  []string // Accept header values
 		wantJWT bool
 	}{
-		{nil, false},
-		{[]string{jwtType}, true},
-		{[]string{"APPLICATION/Token-Introspection+JWT"}, true},
-		{[]string{"application/json"}, false},
-		{[]string{"*/*"}, false},
-		{[]string{"application/*"}, false},
-		{[]string{"text/html"}, false},
-		{[]string{jwtType + ", application/json"}, true},
-		{[]string{"application/json, " + jwtType}, true},
-		{[]string{"application/json;q=0.9, " + jwtType}, true},
-		{[]string{"application/json; q=0.9", jwtType + "; q=1.0"}, true},
-		{[]string{"application/*;q=0.1, " + jwtType + ";q=0.2"}, true},
-		{[]string{jwtType + ";q=0.5, application/json"}, false},
-		{[]string{jwtType + ", " + jwtType + ";q=0.1, application/json;q=0.5"}, true},
-		{[]string{jwtType + ";q=0.5, */*"}, false},
-		{[]string{jwtType + ";q=0"}, false},
-		{[]string{jwtType + ";q=0.000, */*;q=0.1"}, false},
-		{[]string{jwtType + ";q=2"}, false},
-		{[]string{jwtType + ";q=abc"}, false},
+		{"no accept", nil, false},
+		{"the jwt type", []string{jwtType}, true},
+		{"the jwt type in another case", []string{"APPLICATION/Token-Introspection+JWT"}, true},
+		{"json", []string{"application/json"}, false},
+		{"anything", []string{"*/*"}, false},
+		{"any application type", []string{"application/*"}, false},
+		{"html only", []string{"text/html"}, false},
+		{"jwt then json", []string{jwtType + ", application/json"}, true},
+		{"json then jwt", []string{"application/json, " + jwtType}, true},
+		{"json weighed lower", []string{"application/json;q=0.9, " + jwtType}, true},
+		{"weights in two header values", []string{"application/json; q=0.9", jwtType + "; q=1.0"}, true},
+		{"jwt weighed above any application type", []string{"application/*;q=0.1, " + jwtType + ";q=0.2"}, true},
+		{"jwt weighed lower than json", []string{jwtType + ";q=0.5, application/json"}, false},
+		{"jwt named twice, the higher weight counts", []string{jwtType + ", " + jwtType + ";q=0.1, application/json;q=0.5"}, true},
+		{"jwt weighed lower than anything", []string{jwtType + ";q=0.5, */*"}, false},
+		{"jwt refused with q=0", []string{jwtType + ";q=0"}, false},
+		{"jwt refused with q=0.000", []string{jwtType + ";q=0.000, */*;q=0.1"}, false},
+		{"weight above 1 is malformed", []string{jwtType + ";q=2"}, false},
+		{"weight not a number is malformed", []string{jwtType + ";q=abc"}, false},
 	}
 	e := newEnv(t)
 	tokens := map[string]string{
@@ -383,7 +384,7 @@ func TestIntrospectionJWT(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for state, token := range tokens {
-			t.Run(strings.Join(tt.accept, " | ")+"/"+state, func(t *testing.T) {
+			t.Run(tt.name+"/"+state, func(t *testing.T) {
 				req := post(introspectPath, form("client_id", jwtClient, "client_secret", jwtSecret, "token", token))
 				for _, v := range tt.accept {
 					req.Header.Add("Accept", v)

@@ -35,8 +35,11 @@ var wantMetadata = fmt.Sprintf(`{
 
 func TestMetadata(t *testing.T) {
 	e := newEnv(t)
-	for _, path := range []string{metadataRootPath, metadataBasePath} {
-		t.Run(path, func(t *testing.T) {
+	for name, path := range map[string]string{
+		"well-known before the issuer's path (RFC 8414 §3.1)": metadataRootPath,
+		"well-known appended to the issuer":                   metadataBasePath,
+	} {
+		t.Run(name, func(t *testing.T) {
 			rec := e.toAuth(get(path))
 			check(t, rec, want{status: http.StatusOK, header: map[string]string{"Cache-Control": "public, max-age=300"}})
 			equalJSON(t, rec.Body.Bytes(), wantMetadata)

@@ -83,7 +83,7 @@ type ResourceHandlers struct {
 // GET {base}/oauth2/jwks, the metadata document at
 // GET {base}/.well-known/oauth-authorization-server and
 // GET /.well-known/oauth-authorization-server{base}, and the health routes.
-// The caller starts and stops it.
+// The caller serves it as an http.Handler.
 func NewAuthServer(opts Options, h AuthHandlers) *echo.Echo {
 	e, s := newServer(opts)
 	a := authAPI{issue: h.Issue, introspect: h.Introspect, revoke: h.Revoke, jwks: h.JWKS, metadata: h.Metadata}
@@ -106,7 +106,7 @@ func NewAuthServer(opts Options, h AuthHandlers) *echo.Echo {
 
 // NewResourceServer builds the resource server: the routes of
 // resourceRoutes under {base}, each behind a bearer-token check for its
-// scopes, and the health routes. The caller starts and stops it.
+// scopes, and the health routes. The caller serves it as an http.Handler.
 func NewResourceServer(opts Options, h ResourceHandlers) *echo.Echo {
 	e, s := newServer(opts)
 	r := resourceAPI{authorize: h.Authorize, get: h.GetCountry, list: h.ListCountries}
@@ -138,13 +138,11 @@ func newServer(opts Options) (*echo.Echo, *server) {
 		maxBody = defaultMaxBodyBytes
 	}
 
+	// Only Echo's router and handler chain are used: the server is an
+	// http.Handler that bootstrap serves with an http.Server of its own
+	// (timeouts, header limit, net/http's error log). Echo's Start, and
+	// its banner, port line, StdLogger and Server, are never used.
 	e := echo.New()
-	e.HideBanner = true
-	e.HidePort = true
-	// net/http's own complaints (TLS handshakes, broken connections) go to
-	// the same log; Echo hands StdLogger to the server it starts.
-	e.StdLogger = slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
-	e.Server.ErrorLog = e.StdLogger
 	e.HTTPErrorHandler = s.handleError
 	e.IPExtractor = ipExtractor(opts.TrustedProxies)
 	// Outermost first: the request log sees the final status, including

@@ -8,11 +8,12 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
+	"github.com/sigilauth/sigil/adapters/internal/claims"
 	"github.com/sigilauth/sigil/adapters/introspection"
+	"github.com/sigilauth/sigil/application"
 	"github.com/sigilauth/sigil/domain"
 	"github.com/sigilauth/sigil/test/fakes"
 )
@@ -26,12 +27,13 @@ import (
 const benchToken = "gHqJ3cA1l2bYw0o8Kz9xXr6S4e7TnUvQ5iPmD2fLhNs"
 
 // benchAnswer is an active token's answer as Sigil's introspection
-// endpoint writes it (RFC 7662 §2.2): the same members in the same order.
-var benchAnswer = []byte(`{"active":true,"sub":"user-client-opaque","aud":["user-client-opaque"],` +
-	`"nbf":` + strconv.FormatInt(now.Add(-time.Minute).Unix(), 10) + `,"scope":"country.read",` +
-	`"iss":"http://localhost:8085/ms-auth-server","exp":` + strconv.FormatInt(now.Add(4*time.Hour).Unix(), 10) +
-	`,"iat":` + strconv.FormatInt(now.Add(-time.Minute).Unix(), 10) + `,"jti":"4df7aa1c-96be-4653-a7bd-fe34b5fcc51a",` +
-	`"client_id":"user-client-opaque","token_type":"Bearer"}`)
+// endpoint writes it (RFC 7662 §2.2), for the seed's opaque client.
+var benchAnswer = claims.AppendIntrospection(nil, application.Introspection{Active: true, Token: domain.Token{
+	ID: "4df7aa1c-96be-4653-a7bd-fe34b5fcc51a", Issuer: "http://localhost:8085/ms-auth-server",
+	Subject: "user-client-opaque", ClientID: "user-client-opaque", Scopes: domain.NewScopes("country.read"),
+	Audience: []string{"user-client-opaque"}, NotBefore: now.Add(-time.Minute), IssuedAt: now.Add(-time.Minute),
+	ExpiresAt: now.Add(4 * time.Hour),
+}})
 
 // BenchmarkIntrospectToken measures one introspection two ways. Over
 // loopback HTTP to an httptest.Server, as in production but on one

@@ -69,21 +69,6 @@ func basicAuth(clientID, clientSecret string) string {
 	return req.Header.Get("Authorization")
 }
 
-// response is the introspection response of RFC 7662 §2.2.
-type response struct {
-	Active    *bool              `json:"active"`
-	Scope     claims.Scope       `json:"scope"`
-	ClientID  string             `json:"client_id"`
-	TokenType string             `json:"token_type"`
-	ExpiresAt claims.NumericDate `json:"exp"`
-	IssuedAt  claims.NumericDate `json:"iat"`
-	NotBefore claims.NumericDate `json:"nbf"`
-	Subject   string             `json:"sub"`
-	Audience  claims.Audience    `json:"aud"`
-	Issuer    string             `json:"iss"`
-	ID        string             `json:"jti"`
-}
-
 // IntrospectToken asks the authorization server about raw (RFC 7662 §2.1).
 // An inactive or expired token is invalid_token; a server that cannot be
 // reached or answers anything but a well-formed 200 is an error matching
@@ -119,7 +104,9 @@ func (c *Client) IntrospectToken(ctx context.Context, raw string) (domain.Token,
 		return domain.Token{}, unavailable("introspection response too large", nil)
 	}
 
-	var r response
+	// Read as Sigil's own answers are defined; nil Active is an answer
+	// without active, malformed.
+	var r claims.Introspection
 	if err := json.Unmarshal(body, &r); err != nil || r.Active == nil {
 		return domain.Token{}, unavailable("malformed introspection response", nil)
 	}

@@ -19,7 +19,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/sigilauth/sigil/adapters/internal/claims"
 	"github.com/sigilauth/sigil/adapters/introspection"
+	"github.com/sigilauth/sigil/application"
 	"github.com/sigilauth/sigil/domain"
 	"github.com/sigilauth/sigil/test/fakes"
 )
@@ -65,7 +67,8 @@ func activeFlag(body []byte) (active, present bool) {
 // expired by our clock, with well-formed scopes; every failure is
 // invalid_token (inactive, expired, bad scope) or temporarily unavailable
 // (anything the server should not have said), never both a token and an
-// error; an answer marshalled from any claims reads back as those claims.
+// error; and Sigil's own answer for any claims reads back as those claims
+// (see FuzzIntrospectionRoundTrip).
 func FuzzIntrospectionAnswer(f *testing.F) {
 	exp := now.Add(time.Hour).Unix()
 	f.Add(200, []byte(`{"active":true,"client_id":"svc-a","scope":"b a","exp":1893553445,"aud":"x"}`), "svc-a", "sub", "a b", exp, "aud")
@@ -114,28 +117,82 @@ func FuzzIntrospectionAnswer(f *testing.F) {
 			}
 		}
 
-		// The other direction: an answer made from these claims.
-		scopes, scopeErr := domain.ParseScopes(scope)
-		// encoding/json writes invalid UTF-8 as U+FFFD: such strings cannot
-		// come back as they were.
-		if exp <= now.Unix() || exp > 253402300799 || scopeErr != nil ||
-			!utf8.ValidString(clientID) || !utf8.ValidString(sub) || !utf8.ValidString(aud) {
-			return
+		// The other direction: Sigil's own answer for these claims.
+		tok, ok := activeToken(clientID, sub, scope, "", "", aud, 0, exp, 0)
+		if ok {
+			checkRoundTrip(t, tok)
 		}
-		auds := strings.Split(aud, "\n")
-		answer, err := json.Marshal(map[string]any{
-			"active": true, "client_id": clientID, "sub": sub, "scope": scope, "exp": exp, "aud": auds,
-		})
-		if err != nil {
-			t.Fatal(err)
+	})
+}
+
+// unixOrZero is the time of a NumericDate, 0 standing for an unset time.
+func unixOrZero(s int64) time.Time {
+	if s == 0 {
+		return time.Time{}
+	}
+	return time.Unix(s, 0)
+}
+
+// activeToken is the token an active answer with these members describes,
+// aud split on newlines, and whether the client must read it back as it
+// is: strings in UTF-8 (encoding/json writes other bytes as U+FFFD),
+// well-formed scopes, dates a NumericDate takes, and exp, if set, not yet
+// passed by the client's clock.
+func activeToken(clientID, sub, scope, iss, jti, aud string, nbf, exp, iat int64) (domain.Token, bool) {
+	scopes, err := domain.ParseScopes(scope)
+	if err != nil {
+		return domain.Token{}, false
+	}
+	tok := domain.Token{
+		ID: jti, Issuer: iss, Subject: sub, ClientID: clientID, Scopes: scopes,
+		Audience:  strings.Split(aud, "\n"),
+		NotBefore: unixOrZero(nbf), ExpiresAt: unixOrZero(exp), IssuedAt: unixOrZero(iat),
+	}
+	for _, d := range []int64{nbf, exp, iat} {
+		if d < 0 || d > 253402300799 {
+			return domain.Token{}, false
 		}
-		got, err = introspect(http.StatusOK, answer)
-		if err != nil {
-			t.Fatalf("answer %s refused: %v", answer, err)
+	}
+	if exp != 0 && exp <= now.Unix() {
+		return domain.Token{}, false
+	}
+	for _, s := range append([]string{clientID, sub, iss, jti}, tok.Audience...) {
+		if !utf8.ValidString(s) {
+			return domain.Token{}, false
 		}
-		if got.ClientID != clientID || got.Subject != sub || !slices.Equal(got.Scopes, scopes) ||
-			got.ExpiresAt.Unix() != exp || !slices.Equal(got.Audience, auds) {
-			t.Fatalf("answer %s read as %+v", answer, got)
+	}
+	return tok, true
+}
+
+// checkRoundTrip serves the answer the authorization server writes for tok
+// (the one definition, claims.AppendIntrospection) and checks the client
+// reads tok back from it, as the opaque token it asked about.
+func checkRoundTrip(t *testing.T, tok domain.Token) {
+	t.Helper()
+	answer := claims.AppendIntrospection(nil, application.Introspection{Active: true, Token: tok})
+	got, err := introspect(http.StatusOK, answer)
+	if err != nil {
+		t.Fatalf("answer %s refused: %v", answer, err)
+	}
+	want := tok
+	want.Value, want.Format = "opaque-token", domain.FormatOpaque
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("answer %s read as\n %+v\nwant\n %+v", answer, got, want)
+	}
+}
+
+// FuzzIntrospectionRoundTrip checks that the resource role reads every
+// member of the auth role's answer back as it was written, for any active
+// token it must accept (see activeToken); aud is split on newlines.
+func FuzzIntrospectionRoundTrip(f *testing.F) {
+	nbf, exp := now.Add(-time.Minute).Unix(), now.Add(time.Hour).Unix()
+	f.Add("user-client-opaque", "user-client-opaque", "country.read", "http://localhost:8085/ms-auth-server",
+		"4df7aa1c-96be-4653-a7bd-fe34b5fcc51a", "user-client-opaque", nbf, exp, nbf)
+	f.Add("", "", "", "", "", "", int64(0), int64(0), int64(0))
+	f.Add("c<&>", "s\u2028", "b a a", "\x00", "é", "x\ny", int64(253402300799), int64(253402300799), int64(1))
+	f.Fuzz(func(t *testing.T, clientID, sub, scope, iss, jti, aud string, nbf, exp, iat int64) {
+		if tok, ok := activeToken(clientID, sub, scope, iss, jti, aud, nbf, exp, iat); ok {
+			checkRoundTrip(t, tok)
 		}
 	})
 }

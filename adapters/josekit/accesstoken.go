@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/sigilauth/sigil/adapters/internal/claims"
+	"github.com/sigilauth/sigil/adapters/internal/jsonwire"
 	"github.com/sigilauth/sigil/domain"
 )
 
@@ -16,7 +17,7 @@ import (
 func appendAccessTokenClaims(dst []byte, t domain.Token) []byte {
 	// iss has no omitempty: RFC 9068 §2.2 requires it.
 	dst = append(dst, `{"iss":`...)
-	dst = claims.AppendString(dst, t.Issuer)
+	dst = jsonwire.AppendString(dst, t.Issuer)
 	dst = appendOptionalString(dst, `,"sub":`, t.Subject)
 	// aud is a string for one audience and an array for several, as
 	// claims.Audience marshals it (RFC 7519 §4.1.3), and left out when
@@ -25,10 +26,10 @@ func appendAccessTokenClaims(dst []byte, t domain.Token) []byte {
 	case 0:
 	case 1:
 		dst = append(dst, `,"aud":`...)
-		dst = claims.AppendString(dst, t.Audience[0])
+		dst = jsonwire.AppendString(dst, t.Audience[0])
 	default:
 		dst = append(dst, `,"aud":`...)
-		dst = claims.AppendStrings(dst, t.Audience)
+		dst = jsonwire.AppendStrings(dst, t.Audience)
 	}
 	// exp has no omitempty: RFC 9068 §2.2 requires it, and the signer
 	// refuses a token without one.
@@ -42,7 +43,7 @@ func appendAccessTokenClaims(dst []byte, t domain.Token) []byte {
 	// when that string would be empty: no token, or one empty token.
 	if len(t.Scopes) > 1 || len(t.Scopes) == 1 && t.Scopes[0] != "" {
 		dst = append(dst, `,"scope":`...)
-		dst = claims.AppendScope(dst, t.Scopes)
+		dst = jsonwire.AppendScope(dst, t.Scopes)
 	}
 	return append(dst, '}')
 }
@@ -54,7 +55,7 @@ func appendOptionalString(dst []byte, member, v string) []byte {
 		return dst
 	}
 	dst = append(dst, member...)
-	return claims.AppendString(dst, v)
+	return jsonwire.AppendString(dst, v)
 }
 
 // appendOptionalDate appends member and d unless d is zero, as omitempty

@@ -74,10 +74,10 @@ func regenerate(t *testing.T, alg domain.Algorithm) domain.SigningKey {
 	return k
 }
 
-func TestJWKSMembersPerKeyType(t *testing.T) {
+func TestKeySetEncoderMembersPerKeyType(t *testing.T) {
 	b64 := base64.RawURLEncoding.EncodeToString
 	for alg, want := range map[domain.Algorithm]func(*testing.T, domain.SigningKey) map[string]string{
-		domain.RS256: nil, // covered member by member in TestJWKSHasExactlyThePublicMembers
+		domain.RS256: nil, // covered member by member in TestKeySetEncoderHasExactlyThePublicMembers
 		domain.PS256: nil,
 		domain.ES256: func(t *testing.T, k domain.SigningKey) map[string]string {
 			// The uncompressed point is 0x04 || x || y; RFC 7518 §6.2.1.2
@@ -96,7 +96,7 @@ func TestJWKSMembersPerKeyType(t *testing.T) {
 	} {
 		t.Run(string(alg), func(t *testing.T) {
 			k := keyFor(t, alg)
-			doc, err := josekit.NewJWKS().EncodeJWKS([]domain.SigningKey{k})
+			doc, err := josekit.NewKeySetEncoder().EncodeJWKS([]domain.SigningKey{k})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -148,7 +148,7 @@ func TestKeyGeneratorMakesEachAlgorithmsKey(t *testing.T) {
 	}
 }
 
-func TestRemoteJWKSReadsOKPKeys(t *testing.T) {
+func TestRemoteKeySetReadsOKPKeys(t *testing.T) {
 	ed := keyFor(t, domain.EdDSA)
 	jwk := jwkOf(t, ed)
 	keys := []any{

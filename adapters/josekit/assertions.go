@@ -35,7 +35,7 @@ type ClientAssertionOptions struct {
 	// HTTPClient fetches clients' jwks_uri; one with a 10s timeout if nil.
 	HTTPClient *http.Client
 	// MinRefreshInterval and MaxAge apply to each jwks_uri as to a
-	// RemoteJWKS: 10s and 5m if zero.
+	// RemoteKeySet: 10s and 5m if zero.
 	MinRefreshInterval time.Duration
 	MaxAge             time.Duration
 	// Clock defaults to the system clock.
@@ -54,7 +54,7 @@ type ClientAssertionOptions struct {
 // claim: that is the caller's job.
 type ClientAssertions struct {
 	client  *http.Client
-	remotes RemoteJWKSOptions
+	remotes RemoteKeySetOptions
 	log     *slog.Logger
 	clock   application.Clock
 
@@ -62,7 +62,7 @@ type ClientAssertions struct {
 	// fetchers by jwks_uri, each at most MaxKeySets, without expiry: a
 	// client whose keys are dropped only pays one more parse or fetch.
 	inline *application.BoundedCache[string, inlineKeys]
-	remote *application.BoundedCache[string, *RemoteJWKS]
+	remote *application.BoundedCache[string, *RemoteKeySet]
 	// mu makes finding or adding a uri's fetcher one step, so that all
 	// the clients that name a uri share one fetcher.
 	mu sync.Mutex
@@ -81,7 +81,7 @@ var _ application.ClientAssertionVerifier = (*ClientAssertions)(nil)
 func NewClientAssertions(opts ClientAssertionOptions) *ClientAssertions {
 	a := &ClientAssertions{
 		client: opts.HTTPClient,
-		remotes: RemoteJWKSOptions{
+		remotes: RemoteKeySetOptions{
 			MinRefreshInterval: opts.MinRefreshInterval,
 			MaxAge:             opts.MaxAge,
 			Clock:              opts.Clock,
@@ -105,7 +105,7 @@ func NewClientAssertions(opts ClientAssertionOptions) *ClientAssertions {
 		maxSets = defaultMaxKeySets
 	}
 	a.inline = application.NewBoundedCache[string, inlineKeys](maxSets)
-	a.remote = application.NewBoundedCache[string, *RemoteJWKS](maxSets)
+	a.remote = application.NewBoundedCache[string, *RemoteKeySet](maxSets)
 	return a
 }
 
@@ -302,7 +302,7 @@ func keyLookupError(err error, reason string) error {
 }
 
 // keySource is where a client's public keys come from: its inline jwks or
-// a RemoteJWKS for its jwks_uri.
+// a RemoteKeySet for its jwks_uri.
 type keySource interface {
 	keysFor(ctx context.Context, need func(*keySet) bool) (*keySet, error)
 }
@@ -334,7 +334,7 @@ func (a *ClientAssertions) inlineKeys(c domain.Client) (keySource, error) {
 	if e, ok := a.inline.Get(c.ID, a.clock.Now()); ok && e.sum == sum {
 		return staticKeys{e.set}, nil
 	}
-	if len(c.JWKS) > maxJWKSBytes {
+	if len(c.JWKS) > maxKeySetBytes {
 		return nil, refuse("client jwks is too large")
 	}
 	set, err := parseKeySet([]byte(c.JWKS), a.log.With("client", c.ID))
@@ -356,7 +356,7 @@ func (a *ClientAssertions) remoteKeys(uri string) (keySource, error) {
 	defer a.mu.Unlock()
 	r, ok := a.remote.Get(uri, a.clock.Now())
 	if !ok {
-		r = NewRemoteJWKS(uri, a.client, a.remotes)
+		r = NewRemoteKeySet(uri, a.client, a.remotes)
 		a.remote.Keep(uri, r)
 	}
 	return r, nil

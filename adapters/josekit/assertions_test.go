@@ -79,7 +79,7 @@ func signWith(t testing.TB, k domain.SigningKey, claims any) string {
 
 func jwksOf(t testing.TB, keys ...domain.SigningKey) string {
 	t.Helper()
-	doc, err := josekit.NewJWKS().EncodeJWKS(keys)
+	doc, err := josekit.NewKeySetEncoder().EncodeJWKS(keys)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -112,14 +112,14 @@ func BenchmarkVerifyClientAssertion(b *testing.B) {
 // asked on every hit, as the resource role wires them.
 func BenchmarkCachedJWTCheck(b *testing.B) {
 	key := rsaKey(b, 0)
-	doc, err := josekit.NewJWKS().EncodeJWKS([]domain.SigningKey{key})
+	doc, err := josekit.NewKeySetEncoder().EncodeJWKS([]domain.SigningKey{key})
 	if err != nil {
 		b.Fatal(err)
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(doc) }))
 	defer srv.Close()
 	clock := fakes.NewClock(epoch)
-	keys := josekit.NewRemoteJWKS(srv.URL, srv.Client(), josekit.RemoteJWKSOptions{Clock: clock})
+	keys := josekit.NewRemoteKeySet(srv.URL, srv.Client(), josekit.RemoteKeySetOptions{Clock: clock})
 	v := application.NewCachedVerifier(josekit.NewVerifier(keys, josekit.VerifierOptions{Issuer: issuer, Clock: clock}), keys, clock, 1000)
 	raw, err := josekit.NewSigner().SignAccessToken(context.Background(), key, token())
 	if err != nil {
@@ -144,13 +144,13 @@ func BenchmarkCachedJWTCheck(b *testing.B) {
 // answer: an atomic load and a map lookup, from many goroutines at once.
 func BenchmarkTrustsKey(b *testing.B) {
 	key := rsaKey(b, 0)
-	doc, err := josekit.NewJWKS().EncodeJWKS([]domain.SigningKey{key, rsaKey(b, 1)})
+	doc, err := josekit.NewKeySetEncoder().EncodeJWKS([]domain.SigningKey{key, rsaKey(b, 1)})
 	if err != nil {
 		b.Fatal(err)
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(doc) }))
 	defer srv.Close()
-	keys := josekit.NewRemoteJWKS(srv.URL, srv.Client(), josekit.RemoteJWKSOptions{})
+	keys := josekit.NewRemoteKeySet(srv.URL, srv.Client(), josekit.RemoteKeySetOptions{})
 	if err := keys.Refresh(context.Background()); err != nil {
 		b.Fatal(err)
 	}

@@ -31,28 +31,12 @@ type assertionClaims struct {
 
 // introspectionJWTClaims is an RFC 9701 §5 introspection response: iss,
 // aud and iat describe the response JWT itself, token_introspection holds
-// the RFC 7662 §2.2 answer. Top-level sub and exp are left out, as §5
-// advises, so the response cannot pass for an access token.
+// the RFC 7662 §2.2 answer, the same the plain endpoint sends. Top-level
+// sub and exp are left out, as §5 advises, so the response cannot pass
+// for an access token.
 type introspectionJWTClaims struct {
-	Issuer             string                `json:"iss"`
-	Audience           string                `json:"aud"`
-	IssuedAt           claims.NumericDate    `json:"iat"`
-	TokenIntrospection introspectionResponse `json:"token_introspection"`
-}
-
-// introspectionResponse holds the RFC 7662 §2.2 members. For an inactive
-// token every member but active is empty and so left out: RFC 9701 §5
-// allows no other.
-type introspectionResponse struct {
-	Active    bool               `json:"active"`
-	Scope     string             `json:"scope,omitempty"`
-	ClientID  string             `json:"client_id,omitempty"`
-	TokenType string             `json:"token_type,omitempty"`
-	ExpiresAt claims.NumericDate `json:"exp,omitempty"`
-	IssuedAt  claims.NumericDate `json:"iat,omitempty"`
-	NotBefore claims.NumericDate `json:"nbf,omitempty"`
-	Subject   string             `json:"sub,omitempty"`
-	Audience  []string           `json:"aud,omitempty"`
-	Issuer    string             `json:"iss,omitempty"`
-	ID        string             `json:"jti,omitempty"`
+	Issuer             string               `json:"iss"`
+	Audience           string               `json:"aud"`
+	IssuedAt           claims.NumericDate   `json:"iat"`
+	TokenIntrospection claims.Introspection `json:"token_introspection"`
 }

@@ -264,7 +264,7 @@ var fuzzSecrets = [][]byte{
 func fuzzAssertionClient(tb testing.TB) domain.Client {
 	tb.Helper()
 	keys := fuzzKeys(tb)
-	doc, err := NewJWKS().EncodeJWKS([]domain.SigningKey{keys[0], keys[2]})
+	doc, err := NewKeySetEncoder().EncodeJWKS([]domain.SigningKey{keys[0], keys[2]})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -439,7 +439,7 @@ func TestEveryByteOfASignedAssertionMatters(t *testing.T) {
 // keys, published again as a JWK set, read back as the same keys.
 func FuzzParseKeySet(f *testing.F) {
 	keys := fuzzKeys(f)
-	doc, err := NewJWKS().EncodeJWKS(keys)
+	doc, err := NewKeySetEncoder().EncodeJWKS(keys)
 	if err != nil {
 		f.Fatal(err)
 	}

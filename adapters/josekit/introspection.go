@@ -29,8 +29,8 @@ func NewIntrospectionSigner() *IntrospectionSigner {
 
 // SignIntrospection signs r with key (RFC 9701 §5): header alg, kid and
 // typ "token-introspection+jwt"; claims iss, aud (the client that asked),
-// iat and token_introspection. An inactive token's token_introspection is
-// exactly {"active":false}.
+// iat and token_introspection, the answer the plain endpoint sends
+// (claims.Introspection): for an inactive token exactly {"active":false}.
 func (s *IntrospectionSigner) SignIntrospection(_ context.Context, key domain.SigningKey, r application.SignedIntrospection) (string, error) {
 	if r.Issuer == "" || r.Audience == "" || r.IssuedAt.IsZero() {
 		return "", errors.New("introspection response needs iss, aud and iat")
@@ -39,23 +39,7 @@ func (s *IntrospectionSigner) SignIntrospection(_ context.Context, key domain.Si
 		Issuer:             r.Issuer,
 		Audience:           r.Audience,
 		IssuedAt:           claims.NewNumericDate(r.IssuedAt),
-		TokenIntrospection: introspectionResponse{Active: false},
-	}
-	if r.Result.Active {
-		t := r.Result.Token
-		c.TokenIntrospection = introspectionResponse{
-			Active:    true,
-			Scope:     t.Scopes.String(),
-			ClientID:  t.ClientID,
-			TokenType: domain.TokenTypeBearer,
-			ExpiresAt: claims.NewNumericDate(t.ExpiresAt),
-			IssuedAt:  claims.NewNumericDate(t.IssuedAt),
-			NotBefore: claims.NewNumericDate(t.NotBefore),
-			Subject:   t.Subject,
-			Audience:  t.Audience,
-			Issuer:    t.Issuer,
-			ID:        t.ID,
-		}
+		TokenIntrospection: claims.NewIntrospection(r.Result),
 	}
 	payload, err := json.Marshal(c)
 	if err != nil {

@@ -1,14 +1,18 @@
 package josekit_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
 
+	claimset "github.com/sigilauth/sigil/adapters/internal/claims"
 	"github.com/sigilauth/sigil/adapters/josekit"
 	"github.com/sigilauth/sigil/application"
 	"github.com/sigilauth/sigil/domain"
@@ -19,6 +23,18 @@ import (
 // resource server would, and returns its header and claims.
 func verifyIntrospection(t *testing.T, key domain.SigningKey, raw string) (jose.Header, map[string]any) {
 	t.Helper()
+	h, payload := verifiedPayload(t, key, raw)
+	var claims map[string]any
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		t.Fatal(err)
+	}
+	return h, claims
+}
+
+// verifiedPayload checks raw with the public key via go-jose and returns
+// its header and payload.
+func verifiedPayload(t *testing.T, key domain.SigningKey, raw string) (jose.Header, []byte) {
+	t.Helper()
 	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(key.Algorithm)})
 	if err != nil {
 		t.Fatalf("parse: %v", err)
@@ -27,11 +43,7 @@ func verifyIntrospection(t *testing.T, key domain.SigningKey, raw string) (jose.
 	if err != nil {
 		t.Fatalf("verify with the public key: %v", err)
 	}
-	var claims map[string]any
-	if err := json.Unmarshal(payload, &claims); err != nil {
-		t.Fatal(err)
-	}
-	return jws.Signatures[0].Protected, claims
+	return jws.Signatures[0].Protected, payload
 }
 
 func introspectionOf(active bool) application.SignedIntrospection {
@@ -131,4 +143,57 @@ func TestIntrospectionSignerRefuses(t *testing.T) {
 	if _, err := s.SignIntrospection(context.Background(), bad, introspectionOf(false)); err == nil {
 		t.Error("signed with HS256")
 	}
+}
+
+// FuzzSignIntrospection checks, for any answer the use case can give, that
+// the signed form carries the plain one: the token_introspection claim of
+// the verified JWT is byte for byte what the introspection endpoint sends
+// as JSON (claims.AppendIntrospection, itself checked against the one
+// definition of the answer), beside exactly iss, aud and iat. aud is split
+// on newlines (none when empty), scope on spaces, as in claims'
+// FuzzIntrospection.
+func FuzzSignIntrospection(f *testing.F) {
+	tok := token()
+	f.Add(true, tok.Subject, "https://api.example.test\nb", tok.Scopes.String(), tok.Issuer, tok.ID, tok.ClientID,
+		tok.NotBefore.Unix(), tok.ExpiresAt.Unix(), tok.IssuedAt.Unix())
+	f.Add(false, "svc", "x", "a", "iss", "jti", "svc", int64(1), int64(2), int64(3))
+	f.Add(true, "<&>\u2028", "\n", " ", "\x00", "\xff", "é", int64(-1), int64(253402300800), int64(0))
+	key := keyFor(f, domain.EdDSA) // the fastest to sign: the payload is what is fuzzed
+	signer := josekit.NewIntrospectionSigner()
+	f.Fuzz(func(t *testing.T, active bool, sub, aud, scope, iss, jti, clientID string, nbf, exp, iat int64) {
+		unix := func(s int64) time.Time {
+			if s == 0 {
+				return time.Time{}
+			}
+			return time.Unix(s, 0)
+		}
+		tok := domain.Token{
+			Subject: sub, Issuer: iss, ID: jti, ClientID: clientID,
+			Scopes:    domain.Scopes(strings.Split(scope, " ")),
+			NotBefore: unix(nbf), ExpiresAt: unix(exp), IssuedAt: unix(iat),
+		}
+		if aud != "" {
+			tok.Audience = strings.Split(aud, "\n")
+		}
+		r := application.SignedIntrospection{
+			Issuer: issuer, Audience: "resource-server", IssuedAt: epoch,
+			Result: application.Introspection{Active: active, Token: tok},
+		}
+		raw, err := signer.SignIntrospection(context.Background(), key, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, payload := verifiedPayload(t, key, raw)
+		var c map[string]json.RawMessage
+		if err := json.Unmarshal(payload, &c); err != nil {
+			t.Fatalf("payload %s: %v", payload, err)
+		}
+		if plain := claimset.AppendIntrospection(nil, r.Result); !bytes.Equal(c["token_introspection"], plain) {
+			t.Fatalf("token_introspection\n %s\nplain answer\n %s", c["token_introspection"], plain)
+		}
+		if len(c) != 4 || string(c["iss"]) != `"`+issuer+`"` || string(c["aud"]) != `"resource-server"` ||
+			string(c["iat"]) != strconv.FormatInt(epoch.Unix(), 10) {
+			t.Fatalf("claims %s, want iss, aud and iat beside token_introspection", payload)
+		}
+	})
 }

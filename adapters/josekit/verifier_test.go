@@ -134,9 +134,9 @@ func TestVerifierAcceptsWithinLeeway(t *testing.T) {
 	mixedCase["typ"] = "application/AT+JWT"
 
 	for name, raw := range map[string]string{
-		"expired 30s ago":               forge(t, priv, header(key.ID), expired),
-		"valid in 30s":                  forge(t, priv, header(key.ID), early),
-		"typ application/at+jwt":        forge(t, priv, mixedCase, claims()),
+		"expired 30s ago": forge(t, priv, header(key.ID), expired),
+		"valid in 30s":    forge(t, priv, header(key.ID), early),
+		"typ with its media type prefix, mixed case": forge(t, priv, mixedCase, claims()),
 		"fractional exp":                forge(t, priv, header(key.ID), withClaim("exp", float64(epoch.Unix())+3600.5)),
 		"scope as array (Spring style)": forge(t, priv, header(key.ID), withClaim("scope", []string{"b", "a"})),
 	} {

@@ -154,16 +154,21 @@ func TestInteropJWTIntrospection(t *testing.T) {
 	set := fetchJWKS(t, m["jwks_uri"].(string))
 	opaque := n.token(t, opaqueClient[0], opaqueClient[1], "")
 
+	introspect := func(token, accept string) response {
+		form := url.Values{"token": {token}}
+		req, _ := http.NewRequest(http.MethodPost, m["introspection_endpoint"].(string), strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
+		req.SetBasicAuth(jwtClient[0], jwtClient[1])
+		return do(t, req)
+	}
 	for _, tc := range []struct {
 		token  string
 		active bool
 	}{{opaque, true}, {"no-such-token", false}} {
-		form := url.Values{"token": {tc.token}}
-		req, _ := http.NewRequest(http.MethodPost, m["introspection_endpoint"].(string), strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Accept", "application/token-introspection+jwt")
-		req.SetBasicAuth(jwtClient[0], jwtClient[1])
-		r := do(t, req)
+		r := introspect(tc.token, "application/token-introspection+jwt")
 		if r.Status != 200 || r.Header.Get("Content-Type") != "application/token-introspection+jwt" {
 			t.Fatalf("got %d %q %s", r.Status, r.Header.Get("Content-Type"), r.Body)
 		}
@@ -179,13 +184,21 @@ func TestInteropJWTIntrospection(t *testing.T) {
 			t.Fatalf("jwx cannot verify the introspection JWT: %v", err)
 		}
 		var claims struct {
-			Iss string          `json:"iss"`
-			Aud json.RawMessage `json:"aud"`
-			Iat int64           `json:"iat"`
-			TI  map[string]any  `json:"token_introspection"`
+			Iss   string          `json:"iss"`
+			Aud   json.RawMessage `json:"aud"`
+			Iat   int64           `json:"iat"`
+			RawTI json.RawMessage `json:"token_introspection"`
+			TI    map[string]any  `json:"-"`
 		}
 		if err := json.Unmarshal(payload, &claims); err != nil {
 			t.Fatal(err)
+		}
+		if err := json.Unmarshal(claims.RawTI, &claims.TI); err != nil {
+			t.Fatalf("token_introspection %s: %v", claims.RawTI, err)
+		}
+		// The signed answer carries the plain one, byte for byte.
+		if plain := introspect(tc.token, ""); plain.Status != 200 || string(plain.Body) != string(claims.RawTI) {
+			t.Errorf("token_introspection %s; the plain answer is %d %s", claims.RawTI, plain.Status, plain.Body)
 		}
 		if claims.Iss != n.Config.Issuer() || !strings.Contains(string(claims.Aud), jwtClient[0]) || claims.Iat == 0 {
 			t.Errorf("outer claims %+v", claims)

@@ -1,7 +1,9 @@
-// Package claims holds the JSON shapes of JWT claims (RFC 7519) that
-// several adapters read: the JOSE verifier reads them from access tokens,
-// the introspection client from RFC 7662 responses, which reuse the JWT
-// claim names and types (RFC 7662 §2.2).
+// Package claims holds the JWT claim types (RFC 7519) that several
+// adapters read, and the claim set they exchange: the JOSE verifier and
+// the client assertion check read aud, scope and the dates from JWTs; the
+// RFC 7662 introspection answer (Introspection), which reuses those claim
+// names and types (RFC 7662 §2.2), is written by the HTTP adapter, signed
+// by josekit and read by the introspection client.
 package claims
 
 import (
@@ -46,6 +48,14 @@ func (a *Audience) UnmarshalJSON(b []byte) error {
 	*a = l
 	return nil
 }
+
+// AudienceList is the aud member of an introspection answer: written
+// always as an array, as Sigil's answers always carried it, even for one
+// audience; read, like Audience, from a string or an array.
+type AudienceList []string
+
+// UnmarshalJSON reads a string or an array of strings.
+func (a *AudienceList) UnmarshalJSON(b []byte) error { return (*Audience)(a).UnmarshalJSON(b) }
 
 // Scope is the scope claim, space-delimited (RFC 9068 §2.2.3, RFC 8693
 // §4.2). Reading, it also takes a JSON array of scope tokens, as some

@@ -5,6 +5,7 @@ package claims_test
 // from JSON a client or another server wrote.
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"slices"
@@ -19,9 +20,9 @@ import (
 // taken exactly when the value is null or a number from 0 to year 9999,
 // its fractional part dropped; an Audience when it is null, a string or
 // an array of strings (a null element read as ""), and it writes back as
-// what it read; a Scope when it
-// is null, a string, or an array of non-empty tokens without spaces,
-// joined by single spaces.
+// what it read; an AudienceList as an Audience, written as an array; a
+// Scope when it is null, a string, or an array of non-empty tokens
+// without spaces, joined by single spaces.
 func FuzzClaims(f *testing.F) {
 	for _, s := range []string{
 		`null`, `0`, `1893553445`, `1893553445.9`, `-1`, `253402300799`, `253402300800`, `1e3`, `1e400`, `"1"`,
@@ -82,6 +83,19 @@ func FuzzClaims(f *testing.F) {
 			var back claims.Audience
 			if err := json.Unmarshal(out, &back); err != nil || !slices.Equal(back, a) {
 				t.Fatalf("Audience %q written as %s reads as %q, %v", a, out, back, err)
+			}
+		}
+
+		// AudienceList reads what Audience reads and writes an array.
+		var list claims.AudienceList
+		listErr := json.Unmarshal(raw, &list)
+		if (listErr == nil) != (err == nil) || !slices.Equal([]string(list), []string(a)) {
+			t.Fatalf("AudienceList of %s = %q, %v; Audience = %q, %v", raw, list, listErr, a, err)
+		}
+		if listErr == nil && list != nil {
+			out, _ := json.Marshal(list)
+			if want, _ := json.Marshal([]string(list)); !bytes.Equal(out, want) {
+				t.Fatalf("AudienceList %q written as %s, want %s", list, out, want)
 			}
 		}
 

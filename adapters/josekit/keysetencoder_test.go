@@ -12,10 +12,10 @@ import (
 	"github.com/sigilauth/sigil/domain"
 )
 
-func TestJWKSHasExactlyThePublicMembers(t *testing.T) {
+func TestKeySetEncoderHasExactlyThePublicMembers(t *testing.T) {
 	a, b := rsaKey(t, 0), rsaKey(t, 1)
 	b.State = domain.KeyRetired
-	doc, err := josekit.NewJWKS().EncodeJWKS([]domain.SigningKey{a, b})
+	doc, err := josekit.NewKeySetEncoder().EncodeJWKS([]domain.SigningKey{a, b})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,8 +53,8 @@ func TestJWKSHasExactlyThePublicMembers(t *testing.T) {
 	}
 }
 
-func TestJWKSEmptySetIsAnEmptyArray(t *testing.T) {
-	doc, err := josekit.NewJWKS().EncodeJWKS(nil)
+func TestKeySetEncoderEmptySetIsAnEmptyArray(t *testing.T) {
+	doc, err := josekit.NewKeySetEncoder().EncodeJWKS(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,13 +63,13 @@ func TestJWKSEmptySetIsAnEmptyArray(t *testing.T) {
 	}
 }
 
-func TestJWKSRefusesKeysThatDoNotFitTheirAlgorithm(t *testing.T) {
+func TestKeySetEncoderRefusesKeysThatDoNotFitTheirAlgorithm(t *testing.T) {
 	k := rsaKey(t, 0)
 	k.Algorithm = "ES256"
-	if _, err := josekit.NewJWKS().EncodeJWKS([]domain.SigningKey{k}); err == nil {
+	if _, err := josekit.NewKeySetEncoder().EncodeJWKS([]domain.SigningKey{k}); err == nil {
 		t.Error("published an RSA key as ES256")
 	}
-	if _, err := josekit.NewJWKS().EncodeJWKS([]domain.SigningKey{{ID: "x", Algorithm: domain.RS256}}); err == nil {
+	if _, err := josekit.NewKeySetEncoder().EncodeJWKS([]domain.SigningKey{{ID: "x", Algorithm: domain.RS256}}); err == nil {
 		t.Error("published a key without material")
 	}
 }

@@ -10,23 +10,26 @@ import (
 	"github.com/sigilauth/sigil/domain"
 )
 
-// JWKS renders signing keys as a JSON Web Key Set.
-type JWKS struct{}
+// KeySetEncoder writes the authorization server's published key set: the
+// JWK Set document (RFC 7517 §5) served at the jwks endpoint. Its reader,
+// for a resource server or a client's jwks_uri, is RemoteKeySet.
+type KeySetEncoder struct{}
 
-var _ application.JWKSEncoder = (*JWKS)(nil)
+var _ application.JWKSEncoder = (*KeySetEncoder)(nil)
 
-// NewJWKS returns a JWKS encoder.
-func NewJWKS() *JWKS { return &JWKS{} }
+// NewKeySetEncoder returns a KeySetEncoder.
+func NewKeySetEncoder() *KeySetEncoder { return &KeySetEncoder{} }
 
-type jwksDocument struct {
+// keySetDocument is the JWK Set document as published.
+type keySetDocument struct {
 	Keys []jose.JSONWebKey `json:"keys"`
 }
 
 // EncodeJWKS returns {"keys":[...]} with the public half of each key
 // (RFC 7517 §5), each with kid, use "sig" and alg (RFC 7517 §4.2-4.5):
 // for RSA exactly kty, kid, use, alg, n and e.
-func (*JWKS) EncodeJWKS(keys []domain.SigningKey) ([]byte, error) {
-	doc := jwksDocument{Keys: make([]jose.JSONWebKey, 0, len(keys))}
+func (*KeySetEncoder) EncodeJWKS(keys []domain.SigningKey) ([]byte, error) {
+	doc := keySetDocument{Keys: make([]jose.JSONWebKey, 0, len(keys))}
 	for _, k := range keys {
 		if k.Private == nil {
 			return nil, fmt.Errorf("signing key %s has no key material", k.ID)

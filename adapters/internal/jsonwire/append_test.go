@@ -1,4 +1,4 @@
-package claims_test
+package jsonwire_test
 
 import (
 	"bytes"
@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sigilauth/sigil/adapters/internal/claims"
+	"github.com/sigilauth/sigil/adapters/internal/jsonwire"
 )
 
 func TestAppendString(t *testing.T) {
@@ -30,7 +30,7 @@ func TestAppendString(t *testing.T) {
 		{"escape at the end", "ab\n", `"ab\n"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if got := string(claims.AppendString(nil, c.in)); got != c.want {
+			if got := string(jsonwire.AppendString(nil, c.in)); got != c.want {
 				t.Errorf("AppendString(%q) = %s, want %s", c.in, got, c.want)
 			}
 		})
@@ -38,7 +38,7 @@ func TestAppendString(t *testing.T) {
 }
 
 func TestAppendStringAppends(t *testing.T) {
-	got := claims.AppendString([]byte(`{"iss":`), "x")
+	got := jsonwire.AppendString([]byte(`{"iss":`), "x")
 	if string(got) != `{"iss":"x"` {
 		t.Errorf("got %s", got)
 	}
@@ -50,7 +50,7 @@ func TestAppendStringsIsWhatMarshalWrites(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := claims.AppendStrings(nil, list); !bytes.Equal(got, want) {
+		if got := jsonwire.AppendStrings(nil, list); !bytes.Equal(got, want) {
 			t.Errorf("AppendStrings(%q) = %s, want %s", list, got, want)
 		}
 	}
@@ -67,7 +67,7 @@ func TestAppendScope(t *testing.T) {
 		{[]string{"", ""}, `" "`},
 		{[]string{"a<b", "\xe2", "\x80\xa8"}, `"a\u003cb \ufffd \ufffd\ufffd"`},
 	} {
-		if got := string(claims.AppendScope(nil, c.in)); got != c.want {
+		if got := string(jsonwire.AppendScope(nil, c.in)); got != c.want {
 			t.Errorf("AppendScope(%q) = %s, want %s", c.in, got, c.want)
 		}
 	}
@@ -76,11 +76,11 @@ func TestAppendScope(t *testing.T) {
 func TestAppendStringDoesNotAllocate(t *testing.T) {
 	s := "José <a@b> \"quoted\"\n\u2028\xff end"
 	buf := make([]byte, 0, 256)
-	if n := testing.AllocsPerRun(100, func() { buf = claims.AppendString(buf[:0], s) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { buf = jsonwire.AppendString(buf[:0], s) }); n != 0 {
 		t.Errorf("AppendString allocates %v times into a buffer with room", n)
 	}
 	scope := []string{"country.read", "customer.read", "customer.write"}
-	if n := testing.AllocsPerRun(100, func() { buf = claims.AppendScope(buf[:0], scope) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { buf = jsonwire.AppendScope(buf[:0], scope) }); n != 0 {
 		t.Errorf("AppendScope allocates %v times into a buffer with room", n)
 	}
 }
@@ -98,7 +98,7 @@ func FuzzAppendString(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		got := claims.AppendString(nil, s)
+		got := jsonwire.AppendString(nil, s)
 		if !json.Valid(got) {
 			t.Fatalf("AppendString(%q) = %s is not valid JSON", s, got)
 		}
@@ -111,7 +111,7 @@ func FuzzAppendString(f *testing.F) {
 		}
 		// Split on spaces and joined again, s is a scope of one or more
 		// tokens: AppendScope must write what AppendString writes for it.
-		if scope := claims.AppendScope(nil, strings.Split(s, " ")); !bytes.Equal(scope, got) {
+		if scope := jsonwire.AppendScope(nil, strings.Split(s, " ")); !bytes.Equal(scope, got) {
 			t.Errorf("AppendScope(split %q) = %s, AppendString = %s", s, scope, got)
 		}
 		var decoded string

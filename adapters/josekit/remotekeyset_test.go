@@ -64,7 +64,7 @@ func newJWKSServer(t *testing.T, keys ...domain.SigningKey) *jwksServer {
 
 func (s *jwksServer) setKeys(t *testing.T, keys ...domain.SigningKey) {
 	t.Helper()
-	doc, err := josekit.NewJWKS().EncodeJWKS(keys)
+	doc, err := josekit.NewKeySetEncoder().EncodeJWKS(keys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,11 +99,11 @@ func (s *jwksServer) hold() (release func()) {
 	}
 }
 
-func newRemote(s *jwksServer, clock *fakes.Clock, log *slog.Logger) *josekit.RemoteJWKS {
+func newRemote(s *jwksServer, clock *fakes.Clock, log *slog.Logger) *josekit.RemoteKeySet {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return josekit.NewRemoteJWKS(s.URL, s.Client(), josekit.RemoteJWKSOptions{
+	return josekit.NewRemoteKeySet(s.URL, s.Client(), josekit.RemoteKeySetOptions{
 		MinRefreshInterval: minRefresh,
 		MaxAge:             maxAge,
 		Clock:              clock,
@@ -111,7 +111,7 @@ func newRemote(s *jwksServer, clock *fakes.Clock, log *slog.Logger) *josekit.Rem
 	})
 }
 
-func assertKey(t *testing.T, r *josekit.RemoteJWKS, want domain.SigningKey) {
+func assertKey(t *testing.T, r *josekit.RemoteKeySet, want domain.SigningKey) {
 	t.Helper()
 	pub, alg, err := r.VerificationKey(context.Background(), want.ID)
 	if err != nil {
@@ -129,7 +129,7 @@ func assertHits(t *testing.T, s *jwksServer, want int64) {
 	}
 }
 
-func TestRemoteJWKSCachesAKnownKid(t *testing.T) {
+func TestRemoteKeySetCachesAKnownKid(t *testing.T) {
 	a := rsaKey(t, 0)
 	s := newJWKSServer(t, a)
 	r := newRemote(s, fakes.NewClock(epoch), nil)
@@ -139,7 +139,7 @@ func TestRemoteJWKSCachesAKnownKid(t *testing.T) {
 	assertHits(t, s, 1)
 }
 
-func TestRemoteJWKSUnknownKidFloodFetchesAtMostOncePerInterval(t *testing.T) {
+func TestRemoteKeySetUnknownKidFloodFetchesAtMostOncePerInterval(t *testing.T) {
 	a := rsaKey(t, 0)
 	s := newJWKSServer(t, a)
 	clock := fakes.NewClock(epoch)
@@ -182,7 +182,7 @@ func TestRemoteJWKSUnknownKidFloodFetchesAtMostOncePerInterval(t *testing.T) {
 	assertHits(t, s, 2)
 }
 
-func TestRemoteJWKSPicksUpARotatedKeyAfterTheInterval(t *testing.T) {
+func TestRemoteKeySetPicksUpARotatedKeyAfterTheInterval(t *testing.T) {
 	a, b := rsaKey(t, 0), rsaKey(t, 1)
 	s := newJWKSServer(t, a)
 	clock := fakes.NewClock(epoch)
@@ -201,7 +201,7 @@ func TestRemoteJWKSPicksUpARotatedKeyAfterTheInterval(t *testing.T) {
 	assertHits(t, s, 2)
 }
 
-func TestRemoteJWKSRefreshesInTheBackgroundAfterMaxAge(t *testing.T) {
+func TestRemoteKeySetRefreshesInTheBackgroundAfterMaxAge(t *testing.T) {
 	a, b := rsaKey(t, 0), rsaKey(t, 1)
 	s := newJWKSServer(t, a)
 	clock := fakes.NewClock(epoch)
@@ -221,7 +221,7 @@ func TestRemoteJWKSRefreshesInTheBackgroundAfterMaxAge(t *testing.T) {
 	assertHits(t, s, 2)
 }
 
-func TestRemoteJWKSServerDownWithNothingCached(t *testing.T) {
+func TestRemoteKeySetServerDownWithNothingCached(t *testing.T) {
 	for name, breakIt := range map[string]func(*jwksServer){
 		"500":                func(s *jwksServer) { s.setStatus(http.StatusInternalServerError) },
 		"404":                func(s *jwksServer) { s.setStatus(http.StatusNotFound) },
@@ -248,7 +248,7 @@ func TestRemoteJWKSServerDownWithNothingCached(t *testing.T) {
 	}
 }
 
-func TestRemoteJWKSServerDownWithTheKidCached(t *testing.T) {
+func TestRemoteKeySetServerDownWithTheKidCached(t *testing.T) {
 	a := rsaKey(t, 0)
 	s := newJWKSServer(t, a)
 	clock := fakes.NewClock(epoch)
@@ -275,7 +275,7 @@ func TestRemoteJWKSServerDownWithTheKidCached(t *testing.T) {
 	}
 }
 
-func TestRemoteJWKSFeedsTheVerifier(t *testing.T) {
+func TestRemoteKeySetFeedsTheVerifier(t *testing.T) {
 	a, b := rsaKey(t, 0), rsaKey(t, 1)
 	s := newJWKSServer(t, a)
 	v := josekit.NewVerifier(newRemote(s, fakes.NewClock(epoch), nil), josekit.VerifierOptions{Issuer: issuer, Clock: fakes.NewClock(epoch)})
@@ -288,7 +288,7 @@ func TestRemoteJWKSFeedsTheVerifier(t *testing.T) {
 	assertInvalid(t, err, "unknown signing key")
 }
 
-func TestRemoteJWKSKeepsOnlyUsableSigningKeys(t *testing.T) {
+func TestRemoteKeySetKeepsOnlyUsableSigningKeys(t *testing.T) {
 	a := rsaKey(t, 0)
 	small, err := rsa.GenerateKey(rand.Reader, 1024)
 	if err != nil {
@@ -355,7 +355,7 @@ func TestRemoteJWKSKeepsOnlyUsableSigningKeys(t *testing.T) {
 
 func jwkOf(t *testing.T, k domain.SigningKey) map[string]any {
 	t.Helper()
-	doc, err := josekit.NewJWKS().EncodeJWKS([]domain.SigningKey{k})
+	doc, err := josekit.NewKeySetEncoder().EncodeJWKS([]domain.SigningKey{k})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -382,7 +382,7 @@ func edit(jwk map[string]any, changes map[string]any) map[string]any {
 	return out
 }
 
-func TestRemoteJWKSLogsAnOutageOnceAndNoKeyMaterial(t *testing.T) {
+func TestRemoteKeySetLogsAnOutageOnceAndNoKeyMaterial(t *testing.T) {
 	a := rsaKey(t, 0)
 	s := newJWKSServer(t, a)
 	s.setStatus(http.StatusBadGateway)
@@ -425,7 +425,7 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-func TestRemoteJWKSWaiterGivesUpWithItsContext(t *testing.T) {
+func TestRemoteKeySetWaiterGivesUpWithItsContext(t *testing.T) {
 	a := rsaKey(t, 0)
 	s := newJWKSServer(t, a)
 	release := s.hold()
@@ -444,7 +444,7 @@ func TestRemoteJWKSWaiterGivesUpWithItsContext(t *testing.T) {
 	assertHits(t, s, 1)
 }
 
-func TestRemoteJWKSRefresh(t *testing.T) {
+func TestRemoteKeySetRefresh(t *testing.T) {
 	a := rsaKey(t, 0)
 	s := newJWKSServer(t, a)
 	r := newRemote(s, fakes.NewClock(epoch), nil)
@@ -461,7 +461,7 @@ func TestRemoteJWKSRefresh(t *testing.T) {
 	assertKey(t, r, a)
 }
 
-func TestRemoteJWKSForgetDropsARemovedKey(t *testing.T) {
+func TestRemoteKeySetForgetDropsARemovedKey(t *testing.T) {
 	a, b := rsaKey(t, 0), rsaKey(t, 1)
 	s := newJWKSServer(t, a, b)
 	r := newRemote(s, fakes.NewClock(epoch), nil)
@@ -484,7 +484,7 @@ func TestRemoteJWKSForgetDropsARemovedKey(t *testing.T) {
 // A key dropped on the feed stays out of every later set, even one
 // fetched from an authorization server that has not reloaded yet and
 // still lists it; the keys beside it stay trusted.
-func TestRemoteJWKSForgottenKeyNeverComesBack(t *testing.T) {
+func TestRemoteKeySetForgottenKeyNeverComesBack(t *testing.T) {
 	a, b := rsaKey(t, 0), rsaKey(t, 1)
 	s := newJWKSServer(t, a, b)
 	clock := fakes.NewClock(epoch)
@@ -513,7 +513,7 @@ func TestRemoteJWKSForgottenKeyNeverComesBack(t *testing.T) {
 }
 
 // A refresh that no longer lists a key ends the trust in it at once.
-func TestRemoteJWKSRefreshWithoutAKeyEndsItsTrust(t *testing.T) {
+func TestRemoteKeySetRefreshWithoutAKeyEndsItsTrust(t *testing.T) {
 	a, b := rsaKey(t, 0), rsaKey(t, 1)
 	s := newJWKSServer(t, a, b)
 	r := newRemote(s, fakes.NewClock(epoch), nil)

@@ -20,14 +20,14 @@ import (
 )
 
 const (
-	// maxJWKSBytes bounds the key set document; a real one is a few KiB.
-	maxJWKSBytes = 1 << 20
+	// maxKeySetBytes bounds the key set document; a real one is a few KiB.
+	maxKeySetBytes = 1 << 20
 	// fetchTimeout bounds one fetch, whoever is waiting for it.
 	fetchTimeout = 10 * time.Second
 )
 
-// RemoteJWKSOptions configure a RemoteJWKS.
-type RemoteJWKSOptions struct {
+// RemoteKeySetOptions configure a RemoteKeySet.
+type RemoteKeySetOptions struct {
 	// MinRefreshInterval is the least time between two fetches, however
 	// many unknown kids arrive: 10s if zero.
 	MinRefreshInterval time.Duration
@@ -40,8 +40,11 @@ type RemoteJWKSOptions struct {
 	Logger *slog.Logger
 }
 
-// RemoteJWKS gives a resource server the authorization server's public
-// keys, fetched from its JWKS URL and cached by kid.
+// RemoteKeySet is the client side of a published key set: the public
+// keys of a JWK Set document (RFC 7517 §5) at a URL, fetched and cached
+// by kid. It gives a resource server the authorization server's keys, and
+// the authorization server a client's keys from its jwks_uri (see
+// ClientAssertions). KeySetEncoder writes the document it reads.
 //
 // A known kid is answered from the cache; once the set is older than
 // MaxAge it is refreshed in the background while the cached key keeps
@@ -49,7 +52,7 @@ type RemoteJWKSOptions struct {
 // at most one per MinRefreshInterval and shared by every request waiting,
 // so tokens with made-up kids cannot turn the resource server into a
 // flood aimed at the authorization server.
-type RemoteJWKS struct {
+type RemoteKeySet struct {
 	url        string
 	client     *http.Client
 	minRefresh time.Duration
@@ -62,7 +65,7 @@ type RemoteJWKS struct {
 	fetchedAt   time.Time // of the last successful fetch
 	attemptedAt time.Time // of the last fetch started
 	lastErr     error     // of the last fetch; nil if it succeeded
-	inflight    *jwksFetch
+	inflight    *keySetFetch
 	// removed holds the kids Forget dropped. A key removed on the event
 	// feed stays out of every later set, even one fetched from an
 	// authorization server that has not reloaded its keys yet. Kids are
@@ -120,23 +123,23 @@ func (s *keySet) candidates(alg domain.Algorithm) []remoteKey {
 	return out
 }
 
-// jwksFetch is one fetch in progress; done closes when it has finished and
-// its outcome is in the RemoteJWKS.
-type jwksFetch struct{ done chan struct{} }
+// keySetFetch is one fetch in progress; done closes when it has finished and
+// its outcome is in the RemoteKeySet.
+type keySetFetch struct{ done chan struct{} }
 
 var (
-	_ application.VerificationKeys = (*RemoteJWKS)(nil)
-	_ application.KeyTrust         = (*RemoteJWKS)(nil)
+	_ application.VerificationKeys = (*RemoteKeySet)(nil)
+	_ application.KeyTrust         = (*RemoteKeySet)(nil)
 )
 
-// NewRemoteJWKS returns a key source reading the JWKS at url with client
+// NewRemoteKeySet returns a key source reading the JWKS at url with client
 // (a client with a 10s timeout if nil). Nothing is fetched until needed or
 // Refresh is called.
-func NewRemoteJWKS(url string, client *http.Client, opts RemoteJWKSOptions) *RemoteJWKS {
+func NewRemoteKeySet(url string, client *http.Client, opts RemoteKeySetOptions) *RemoteKeySet {
 	if client == nil {
 		client = &http.Client{Timeout: fetchTimeout}
 	}
-	r := &RemoteJWKS{
+	r := &RemoteKeySet{
 		url:        url,
 		client:     client,
 		minRefresh: opts.MinRefreshInterval,
@@ -162,7 +165,7 @@ func NewRemoteJWKS(url string, client *http.Client, opts RemoteJWKSOptions) *Rem
 // VerificationKey returns the public key and algorithm for kid:
 // domain.ErrNotFound if the authorization server does not publish it, an
 // error matching domain.ErrTemporarilyUnavailable if it could not be asked.
-func (r *RemoteJWKS) VerificationKey(ctx context.Context, kid string) (crypto.PublicKey, domain.Algorithm, error) {
+func (r *RemoteKeySet) VerificationKey(ctx context.Context, kid string) (crypto.PublicKey, domain.Algorithm, error) {
 	if kid == "" {
 		return nil, "", domain.ErrNotFound // byKid holds no key without a kid
 	}
@@ -184,7 +187,7 @@ func (r *RemoteJWKS) VerificationKey(ctx context.Context, kid string) (crypto.Pu
 // fails the error is domain.ErrNotFound, or matches
 // domain.ErrTemporarilyUnavailable if the last fetch failed. need runs
 // under the lock: it must be quick.
-func (r *RemoteJWKS) keysFor(ctx context.Context, need func(*keySet) bool) (*keySet, error) {
+func (r *RemoteKeySet) keysFor(ctx context.Context, need func(*keySet) bool) (*keySet, error) {
 	r.mu.Lock()
 	now := r.clock.Now()
 	if r.set != nil && need(r.set) {
@@ -218,7 +221,7 @@ func (r *RemoteJWKS) keysFor(ctx context.Context, need func(*keySet) bool) (*key
 
 // Refresh fetches the key set now, whatever the time since the last fetch,
 // and waits for it: for warming the cache at start-up.
-func (r *RemoteJWKS) Refresh(ctx context.Context) error {
+func (r *RemoteKeySet) Refresh(ctx context.Context) error {
 	r.mu.Lock()
 	f := r.startFetchLocked(r.clock.Now(), true)
 	r.mu.Unlock()
@@ -236,27 +239,27 @@ func (r *RemoteJWKS) Refresh(ctx context.Context) error {
 }
 
 // missingLocked is the error for keys the cache does not hold.
-func (r *RemoteJWKS) missingLocked() error {
+func (r *RemoteKeySet) missingLocked() error {
 	if r.lastErr != nil {
 		return r.unavailableLocked()
 	}
 	return domain.ErrNotFound
 }
 
-func (r *RemoteJWKS) unavailableLocked() error {
+func (r *RemoteKeySet) unavailableLocked() error {
 	return fmt.Errorf("fetch jwks: %w: %w", domain.ErrTemporarilyUnavailable, r.lastErr)
 }
 
 // startFetchLocked joins the fetch in flight, or starts one if force is set
 // or MinRefreshInterval has passed since the last; nil if neither.
-func (r *RemoteJWKS) startFetchLocked(now time.Time, force bool) *jwksFetch {
+func (r *RemoteKeySet) startFetchLocked(now time.Time, force bool) *keySetFetch {
 	if r.inflight != nil {
 		return r.inflight
 	}
 	if !force && !r.attemptedAt.IsZero() && now.Sub(r.attemptedAt) < r.minRefresh {
 		return nil
 	}
-	f := &jwksFetch{done: make(chan struct{})}
+	f := &keySetFetch{done: make(chan struct{})}
 	r.inflight = f
 	r.attemptedAt = now
 	go r.run(f)
@@ -265,7 +268,7 @@ func (r *RemoteJWKS) startFetchLocked(now time.Time, force bool) *jwksFetch {
 
 // run fetches on its own context: a waiting request that gives up must
 // not cancel the fetch the others share.
-func (r *RemoteJWKS) run(f *jwksFetch) {
+func (r *RemoteKeySet) run(f *keySetFetch) {
 	ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
 	set, err := r.fetch(ctx)
 	cancel()
@@ -290,7 +293,7 @@ func (r *RemoteJWKS) run(f *jwksFetch) {
 	close(f.done)
 }
 
-func (r *RemoteJWKS) fetch(ctx context.Context) (*keySet, error) {
+func (r *RemoteKeySet) fetch(ctx context.Context) (*keySet, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url, nil)
 	if err != nil {
 		return nil, fmt.Errorf("build request: %w", err)
@@ -306,12 +309,12 @@ func (r *RemoteJWKS) fetch(ctx context.Context) (*keySet, error) {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
 		return nil, fmt.Errorf("jwks endpoint answered %d", resp.StatusCode)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBytes+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxKeySetBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("read jwks: %w", err)
 	}
-	if len(body) > maxJWKSBytes {
-		return nil, fmt.Errorf("jwks document exceeds %d bytes", maxJWKSBytes)
+	if len(body) > maxKeySetBytes {
+		return nil, fmt.Errorf("jwks document exceeds %d bytes", maxKeySetBytes)
 	}
 	return parseKeySet(body, r.log)
 }
@@ -390,7 +393,7 @@ func parseKey(raw json.RawMessage) (k remoteKey, reason string) {
 // then fetch the set at once, without waiting out MinRefreshInterval: a
 // key revoked while it was signing has a successor that signs from now
 // on. Only the feed calls Forget, so this opens no way to a flood.
-func (r *RemoteJWKS) Forget(kid string) {
+func (r *RemoteKeySet) Forget(kid string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.removed == nil {
@@ -410,7 +413,7 @@ func (r *RemoteJWKS) Forget(kid string) {
 // TrustsKey implements application.KeyTrust: kid is in the key set as
 // last fetched, and was not removed since. A refresh that no longer lists
 // a kid, or Forget, ends the trust at once. It takes no lock.
-func (r *RemoteJWKS) TrustsKey(kid string) bool {
+func (r *RemoteKeySet) TrustsKey(kid string) bool {
 	set := r.current.Load()
 	if set == nil || kid == "" {
 		return false
@@ -419,7 +422,7 @@ func (r *RemoteJWKS) TrustsKey(kid string) bool {
 	return ok
 }
 
-func (r *RemoteJWKS) setLocked(set *keySet) {
+func (r *RemoteKeySet) setLocked(set *keySet) {
 	r.set = set
 	r.current.Store(set)
 }
