@@ -453,26 +453,10 @@ func (b *syncBuffer) records(t *testing.T, msg string) []map[string]any {
 	return out
 }
 
-// Failing fakes: a dependency that is down, with secretText in its error.
+// errSecret is the error of a dependency that is down (fakes.BrokenTokens
+// and the like), with secretText in it, which no answer may show.
 
 var errSecret = errors.New("backend: " + secretText)
-
-type failingTokens struct{}
-
-func (failingTokens) SaveToken(context.Context, domain.Token) error { return errSecret }
-func (failingTokens) FindToken(context.Context, string) (domain.Token, error) {
-	return domain.Token{}, errSecret
-}
-func (failingTokens) DeleteToken(context.Context, string) error { return errSecret }
-
-type failingCountries struct{}
-
-func (failingCountries) FindCountry(context.Context, string) (domain.Country, error) {
-	return domain.Country{}, errSecret
-}
-func (failingCountries) ListCountries(context.Context, int, int) ([]domain.Country, int, error) {
-	return nil, 0, errSecret
-}
 
 // verifierFunc answers every verification with f.
 type verifierFunc func(ctx context.Context, raw string) (domain.Token, error)

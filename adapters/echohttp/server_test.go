@@ -120,7 +120,7 @@ func TestPanicRecovered(t *testing.T) {
 // TestInternalErrorsStayInternal checks that whatever text a failing
 // dependency puts in its error reaches the log once and no response.
 func TestInternalErrorsStayInternal(t *testing.T) {
-	tokensDown := func(d *deps) { d.tokens = failingTokens{} }
+	tokensDown := func(d *deps) { d.tokens = fakes.BrokenTokens{Err: errSecret} }
 	tests := []struct {
 		name   string
 		tweak  func(*deps)
@@ -141,7 +141,7 @@ func TestInternalErrorsStayInternal(t *testing.T) {
 			},
 		},
 		{
-			name: "country table down", tweak: func(d *deps) { d.countries = failingCountries{} }, status: http.StatusInternalServerError,
+			name: "country table down", tweak: func(d *deps) { d.countries = fakes.BrokenCountries{Err: errSecret} }, status: http.StatusInternalServerError,
 			call: func(e *env) *http.Request {
 				return with(get(countryPath+"/code/AUS"), "Authorization", bearer(e.issue(jwtClient, jwtSecret, "country.read")))
 			},
