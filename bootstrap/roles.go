@@ -100,13 +100,8 @@ func AuthRole() fx.Option {
 				}
 			}, fx.ResultTags(`group:"feed"`)),
 			newRotateSigningKeys,
-			func(a *application.AuthenticateClient, r *application.KeyRing, s application.AccessTokenSigner, t application.TokenStore, clock application.Clock, c Config) *application.IssueToken {
-				return application.NewIssueToken(a, r, s, t, clock, rand.Reader, c.Issuer())
-			},
-			func(a *application.AuthenticateClient, t application.TokenStore, v application.AccessTokenVerifier, d application.DenyList,
-				clock application.Clock, r *application.KeyRing, s application.IntrospectionSigner, c Config) *application.Introspect {
-				return application.NewIntrospect(a, t, v, d, clock, r, s, c.Issuer())
-			},
+			newIssueToken,
+			newIntrospect,
 			application.NewRevokeToken,
 			// The JWKS may be cached as long as a new key waits before it
 			// signs: whoever cached the set before it appeared refetches in
@@ -334,37 +329,10 @@ func ResourceRole() fx.Option {
 		),
 		fx.Provide(
 			fx.Private,
-			func(c Config, hc *http.Client, clock application.Clock, log *slog.Logger) *josekit.RemoteKeySet {
-				return josekit.NewRemoteKeySet(c.JWKSURL(), hc, josekit.RemoteKeySetOptions{
-					MinRefreshInterval: c.JWKSMinRefreshInterval,
-					MaxAge:             c.JWKSMaxAge,
-					Clock:              clock,
-					Logger:             log,
-				})
-			},
-			// A JWT that verified is remembered until it expires or its key
-			// leaves the JWKS, an introspection answer for
-			// resource-introspection-cache-ttl; the revocation set is
-			// checked above both, on every request.
-			func(keys *josekit.RemoteKeySet, c Config, clock application.Clock) application.AccessTokenVerifier {
-				v := josekit.NewVerifier(keys, josekit.VerifierOptions{
-					Issuer:     c.ExpectedIssuer(),
-					Leeway:     c.ResourceLeeway,
-					Clock:      clock,
-					Algorithms: c.VerifyAlgorithms(),
-				})
-				return application.NewCachedVerifier(v, keys, clock, tokenCacheSize)
-			},
-			func(c Config, hc *http.Client, clock application.Clock) application.TokenIntrospector {
-				i := introspection.NewClient(c.IntrospectionURL(), c.ResourceClientID, c.ResourceClientSecret, hc, clock)
-				if c.ResourceIntrospectionCacheTTL <= 0 {
-					return i
-				}
-				return application.NewCachedIntrospector(i, clock, c.ResourceIntrospectionCacheTTL, tokenCacheSize)
-			},
-			func(jwts application.AccessTokenVerifier, opaque application.TokenIntrospector, revoked *application.RevocationSet, c Config) *application.AuthorizeBearer {
-				return application.NewAuthorizeBearer(jwts, opaque, revoked, c.Audience())
-			},
+			newAuthServerKeySet,
+			newResourceVerifier,
+			newIntrospector,
+			newAuthorizeBearer,
 			func(c *application.CountryCatalog) *application.GetCountry { return application.NewGetCountry(c) },
 			func(c *application.CountryCatalog) *application.ListCountries { return application.NewListCountries(c) },
 		),
@@ -390,6 +358,73 @@ func ResourceRole() fx.Option {
 		),
 		fx.Invoke(startResource),
 	)
+}
+
+// newIssueToken is the token endpoint's use case, issuing as this
+// server's issuer.
+func newIssueToken(a *application.AuthenticateClient, r *application.KeyRing, s application.AccessTokenSigner,
+	t application.TokenStore, clock application.Clock, c Config) *application.IssueToken {
+	return application.NewIssueToken(a, r, s, t, clock, rand.Reader, c.Issuer())
+}
+
+type introspectParams struct {
+	fx.In
+	Authenticate *application.AuthenticateClient
+	Tokens       application.TokenStore
+	Verifier     application.AccessTokenVerifier
+	Denied       application.DenyList
+	Clock        application.Clock
+	Ring         *application.KeyRing
+	Signer       application.IntrospectionSigner
+	Config       Config
+}
+
+// newIntrospect is the introspection endpoint's use case.
+func newIntrospect(p introspectParams) *application.Introspect {
+	return application.NewIntrospect(p.Authenticate, p.Tokens, p.Verifier, p.Denied, p.Clock, p.Ring, p.Signer, p.Config.Issuer())
+}
+
+// newAuthServerKeySet fetches and caches the authorization server's JWKS
+// for the resource role.
+func newAuthServerKeySet(c Config, hc *http.Client, clock application.Clock, log *slog.Logger) *josekit.RemoteKeySet {
+	return josekit.NewRemoteKeySet(c.JWKSURL(), hc, josekit.RemoteKeySetOptions{
+		MinRefreshInterval: c.JWKSMinRefreshInterval,
+		MaxAge:             c.JWKSMaxAge,
+		Clock:              clock,
+		Logger:             log,
+	})
+}
+
+// newResourceVerifier checks JWT access tokens against the authorization
+// server's keys. A JWT that verified is remembered until it expires or its
+// key leaves the JWKS; the revocation set is checked above it on every
+// request.
+func newResourceVerifier(keys *josekit.RemoteKeySet, c Config, clock application.Clock) application.AccessTokenVerifier {
+	v := josekit.NewVerifier(keys, josekit.VerifierOptions{
+		Issuer:     c.ExpectedIssuer(),
+		Leeway:     c.ResourceLeeway,
+		Clock:      clock,
+		Algorithms: c.VerifyAlgorithms(),
+	})
+	return application.NewCachedVerifier(v, keys, clock, tokenCacheSize)
+}
+
+// newIntrospector asks the authorization server about opaque tokens,
+// reusing an answer for resource-introspection-cache-ttl; the revocation
+// set is checked above it on every request.
+func newIntrospector(c Config, hc *http.Client, clock application.Clock) application.TokenIntrospector {
+	i := introspection.NewClient(c.IntrospectionURL(), c.ResourceClientID, c.ResourceClientSecret, hc, clock)
+	if c.ResourceIntrospectionCacheTTL <= 0 {
+		return i
+	}
+	return application.NewCachedIntrospector(i, clock, c.ResourceIntrospectionCacheTTL, tokenCacheSize)
+}
+
+// newAuthorizeBearer is the resource role's token check, requiring the
+// configured audience.
+func newAuthorizeBearer(jwts application.AccessTokenVerifier, opaque application.TokenIntrospector,
+	revoked *application.RevocationSet, c Config) *application.AuthorizeBearer {
+	return application.NewAuthorizeBearer(jwts, opaque, revoked, c.Audience())
 }
 
 type resourceParams struct {
