@@ -3,10 +3,11 @@
 // SQLite in a new directory, opaque tokens in Redis, the demo clients),
 // drives each scenario with wrk for a fixed time, and prints one markdown
 // table of requests/s, latency, errors, CPU and the ratio of each scenario
-// to its reference measured in the same run; the table also goes to
+// to its reference measured in the same run, then a table of what work
+// costs as it grows (first requests of new clients); both also go to
 // bench-results/. It measures and reports: a ratio below its target does
-// not fail the run, only a scenario that cannot run or a Sigil that does
-// not start does.
+// not fail the run, only a scenario or figure that cannot run or a Sigil
+// that does not start does.
 //
 //	go run ./test/load [-duration 10s] [-warmup 2s] [-t 1] [-c 128] [-run REGEXP]
 package main
@@ -52,7 +53,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.RedisAddr, "redis-addr", "127.0.0.1:6379", "Redis for opaque tokens")
 	fs.StringVar(&o.Sigil, "sigil", "", "use this sigil binary instead of building one")
 	fs.StringVar(&o.OutDir, "out", "bench-results", "directory of the result files (relative to the module root)")
-	run := fs.String("run", "", "only the scenarios whose name matches this regular expression")
+	run := fs.String("run", "", "only the scenarios and figures whose name matches this regular expression")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
@@ -134,6 +135,7 @@ func bench(ctx context.Context, o options) error {
 			}
 		}
 	}()
+	var figures []figure
 	for _, nd := range nodes {
 		var todo []scenario
 		for _, sc := range scenarios {
@@ -148,10 +150,14 @@ func bench(ctx context.Context, o options) error {
 			Name: strings.ToLower(nd.Name), KeyAlgorithm: nd.KeyAlgorithm,
 			RedisAddr: o.RedisAddr, RedisPrefix: prefix + strings.ToLower(nd.Name) + ":",
 		}
-		runNode(ctx, o, bin, wrk, nc, todo, result)
+		if nd.Clients {
+			figures = append(figures, runClientsNode(ctx, o, bin, wrk, nc, todo, result)...)
+		} else {
+			runNode(ctx, o, bin, wrk, nc, todo, result)
+		}
 	}
 
-	report := formatReport(o, root, wrk, rows, time.Since(started))
+	report := formatReport(o, root, wrk, rows, figures, time.Since(started))
 	fmt.Print("\n" + report)
 	out := o.OutDir
 	if !filepath.IsAbs(out) {
@@ -168,8 +174,13 @@ func bench(ctx context.Context, o options) error {
 			failed++
 		}
 	}
+	for _, f := range figures {
+		if f.Failure != "" {
+			failed++
+		}
+	}
 	if failed > 0 {
-		return fmt.Errorf("%d of %d scenarios could not run", failed, len(rows))
+		return fmt.Errorf("%d of %d scenarios and figures could not run", failed, len(rows)+len(figures))
 	}
 	return nil
 }
@@ -338,8 +349,8 @@ func record(r *row, m measurement, err error) {
 }
 
 // formatReport is the result file: how the numbers were made, the
-// table, and how to read it.
-func formatReport(o options, root, wrk string, rows []row, took time.Duration) string {
+// tables, and how to read them.
+func formatReport(o options, root, wrk string, rows []row, figures []figure, took time.Duration) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Sigil load run, %s\n\n", time.Now().UTC().Format(time.RFC3339))
 	fmt.Fprintf(&b, "- machine: %s/%s, %d cores (GOMAXPROCS %d), %s\n",
@@ -348,23 +359,29 @@ func formatReport(o options, root, wrk string, rows []row, took time.Duration) s
 	if o.Sigil != "" {
 		sigil = "prebuilt " + o.Sigil
 	}
-	fmt.Fprintf(&b, "- sigil: %s; one `sigil serve --role all` per signing algorithm, "+
+	fmt.Fprintf(&b, "- sigil: %s; one `sigil serve --role all` per signing algorithm and one for the clients rows, "+
 		"SQLite in a new directory, opaque tokens in Redis at %s, demo clients, --log-level warn\n", sigil, o.RedisAddr)
 	fmt.Fprintf(&b, "- load: %s, %d thread(s), %d keep-alive connections, loopback; "+
 		"%s warm-up, then %s measured per scenario\n\n", wrkVersion(wrk), o.Load.Threads, o.Load.Connections, o.Warmup, o.Duration)
-	b.WriteString(formatTable(rows))
-	b.WriteString("\n- requests/s counts successful answers per second of load (signatures/s for the raw signing rows); " +
-		"errors are answers with a status of 400 or more plus requests without an answer.\n")
-	b.WriteString("- CPU is the sigil process's utime+stime over the load (/proc/<pid>/stat), in cores; " +
-		"for the raw signing rows, the harness's own. wrk CPU is the load generator's, on the same cores.\n")
-	b.WriteString("- ratio is requests/s over the reference row's, both from this run; " +
-		"result is pass when the ratio meets the target with no errors.\n")
-	b.WriteString("- a signing row's ratio is R/S + R/H, its rate R over the raw signing rate S plus R over its sigil's ceiling H: " +
-		"R over the 1/(1/S + 1/H) a server could reach if a token cost one signature and one trivial request. " +
-		"The raw rate is measured in two halves, just before and just after the row.\n")
-	b.WriteString("- by CPU per answer is the same ratio counted in the CPU the sigil process (the harness, for a raw rate) spent per answer: " +
-		"the reference's over the row's. It holds when other work on the machine takes some of the cores during one row and not the other.\n")
-	fmt.Fprintf(&b, "- whole run: %s.\n", took.Round(time.Second))
+	if len(rows) > 0 {
+		b.WriteString(formatTable(rows))
+		b.WriteString("\n- requests/s counts successful answers per second of load (signatures/s for the raw signing rows); " +
+			"errors are answers with a status of 400 or more plus requests without an answer.\n")
+		b.WriteString("- CPU is the sigil process's utime+stime over the load (/proc/<pid>/stat), in cores; " +
+			"for the raw signing rows, the harness's own. wrk CPU is the load generator's, on the same cores.\n")
+		b.WriteString("- ratio is requests/s over the reference row's, both from this run; " +
+			"result is pass when the ratio meets the target with no errors.\n")
+		b.WriteString("- a signing row's ratio is R/S + R/H, its rate R over the raw signing rate S plus R over its sigil's ceiling H: " +
+			"R over the 1/(1/S + 1/H) a server could reach if a token cost one signature and one trivial request. " +
+			"The raw rate is measured in two halves, just before and just after the row.\n")
+		b.WriteString("- by CPU per answer is the same ratio counted in the CPU the sigil process (the harness, for a raw rate) spent per answer: " +
+			"the reference's over the row's. It holds when other work on the machine takes some of the cores during one row and not the other.\n")
+	}
+	if len(figures) > 0 {
+		b.WriteString("\n## Cost as work grows\n\n")
+		b.WriteString(formatFigures(figures))
+	}
+	fmt.Fprintf(&b, "\n- whole run: %s.\n", took.Round(time.Second))
 	return b.String()
 }
 

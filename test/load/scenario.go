@@ -31,11 +31,14 @@ const (
 	rawRS256     = "raw RS256 signing (crypto/rsa 2048)"
 	rawES256     = "raw ES256 signing (crypto/ecdsa P-256, RFC 6979)"
 	rawEdDSA     = "raw EdDSA signing (crypto/ed25519)"
+	oneClient    = "token, opaque, 1 client of 10,000"
+	manyClients  = "token, opaque, 10,000 clients in turn"
 )
 
 // scenario is one row of the table: what to load, and what it is compared
 // with. Issue 5 names the scenarios, references and targets; issue 10 the
-// EdDSA row and the signing rows' second reference.
+// EdDSA row, the rows with 10,000 clients and the signing rows' second
+// reference.
 type scenario struct {
 	Name string
 	// Node names the sigil that serves the scenario (see nodes).
@@ -64,13 +67,19 @@ type scenario struct {
 type node struct {
 	Name         string
 	KeyAlgorithm string
+	// Clients marks the node whose rows present the registered clients
+	// of clients.go instead of the demo clients.
+	Clients bool
 }
 
 // nodes are started one after the other, each running its scenarios.
+// The clients node has a sigil of its own so that its client cache
+// holds the 10,000 clients and nothing else.
 var nodes = []node{
 	{Name: "RS256", KeyAlgorithm: "RS256"},
 	{Name: "ES256", KeyAlgorithm: "ES256"},
 	{Name: "EdDSA", KeyAlgorithm: "EdDSA"},
+	{Name: "clients", KeyAlgorithm: "EdDSA", Clients: true},
 }
 
 // tokens are the access tokens the resource and introspection scenarios
@@ -159,6 +168,14 @@ var scenarios = []scenario{
 		Request: func(s *sigil, _ tokens) request { return tokenRequest(s, opaqueClient, opaqueSecret) },
 		Flood:   floodRequest, MaxRSS: 256 << 20,
 	},
+	// Issue 10: the same request from 10,000 registered clients in turn,
+	// so that the client and credential caches hold 10,000 entries,
+	// against one of them alone; see clients.go.
+	{
+		Name: manyClients, Node: "clients", Reference: oneClient, ByCPU: true, Target: 0.80,
+		Request: func(s *sigil, _ tokens) request { return rotatingTokenRequest(s, activeClients) },
+	},
+	{Name: oneClient, Node: "clients", Request: func(s *sigil, _ tokens) request { return rotatingTokenRequest(s, 1) }},
 	{Name: ceiling, Node: "RS256", Request: healthRequest},
 	{Name: ceilingES256, Node: "ES256", Request: healthRequest},
 	{Name: ceilingEdDSA, Node: "EdDSA", Request: healthRequest},

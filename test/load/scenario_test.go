@@ -61,6 +61,9 @@ func TestEveryScenarioIsComparedWithARowOfItsOwnNode(t *testing.T) {
 func TestEachSigningAlgorithmHasATokenRowAgainstItsOwnPrimitive(t *testing.T) {
 	want := map[string]string{"RS256": rawRS256, "ES256": rawES256, "EdDSA": rawEdDSA}
 	for _, n := range nodes {
+		if n.Clients {
+			continue
+		}
 		found := false
 		for _, sc := range scenarios {
 			if sc.Node == n.Name && sc.Ceiling != "" && sc.Reference == want[n.KeyAlgorithm] {

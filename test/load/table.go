@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -209,6 +210,30 @@ func referenceCell(r row) string {
 	return orDash(r.Reference)
 }
 
+// figure is one line of the cost table: a figure the run measured that is
+// not a rate.
+type figure struct {
+	Name    string
+	Value   string
+	How     string
+	Failure string
+}
+
+// formatFigures renders the figures as a markdown table.
+func formatFigures(figures []figure) string {
+	var b strings.Builder
+	b.WriteString("| figure | value | how it was measured |\n")
+	b.WriteString("| --- | ---: | --- |\n")
+	for _, f := range figures {
+		if f.Failure != "" {
+			fmt.Fprintf(&b, "| %s | — | could not run: %s |\n", f.Name, escapeCell(f.Failure))
+			continue
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", f.Name, f.Value, escapeCell(f.How))
+	}
+	return b.String()
+}
+
 // formatRatio keeps two significant digits of a small ratio, so that a
 // scenario far below its target does not read 0.00.
 func formatRatio(v float64) string {
@@ -223,6 +248,15 @@ func formatRate(v float64) string {
 		return fmt.Sprintf("%.1f", v)
 	}
 	return fmt.Sprintf("%.0f", v)
+}
+
+// formatCount writes n with thousands separators: 1,000,000.
+func formatCount(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 func formatCores(v float64) string {

@@ -142,6 +142,19 @@ func TestTheRatioByCPUSeesThroughCoresTakenByOtherWork(t *testing.T) {
 	}
 }
 
+func TestFormatFiguresShowsValuesAndWhyAFigureCouldNotRun(t *testing.T) {
+	table := formatFigures([]figure{
+		{Name: "bytes in Redis", Value: "369 B", How: "1,000,000 tokens | sampled"},
+		{Name: "bytes in PostgreSQL", Failure: "connect: refused\nretry"},
+	})
+	want := "| figure | value | how it was measured |\n| --- | ---: | --- |\n" +
+		"| bytes in Redis | 369 B | 1,000,000 tokens \\| sampled |\n" +
+		"| bytes in PostgreSQL | — | could not run: connect: refused retry |\n"
+	if table != want {
+		t.Errorf("figures:\n%s\nwant:\n%s", table, want)
+	}
+}
+
 func TestWriteReportWritesTheTimestampedFileAndLatest(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "bench-results")
 	at := time.Date(2026, 11, 22, 20, 9, 5, 0, time.UTC)
