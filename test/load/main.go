@@ -4,12 +4,12 @@
 // drives each scenario with wrk for a fixed time, and prints one markdown
 // table of requests/s, latency, errors, CPU and the ratio of each scenario
 // to its reference measured in the same run, then a table of what work
-// costs as it grows (first requests of new clients); both also go to
-// bench-results/. It measures and reports: a ratio below its target does
-// not fail the run, only a scenario or figure that cannot run or a Sigil
-// that does not start does.
+// costs as it grows (bytes per stored token, first requests of new
+// clients); both also go to bench-results/. It measures and reports: a
+// ratio below its target does not fail the run, only a scenario or figure
+// that cannot run or a Sigil that does not start does.
 //
-//	go run ./test/load [-duration 10s] [-warmup 2s] [-t 1] [-c 128] [-run REGEXP]
+//	go run ./test/load [-duration 8s] [-warmup 2s] [-t 1] [-c 128] [-run REGEXP] [-tokens N] [-postgres-dsn DSN]
 package main
 
 import (
@@ -39,12 +39,16 @@ type options struct {
 	Sigil     string // a prebuilt sigil binary; empty builds one
 	OutDir    string // a relative path is taken from the module root
 	Run       *regexp.Regexp
+	// Tokens is how many opaque tokens the storage figures store; 0
+	// leaves the figures out.
+	Tokens      int
+	PostgresDSN string
 }
 
 func parseFlags(args []string) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
-	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "measured load per scenario")
+	fs.DurationVar(&o.Duration, "duration", 8*time.Second, "measured load per scenario")
 	fs.DurationVar(&o.Warmup, "warmup", 2*time.Second, "load before each measurement, not counted")
 	// Chosen on 2 cores (README, "Performance"): the settings under which
 	// the HTTP ceiling, the reference of most rows, is highest.
@@ -53,6 +57,8 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.RedisAddr, "redis-addr", "127.0.0.1:6379", "Redis for opaque tokens")
 	fs.StringVar(&o.Sigil, "sigil", "", "use this sigil binary instead of building one")
 	fs.StringVar(&o.OutDir, "out", "bench-results", "directory of the result files (relative to the module root)")
+	fs.IntVar(&o.Tokens, "tokens", 1_000_000, "opaque tokens stored for the bytes-per-token figures; 0 leaves them out")
+	fs.StringVar(&o.PostgresDSN, "postgres-dsn", postgresDSN(), "PostgreSQL of the bytes-per-token figure (a schema of its own, dropped afterwards)")
 	run := fs.String("run", "", "only the scenarios and figures whose name matches this regular expression")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
@@ -110,8 +116,9 @@ func bench(ctx context.Context, o options) error {
 			rows = append(rows, row{Scenario: sc.Name, Reference: sc.Reference, Ceiling: sc.Ceiling, ByCPU: sc.ByCPU, Target: sc.Target, MaxRSS: sc.MaxRSS})
 		}
 	}
-	if len(rows) == 0 {
-		return errors.New("-run matches no scenario")
+	storage := o.Tokens > 0 && (o.Run.MatchString(redisFigure) || o.Run.MatchString(postgresFigure))
+	if len(rows) == 0 && !storage {
+		return errors.New("-run matches no scenario and no figure")
 	}
 	result := func(name string) *row {
 		for i := range rows {
@@ -122,9 +129,16 @@ func bench(ctx context.Context, o options) error {
 		return nil
 	}
 
-	// Every key this run writes to Redis is under one prefix, removed at the end.
+	// Every key the sigils of this run write to Redis is under one prefix,
+	// removed once they are done (before the storage figures, which
+	// measure Redis's memory) or when the run stops early.
 	prefix := fmt.Sprintf("sigil-bench:%d-%d:", os.Getpid(), time.Now().UnixNano())
-	defer func() {
+	cleaned := false
+	cleanUp := func() {
+		if cleaned {
+			return
+		}
+		cleaned = true
 		// go-redis/redis_rate writes the rate limits' keys under "rate:"
 		// before the prefix.
 		for _, p := range []string{prefix, "rate:" + prefix} {
@@ -134,7 +148,8 @@ func bench(ctx context.Context, o options) error {
 				logf("removed %d Redis keys under %s", n, p)
 			}
 		}
-	}()
+	}
+	defer cleanUp()
 	var figures []figure
 	for _, nd := range nodes {
 		var todo []scenario
@@ -155,6 +170,10 @@ func bench(ctx context.Context, o options) error {
 		} else {
 			runNode(ctx, o, bin, wrk, nc, todo, result)
 		}
+	}
+	cleanUp()
+	if storage {
+		figures = append(figures, storageFigures(ctx, o)...)
 	}
 
 	report := formatReport(o, root, wrk, rows, figures, time.Since(started))

@@ -144,12 +144,12 @@ func TestTheRatioByCPUSeesThroughCoresTakenByOtherWork(t *testing.T) {
 
 func TestFormatFiguresShowsValuesAndWhyAFigureCouldNotRun(t *testing.T) {
 	table := formatFigures([]figure{
-		{Name: "bytes in Redis", Value: "369 B", How: "1,000,000 tokens | sampled"},
-		{Name: "bytes in PostgreSQL", Failure: "connect: refused\nretry"},
+		{Name: redisFigure, Value: "369 B", How: "1,000,000 tokens | sampled"},
+		{Name: postgresFigure, Failure: "connect: refused\nretry"},
 	})
 	want := "| figure | value | how it was measured |\n| --- | ---: | --- |\n" +
-		"| bytes in Redis | 369 B | 1,000,000 tokens \\| sampled |\n" +
-		"| bytes in PostgreSQL | — | could not run: connect: refused retry |\n"
+		"| " + redisFigure + " | 369 B | 1,000,000 tokens \\| sampled |\n" +
+		"| " + postgresFigure + " | — | could not run: connect: refused retry |\n"
 	if table != want {
 		t.Errorf("figures:\n%s\nwant:\n%s", table, want)
 	}
