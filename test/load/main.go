@@ -1,14 +1,15 @@
-// Command load is Sigil's load harness (issue 5), run by `go tool task
-// bench`. It builds sigil, starts it as a user would (both roles, SQLite
-// in a new directory, opaque tokens in Redis, the demo clients), drives
-// each scenario with wrk for a fixed time, and prints one markdown table
-// of requests/s, latency, errors, CPU and the ratio of each scenario to
-// its reference measured in the same run; the table also goes to
-// bench-results/. It measures and reports: a ratio below its target does
-// not fail the run, only a scenario that cannot run or a Sigil that does
-// not start does.
+// Command load is Sigil's load harness (issues 5 and 10), run by `go tool
+// task bench`. It builds sigil, starts it as a user would (both roles,
+// SQLite in a new directory, opaque tokens in Redis, the demo clients),
+// drives each scenario with wrk for a fixed time, and prints one markdown
+// table of requests/s, latency, errors, CPU and the ratio of each scenario
+// to its reference measured in the same run, then a table of what work
+// costs as it grows (bytes per stored token, first requests of new
+// clients); both also go to bench-results/. It measures and reports: a
+// ratio below its target does not fail the run, only a scenario or figure
+// that cannot run or a Sigil that does not start does.
 //
-//	go run ./test/load [-duration 10s] [-warmup 2s] [-t 1] [-c 128] [-run REGEXP]
+//	go run ./test/load [-duration 8s] [-warmup 2s] [-t 1] [-c 128] [-run REGEXP] [-tokens N] [-postgres-dsn DSN]
 package main
 
 import (
@@ -38,12 +39,16 @@ type options struct {
 	Sigil     string // a prebuilt sigil binary; empty builds one
 	OutDir    string // a relative path is taken from the module root
 	Run       *regexp.Regexp
+	// Tokens is how many opaque tokens the storage figures store; 0
+	// leaves the figures out.
+	Tokens      int
+	PostgresDSN string
 }
 
 func parseFlags(args []string) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
-	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "measured load per scenario")
+	fs.DurationVar(&o.Duration, "duration", 8*time.Second, "measured load per scenario")
 	fs.DurationVar(&o.Warmup, "warmup", 2*time.Second, "load before each measurement, not counted")
 	// Chosen on 2 cores (README, "Performance"): the settings under which
 	// the HTTP ceiling, the reference of most rows, is highest.
@@ -52,7 +57,9 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.RedisAddr, "redis-addr", "127.0.0.1:6379", "Redis for opaque tokens")
 	fs.StringVar(&o.Sigil, "sigil", "", "use this sigil binary instead of building one")
 	fs.StringVar(&o.OutDir, "out", "bench-results", "directory of the result files (relative to the module root)")
-	run := fs.String("run", "", "only the scenarios whose name matches this regular expression")
+	fs.IntVar(&o.Tokens, "tokens", 1_000_000, "opaque tokens stored for the bytes-per-token figures; 0 leaves them out")
+	fs.StringVar(&o.PostgresDSN, "postgres-dsn", postgresDSN(), "PostgreSQL of the bytes-per-token figure (a schema of its own, dropped afterwards)")
+	run := fs.String("run", "", "only the scenarios and figures whose name matches this regular expression")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
@@ -106,11 +113,12 @@ func bench(ctx context.Context, o options) error {
 	var rows []row
 	for _, sc := range scenarios {
 		if o.Run.MatchString(sc.Name) {
-			rows = append(rows, row{Scenario: sc.Name, Reference: sc.Reference, Target: sc.Target, MaxRSS: sc.MaxRSS})
+			rows = append(rows, row{Scenario: sc.Name, Reference: sc.Reference, Ceiling: sc.Ceiling, ByCPU: sc.ByCPU, Target: sc.Target, MaxRSS: sc.MaxRSS})
 		}
 	}
-	if len(rows) == 0 {
-		return errors.New("-run matches no scenario")
+	storage := o.Tokens > 0 && (o.Run.MatchString(redisFigure) || o.Run.MatchString(postgresFigure))
+	if len(rows) == 0 && !storage {
+		return errors.New("-run matches no scenario and no figure")
 	}
 	result := func(name string) *row {
 		for i := range rows {
@@ -121,15 +129,16 @@ func bench(ctx context.Context, o options) error {
 		return nil
 	}
 
-	if r := result(rawRS256); r != nil {
-		logf("%s: %s", r.Scenario, o.Duration)
-		m, err := signRate(o.Warmup, o.Duration)
-		record(r, m, err)
-	}
-
-	// Every key this run writes to Redis is under one prefix, removed at the end.
+	// Every key the sigils of this run write to Redis is under one prefix,
+	// removed once they are done (before the storage figures, which
+	// measure Redis's memory) or when the run stops early.
 	prefix := fmt.Sprintf("sigil-bench:%d-%d:", os.Getpid(), time.Now().UnixNano())
-	defer func() {
+	cleaned := false
+	cleanUp := func() {
+		if cleaned {
+			return
+		}
+		cleaned = true
 		// go-redis/redis_rate writes the rate limits' keys under "rate:"
 		// before the prefix.
 		for _, p := range []string{prefix, "rate:" + prefix} {
@@ -139,33 +148,35 @@ func bench(ctx context.Context, o options) error {
 				logf("removed %d Redis keys under %s", n, p)
 			}
 		}
-	}()
-	for _, alg := range []string{"RS256", "ES256"} {
+	}
+	defer cleanUp()
+	var figures []figure
+	for _, nd := range nodes {
 		var todo []scenario
 		for _, sc := range scenarios {
-			if sc.Node == alg && result(sc.Name) != nil {
+			if sc.Node == nd.Name && result(sc.Name) != nil {
 				todo = append(todo, sc)
 			}
 		}
-		// The node's ceiling, the one row without a reference, first; then
-		// the rows compared with it, in table order.
-		isReference := func(sc scenario) int {
-			if sc.Reference == "" {
-				return 0
-			}
-			return 1
-		}
-		slices.SortStableFunc(todo, func(a, b scenario) int { return cmp.Compare(isReference(a), isReference(b)) })
 		if len(todo) == 0 {
 			continue
 		}
-		runNode(ctx, o, bin, wrk, nodeConfig{
-			Name: strings.ToLower(alg), KeyAlgorithm: alg,
-			RedisAddr: o.RedisAddr, RedisPrefix: prefix + strings.ToLower(alg) + ":",
-		}, todo, result)
+		nc := nodeConfig{
+			Name: strings.ToLower(nd.Name), KeyAlgorithm: nd.KeyAlgorithm,
+			RedisAddr: o.RedisAddr, RedisPrefix: prefix + strings.ToLower(nd.Name) + ":",
+		}
+		if nd.Clients {
+			figures = append(figures, runClientsNode(ctx, o, bin, wrk, nc, todo, result)...)
+		} else {
+			runNode(ctx, o, bin, wrk, nc, todo, result)
+		}
+	}
+	cleanUp()
+	if storage {
+		figures = append(figures, storageFigures(ctx, o)...)
 	}
 
-	report := formatReport(o, root, wrk, rows, time.Since(started))
+	report := formatReport(o, root, wrk, rows, figures, time.Since(started))
 	fmt.Print("\n" + report)
 	out := o.OutDir
 	if !filepath.IsAbs(out) {
@@ -182,8 +193,13 @@ func bench(ctx context.Context, o options) error {
 			failed++
 		}
 	}
+	for _, f := range figures {
+		if f.Failure != "" {
+			failed++
+		}
+	}
 	if failed > 0 {
-		return fmt.Errorf("%d of %d scenarios could not run", failed, len(rows))
+		return fmt.Errorf("%d of %d scenarios and figures could not run", failed, len(rows)+len(figures))
 	}
 	return nil
 }
@@ -191,6 +207,13 @@ func bench(ctx context.Context, o options) error {
 // runNode starts one sigil, runs the scenarios it serves, and stops it.
 // A sigil that does not start, or a scenario that cannot run, is recorded
 // in the rows concerned and the run goes on, so the table shows the rest.
+//
+// The HTTP ceiling, the one row without a reference, runs first; then the
+// others in table order. A raw signing rate is measured in two halves,
+// just before and just after the token row compared with it, so that on
+// a machine whose speed drifts (other work on the same cores, a CPU
+// clocking up or down) the reference is taken across the same span as
+// the row.
 func runNode(ctx context.Context, o options, bin, wrk string, nc nodeConfig, todo []scenario, result func(string) *row) {
 	logf("starting sigil --key-algorithm %s", nc.KeyAlgorithm)
 	s, err := startSigil(ctx, bin, nc)
@@ -202,22 +225,77 @@ func runNode(ctx context.Context, o options, bin, wrk string, nc nodeConfig, tod
 		return
 	}
 	defer s.stop()
+	raws := map[string]scenario{}
+	for _, sc := range todo {
+		if sc.Raw != nil {
+			raws[sc.Name] = sc
+		}
+	}
+	bracketed := map[string]bool{}
+	for _, sc := range todo {
+		if _, ok := raws[sc.Reference]; ok && sc.Ceiling != "" {
+			bracketed[sc.Reference] = true
+		}
+	}
+	rank := func(sc scenario) int {
+		switch {
+		case sc.Raw == nil && sc.Reference == "":
+			return 0
+		case sc.Raw != nil:
+			return 1
+		}
+		return 2
+	}
+	slices.SortStableFunc(todo, func(a, b scenario) int { return cmp.Compare(rank(a), rank(b)) })
+
 	t, tokenErr := fetchTokens(ctx, s)
 	for _, sc := range todo {
-		if tokenErr != nil {
+		switch {
+		case sc.Raw != nil:
+			if !bracketed[sc.Name] {
+				logf("%s: %s", sc.Name, o.Duration)
+				m, err := signRate(sc.Raw, o.Warmup, o.Duration)
+				record(result(sc.Name), m, err)
+			}
+		case tokenErr != nil:
 			record(result(sc.Name), measurement{}, tokenErr)
-			continue
+		default:
+			raw := raws[sc.Reference]
+			isBracketed := sc.Ceiling != "" && bracketed[sc.Reference]
+			var rr *rawRun
+			var rawErr error
+			// Half the row's measured time in all: signing in a loop
+			// needs no longer to settle, and the run stays short.
+			half := o.Duration / 4
+			if isBracketed {
+				logf("%s: %s, then %s after %s", raw.Name, half, half, sc.Name)
+				if rr, rawErr = newRawRun(raw.Raw); rawErr == nil {
+					rawErr = rr.measure(min(o.Warmup, time.Second), half)
+				}
+			}
+			m, err := runOne(ctx, o, wrk, sc, s, t)
+			record(result(sc.Name), m, err)
+			if isBracketed {
+				if rawErr == nil {
+					rawErr = rr.measure(0, half)
+				}
+				var rm measurement
+				if rawErr == nil {
+					rm = rr.result()
+				}
+				record(result(raw.Name), rm, rawErr)
+			}
 		}
-		logf("%s: %s warm-up, %s measured, %d connections", sc.Name, o.Warmup, o.Duration, o.Load.Connections)
-		var m measurement
-		var err error
-		if sc.Flood != nil {
-			m, err = runUnderAttack(ctx, o, wrk, sc.Request(s, t), sc.Flood(s), s.Pid())
-		} else {
-			m, err = runScenario(ctx, o, wrk, sc.Request(s, t), s.Pid())
-		}
-		record(result(sc.Name), m, err)
 	}
+}
+
+// runOne measures one wrk scenario on s.
+func runOne(ctx context.Context, o options, wrk string, sc scenario, s *sigil, t tokens) (measurement, error) {
+	logf("%s: %s warm-up, %s measured, %d connections", sc.Name, o.Warmup, o.Duration, o.Load.Connections)
+	if sc.Flood != nil {
+		return runUnderAttack(ctx, o, wrk, sc.Request(s, t), sc.Flood(s), s.Pid())
+	}
+	return runScenario(ctx, o, wrk, sc.Request(s, t), s.Pid())
 }
 
 // runScenario checks that the request succeeds once, warms up, and
@@ -290,8 +368,8 @@ func record(r *row, m measurement, err error) {
 }
 
 // formatReport is the result file: how the numbers were made, the
-// table, and how to read it.
-func formatReport(o options, root, wrk string, rows []row, took time.Duration) string {
+// tables, and how to read them.
+func formatReport(o options, root, wrk string, rows []row, figures []figure, took time.Duration) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Sigil load run, %s\n\n", time.Now().UTC().Format(time.RFC3339))
 	fmt.Fprintf(&b, "- machine: %s/%s, %d cores (GOMAXPROCS %d), %s\n",
@@ -300,18 +378,29 @@ func formatReport(o options, root, wrk string, rows []row, took time.Duration) s
 	if o.Sigil != "" {
 		sigil = "prebuilt " + o.Sigil
 	}
-	fmt.Fprintf(&b, "- sigil: %s; one `sigil serve --role all` per signing algorithm, "+
+	fmt.Fprintf(&b, "- sigil: %s; one `sigil serve --role all` per signing algorithm and one for the clients rows, "+
 		"SQLite in a new directory, opaque tokens in Redis at %s, demo clients, --log-level warn\n", sigil, o.RedisAddr)
 	fmt.Fprintf(&b, "- load: %s, %d thread(s), %d keep-alive connections, loopback; "+
 		"%s warm-up, then %s measured per scenario\n\n", wrkVersion(wrk), o.Load.Threads, o.Load.Connections, o.Warmup, o.Duration)
-	b.WriteString(formatTable(rows))
-	b.WriteString("\n- requests/s counts successful answers per second of load (signatures/s for the raw signing row); " +
-		"errors are answers with a status of 400 or more plus requests without an answer.\n")
-	b.WriteString("- CPU is the sigil process's utime+stime over the load (/proc/<pid>/stat), in cores; " +
-		"for the raw signing row, the harness's own. wrk CPU is the load generator's, on the same cores.\n")
-	b.WriteString("- ratio is requests/s over the reference row's, both from this run; " +
-		"result is pass when the ratio meets the target with no errors.\n")
-	fmt.Fprintf(&b, "- whole run: %s.\n", took.Round(time.Second))
+	if len(rows) > 0 {
+		b.WriteString(formatTable(rows))
+		b.WriteString("\n- requests/s counts successful answers per second of load (signatures/s for the raw signing rows); " +
+			"errors are answers with a status of 400 or more plus requests without an answer.\n")
+		b.WriteString("- CPU is the sigil process's utime+stime over the load (/proc/<pid>/stat), in cores; " +
+			"for the raw signing rows, the harness's own. wrk CPU is the load generator's, on the same cores.\n")
+		b.WriteString("- ratio is requests/s over the reference row's, both from this run; " +
+			"result is pass when the ratio meets the target with no errors.\n")
+		b.WriteString("- a signing row's ratio is R/S + R/H, its rate R over the raw signing rate S plus R over its sigil's ceiling H: " +
+			"R over the 1/(1/S + 1/H) a server could reach if a token cost one signature and one trivial request. " +
+			"The raw rate is measured in two halves, just before and just after the row.\n")
+		b.WriteString("- by CPU per answer is the same ratio counted in the CPU the sigil process (the harness, for a raw rate) spent per answer: " +
+			"the reference's over the row's. It holds when other work on the machine takes some of the cores during one row and not the other.\n")
+	}
+	if len(figures) > 0 {
+		b.WriteString("\n## Cost as work grows\n\n")
+		b.WriteString(formatFigures(figures))
+	}
+	fmt.Fprintf(&b, "\n- whole run: %s.\n", took.Round(time.Second))
 	return b.String()
 }
 
@@ -361,7 +450,11 @@ func cpuModel() string {
 	return "unknown CPU"
 }
 
-// logf reports progress on stderr, so stdout carries only the table.
+// logStart is when the harness started, for the times in its log.
+var logStart = time.Now()
+
+// logf reports progress on stderr, so stdout carries only the table. Each
+// line starts with the time since the start, in seconds.
 func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+	fmt.Fprintf(os.Stderr, "bench: %4.0fs "+format+"\n", append([]any{time.Since(logStart).Seconds()}, args...)...)
 }

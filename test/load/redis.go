@@ -38,8 +38,9 @@ func deletePrefix(ctx context.Context, addr, prefix string) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	removed := 0
-	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	batch := make([]string, 0, 1000)
+	// Large steps: a run leaves more than a million keys.
+	iter := rdb.Scan(ctx, 0, prefix+"*", 10_000).Iterator()
+	batch := make([]string, 0, 10_000)
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -31,15 +32,97 @@ type measurement struct {
 // and what the run measured.
 type row struct {
 	Scenario  string
-	Reference string  // name of the row this one is compared with; empty for a reference
-	Target    float64 // least acceptable ratio to the reference
-	MaxRSS    int64   // peak resident memory allowed; zero for no target
-	Result    measurement
-	Failure   string // why the scenario could not run; empty when it ran
+	Reference string // name of the row this one is compared with; empty for a reference
+	// Ceiling, for a row that signs each answer, is the HTTP ceiling it is
+	// compared with too; Reference is then the raw signing rate.
+	Ceiling string
+	// ByCPU adds the ratio counted in CPU to the result (see cpuRatio).
+	ByCPU   bool
+	Target  float64 // least acceptable ratio to the reference
+	MaxRSS  int64   // peak resident memory allowed; zero for no target
+	Result  measurement
+	Failure string // why the scenario could not run; empty when it ran
+}
+
+// resultOf is what the row named name measured, if it ran.
+func resultOf(name string, rows []row) (measurement, bool) {
+	for _, ref := range rows {
+		if ref.Scenario == name {
+			if ref.Failure != "" || ref.Result.RPS == 0 {
+				return measurement{}, false
+			}
+			return ref.Result, true
+		}
+	}
+	return measurement{}, false
+}
+
+// rateOf is the requests/s of the row named name, if it ran.
+func rateOf(name string, rows []row) (float64, bool) {
+	m, ok := resultOf(name, rows)
+	return m.RPS, ok
+}
+
+// cpuPerAnswer is the CPU time, in seconds, a row's process spent per
+// answer (per signature for a raw signing row).
+func cpuPerAnswer(m measurement) (float64, bool) {
+	if m.RPS <= 0 || m.CPU <= 0 {
+		return 0, false
+	}
+	return m.CPU / m.RPS, true
+}
+
+// cpuRatio is the row's ratio counted in CPU instead of time: the
+// reference's CPU per answer over the row's, the raw signature's plus the
+// ceiling's for a signing row. The ratio of rates holds when both rows get
+// the same cores; on a machine shared with other work they may not, and
+// then this one moves less. It counts the sigil process (the harness for
+// a raw rate) alone, not wrk or Redis.
+func cpuRatio(r row, rows []row) (float64, bool) {
+	if r.Reference == "" || r.Failure != "" {
+		return 0, false
+	}
+	own, ok := cpuPerAnswer(r.Result)
+	if !ok {
+		return 0, false
+	}
+	ref, ok := resultOf(r.Reference, rows)
+	if !ok {
+		return 0, false
+	}
+	cost, ok := cpuPerAnswer(ref)
+	if !ok {
+		return 0, false
+	}
+	if r.Ceiling != "" {
+		ceil, ok := resultOf(r.Ceiling, rows)
+		if !ok {
+			return 0, false
+		}
+		c, ok := cpuPerAnswer(ceil)
+		if !ok {
+			return 0, false
+		}
+		cost += c
+	}
+	return cost / own, true
 }
 
 // ratio is the row's requests/s over its reference's, measured in the
-// same run; ok is false when there is no reference or either side did not run.
+// same run; ok is false when there is no reference or either side did not
+// run.
+//
+// A row that signs each answer (Ceiling set) is compared with the most
+// a server could answer if a token cost only what its two parts cost on
+// these cores: one signature, at the raw rate S, and one trivial HTTP
+// exchange, at the ceiling H. Those costs add, so that rate is
+// 1/(1/S + 1/H), and the ratio R/S + R/H is the share of a token
+// request's cost that is the signature and the exchange; what is left is
+// Sigil's own work (authentication, claims, the response). Unlike R/S or
+// R/H alone, or R/min(S, H), it does not move with the speed of the
+// machine's cryptography relative to its HTTP handling: a server that
+// did nothing else would read 1 on every machine. parts returns its two
+// terms.
 func ratio(r row, rows []row) (value float64, ok bool) {
 	if r.Reference == "" || r.Failure != "" {
 		return 0, false
@@ -47,15 +130,26 @@ func ratio(r row, rows []row) (value float64, ok bool) {
 	if r.Result.CalmRPS > 0 {
 		return r.Result.RPS / r.Result.CalmRPS, true
 	}
-	for _, ref := range rows {
-		if ref.Scenario == r.Reference {
-			if ref.Failure != "" || ref.Result.RPS == 0 {
-				return 0, false
-			}
-			return r.Result.RPS / ref.Result.RPS, true
-		}
+	if r.Ceiling != "" {
+		ofRaw, ofCeiling, ok := parts(r, rows)
+		return ofRaw + ofCeiling, ok
 	}
-	return 0, false
+	ref, ok := rateOf(r.Reference, rows)
+	if !ok {
+		return 0, false
+	}
+	return r.Result.RPS / ref, true
+}
+
+// parts are the terms of a signing row's ratio: its requests/s over the
+// raw signing rate and over the HTTP ceiling.
+func parts(r row, rows []row) (ofRaw, ofCeiling float64, ok bool) {
+	raw, ok1 := rateOf(r.Reference, rows)
+	ceil, ok2 := rateOf(r.Ceiling, rows)
+	if r.Ceiling == "" || !ok1 || !ok2 {
+		return 0, 0, false
+	}
+	return r.Result.RPS / raw, r.Result.RPS / ceil, true
 }
 
 // formatTable renders rows as a markdown table. A row passes when its
@@ -68,7 +162,7 @@ func formatTable(rows []row) string {
 	for _, r := range rows {
 		if r.Failure != "" {
 			fmt.Fprintf(&b, "| %s | — | — | — | — | — | — | %s | — | %s | could not run: %s |\n",
-				r.Scenario, orDash(r.Reference), formatTarget(r), escapeCell(r.Failure))
+				r.Scenario, referenceCell(r), formatTarget(r), escapeCell(r.Failure))
 			continue
 		}
 		m := r.Result
@@ -82,6 +176,16 @@ func formatTable(rows []row) string {
 		} else if r.Reference == "" && m.Errors > 0 {
 			verdict = "FAIL"
 		}
+		var notes []string
+		if ofRaw, ofCeiling, ok := parts(r, rows); ok {
+			notes = append(notes, fmt.Sprintf("%s of the raw rate + %s of the ceiling", formatRatio(ofRaw), formatRatio(ofCeiling)))
+		}
+		if v, ok := cpuRatio(r, rows); ok && r.ByCPU {
+			notes = append(notes, "by CPU per answer "+formatRatio(v))
+		}
+		if len(notes) > 0 {
+			verdict += " (" + strings.Join(notes, "; ") + ")"
+		}
 		if r.MaxRSS > 0 {
 			calm := ""
 			if m.CalmRPS > 0 {
@@ -89,11 +193,43 @@ func formatTable(rows []row) string {
 			}
 			verdict += fmt.Sprintf(" (%sflood %s answers/s; peak RSS %d MiB, target < %d MiB)",
 				calm, formatRate(m.FloodRPS), m.PeakRSS>>20, r.MaxRSS>>20)
-			verdict = strings.TrimSpace(verdict)
 		}
+		verdict = strings.TrimSpace(verdict)
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %.2f | %s | %s | %s | %s | %s |\n",
 			r.Scenario, formatRate(m.RPS), formatLatency(m.P50), formatLatency(m.P99), m.Errors,
-			m.CPU, formatCores(m.LoadCPU), orDash(r.Reference), ratioCell, formatTarget(r), verdict)
+			m.CPU, formatCores(m.LoadCPU), referenceCell(r), ratioCell, formatTarget(r), verdict)
+	}
+	return b.String()
+}
+
+// referenceCell names what a row is compared with.
+func referenceCell(r row) string {
+	if r.Ceiling != "" {
+		return r.Reference + " + " + r.Ceiling
+	}
+	return orDash(r.Reference)
+}
+
+// figure is one line of the cost table: a figure the run measured that is
+// not a rate.
+type figure struct {
+	Name    string
+	Value   string
+	How     string
+	Failure string
+}
+
+// formatFigures renders the figures as a markdown table.
+func formatFigures(figures []figure) string {
+	var b strings.Builder
+	b.WriteString("| figure | value | how it was measured |\n")
+	b.WriteString("| --- | ---: | --- |\n")
+	for _, f := range figures {
+		if f.Failure != "" {
+			fmt.Fprintf(&b, "| %s | — | could not run: %s |\n", f.Name, escapeCell(f.Failure))
+			continue
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", f.Name, f.Value, escapeCell(f.How))
 	}
 	return b.String()
 }
@@ -112,6 +248,15 @@ func formatRate(v float64) string {
 		return fmt.Sprintf("%.1f", v)
 	}
 	return fmt.Sprintf("%.0f", v)
+}
+
+// formatCount writes n with thousands separators: 1,000,000.
+func formatCount(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 func formatCores(v float64) string {
