@@ -81,8 +81,19 @@ func loadConfig(args []string, lookup func(string) (string, bool), extra func(*f
 	}
 	log := bootstrap.NewLogger(cfg, stderr)
 	cfg.WarnRenamed(log)
+	for _, u := range bootstrap.UnknownVariables(environ()) {
+		attrs := []any{"name", u.Name}
+		if u.Suggestion != "" {
+			attrs = append(attrs, "did_you_mean", u.Suggestion)
+		}
+		log.Warn("environment variable that no setting reads", attrs...)
+	}
 	return cfg, log, nil
 }
+
+// environ is the process environment, for the warning about SIGIL_*
+// variables no setting reads; tests replace it.
+var environ = os.Environ
 
 func serve(args []string, lookup func(string) (string, bool), stderr io.Writer) int {
 	cfg, log, err := loadConfig(args, lookup, nil, stderr)

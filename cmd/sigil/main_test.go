@@ -16,6 +16,13 @@ import (
 func cli(t *testing.T, vars map[string]string, args ...string) (int, string, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
+	environ = func() []string {
+		var kv []string
+		for k, v := range vars {
+			kv = append(kv, k+"="+v)
+		}
+		return kv
+	}
 	code := run(args, func(k string) (string, bool) { v, ok := vars[k]; return v, ok }, &stdout, &stderr)
 	return code, stdout.String(), stderr.String()
 }
