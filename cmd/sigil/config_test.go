@@ -1,7 +1,6 @@
 package main
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -9,7 +8,7 @@ import (
 // TestCommandsWarnOfFormerNames: a command that reads the settings warns,
 // once in its log, of each setting given by its former name.
 func TestCommandsWarnOfFormerNames(t *testing.T) {
-	dsn := filepath.Join(t.TempDir(), "sigil.db")
+	dsn := newDatabase(t)
 	code, _, errOut := cli(t, map[string]string{"SIGIL_RESOURCE_JWKS_REFRESH": "1s"},
 		"keys", "list", "--database-dsn", dsn, "--resource-upstream-timeout", "2s")
 	if code != 0 {
@@ -28,7 +27,7 @@ func TestCommandsWarnOfFormerNames(t *testing.T) {
 // TestCommandsWarnOfUnknownVariables: a SIGIL_* variable no setting reads
 // is most often a typo, which would leave a default in place unseen.
 func TestCommandsWarnOfUnknownVariables(t *testing.T) {
-	dsn := filepath.Join(t.TempDir(), "sigil.db")
+	dsn := newDatabase(t)
 	code, _, errOut := cli(t, map[string]string{
 		"SIGIL_REDIS_ADR":             "127.0.0.1:6379",
 		"SIGIL_COMPLETELY_OTHER":      "x",

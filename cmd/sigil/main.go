@@ -39,6 +39,8 @@ func run(args []string, lookup func(string) (string, bool), stdout, stderr io.Wr
 		return clients(args[1:], lookup, stdout, stderr)
 	case "keys":
 		return keys(args[1:], lookup, stdout, stderr)
+	case "migrate":
+		return migrate(args[1:], lookup, stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return 0
@@ -53,7 +55,8 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `Usage:
   sigil serve [--role auth|resource|all] [--config FILE] [--SETTING VALUE ...]
   sigil settings    list every setting with its flag, environment variable and default
-  sigil clients apply --file clients.yaml   register or replace the clients of a file
+  sigil migrate     create the database (SQLite) or bring its schema up to date, as serve does
+  sigil clients apply --file clients.yaml   register or replace the clients of a file (- reads stdin)
   sigil clients list                        list the registered clients
   sigil clients delete --id CLIENT_ID       remove a client
   sigil keys list                           list the signing keys and their states
