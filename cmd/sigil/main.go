@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"go.uber.org/dig"
 	"go.uber.org/fx"
 
 	"github.com/sigilauth/sigil/bootstrap"
@@ -116,7 +117,9 @@ func serve(args []string, lookup func(string) (string, bool), stderr io.Writer) 
 	startCtx, cancel := context.WithTimeout(context.Background(), app.StartTimeout())
 	defer cancel()
 	if err := app.Start(startCtx); err != nil {
-		log.Error("sigil could not start", "err", err)
+		// The cause alone (a port in use, a database that does not
+		// answer), not fx's account of the graph around it.
+		log.Error("sigil could not start", "err", dig.RootCause(err).Error())
 		return 1
 	}
 
