@@ -28,6 +28,7 @@ func App(c Config, log *slog.Logger) fx.Option {
 		feedModule(c),
 		limiterModule(c),
 		debugModule(c),
+		managementModule(c),
 		Role(c),
 	)
 }
@@ -190,6 +191,7 @@ type authParams struct {
 	Clients    *gormstore.Clients
 	Database   readiness `name:"database"`
 	Tokens     readiness `name:"tokens"`
+	Metrics    *echohttp.HTTPMetrics
 }
 
 // checkTokenLifetimes refuses to start when a registered client's tokens
@@ -302,6 +304,8 @@ func startAuth(p authParams) {
 		Logger:         p.Log.With("role", RoleAuth),
 		Ready:          readyAll(p.Database, p.Tokens),
 		TrustedProxies: p.Config.TrustedProxies,
+		Metrics:        p.Metrics,
+		Role:           string(RoleAuth),
 	}, echohttp.AuthHandlers{
 		Issue: p.Issue, Introspect: p.Introspect, Revoke: p.Revoke, JWKS: p.JWKS, Metadata: p.Metadata,
 	})
@@ -436,6 +440,7 @@ type resourceParams struct {
 	Get       *application.GetCountry
 	List      *application.ListCountries
 	Database  readiness `name:"database"`
+	Metrics   *echohttp.HTTPMetrics
 }
 
 func startResource(p resourceParams) {
@@ -444,6 +449,8 @@ func startResource(p resourceParams) {
 		MaxBodyBytes: p.Config.MaxBodyBytes,
 		Logger:       p.Log.With("role", RoleResource),
 		Ready:        readyAll(p.Database),
+		Metrics:      p.Metrics,
+		Role:         string(RoleResource),
 	}, echohttp.ResourceHandlers{Authorize: p.Authorize, GetCountry: p.Get, ListCountries: p.List})
 	serve(p.Lifecycle, p.Log, string(RoleResource), p.Config.ResourceAddr, e, p.Config.MaxHeaderBytes)
 }

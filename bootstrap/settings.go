@@ -52,6 +52,7 @@ var Settings = []Setting{
 	{"log-level", "info", "debug, info, warn or error", func(c *Config) any { return &c.LogLevel }},
 	{"log-format", "text", "text or json", func(c *Config) any { return &c.LogFormat }},
 	{"debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; empty is off", func(c *Config) any { return &c.DebugAddr }},
+	{"admin-addr", "127.0.0.1:8095", "management listener: Prometheus metrics at /metrics; keep it off the public network; empty is off", func(c *Config) any { return &c.AdminAddr }},
 
 	{"auth-addr", ":8085", "listen address of the authorization server", func(c *Config) any { return &c.AuthAddr }},
 	{"auth-base-path", "/ms-auth-server", "path prefix of the authorization server's endpoints", func(c *Config) any { return &c.AuthBasePath }},

@@ -110,6 +110,8 @@ type deps struct {
 	metadata application.ServerMetadata
 	// logLevel is the servers' log level; tests read the debug lines.
 	logLevel slog.Level
+	// metrics, when set, counts both servers' requests.
+	metrics *echohttp.HTTPMetrics
 }
 
 // env is both servers built from the real use cases over fakes, sharing
@@ -202,7 +204,11 @@ func newEnv(t testing.TB, tweaks ...func(*deps)) *env {
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: d.logLevel}))
 	opts := func(base string) echohttp.Options {
-		return echohttp.Options{BasePath: base, MaxBodyBytes: d.maxBody, Logger: logger, Ready: d.ready}
+		role := "auth"
+		if base == resourceBase {
+			role = "resource"
+		}
+		return echohttp.Options{BasePath: base, MaxBodyBytes: d.maxBody, Logger: logger, Ready: d.ready, Metrics: d.metrics, Role: role}
 	}
 	return &env{
 		t:     t,
