@@ -2,6 +2,7 @@ package bootstrap
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,8 +26,13 @@ import (
 // body naming only the status, and closes the connection, before any
 // handler or middleware runs. Without a cap, its default of 1 MiB would
 // let each connection hold a megabyte of headers in memory.
-func serve(lc fx.Lifecycle, log *slog.Logger, role, addr string, handler http.Handler, maxHeaderBytes int) {
+//
+// With a TLS configuration it serves HTTPS only, HTTP/2 included (net/http
+// adds h2 to the offered protocols); a plain HTTP request there is
+// answered 400 by net/http.
+func serve(lc fx.Lifecycle, log *slog.Logger, role, addr string, handler http.Handler, maxHeaderBytes int, tlsConf *tls.Config) {
 	srv := &http.Server{
+		TLSConfig:         tlsConf,
 		Addr:              addr,
 		Handler:           handler,
 		MaxHeaderBytes:    maxHeaderBytes,
@@ -43,10 +49,20 @@ func serve(lc fx.Lifecycle, log *slog.Logger, role, addr string, handler http.Ha
 			if err != nil {
 				return fmt.Errorf("%s server: %w", role, err)
 			}
-			log.Info("listening", "role", role, "addr", ln.Addr().String())
+			scheme := "http"
+			if tlsConf != nil {
+				scheme = "https"
+			}
+			log.Info("listening", "role", role, "addr", ln.Addr().String(), "scheme", scheme)
 			go func() {
 				defer close(served)
-				if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				var err error
+				if tlsConf != nil {
+					err = srv.ServeTLS(ln, "", "") // the certificate comes from GetCertificate
+				} else {
+					err = srv.Serve(ln)
+				}
+				if err != nil && !errors.Is(err, http.ErrServerClosed) {
 					log.Error("server stopped", "role", role, "err", err)
 				}
 			}()
