@@ -44,5 +44,7 @@ var SecretHashModule = fx.Module("secrethash",
 
 // SecretBoxModule provides the AES-256-GCM encryption of secrets at rest.
 var SecretBoxModule = fx.Module("aesgcm",
-	fx.Provide(func(c Config, log *slog.Logger) (application.SecretBox, error) { return newSecretBox(c, log) }),
+	fx.Provide(func(c Config, log *slog.Logger, fresh freshDatabase) (application.SecretBox, error) {
+		return newSecretBox(c, log, fresh)
+	}),
 )

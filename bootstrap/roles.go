@@ -40,7 +40,7 @@ func App(c Config, log *slog.Logger) fx.Option {
 func base(c Config, log *slog.Logger) fx.Option {
 	return fx.Options(
 		fxLogger(log),
-		fx.Supply(c, log),
+		fx.Supply(c, log, sqliteMissing(c)),
 		fx.Provide(func() application.Clock { return application.SystemClock{} }, newOutboundClient),
 		GormModule,
 		SecretBoxModule,

@@ -30,6 +30,16 @@ type Setting struct {
 // Env is the setting's environment variable.
 func (s Setting) Env() string { return envName(s.Name) }
 
+// List reports whether the setting takes a comma-separated list, which a
+// configuration file may also write as a YAML list.
+func (s Setting) List() bool {
+	switch valueOf(s.bind(&Config{})).(type) {
+	case algorithmsValue, prefixesValue:
+		return true
+	}
+	return s.Name == "redis-addr"
+}
+
 // YAMLKey is the setting's key in a configuration file.
 func (s Setting) YAMLKey() string { return yamlKey(s.Name) }
 
@@ -263,8 +273,8 @@ func readFile(path string) (source, error) {
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		return source{}, fmt.Errorf("config file %s: %w", path, err)
 	}
-	flat, twice := map[string]string{}, map[string]bool{}
-	flatten("", doc, flat, twice)
+	flat, twice, lists := map[string]string{}, map[string]bool{}, map[string]bool{}
+	flatten("", doc, flat, twice, lists)
 	if len(twice) > 0 {
 		// Flat and nested (auth_addr and auth: {addr}), or with dashes and
 		// underscores: which one won would depend on map order.
@@ -282,12 +292,30 @@ func readFile(path string) (source, error) {
 			return source{}, fmt.Errorf("config file %s: unknown setting %q", path, k)
 		}
 	}
+	// A YAML list is the file's way to write a comma-separated setting;
+	// any other setting holds one value.
+	for _, s := range Settings {
+		for _, name := range []string{s.Name, formerNames[s.Name]} {
+			clean, isList := lists[yamlKey(name)]
+			if name == "" || !isList {
+				continue
+			}
+			if !s.List() {
+				return source{}, fmt.Errorf("config file %s: %s is a list, but the setting takes one value", path, yamlKey(name))
+			}
+			if !clean {
+				return source{}, fmt.Errorf("config file %s: %s: a list item may not hold a comma", path, yamlKey(name))
+			}
+		}
+	}
 	return source{where: "config file " + path + ": ", key: yamlKey, get: mapGet(flat)}, nil
 }
 
-// flatten writes the settings of in under their flat keys into out, and
-// each key met more than once into twice.
-func flatten(prefix string, in map[string]any, out map[string]string, twice map[string]bool) {
+// flatten writes the settings of in under their flat keys into out, each
+// key met more than once into twice, and each key given as a YAML list
+// into lists, its items joined with commas: true unless an item holds a
+// comma of its own, which readFile refuses.
+func flatten(prefix string, in map[string]any, out map[string]string, twice, lists map[string]bool) {
 	for k, v := range in {
 		key := k
 		if prefix != "" {
@@ -301,7 +329,16 @@ func flatten(prefix string, in map[string]any, out map[string]string, twice map[
 		}
 		switch v := v.(type) {
 		case map[string]any:
-			flatten(key, v, out, twice)
+			flatten(key, v, out, twice, lists)
+		case []any:
+			items := make([]string, len(v))
+			clean := true
+			for i, item := range v {
+				items[i] = fmt.Sprint(item)
+				clean = clean && !strings.Contains(items[i], ",")
+			}
+			lists[key] = clean
+			out[key] = strings.Join(items, ",")
 		case nil:
 			out[key] = ""
 		default:
