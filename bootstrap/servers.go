@@ -5,9 +5,11 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	stdlog "log"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,7 +42,7 @@ func serve(lc fx.Lifecycle, log *slog.Logger, role, addr string, handler http.Ha
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorLog:          stdlog.New(serverErrors{log}, "", 0),
 	}
 	served := make(chan struct{})
 	lc.Append(fx.Hook{
@@ -77,6 +79,22 @@ func serve(lc fx.Lifecycle, log *slog.Logger, role, addr string, handler http.Ha
 			return err
 		},
 	})
+}
+
+// serverErrors writes net/http's own complaints to the log as warnings,
+// but a failed TLS handshake at debug level: port scanners, TCP health
+// probes and plain HTTP sent to an HTTPS port make one each, and none is
+// the server's fault.
+type serverErrors struct{ log *slog.Logger }
+
+func (w serverErrors) Write(p []byte) (int, error) {
+	msg := strings.TrimSpace(string(p))
+	level := slog.LevelWarn
+	if strings.HasPrefix(msg, "http: TLS handshake error") {
+		level = slog.LevelDebug
+	}
+	w.log.Log(context.Background(), level, msg)
+	return len(p), nil
 }
 
 // readyTimeout bounds a readiness check, so that /readyz answers within a

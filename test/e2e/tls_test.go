@@ -112,6 +112,20 @@ func TestTLS(t *testing.T) {
 				t.Errorf("plain GET %s: %d %s, want 400", u, resp.StatusCode, body)
 			}
 		}
+		// A plain request or a scanner is not the server's fault: the
+		// failed handshake is logged, at debug level only.
+		deadline := time.Now().Add(2 * time.Second)
+		for !strings.Contains(auth.Logs.String(), "TLS handshake error") && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if !strings.Contains(auth.Logs.String(), "TLS handshake error") {
+			t.Error("the failed handshake of a plain request was not logged")
+		}
+		for _, line := range strings.Split(auth.Logs.String(), "\n") {
+			if strings.Contains(line, "TLS handshake error") && !strings.Contains(line, "level=DEBUG") {
+				t.Errorf("a failed handshake was logged above debug level: %s", line)
+			}
+		}
 	})
 
 	t.Run("old TLS is refused", func(t *testing.T) {
