@@ -42,6 +42,8 @@ func run(args []string, lookup func(string) (string, bool), stdout, stderr io.Wr
 		return keys(args[1:], lookup, stdout, stderr)
 	case "migrate":
 		return migrate(args[1:], lookup, stdout, stderr)
+	case "token", "introspect", "revoke":
+		return perform(args[0], args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return 0
@@ -63,6 +65,10 @@ func usage(w io.Writer) {
   sigil keys list                           list the signing keys and their states
   sigil keys rotate                         start a staged rotation now
   sigil keys revoke KID                     remove a key at once (a leaked key)
+  sigil token --issuer URL --client-id ID (--client-secret-file F | --key-file PEM) [--scope S]
+                    get a client_credentials token from any server found by its metadata
+  sigil introspect --issuer URL --client-id ID ... TOKEN   ask the server about a token
+  sigil revoke --issuer URL --client-id ID ... TOKEN       revoke a token
 
 Every setting can be given as a flag, a SIGIL_* environment variable, or a key
 in the YAML file named by --config (flags win over the environment, which wins
