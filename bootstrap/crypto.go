@@ -24,9 +24,9 @@ var JoseModule = fx.Module("josekit",
 	),
 )
 
-func newClientAssertions(c Config, clock application.Clock, log *slog.Logger) *josekit.ClientAssertions {
+func newClientAssertions(c Config, hc *http.Client, clock application.Clock, log *slog.Logger) *josekit.ClientAssertions {
 	return josekit.NewClientAssertions(josekit.ClientAssertionOptions{
-		HTTPClient:         &http.Client{Timeout: c.OutboundTimeout},
+		HTTPClient:         hc,
 		MinRefreshInterval: c.JWKSMinRefreshInterval,
 		MaxAge:             c.JWKSMaxAge,
 		Clock:              clock,

@@ -55,5 +55,7 @@ func startManagement(lc fx.Lifecycle, log *slog.Logger, c Config, reg *prometheu
 		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		ErrorHandling: promhttp.ContinueOnError,
 	}))
-	serve(lc, log, "management", c.AdminAddr, mux, c.MaxHeaderBytes)
+	// Plain HTTP, as the profiler: the listener is for loopback or a
+	// private network, where the scraper runs.
+	serve(lc, log, "management", c.AdminAddr, mux, c.MaxHeaderBytes, nil)
 }

@@ -53,10 +53,13 @@ var Settings = []Setting{
 	{"log-format", "text", "text or json", func(c *Config) any { return &c.LogFormat }},
 	{"debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; empty is off", func(c *Config) any { return &c.DebugAddr }},
 	{"admin-addr", "127.0.0.1:8095", "management listener: Prometheus metrics at /metrics; keep it off the public network; empty is off", func(c *Config) any { return &c.AdminAddr }},
+	{"tls-cert-file", "", "PEM certificate chain the auth and resource listeners serve over TLS (HTTP/2 on); read again when it changes; empty serves plain HTTP", func(c *Config) any { return &c.TLSCertFile }},
+	{"tls-key-file", "", "PEM private key of tls-cert-file", func(c *Config) any { return &c.TLSKeyFile }},
+	{"tls-min-version", "1.2", "oldest TLS version accepted: 1.2 or 1.3", func(c *Config) any { return &c.TLSMinVersion }},
 
 	{"auth-addr", ":8085", "listen address of the authorization server", func(c *Config) any { return &c.AuthAddr }},
 	{"auth-base-path", "/ms-auth-server", "path prefix of the authorization server's endpoints", func(c *Config) any { return &c.AuthBasePath }},
-	{"auth-issuer", "", "issuer identifier (iss); empty means http://localhost:{auth port}{auth base path}", func(c *Config) any { return &c.AuthIssuer }},
+	{"auth-issuer", "", "issuer identifier (iss); empty means http://localhost:{auth port}{auth base path}, https with tls-cert-file", func(c *Config) any { return &c.AuthIssuer }},
 	{"key-algorithm", "RS256", "signing algorithm: RS256, PS256, ES256 or EdDSA; a change goes through the staged rotation: a new key is published, signs after key-publish-lead, and the old one is retired", func(c *Config) any { return &c.KeyAlgorithm }},
 	{"key-encryption-key", "", "base64 of the 32-byte key that encrypts secrets at rest (client_secret_jwt secrets)", func(c *Config) any { return &c.KeyEncryptionKey }},
 	{"key-encryption-key-file", "", "file holding that key; empty means {SQLite file}.kek, created on first start (PostgreSQL needs one of the two)", func(c *Config) any { return &c.KeyEncryptionKeyFile }},
@@ -86,6 +89,7 @@ var Settings = []Setting{
 	{"jwks-min-refresh-interval", "10s", "least time between two fetches of one key set caused by unknown key ids: the authorization server's JWKS on a resource node, a client's jwks_uri on an auth node", func(c *Config) any { return &c.JWKSMinRefreshInterval }},
 	{"jwks-max-age", "5m", "how long a fetched key set is trusted before it is fetched again: the authorization server's JWKS on a resource node (at most key-publish-lead), a client's jwks_uri on an auth node", func(c *Config) any { return &c.JWKSMaxAge }},
 	{"outbound-timeout", "5s", "timeout of each HTTP call Sigil makes: key set fetches (the JWKS, clients' jwks_uri) and introspection", func(c *Config) any { return &c.OutboundTimeout }},
+	{"outbound-ca-file", "", "PEM bundle of CAs trusted, besides the system's, by each HTTPS call Sigil makes, e.g. the auth server's CA for a resource node", func(c *Config) any { return &c.OutboundCAFile }},
 
 	{"resource-addr", ":8091", "listen address of the resource server", func(c *Config) any { return &c.ResourceAddr }},
 	{"resource-base-path", "/ms-system", "path prefix of the resource server's endpoints", func(c *Config) any { return &c.ResourceBasePath }},
