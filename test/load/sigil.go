@@ -35,6 +35,7 @@ type nodeConfig struct {
 	KeyAlgorithm string // --key-algorithm
 	RedisAddr    string
 	RedisPrefix  string
+	NoMetrics    bool // --admin-addr "": no management listener, nothing counted
 }
 
 // sigil is one running `sigil serve` with both roles.
@@ -72,6 +73,9 @@ func startSigil(ctx context.Context, bin string, nc nodeConfig) (*sigil, error) 
 	resource := "127.0.0.1:" + strconv.Itoa(ports[1])
 	// The management listener (metrics) is on, as by default.
 	admin := "127.0.0.1:" + strconv.Itoa(ports[2])
+	if nc.NoMetrics {
+		admin = ""
+	}
 	s := &sigil{
 		AuthURL:     "http://" + auth + "/ms-auth-server",
 		ResourceURL: "http://" + resource + "/ms-system",
