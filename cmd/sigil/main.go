@@ -39,6 +39,8 @@ func run(args []string, lookup func(string) (string, bool), stdout, stderr io.Wr
 		return clients(args[1:], lookup, stdout, stderr)
 	case "keys":
 		return keys(args[1:], lookup, stdout, stderr)
+	case "version", "--version":
+		return versionCommand(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return 0
@@ -59,6 +61,7 @@ func usage(w io.Writer) {
   sigil keys list                           list the signing keys and their states
   sigil keys rotate                         start a staged rotation now
   sigil keys revoke KID                     remove a key at once (a leaked key)
+  sigil version [-o text|json]              the version, VCS revision and Go version of this build
 
 Every setting can be given as a flag, a SIGIL_* environment variable, or a key
 in the YAML file named by --config (flags win over the environment, which wins
@@ -96,7 +99,7 @@ func serve(args []string, lookup func(string) (string, bool), stderr io.Writer) 
 	}
 	gogc := bootstrap.TuneGC(lookup)
 	memLimit := bootstrap.TuneMemory(cfg, lookup)
-	log.Info("starting sigil", append(cfg.Describe(), "gogc", gogc, "memory_limit", memLimit)...)
+	log.Info("starting sigil", append([]any{"version", readBuildVersion().Version}, append(cfg.Describe(), "gogc", gogc, "memory_limit", memLimit)...)...)
 
 	app := fx.New(bootstrap.App(cfg, log))
 	startCtx, cancel := context.WithTimeout(context.Background(), app.StartTimeout())
