@@ -41,6 +41,8 @@ func run(args []string, lookup func(string) (string, bool), stdout, stderr io.Wr
 		return keys(args[1:], lookup, stdout, stderr)
 	case "version", "--version":
 		return versionCommand(args[1:], stdout, stderr)
+	case "healthcheck":
+		return healthcheck(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return 0
@@ -62,6 +64,7 @@ func usage(w io.Writer) {
   sigil keys rotate                         start a staged rotation now
   sigil keys revoke KID                     remove a key at once (a leaked key)
   sigil version [-o text|json]              the version, VCS revision and Go version of this build
+  sigil healthcheck [--url URL]             exit 0 if URL (default http://127.0.0.1:8085/healthz) answers 2xx
 
 Every setting can be given as a flag, a SIGIL_* environment variable, or a key
 in the YAML file named by --config (flags win over the environment, which wins
