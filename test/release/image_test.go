@@ -77,4 +77,10 @@ func TestContainerImage(t *testing.T) {
 	if err != nil || !strings.HasPrefix(string(out), "sigil "+version+"\n") {
 		t.Fatalf("sigil version in the image: %v\n%s", err, out)
 	}
+	// As the image's user, in its working folder, the default database
+	// and its key-encryption key can be made.
+	out, err = exec.Command(buildah, "run", "--isolation", "chroot", name, "--", "/sigil", "keys", "rotate", "--log-level", "warn").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "the first signing key") {
+		t.Fatalf("sigil keys rotate in the image: %v\n%s", err, out)
+	}
 }
