@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sigilauth/sigil/adapters/internal/claims"
+	"github.com/sigilauth/sigil/adapters/internal/requestid"
 	"github.com/sigilauth/sigil/adapters/introspection"
 	"github.com/sigilauth/sigil/application"
 	"github.com/sigilauth/sigil/domain"
@@ -35,12 +36,15 @@ var now = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 type server struct {
 	*httptest.Server
 	conns atomic.Int64
+	// requestID is the X-Request-Id of the last request.
+	requestID atomic.Value
 }
 
 func newServer(t *testing.T) *server {
 	t.Helper()
 	s := &server{}
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.requestID.Store(r.Header.Get("X-Request-Id"))
 		if r.Method != http.MethodPost {
 			t.Errorf("method = %s, want POST", r.Method)
 		}
@@ -259,5 +263,24 @@ func TestConnectionsAreReused(t *testing.T) {
 	}
 	if n := s.conns.Load(); n != 1 {
 		t.Errorf("opened %d connections for 5 calls, want 1", n)
+	}
+}
+
+// TestRequestIDIsPassedOn: the resource request's id goes with its
+// introspection call, so both servers' logs name the same request.
+func TestRequestIDIsPassedOn(t *testing.T) {
+	s := newServer(t)
+	c := newClient(s, clientSecret)
+	if _, err := c.IntrospectToken(requestid.With(context.Background(), "req-7f3a"), "active"); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.requestID.Load(); got != "req-7f3a" {
+		t.Errorf("X-Request-Id = %q, want req-7f3a", got)
+	}
+	if _, err := c.IntrospectToken(context.Background(), "active"); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.requestID.Load(); got != "" {
+		t.Errorf("X-Request-Id = %q without a request id in the context, want none", got)
 	}
 }
