@@ -16,6 +16,8 @@ func TestHealthcheck(t *testing.T) {
 		_, _ = w.Write([]byte(`{"status":"ok"}`))
 	}))
 	defer srv.Close()
+	tlsSrv := httptest.NewTLSServer(srv.Config.Handler)
+	defer tlsSrv.Close()
 
 	for _, tc := range []struct {
 		name     string
@@ -26,6 +28,8 @@ func TestHealthcheck(t *testing.T) {
 		{"a healthy listener", []string{"--url", srv.URL + "/healthz"}, 0, "200 OK"},
 		{"a listener that answers 503", []string{"--url", srv.URL + "/readyz"}, 1, "answered 503 Service Unavailable"},
 		{"nothing listening", []string{"--url", "http://127.0.0.1:1/healthz", "--timeout", "2s"}, 1, "connect"},
+		{"an https listener whose certificate is not trusted", []string{"--url", tlsSrv.URL + "/healthz"}, 1, "certificate"},
+		{"an https listener, --insecure", []string{"--url", tlsSrv.URL + "/healthz", "--insecure"}, 0, "200 OK"},
 		{"a stray argument", []string{"now"}, 2, "sigil healthcheck [--url URL]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -74,7 +74,7 @@ func usage(w io.Writer) {
   sigil introspect --issuer URL --client-id ID ... TOKEN   ask the server about a token
   sigil revoke --issuer URL --client-id ID ... TOKEN       revoke a token
   sigil version [-o text|json]              the version, VCS revision and Go version of this build
-  sigil healthcheck [--url URL]             exit 0 if URL (default http://127.0.0.1:8085/healthz) answers 2xx
+  sigil healthcheck [--url URL] [--insecure] exit 0 if URL (default http://127.0.0.1:8085/healthz) answers 2xx
 
 Every setting can be given as a flag, a SIGIL_* environment variable, or a key
 in the YAML file named by --config (flags win over the environment, which wins
