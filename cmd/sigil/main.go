@@ -44,6 +44,10 @@ func run(args []string, lookup func(string) (string, bool), stdout, stderr io.Wr
 		return migrate(args[1:], lookup, stdout, stderr)
 	case "token", "introspect", "revoke":
 		return perform(args[0], args[1:], stdout, stderr)
+	case "version", "--version":
+		return versionCommand(args[1:], stdout, stderr)
+	case "healthcheck":
+		return healthcheck(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return 0
@@ -69,6 +73,8 @@ func usage(w io.Writer) {
                     get a client_credentials token from any server found by its metadata
   sigil introspect --issuer URL --client-id ID ... TOKEN   ask the server about a token
   sigil revoke --issuer URL --client-id ID ... TOKEN       revoke a token
+  sigil version [-o text|json]              the version, VCS revision and Go version of this build
+  sigil healthcheck [--url URL] [--insecure] exit 0 if URL (default http://127.0.0.1:8085/healthz) answers 2xx
 
 Every setting can be given as a flag, a SIGIL_* environment variable, or a key
 in the YAML file named by --config (flags win over the environment, which wins
@@ -117,7 +123,7 @@ func serve(args []string, lookup func(string) (string, bool), stderr io.Writer) 
 	}
 	gogc := bootstrap.TuneGC(lookup)
 	memLimit := bootstrap.TuneMemory(cfg, lookup)
-	log.Info("starting sigil", append(cfg.Describe(), "gogc", gogc, "memory_limit", memLimit)...)
+	log.Info("starting sigil", append([]any{"version", readBuildVersion().Version}, append(cfg.Describe(), "gogc", gogc, "memory_limit", memLimit)...)...)
 
 	app := fx.New(bootstrap.App(cfg, log))
 	startCtx, cancel := context.WithTimeout(context.Background(), app.StartTimeout())

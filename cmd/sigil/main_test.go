@@ -85,6 +85,7 @@ func TestUsage(t *testing.T) {
 		{"no command", nil, 2, false, "Usage:"},
 		{"help", []string{"help"}, 0, true, "sigil clients apply --file"},
 		{"--help", []string{"--help"}, 0, true, "sigil keys revoke KID"},
+		{"help lists version", []string{"help"}, 0, true, "sigil version [-o text|json]"},
 		{"an unknown command", []string{"srve"}, 2, false, `unknown command "srve"`},
 		{"an unknown clients command", []string{"clients", "add"}, 2, false, `unknown clients command "add"`},
 		{"keys without a command", []string{"keys"}, 2, false, "sigil keys list"},
