@@ -116,7 +116,7 @@ func AuthRole() fx.Option {
 			},
 			application.NewSeedDemoClients,
 		),
-		fx.Invoke(startAuth),
+		fx.Invoke(startAuth, registerKeyMetrics),
 	)
 }
 
