@@ -432,3 +432,12 @@ func (a *AuthenticateClient) checkAssertionClaims(c domain.Client, t domain.Clie
 	}
 	return nil
 }
+
+// CredentialCacheStats counts the client secrets found verified in the
+// cache (and so spared the slow hash); zero when the cache is off.
+func (a *AuthenticateClient) CredentialCacheStats() CacheStats {
+	if a.verified == nil {
+		return CacheStats{}
+	}
+	return a.verified.entries.Stats()
+}

@@ -2,6 +2,7 @@ package application
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,6 +23,18 @@ type BoundedCache[K comparable, V any] struct {
 	max     int
 	mu      sync.RWMutex
 	entries map[K]cacheEntry[V]
+	// hits and misses count Get's answers, for the metrics.
+	hits, misses atomic.Uint64
+}
+
+// CacheStats are how often a cache's lookups found what they looked for.
+type CacheStats struct {
+	Hits, Misses uint64
+}
+
+// Stats returns the counts of Get's hits and misses so far.
+func (c *BoundedCache[K, V]) Stats() CacheStats {
+	return CacheStats{Hits: c.hits.Load(), Misses: c.misses.Load()}
 }
 
 type cacheEntry[V any] struct {
@@ -48,9 +61,11 @@ func (c *BoundedCache[K, V]) Get(k K, now time.Time) (V, bool) {
 	e, ok := c.entries[k]
 	c.mu.RUnlock()
 	if !ok || !now.Before(e.until) {
+		c.misses.Add(1)
 		var zero V
 		return zero, false
 	}
+	c.hits.Add(1)
 	return e.value, true
 }
 

@@ -68,3 +68,6 @@ func (c *ClientCache) Apply(e domain.Event) {
 }
 
 var _ ClientFinder = (*ClientCache)(nil)
+
+// CacheStats counts the lookups that found a client record in the cache.
+func (c *ClientCache) CacheStats() CacheStats { return c.entries.Stats() }

@@ -115,3 +115,9 @@ var (
 	_ AccessTokenVerifier = (*CachedVerifier)(nil)
 	_ TokenIntrospector   = (*CachedIntrospector)(nil)
 )
+
+// CacheStats counts the tokens found verified in the cache.
+func (v *CachedVerifier) CacheStats() CacheStats { return v.cache.entries.Stats() }
+
+// CacheStats counts the tokens whose introspection answer was reused.
+func (i *CachedIntrospector) CacheStats() CacheStats { return i.cache.entries.Stats() }

@@ -1,6 +1,7 @@
 package bootstrap
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 
@@ -116,4 +117,69 @@ func registerKeyMetrics(p keyMetricsParams) error {
 		return nil
 	}
 	return p.Registry.Register(newKeyCollector(p.Ring, p.Config.RotationPolicy()))
+}
+
+// cacheCollector reports one cache's lookups, hits and misses, so that a
+// hit ratio is rate(hit) / rate(hit + miss).
+type cacheCollector struct {
+	stats func() application.CacheStats
+	desc  *prometheus.Desc
+}
+
+func newCacheCollector(name string, stats func() application.CacheStats) *cacheCollector {
+	return &cacheCollector{stats: stats, desc: prometheus.NewDesc("sigil_cache_lookups_total",
+		"Lookups in a cache, by whether they found what they looked for.",
+		[]string{"result"}, prometheus.Labels{"cache": name})}
+}
+
+func (c *cacheCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *cacheCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.stats()
+	ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(s.Hits), "hit")
+	ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(s.Misses), "miss")
+}
+
+// cacheStatser is a cache that counts its lookups.
+type cacheStatser interface{ CacheStats() application.CacheStats }
+
+type authCacheParams struct {
+	fx.In
+	Registry     *prometheus.Registry `optional:"true"`
+	Clients      *application.ClientCache
+	Authenticate *application.AuthenticateClient
+}
+
+// registerAuthCacheMetrics adds the auth role's caches to the metrics:
+// client records, and verified client secrets (which spare the slow hash).
+func registerAuthCacheMetrics(p authCacheParams) error {
+	if p.Registry == nil {
+		return nil
+	}
+	return errors.Join(
+		p.Registry.Register(newCacheCollector("client", p.Clients.CacheStats)),
+		p.Registry.Register(newCacheCollector("credential", p.Authenticate.CredentialCacheStats)),
+	)
+}
+
+type resourceCacheParams struct {
+	fx.In
+	Registry   *prometheus.Registry `optional:"true"`
+	Verifier   application.AccessTokenVerifier
+	Introspect application.TokenIntrospector
+}
+
+// registerResourceCacheMetrics adds the resource role's caches: verified
+// JWTs, and introspection answers when they are reused at all.
+func registerResourceCacheMetrics(p resourceCacheParams) error {
+	if p.Registry == nil {
+		return nil
+	}
+	var errs []error
+	for name, c := range map[string]any{"jwt": p.Verifier, "introspection": p.Introspect} {
+		if s, ok := c.(cacheStatser); ok {
+			errs = append(errs, p.Registry.Register(newCacheCollector(name, s.CacheStats)))
+		}
+	}
+	return errors.Join(errs...)
 }

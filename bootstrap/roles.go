@@ -116,7 +116,7 @@ func AuthRole() fx.Option {
 			},
 			application.NewSeedDemoClients,
 		),
-		fx.Invoke(startAuth, registerKeyMetrics),
+		fx.Invoke(startAuth, registerKeyMetrics, registerAuthCacheMetrics),
 	)
 }
 
@@ -363,7 +363,7 @@ func ResourceRole() fx.Option {
 			}, fx.ResultTags(`group:"feed"`)),
 			fx.Annotate(func(revoked *application.RevocationSet) func(domain.Event) { return revoked.Apply }, fx.ResultTags(`group:"feed"`)),
 		),
-		fx.Invoke(startResource),
+		fx.Invoke(startResource, registerResourceCacheMetrics),
 	)
 }
 

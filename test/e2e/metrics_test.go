@@ -30,8 +30,15 @@ func TestPrometheusScrapesTheManagementListener(t *testing.T) {
 	}
 	n := startNode(t, nil)
 	metricsURL := "http://" + n.Config.AdminAddr + "/metrics"
+	var jwt string
 	for range 3 {
-		n.token(t, jwtClient[0], jwtClient[1], "country.read")
+		jwt = n.token(t, jwtClient[0], jwtClient[1], "country.read")
+	}
+	// The second use of a JWT is a hit of the resource role's cache.
+	for range 2 {
+		if r := get(t, n.ResourceURL+"/country/code/AUS", jwt); r.Status != http.StatusOK {
+			t.Fatalf("a country with a token: %d", r.Status)
+		}
 	}
 	if r := get(t, n.ResourceURL+"/country/code/AUS", ""); r.Status != http.StatusUnauthorized {
 		t.Fatalf("a country without a token: %d", r.Status)
@@ -49,6 +56,9 @@ func TestPrometheusScrapesTheManagementListener(t *testing.T) {
 		`sigil_signing_keys{algorithm="RS256",state="active"} 1`,
 		`sigil_signing_keys{algorithm="RS256",state="published"} 0`,
 		"sigil_signing_key_next_rotation_timestamp_seconds ",
+		`sigil_cache_lookups_total{cache="jwt",result="hit"} 1`,
+		`sigil_cache_lookups_total{cache="jwt",result="miss"} 1`,
+		`sigil_cache_lookups_total{cache="credential",result="hit"} 2`,
 	} {
 		if !bytes.Contains(scrape.Body, []byte("\n"+line)) {
 			t.Errorf("the scrape has no line %q", line)
