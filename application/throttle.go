@@ -40,6 +40,30 @@ type HashSlots struct {
 	// rest is owed; it was last brought up to date at last.
 	budget time.Duration
 	last   time.Time
+
+	// Counts for the metrics.
+	hashed, failed, refused atomic.Uint64
+	waited                  atomic.Int64 // nanoseconds spent waiting for a slot
+}
+
+// HashSlotStats are what the slots have done so far, for the metrics.
+type HashSlotStats struct {
+	Size, InUse             int
+	Hashed, Failed, Refused uint64
+	// Waited is the time requests spent waiting for a slot, in all.
+	Waited time.Duration
+}
+
+// Stats returns the slots' counts; zero for nil (no bound on hashes).
+func (s *HashSlots) Stats() HashSlotStats {
+	if s == nil {
+		return HashSlotStats{}
+	}
+	return HashSlotStats{
+		Size: cap(s.slots), InUse: len(s.slots),
+		Hashed: s.hashed.Load(), Failed: s.failed.Load(), Refused: s.refused.Load(),
+		Waited: time.Duration(s.waited.Load()),
+	}
 }
 
 // failureBurst is how much failed hash time each slot allows before
@@ -97,17 +121,24 @@ func (s *HashSlots) run(ctx context.Context, fn func() (failed bool)) error {
 	case s.slots <- struct{}{}:
 	default:
 		if s.wait <= 0 {
+			s.refused.Add(1)
 			return &domain.Throttled{Reason: domain.ThrottledBusy, RetryAfter: busyRetryAfter}
 		}
+		queued := time.Now()
 		t := time.NewTimer(s.wait)
 		defer t.Stop()
+		var got bool
 		select {
 		case s.slots <- struct{}{}:
+			got = true
 		case <-t.C:
-			return &domain.Throttled{Reason: domain.ThrottledBusy, RetryAfter: busyRetryAfter}
 		case <-ctx.Done():
 			// The caller left (or its deadline passed) while waiting: no
 			// server error to log, just no room.
+		}
+		s.waited.Add(int64(time.Since(queued)))
+		if !got {
+			s.refused.Add(1)
 			return &domain.Throttled{Reason: domain.ThrottledBusy, RetryAfter: busyRetryAfter}
 		}
 	}
@@ -119,7 +150,12 @@ func (s *HashSlots) run(ctx context.Context, fn func() (failed bool)) error {
 		}
 	}()
 	start := time.Now()
-	if fn() && s.share > 0 {
+	failed := fn()
+	s.hashed.Add(1)
+	if failed {
+		s.failed.Add(1)
+	}
+	if failed && s.share > 0 {
 		now := time.Now()
 		if rest := s.restAfterFailure(now.Sub(start), now); rest > 0 {
 			time.AfterFunc(rest, release)

@@ -60,3 +60,36 @@ func TestWithoutAShareFailuresNeverRest(t *testing.T) {
 		t.Fatalf("the slot rested after a failure with no share set: %v", err)
 	}
 }
+
+// TestHashSlotStats: the counts the metrics report follow what the slots
+// did: hashes run and failed, requests refused for want of a slot, and
+// the time spent waiting for one.
+func TestHashSlotStats(t *testing.T) {
+	s := NewHashSlots(1, 20*time.Millisecond, 100)
+	if err := s.run(t.Context(), func() bool { return false }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.run(t.Context(), func() bool { return true }); err != nil {
+		t.Fatal(err)
+	}
+	held, release := make(chan struct{}), make(chan struct{})
+	go func() {
+		_ = s.run(t.Context(), func() bool { close(held); <-release; return false })
+	}()
+	<-held
+	if st := s.Stats(); st.InUse != 1 || st.Size != 1 {
+		t.Errorf("while one hash runs: %+v", st)
+	}
+	if err := s.run(t.Context(), func() bool { t.Error("ran without a slot"); return false }); err == nil {
+		t.Fatal("a second hash got the only slot")
+	}
+	close(release)
+	st := s.Stats()
+	if st.Failed != 1 || st.Refused != 1 || st.Waited < 20*time.Millisecond || st.Waited > 2*time.Second {
+		t.Errorf("stats %+v; want 1 failed, 1 refused, about 20ms waited", st)
+	}
+	var none *HashSlots
+	if none.Stats() != (HashSlotStats{}) {
+		t.Error("nil slots report counts")
+	}
+}
