@@ -24,6 +24,8 @@ type IssuedToken struct {
 	TokenType   string
 	ExpiresIn   int64
 	Scope       string
+	// ClientID is the client the token was issued to.
+	ClientID string
 }
 
 // GrantTypes are the grant types IssueToken implements.
@@ -119,5 +121,6 @@ func (h *IssueToken) Handle(ctx context.Context, in IssueTokenInput) (IssuedToke
 		TokenType:   domain.TokenTypeBearer,
 		ExpiresIn:   int64(client.Lifetime() / time.Second),
 		Scope:       scopes.String(),
+		ClientID:    client.ID,
 	}, nil
 }

@@ -440,10 +440,11 @@ type resourceParams struct {
 
 func startResource(p resourceParams) {
 	e := echohttp.NewResourceServer(echohttp.Options{
-		BasePath:     p.Config.ResourceBasePath,
-		MaxBodyBytes: p.Config.MaxBodyBytes,
-		Logger:       p.Log.With("role", RoleResource),
-		Ready:        readyAll(p.Database),
+		BasePath:       p.Config.ResourceBasePath,
+		MaxBodyBytes:   p.Config.MaxBodyBytes,
+		Logger:         p.Log.With("role", RoleResource),
+		Ready:          readyAll(p.Database),
+		TrustedProxies: p.Config.TrustedProxies,
 	}, echohttp.ResourceHandlers{Authorize: p.Authorize, GetCountry: p.Get, ListCountries: p.List})
 	serve(p.Lifecycle, p.Log, string(RoleResource), p.Config.ResourceAddr, e, p.Config.MaxHeaderBytes)
 }

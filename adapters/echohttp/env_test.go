@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -110,6 +111,11 @@ type deps struct {
 	metadata application.ServerMetadata
 	// logLevel is the servers' log level; tests read the debug lines.
 	logLevel slog.Level
+	// failureLimit, if set, turns on the failure throttle: that many
+	// failed authentications a minute per client id or address.
+	failureLimit int
+	// trustedProxies are the networks whose X-Forwarded-For is believed.
+	trustedProxies []netip.Prefix
 }
 
 // env is both servers built from the real use cases over fakes, sharing
@@ -199,10 +205,15 @@ func newEnv(t testing.TB, tweaks ...func(*deps)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if d.failureLimit > 0 {
+		authenticate.Defend(application.Defences{
+			Throttle: application.NewFailureThrottle(application.NewLocalRateLimiter(clock, 1000), clock, d.failureLimit, time.Minute),
+		})
+	}
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: d.logLevel}))
 	opts := func(base string) echohttp.Options {
-		return echohttp.Options{BasePath: base, MaxBodyBytes: d.maxBody, Logger: logger, Ready: d.ready}
+		return echohttp.Options{BasePath: base, MaxBodyBytes: d.maxBody, Logger: logger, Ready: d.ready, TrustedProxies: d.trustedProxies}
 	}
 	return &env{
 		t:     t,
