@@ -1,6 +1,7 @@
 package echohttp_test
 
 import (
+	"context"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/sigilauth/sigil/adapters/internal/requestid"
 	"github.com/sigilauth/sigil/domain"
 )
 
@@ -204,5 +206,32 @@ func checkLine(t *testing.T, r map[string]any, path, client, code, reason string
 		if _, ok := r[key]; !ok {
 			t.Errorf("access line has no %s: %v", key, r)
 		}
+	}
+}
+
+// introspectorFunc answers every introspection with f.
+type introspectorFunc func(ctx context.Context, raw string) (domain.Token, error)
+
+func (f introspectorFunc) IntrospectToken(ctx context.Context, raw string) (domain.Token, error) {
+	return f(ctx, raw)
+}
+
+// The resource server's check of an opaque token carries the request's
+// id, which the introspection client sends on (X-Request-Id).
+func TestRequestIDReachesIntrospection(t *testing.T) {
+	var seen []string
+	e := newEnv(t, func(d *deps) {
+		d.introspector = introspectorFunc(func(ctx context.Context, raw string) (domain.Token, error) {
+			seen = append(seen, requestid.From(ctx))
+			return domain.Token{}, domain.ErrInvalidToken.With("token is not active")
+		})
+	})
+	req := with(get(countryPath), "Authorization", bearer("opaque-token"))
+	req.Header.Set("X-Request-Id", "from-the-proxy")
+	e.toResource(req)
+	rec := e.toResource(with(get(countryPath), "Authorization", bearer("opaque-token")))
+	made := rec.Header().Get("X-Request-Id")
+	if len(seen) != 2 || seen[0] != "from-the-proxy" || seen[1] != made || made == "" {
+		t.Errorf("introspection saw request ids %q, want from-the-proxy and the made-up %q", seen, made)
 	}
 }

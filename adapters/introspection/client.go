@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sigilauth/sigil/adapters/internal/claims"
+	"github.com/sigilauth/sigil/adapters/internal/requestid"
 	"github.com/sigilauth/sigil/application"
 	"github.com/sigilauth/sigil/domain"
 )
@@ -82,6 +83,9 @@ func (c *Client) IntrospectToken(ctx context.Context, raw string) (domain.Token,
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Authorization", c.auth)
+	if id := requestid.From(ctx); id != "" {
+		req.Header.Set(requestid.Header, id)
+	}
 
 	resp, err := c.http.Do(req)
 	if err != nil {

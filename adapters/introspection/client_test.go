@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sigilauth/sigil/adapters/internal/claims"
+	"github.com/sigilauth/sigil/adapters/internal/requestid"
 	"github.com/sigilauth/sigil/adapters/introspection"
 	"github.com/sigilauth/sigil/application"
 	"github.com/sigilauth/sigil/domain"
@@ -259,5 +260,27 @@ func TestConnectionsAreReused(t *testing.T) {
 	}
 	if n := s.conns.Load(); n != 1 {
 		t.Errorf("opened %d connections for 5 calls, want 1", n)
+	}
+}
+
+// The id of the request the call is made for goes along, so one id finds
+// the lines of the resource server and of the authorization server.
+func TestRequestIDIsPassedOn(t *testing.T) {
+	var got atomic.Value
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Store(r.Header.Get("X-Request-Id"))
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"active":false}`))
+	}))
+	t.Cleanup(s.Close)
+	c := introspection.NewClient(s.URL, clientID, clientSecret, s.Client(), fakes.NewClock(now))
+
+	_, _ = c.IntrospectToken(requestid.With(t.Context(), "req-7"), "inactive")
+	if got.Load() != "req-7" {
+		t.Errorf("X-Request-Id = %q, want the request's id", got.Load())
+	}
+	_, _ = c.IntrospectToken(t.Context(), "inactive")
+	if got.Load() != "" {
+		t.Errorf("X-Request-Id = %q without a request id, want none", got.Load())
 	}
 }
