@@ -822,6 +822,8 @@ func TestRevokeActiveKeyHandsOverToThePublishedOne(t *testing.T) {
 	a.step(t, false)
 	first := a.active()
 	next := a.step(t, true).Published
+	audits := &fakes.Auditor{}
+	a.rotate.AuditTo(audits)
 	res, err := a.rotate.Revoke(t.Context(), first)
 	if err != nil || res.Published != "" || res.Plan.Activate != next {
 		t.Fatalf("revoke: %+v %v, want %s activated", res, err, next)
@@ -829,6 +831,10 @@ func TestRevokeActiveKeyHandsOverToThePublishedOne(t *testing.T) {
 	c.wantOneActive(t, a, "after the revocation")
 	if a.active() != next {
 		t.Fatalf("signs with %s, want %s", a.active(), next)
+	}
+	want := []application.AuditEvent{{Kind: application.AuditKeyActivated, KID: next}, {Kind: application.AuditKeyRemoved, KID: first}}
+	if got := audits.Events(); !slices.EqualFunc(got, want, func(a, b application.AuditEvent) bool { return a.Kind == b.Kind && a.KID == b.KID }) {
+		t.Errorf("audit trail %+v, want %+v", got, want)
 	}
 }
 

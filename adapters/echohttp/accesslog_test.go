@@ -115,7 +115,7 @@ func TestAccessLineExplainsRefusals(t *testing.T) {
 			line{role: "auth", path: introspectPath, client: jwtClient, code: "invalid_client", reason: "wrong secret", status: 401}},
 		{"resource served",
 			func() *http.Request { return with(get(countryPath+"/code/AUS"), "Authorization", bearer(token)) },
-			line{role: "resource", path: countryPath + "/code/AUS", status: 200}},
+			line{role: "resource", path: countryPath + "/code/AUS", client: jwtClient, status: 200}},
 		{"resource without a token",
 			func() *http.Request { return get(countryPath + "/code/AUS") },
 			line{role: "resource", path: countryPath + "/code/AUS", code: "unauthorized", reason: "no bearer token", status: 401}},

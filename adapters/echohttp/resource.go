@@ -52,10 +52,11 @@ func (r resourceAPI) requireScopes(scopes ...string) echo.MiddlewareFunc {
 			// The request id goes with the check, so an introspection call
 			// made for it carries the same id to the authorization server.
 			ctx := requestid.With(req.Context(), c.Response().Header().Get(echo.HeaderXRequestID))
-			_, err = r.authorize.Handle(ctx, application.AuthorizeBearerInput{Token: raw, Required: required})
+			tok, err := r.authorize.Handle(ctx, application.AuthorizeBearerInput{Token: raw, Required: required})
 			if err != nil {
 				return failedAt(protectedResource, false, err)
 			}
+			noteClient(c, tok.ClientID) // for the access line
 			return next(c)
 		}
 	}
