@@ -2,6 +2,7 @@ package bootstrap
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -33,8 +34,28 @@ type Admin struct {
 // OpenAdmin opens and migrates the configured database, and connects to
 // Redis when it is configured, without waiting for it to answer: a
 // command still does its work while Redis is down, and only the news of
-// it to the running nodes fails.
+// it to the running nodes fails. An SQLite database that does not exist
+// is refused rather than created, so that a command run in the wrong
+// folder says so; `sigil serve` or MigrateDatabase creates one.
 func OpenAdmin(ctx context.Context, c Config, log *slog.Logger) (*Admin, error) {
+	if sqliteMissing(c) {
+		return nil, fmt.Errorf("no database at %s: `sigil serve` creates it on first start and `sigil migrate` without serving; "+
+			"or point --database-dsn at the one the server uses", sqliteFile(c.DatabaseDSN))
+	}
+	return openAdmin(ctx, c, log)
+}
+
+// MigrateDatabase creates the configured database if it is a new SQLite
+// file, and brings its schema up to date, as `sigil serve` does at start.
+func MigrateDatabase(ctx context.Context, c Config, log *slog.Logger) error {
+	a, err := openAdmin(ctx, c, log)
+	if err != nil {
+		return err
+	}
+	return a.Close()
+}
+
+func openAdmin(ctx context.Context, c Config, log *slog.Logger) (*Admin, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}

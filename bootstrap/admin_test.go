@@ -14,9 +14,15 @@ import (
 	"github.com/sigilauth/sigil/test/testenv"
 )
 
+// adminConfig is the configuration of a new SQLite database, made as
+// `sigil migrate` makes it: the commands refuse one that does not exist.
 func adminConfig(t *testing.T) bootstrap.Config {
+	t.Helper()
 	c := bootstrap.Defaults()
 	c.DatabaseDSN = t.TempDir() + "/sigil.db"
+	if err := bootstrap.MigrateDatabase(t.Context(), c, nil); err != nil {
+		t.Fatal(err)
+	}
 	return c
 }
 

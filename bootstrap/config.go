@@ -81,6 +81,11 @@ type Config struct {
 	LogFormat LogFormat
 	DebugAddr string
 
+	// TLS of the auth and resource listeners: see newServerTLS.
+	TLSCertFile   string
+	TLSKeyFile    string
+	TLSMinVersion TLSVersion
+
 	AuthAddr     string
 	AuthBasePath string
 	AuthIssuer   string
@@ -125,6 +130,7 @@ type Config struct {
 	JWKSMinRefreshInterval time.Duration
 	JWKSMaxAge             time.Duration
 	OutboundTimeout        time.Duration
+	OutboundCAFile         string
 
 	TokenCleanupInterval time.Duration
 
@@ -167,7 +173,8 @@ type Config struct {
 }
 
 // Issuer is the authorization server's issuer identifier: the configured
-// one, or http://localhost:{port}{base path} from the listen address.
+// one, or http://localhost:{port}{base path} from the listen address
+// (https when the listeners serve TLS).
 func (c Config) Issuer() string {
 	if c.AuthIssuer != "" {
 		return strings.TrimSuffix(c.AuthIssuer, "/")
@@ -176,7 +183,11 @@ func (c Config) Issuer() string {
 	if _, p, err := net.SplitHostPort(c.AuthAddr); err == nil && p != "" {
 		port = p
 	}
-	return "http://localhost:" + port + c.AuthBasePath
+	scheme := "http://"
+	if c.TLSEnabled() {
+		scheme = "https://"
+	}
+	return scheme + "localhost:" + port + c.AuthBasePath
 }
 
 // ExpectedIssuer is the issuer the resource role accepts tokens from.
@@ -285,6 +296,7 @@ func (c Config) Validate() error {
 	if c.ResourceIdentifier != "" && !domain.ValidResourceIndicator(c.ResourceIdentifier) {
 		add("resource-identifier %q is not an absolute URI without a fragment", c.ResourceIdentifier)
 	}
+	c.validateTLS(add)
 	if c.RSABits < 2048 {
 		add("rsa-bits %d is below 2048", c.RSABits)
 	}

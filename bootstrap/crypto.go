@@ -24,9 +24,9 @@ var JoseModule = fx.Module("josekit",
 	),
 )
 
-func newClientAssertions(c Config, clock application.Clock, log *slog.Logger) *josekit.ClientAssertions {
+func newClientAssertions(c Config, hc *http.Client, clock application.Clock, log *slog.Logger) *josekit.ClientAssertions {
 	return josekit.NewClientAssertions(josekit.ClientAssertionOptions{
-		HTTPClient:         &http.Client{Timeout: c.OutboundTimeout},
+		HTTPClient:         hc,
 		MinRefreshInterval: c.JWKSMinRefreshInterval,
 		MaxAge:             c.JWKSMaxAge,
 		Clock:              clock,
@@ -44,5 +44,7 @@ var SecretHashModule = fx.Module("secrethash",
 
 // SecretBoxModule provides the AES-256-GCM encryption of secrets at rest.
 var SecretBoxModule = fx.Module("aesgcm",
-	fx.Provide(func(c Config, log *slog.Logger) (application.SecretBox, error) { return newSecretBox(c, log) }),
+	fx.Provide(func(c Config, log *slog.Logger, fresh freshDatabase) (application.SecretBox, error) {
+		return newSecretBox(c, log, fresh)
+	}),
 )

@@ -10,7 +10,8 @@ import (
 
 // debugModule serves Go's profiler on debug-addr, for measuring a running
 // node; off unless that setting is given. Bind it to loopback: profiles
-// reveal internals.
+// reveal internals. It stays plain HTTP: it is meant for loopback, and
+// `go tool pprof` reads it without a certificate to trust.
 func debugModule(c Config) fx.Option {
 	if c.DebugAddr == "" {
 		return fx.Options()
@@ -21,6 +22,6 @@ func debugModule(c Config) fx.Option {
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		serve(lc, log, "debug", c.DebugAddr, mux, c.MaxHeaderBytes)
+		serve(lc, log, "debug", c.DebugAddr, mux, c.MaxHeaderBytes, nil)
 	})
 }

@@ -29,19 +29,20 @@ func App(c Config, log *slog.Logger) fx.Option {
 		feedModule(c),
 		limiterModule(c),
 		debugModule(c),
+		fx.Provide(newServerTLS),
 		Role(c),
 	)
 }
 
 // base is what every entry point is built on, `sigil serve` (App) and the
 // commands (OpenAdmin) alike: the configuration, the logger, the clock,
-// the database (opened, guarded, migrated on start) and the encryption of
-// secrets at rest.
+// the database (opened, guarded, migrated on start), the encryption of
+// secrets at rest and the HTTP client of outbound calls.
 func base(c Config, log *slog.Logger) fx.Option {
 	return fx.Options(
 		fxLogger(log),
-		fx.Supply(c, log),
-		fx.Provide(func() application.Clock { return application.SystemClock{} }),
+		fx.Supply(c, log, sqliteMissing(c)),
+		fx.Provide(func() application.Clock { return application.SystemClock{} }, newOutboundClient),
 		fx.Provide(func(l *slog.Logger) application.Auditor { return auditlog.New(l) }),
 		GormModule,
 		SecretBoxModule,
@@ -203,6 +204,7 @@ type authParams struct {
 	Clients    *gormstore.Clients
 	Database   readiness `name:"database"`
 	Tokens     readiness `name:"tokens"`
+	TLS        serverTLS
 }
 
 // checkTokenLifetimes refuses to start when a registered client's tokens
@@ -292,6 +294,11 @@ func startAuth(p authParams) {
 			}
 			p.Log.Warn("demo clients are active with the public secrets from the documentation; set SIGIL_DEMO_CLIENTS=false for any real deployment",
 				"clients", ids)
+			if !loopbackOnly(p.Config.AuthAddr) {
+				// Anyone who can reach the port can get tokens with them.
+				p.Log.Warn("demo clients are reachable beyond loopback: anyone who can reach auth-addr gets tokens with their published secrets; listen on 127.0.0.1 or turn them off",
+					"auth_addr", p.Config.AuthAddr)
+			}
 		}
 		return checkTokenLifetimes(ctx, p.Clients, p.Config)
 	}))
@@ -318,7 +325,7 @@ func startAuth(p authParams) {
 	}, echohttp.AuthHandlers{
 		Issue: p.Issue, Introspect: p.Introspect, Revoke: p.Revoke, JWKS: p.JWKS, Metadata: p.Metadata,
 	})
-	serve(p.Lifecycle, p.Log, string(RoleAuth), p.Config.AuthAddr, e, p.Config.MaxHeaderBytes)
+	serve(p.Lifecycle, p.Log, string(RoleAuth), p.Config.AuthAddr, e, p.Config.MaxHeaderBytes, p.TLS.config)
 }
 
 // logRotation reports what a rotation step changed.
@@ -336,10 +343,6 @@ const tokenCacheSize = 100_000
 // server's JWKS and introspects opaque tokens.
 func ResourceRole() fx.Option {
 	return fx.Module("resource",
-		fx.Provide(
-			fx.Private,
-			func(c Config) *http.Client { return &http.Client{Timeout: c.OutboundTimeout} },
-		),
 		fx.Provide(
 			fx.Private,
 			newAuthServerKeySet,
@@ -451,6 +454,7 @@ type resourceParams struct {
 	Get       *application.GetCountry
 	List      *application.ListCountries
 	Database  readiness `name:"database"`
+	TLS       serverTLS
 }
 
 func startResource(p resourceParams) {
@@ -461,5 +465,5 @@ func startResource(p resourceParams) {
 		Ready:          readyAll(p.Database),
 		TrustedProxies: p.Config.TrustedProxies,
 	}, echohttp.ResourceHandlers{Authorize: p.Authorize, GetCountry: p.Get, ListCountries: p.List})
-	serve(p.Lifecycle, p.Log, string(RoleResource), p.Config.ResourceAddr, e, p.Config.MaxHeaderBytes)
+	serve(p.Lifecycle, p.Log, string(RoleResource), p.Config.ResourceAddr, e, p.Config.MaxHeaderBytes, p.TLS.config)
 }

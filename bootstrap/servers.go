@@ -2,11 +2,14 @@ package bootstrap
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	stdlog "log"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,8 +28,13 @@ import (
 // body naming only the status, and closes the connection, before any
 // handler or middleware runs. Without a cap, its default of 1 MiB would
 // let each connection hold a megabyte of headers in memory.
-func serve(lc fx.Lifecycle, log *slog.Logger, role, addr string, handler http.Handler, maxHeaderBytes int) {
+//
+// With a TLS configuration it serves HTTPS only, HTTP/2 included (net/http
+// adds h2 to the offered protocols); a plain HTTP request there is
+// answered 400 by net/http.
+func serve(lc fx.Lifecycle, log *slog.Logger, role, addr string, handler http.Handler, maxHeaderBytes int, tlsConf *tls.Config) {
 	srv := &http.Server{
+		TLSConfig:         tlsConf,
 		Addr:              addr,
 		Handler:           handler,
 		MaxHeaderBytes:    maxHeaderBytes,
@@ -34,7 +42,7 @@ func serve(lc fx.Lifecycle, log *slog.Logger, role, addr string, handler http.Ha
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorLog:          stdlog.New(serverErrors{log}, "", 0),
 	}
 	served := make(chan struct{})
 	lc.Append(fx.Hook{
@@ -43,10 +51,20 @@ func serve(lc fx.Lifecycle, log *slog.Logger, role, addr string, handler http.Ha
 			if err != nil {
 				return fmt.Errorf("%s server: %w", role, err)
 			}
-			log.Info("listening", "role", role, "addr", ln.Addr().String())
+			scheme := "http"
+			if tlsConf != nil {
+				scheme = "https"
+			}
+			log.Info("listening", "role", role, "addr", ln.Addr().String(), "scheme", scheme)
 			go func() {
 				defer close(served)
-				if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				var err error
+				if tlsConf != nil {
+					err = srv.ServeTLS(ln, "", "") // the certificate comes from GetCertificate
+				} else {
+					err = srv.Serve(ln)
+				}
+				if err != nil && !errors.Is(err, http.ErrServerClosed) {
 					log.Error("server stopped", "role", role, "err", err)
 				}
 			}()
@@ -61,6 +79,22 @@ func serve(lc fx.Lifecycle, log *slog.Logger, role, addr string, handler http.Ha
 			return err
 		},
 	})
+}
+
+// serverErrors writes net/http's own complaints to the log as warnings,
+// but a failed TLS handshake at debug level: port scanners, TCP health
+// probes and plain HTTP sent to an HTTPS port make one each, and none is
+// the server's fault.
+type serverErrors struct{ log *slog.Logger }
+
+func (w serverErrors) Write(p []byte) (int, error) {
+	msg := strings.TrimSpace(string(p))
+	level := slog.LevelWarn
+	if strings.HasPrefix(msg, "http: TLS handshake error") {
+		level = slog.LevelDebug
+	}
+	w.log.Log(context.Background(), level, msg)
+	return len(p), nil
 }
 
 // readyTimeout bounds a readiness check, so that /readyz answers within a

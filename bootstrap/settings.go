@@ -30,6 +30,16 @@ type Setting struct {
 // Env is the setting's environment variable.
 func (s Setting) Env() string { return envName(s.Name) }
 
+// List reports whether the setting takes a comma-separated list, which a
+// configuration file may also write as a YAML list.
+func (s Setting) List() bool {
+	switch valueOf(s.bind(&Config{})).(type) {
+	case algorithmsValue, prefixesValue:
+		return true
+	}
+	return s.Name == "redis-addr"
+}
+
 // YAMLKey is the setting's key in a configuration file.
 func (s Setting) YAMLKey() string { return yamlKey(s.Name) }
 
@@ -42,10 +52,13 @@ var Settings = []Setting{
 	{"log-level", "info", "debug, info, warn or error", func(c *Config) any { return &c.LogLevel }},
 	{"log-format", "text", "text or json", func(c *Config) any { return &c.LogFormat }},
 	{"debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; empty is off", func(c *Config) any { return &c.DebugAddr }},
+	{"tls-cert-file", "", "PEM certificate chain the auth and resource listeners serve over TLS (HTTP/2 on); read again when it changes; empty serves plain HTTP", func(c *Config) any { return &c.TLSCertFile }},
+	{"tls-key-file", "", "PEM private key of tls-cert-file", func(c *Config) any { return &c.TLSKeyFile }},
+	{"tls-min-version", "1.2", "oldest TLS version accepted: 1.2 or 1.3", func(c *Config) any { return &c.TLSMinVersion }},
 
 	{"auth-addr", ":8085", "listen address of the authorization server", func(c *Config) any { return &c.AuthAddr }},
 	{"auth-base-path", "/ms-auth-server", "path prefix of the authorization server's endpoints", func(c *Config) any { return &c.AuthBasePath }},
-	{"auth-issuer", "", "issuer identifier (iss); empty means http://localhost:{auth port}{auth base path}", func(c *Config) any { return &c.AuthIssuer }},
+	{"auth-issuer", "", "issuer identifier (iss); empty means http://localhost:{auth port}{auth base path}, https with tls-cert-file", func(c *Config) any { return &c.AuthIssuer }},
 	{"key-algorithm", "RS256", "signing algorithm: RS256, PS256, ES256 or EdDSA; a change goes through the staged rotation: a new key is published, signs after key-publish-lead, and the old one is retired", func(c *Config) any { return &c.KeyAlgorithm }},
 	{"key-encryption-key", "", "base64 of the 32-byte key that encrypts secrets at rest (client_secret_jwt secrets)", func(c *Config) any { return &c.KeyEncryptionKey }},
 	{"key-encryption-key-file", "", "file holding that key; empty means {SQLite file}.kek, created on first start (PostgreSQL needs one of the two)", func(c *Config) any { return &c.KeyEncryptionKeyFile }},
@@ -75,6 +88,7 @@ var Settings = []Setting{
 	{"jwks-min-refresh-interval", "10s", "least time between two fetches of one key set caused by unknown key ids: the authorization server's JWKS on a resource node, a client's jwks_uri on an auth node", func(c *Config) any { return &c.JWKSMinRefreshInterval }},
 	{"jwks-max-age", "5m", "how long a fetched key set is trusted before it is fetched again: the authorization server's JWKS on a resource node (at most key-publish-lead), a client's jwks_uri on an auth node", func(c *Config) any { return &c.JWKSMaxAge }},
 	{"outbound-timeout", "5s", "timeout of each HTTP call Sigil makes: key set fetches (the JWKS, clients' jwks_uri) and introspection", func(c *Config) any { return &c.OutboundTimeout }},
+	{"outbound-ca-file", "", "PEM bundle of CAs trusted, besides the system's, by each HTTPS call Sigil makes, e.g. the auth server's CA for a resource node", func(c *Config) any { return &c.OutboundCAFile }},
 
 	{"resource-addr", ":8091", "listen address of the resource server", func(c *Config) any { return &c.ResourceAddr }},
 	{"resource-base-path", "/ms-system", "path prefix of the resource server's endpoints", func(c *Config) any { return &c.ResourceBasePath }},
@@ -259,8 +273,8 @@ func readFile(path string) (source, error) {
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		return source{}, fmt.Errorf("config file %s: %w", path, err)
 	}
-	flat, twice := map[string]string{}, map[string]bool{}
-	flatten("", doc, flat, twice)
+	flat, twice, lists := map[string]string{}, map[string]bool{}, map[string]bool{}
+	flatten("", doc, flat, twice, lists)
 	if len(twice) > 0 {
 		// Flat and nested (auth_addr and auth: {addr}), or with dashes and
 		// underscores: which one won would depend on map order.
@@ -278,12 +292,30 @@ func readFile(path string) (source, error) {
 			return source{}, fmt.Errorf("config file %s: unknown setting %q", path, k)
 		}
 	}
+	// A YAML list is the file's way to write a comma-separated setting;
+	// any other setting holds one value.
+	for _, s := range Settings {
+		for _, name := range []string{s.Name, formerNames[s.Name]} {
+			clean, isList := lists[yamlKey(name)]
+			if name == "" || !isList {
+				continue
+			}
+			if !s.List() {
+				return source{}, fmt.Errorf("config file %s: %s is a list, but the setting takes one value", path, yamlKey(name))
+			}
+			if !clean {
+				return source{}, fmt.Errorf("config file %s: %s: a list item may not hold a comma", path, yamlKey(name))
+			}
+		}
+	}
 	return source{where: "config file " + path + ": ", key: yamlKey, get: mapGet(flat)}, nil
 }
 
-// flatten writes the settings of in under their flat keys into out, and
-// each key met more than once into twice.
-func flatten(prefix string, in map[string]any, out map[string]string, twice map[string]bool) {
+// flatten writes the settings of in under their flat keys into out, each
+// key met more than once into twice, and each key given as a YAML list
+// into lists, its items joined with commas: true unless an item holds a
+// comma of its own, which readFile refuses.
+func flatten(prefix string, in map[string]any, out map[string]string, twice, lists map[string]bool) {
 	for k, v := range in {
 		key := k
 		if prefix != "" {
@@ -297,7 +329,16 @@ func flatten(prefix string, in map[string]any, out map[string]string, twice map[
 		}
 		switch v := v.(type) {
 		case map[string]any:
-			flatten(key, v, out, twice)
+			flatten(key, v, out, twice, lists)
+		case []any:
+			items := make([]string, len(v))
+			clean := true
+			for i, item := range v {
+				items[i] = fmt.Sprint(item)
+				clean = clean && !strings.Contains(items[i], ",")
+			}
+			lists[key] = clean
+			out[key] = strings.Join(items, ",")
 		case nil:
 			out[key] = ""
 		default:

@@ -48,13 +48,16 @@ func Open(driver, dsn string, logger *slog.Logger) (*gorm.DB, error) {
 	default:
 		return nil, fmt.Errorf("open database: unknown driver %q (want %q or %q)", driver, DriverSQLite, DriverPostgres)
 	}
+	// Silent while opening: a failure is returned, and reported once by
+	// the caller, where gorm would also log it on its own.
 	db, err := gorm.Open(dialector, &gorm.Config{
-		Logger: gormLog{logger},
+		Logger: gormlogger.Discard,
 	})
 	if err != nil {
 		// The DSN may hold a password: name the driver, not the DSN.
 		return nil, fmt.Errorf("open %s database: %w", driver, err)
 	}
+	db.Logger = gormLog{logger}
 	sqlDB, err := db.DB()
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", driver, err)

@@ -83,6 +83,8 @@ func (c *Client) IntrospectToken(ctx context.Context, raw string) (domain.Token,
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Authorization", c.auth)
+	// The resource request's id, so the authorization server's log names
+	// the request this introspection was made for.
 	if id := requestid.From(ctx); id != "" {
 		req.Header.Set(requestid.Header, id)
 	}

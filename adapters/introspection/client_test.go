@@ -36,12 +36,15 @@ var now = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 type server struct {
 	*httptest.Server
 	conns atomic.Int64
+	// requestID is the X-Request-Id of the last request.
+	requestID atomic.Value
 }
 
 func newServer(t *testing.T) *server {
 	t.Helper()
 	s := &server{}
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.requestID.Store(r.Header.Get("X-Request-Id"))
 		if r.Method != http.MethodPost {
 			t.Errorf("method = %s, want POST", r.Method)
 		}
@@ -263,24 +266,21 @@ func TestConnectionsAreReused(t *testing.T) {
 	}
 }
 
-// The id of the request the call is made for goes along, so one id finds
-// the lines of the resource server and of the authorization server.
+// TestRequestIDIsPassedOn: the resource request's id goes with its
+// introspection call, so both servers' logs name the same request.
 func TestRequestIDIsPassedOn(t *testing.T) {
-	var got atomic.Value
-	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got.Store(r.Header.Get("X-Request-Id"))
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"active":false}`))
-	}))
-	t.Cleanup(s.Close)
-	c := introspection.NewClient(s.URL, clientID, clientSecret, s.Client(), fakes.NewClock(now))
-
-	_, _ = c.IntrospectToken(requestid.With(t.Context(), "req-7"), "inactive")
-	if got.Load() != "req-7" {
-		t.Errorf("X-Request-Id = %q, want the request's id", got.Load())
+	s := newServer(t)
+	c := newClient(s, clientSecret)
+	if _, err := c.IntrospectToken(requestid.With(context.Background(), "req-7f3a"), "active"); err != nil {
+		t.Fatal(err)
 	}
-	_, _ = c.IntrospectToken(t.Context(), "inactive")
-	if got.Load() != "" {
-		t.Errorf("X-Request-Id = %q without a request id, want none", got.Load())
+	if got := s.requestID.Load(); got != "req-7f3a" {
+		t.Errorf("X-Request-Id = %q, want req-7f3a", got)
+	}
+	if _, err := c.IntrospectToken(context.Background(), "active"); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.requestID.Load(); got != "" {
+		t.Errorf("X-Request-Id = %q without a request id in the context, want none", got)
 	}
 }

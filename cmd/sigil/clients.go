@@ -44,7 +44,7 @@ func clients(args []string, lookup func(string) (string, bool), stdout, stderr i
 			fmt.Fprintln(stderr, "sigil: clients apply needs --file")
 			return 2
 		}
-		raw, err := os.ReadFile(file)
+		raw, err := readFileOrStdin(file)
 		if err != nil {
 			fmt.Fprintf(stderr, "sigil: %v\n", err)
 			return 1
@@ -159,4 +159,15 @@ func assertionAlgorithms(in application.RegisterClientInput) string {
 		note = "; " + strings.Join(missing, ", ")
 	}
 	return fmt.Sprintf(" (client_secret_jwt with %s%s)", strings.Join(algs, ", "), note)
+}
+
+// stdin is where `--file -` reads; tests replace it.
+var stdin io.Reader = os.Stdin
+
+// readFileOrStdin reads the file named, or standard input for "-".
+func readFileOrStdin(name string) ([]byte, error) {
+	if name == "-" {
+		return io.ReadAll(stdin)
+	}
+	return os.ReadFile(name)
 }

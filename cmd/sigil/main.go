@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"go.uber.org/dig"
 	"go.uber.org/fx"
 
 	"github.com/sigilauth/sigil/bootstrap"
@@ -39,6 +40,14 @@ func run(args []string, lookup func(string) (string, bool), stdout, stderr io.Wr
 		return clients(args[1:], lookup, stdout, stderr)
 	case "keys":
 		return keys(args[1:], lookup, stdout, stderr)
+	case "migrate":
+		return migrate(args[1:], lookup, stdout, stderr)
+	case "token", "introspect", "revoke":
+		return perform(args[0], args[1:], stdout, stderr)
+	case "version", "--version":
+		return versionCommand(args[1:], stdout, stderr)
+	case "healthcheck":
+		return healthcheck(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return 0
@@ -53,12 +62,19 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `Usage:
   sigil serve [--role auth|resource|all] [--config FILE] [--SETTING VALUE ...]
   sigil settings    list every setting with its flag, environment variable and default
-  sigil clients apply --file clients.yaml   register or replace the clients of a file
+  sigil migrate     create the database (SQLite) or bring its schema up to date, as serve does
+  sigil clients apply --file clients.yaml   register or replace the clients of a file (- reads stdin)
   sigil clients list                        list the registered clients
   sigil clients delete --id CLIENT_ID       remove a client
   sigil keys list                           list the signing keys and their states
   sigil keys rotate                         start a staged rotation now
   sigil keys revoke KID                     remove a key at once (a leaked key)
+  sigil token --issuer URL --client-id ID (--client-secret-file F | --key-file PEM) [--scope S]
+                    get a client_credentials token from any server found by its metadata
+  sigil introspect --issuer URL --client-id ID ... TOKEN   ask the server about a token
+  sigil revoke --issuer URL --client-id ID ... TOKEN       revoke a token
+  sigil version [-o text|json]              the version, VCS revision and Go version of this build
+  sigil healthcheck [--url URL] [--insecure] exit 0 if URL (default http://127.0.0.1:8085/healthz) answers 2xx
 
 Every setting can be given as a flag, a SIGIL_* environment variable, or a key
 in the YAML file named by --config (flags win over the environment, which wins
@@ -81,8 +97,19 @@ func loadConfig(args []string, lookup func(string) (string, bool), extra func(*f
 	}
 	log := bootstrap.NewLogger(cfg, stderr)
 	cfg.WarnRenamed(log)
+	for _, u := range bootstrap.UnknownVariables(environ()) {
+		attrs := []any{"name", u.Name}
+		if u.Suggestion != "" {
+			attrs = append(attrs, "did_you_mean", u.Suggestion)
+		}
+		log.Warn("environment variable that no setting reads", attrs...)
+	}
 	return cfg, log, nil
 }
+
+// environ is the process environment, for the warning about SIGIL_*
+// variables no setting reads; tests replace it.
+var environ = os.Environ
 
 func serve(args []string, lookup func(string) (string, bool), stderr io.Writer) int {
 	cfg, log, err := loadConfig(args, lookup, nil, stderr)
@@ -96,13 +123,15 @@ func serve(args []string, lookup func(string) (string, bool), stderr io.Writer) 
 	}
 	gogc := bootstrap.TuneGC(lookup)
 	memLimit := bootstrap.TuneMemory(cfg, lookup)
-	log.Info("starting sigil", append(cfg.Describe(), "gogc", gogc, "memory_limit", memLimit)...)
+	log.Info("starting sigil", append([]any{"version", readBuildVersion().Version}, append(cfg.Describe(), "gogc", gogc, "memory_limit", memLimit)...)...)
 
 	app := fx.New(bootstrap.App(cfg, log))
 	startCtx, cancel := context.WithTimeout(context.Background(), app.StartTimeout())
 	defer cancel()
 	if err := app.Start(startCtx); err != nil {
-		log.Error("sigil could not start", "err", err)
+		// The cause alone (a port in use, a database that does not
+		// answer), not fx's account of the graph around it.
+		log.Error("sigil could not start", "err", dig.RootCause(err).Error())
 		return 1
 	}
 

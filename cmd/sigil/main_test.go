@@ -16,8 +16,62 @@ import (
 func cli(t *testing.T, vars map[string]string, args ...string) (int, string, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
+	environ = func() []string {
+		var kv []string
+		for k, v := range vars {
+			kv = append(kv, k+"="+v)
+		}
+		return kv
+	}
 	code := run(args, func(k string) (string, bool) { v, ok := vars[k]; return v, ok }, &stdout, &stderr)
 	return code, stdout.String(), stderr.String()
+}
+
+// newDatabase makes an SQLite database with `sigil migrate`, as an
+// operator does before applying clients ahead of the first start.
+func newDatabase(t *testing.T) string {
+	t.Helper()
+	dsn := filepath.Join(t.TempDir(), "sigil.db")
+	if code, out, errOut := cli(t, nil, "migrate", "--database-dsn", dsn, "--log-level", "warn"); code != 0 || out != "database ready: sqlite "+dsn+"\n" {
+		t.Fatalf("sigil migrate: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	return dsn
+}
+
+// TestCommandsRefuseADatabaseThatDoesNotExist: run in the wrong folder, a
+// command says so instead of creating an empty database there.
+func TestCommandsRefuseADatabaseThatDoesNotExist(t *testing.T) {
+	dir := t.TempDir()
+	dsn := filepath.Join(dir, "sigil.db")
+	for _, args := range [][]string{{"clients", "list"}, {"keys", "list"}, {"keys", "rotate"}, {"clients", "delete", "--id", "x"}} {
+		code, _, errOut := cli(t, nil, append(args, "--database-dsn", dsn)...)
+		if code != 1 || !strings.Contains(errOut, "sigil: no database at "+dsn+": `sigil serve` creates it") {
+			t.Errorf("%v: exit %d, stderr %q; want exit 1 and no database at ...", args, code, errOut)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) > 0 {
+		t.Errorf("the refused commands left %d files behind (%s ...)", len(entries), entries[0].Name())
+	}
+	newDatabase(t)
+}
+
+// TestAnExistingDatabaseWithoutItsKeyFileIsRefused: a new key-encryption
+// key could not open what the lost one sealed, so none is made for a
+// database that exists.
+func TestAnExistingDatabaseWithoutItsKeyFileIsRefused(t *testing.T) {
+	dsn := newDatabase(t)
+	if err := os.Remove(dsn + ".kek"); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"keys", "list"}, {"migrate"}} {
+		code, _, errOut := cli(t, nil, append(args, "--database-dsn", dsn)...)
+		if code != 1 || !strings.Contains(errOut, "the database "+dsn+" exists but its key-encryption key file "+dsn+".kek does not") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
+		}
+	}
+	if _, err := os.Stat(dsn + ".kek"); err == nil {
+		t.Error("a new key-encryption key file was made for the existing database")
+	}
 }
 
 func TestUsage(t *testing.T) {
@@ -31,6 +85,7 @@ func TestUsage(t *testing.T) {
 		{"no command", nil, 2, false, "Usage:"},
 		{"help", []string{"help"}, 0, true, "sigil clients apply --file"},
 		{"--help", []string{"--help"}, 0, true, "sigil keys revoke KID"},
+		{"help lists version", []string{"help"}, 0, true, "sigil version [-o text|json]"},
 		{"an unknown command", []string{"srve"}, 2, false, `unknown command "srve"`},
 		{"an unknown clients command", []string{"clients", "add"}, 2, false, `unknown clients command "add"`},
 		{"keys without a command", []string{"keys"}, 2, false, "sigil keys list"},
@@ -94,7 +149,7 @@ func TestServeRefusesBadSettingsBeforeStarting(t *testing.T) {
 // rotates and revokes keys on an embedded database, as an operator would.
 func TestClientsAndKeysCommands(t *testing.T) {
 	dir := t.TempDir()
-	db := []string{"--database-dsn", filepath.Join(dir, "sigil.db"), "--log-level", "warn"}
+	db := []string{"--database-dsn", newDatabase(t), "--log-level", "warn"}
 	file := filepath.Join(dir, "clients.yaml")
 	if err := os.WriteFile(file, []byte(`clients:
   - id: billing
@@ -169,5 +224,19 @@ func TestClientsAndKeysCommands(t *testing.T) {
 	}
 	if _, out, _ = cli(t, nil, append([]string{"clients", "list"}, db...)...); strings.Contains(out, "billing") {
 		t.Errorf("billing is listed after its deletion:\n%s", out)
+	}
+}
+
+// TestClientsApplyReadsStandardInput: `--file -` reads the clients from
+// standard input, for a file piped from a secret store.
+func TestClientsApplyReadsStandardInput(t *testing.T) {
+	db := []string{"--database-dsn", newDatabase(t), "--log-level", "warn"}
+	stdin = strings.NewReader("clients:\n  - id: piped\n    scopes: [country.read]\n    secrets: [{id: s1, secret: piped-secret-0123456789abcdef}]\n")
+	t.Cleanup(func() { stdin = os.Stdin })
+	if code, out, errOut := cli(t, nil, append([]string{"clients", "apply", "--file", "-"}, db...)...); code != 0 || out != "registered piped\n" {
+		t.Fatalf("apply from stdin: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if _, out, _ := cli(t, nil, append([]string{"clients", "list"}, db...)...); !strings.Contains(out, "\npiped ") {
+		t.Errorf("the piped client is not listed:\n%s", out)
 	}
 }

@@ -48,6 +48,14 @@ func TestClientsCommand(t *testing.T) {
 		return string(out), err
 	}
 
+	// The commands refuse a database that does not exist: migrate makes
+	// it, as serve would on its first start.
+	if out, err := sigil(nil, "clients", "list"); err == nil || !strings.Contains(out, "no database at sigil.db") {
+		t.Fatalf("list before any database: %v\n%s", err, out)
+	}
+	if out, err := sigil(nil, "migrate"); err != nil || !strings.Contains(out, "database ready: sqlite sigil.db") {
+		t.Fatalf("migrate: %v\n%s", err, out)
+	}
 	out, err := sigil([]string{"BILLING_SECRET=s3cret-from-the-environment"}, "clients", "apply", "--file", file)
 	if err != nil || !strings.Contains(out, "registered billing\n") {
 		t.Fatalf("apply: %v\n%s", err, out)
@@ -116,6 +124,9 @@ func TestRetirePeriodShorterThanTokensIsRefused(t *testing.T) {
 `
 	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
+	}
+	if out, code := sigil("migrate"); code != 0 {
+		t.Fatalf("migrate: exit %d\n%s", code, out)
 	}
 	out, code = sigil("clients", "apply", "--file", file)
 	if code == 0 || !strings.Contains(out, "token_lifetime 48h0m0s is longer than 23h59m0s") {

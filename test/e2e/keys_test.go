@@ -76,6 +76,7 @@ func TestKeysCommand(t *testing.T) {
 	}
 	// The first rotation on an empty database creates the active key; the
 	// second publishes the next one, which waits for the publish lead.
+	run("migrate")
 	run("keys", "rotate")
 	out := run("keys", "rotate")
 	if !strings.Contains(out, "published ") || strings.Count(out, "active") != 1 || strings.Count(out, "published") < 2 {
@@ -184,6 +185,9 @@ func TestStartRefusesAClientOutlivingItsKey(t *testing.T) {
 	dsn := t.TempDir() + "/sigil.db"
 	c := bootstrap.Defaults()
 	c.DatabaseDSN, c.KeyEncryptionKey, c.KeyRetirePeriod = dsn, testKEK, 72*time.Hour
+	if err := bootstrap.MigrateDatabase(context.Background(), c, nil); err != nil {
+		t.Fatal(err)
+	}
 	admin, err := bootstrap.OpenAdmin(context.Background(), c, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -25,7 +25,7 @@ import (
 type Node struct {
 	Config      bootstrap.Config
 	AuthURL     string // base URL of the auth role's endpoints
-	ResourceURL string // base URL of the resource role's endpoints
+	ResourceURL string // base URL of the resource role's endpoints (https with TLS)
 	Logs        *testenv.LockedBuffer
 
 	app      *fx.App
@@ -56,12 +56,16 @@ func New(t testing.TB, change func(c *bootstrap.Config)) (*Node, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	scheme := "http://"
+	if c.TLSEnabled() {
+		scheme = "https://"
+	}
 	logs := &testenv.LockedBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	n := &Node{
 		Config:      c,
-		AuthURL:     "http://" + c.AuthAddr + c.AuthBasePath,
-		ResourceURL: "http://" + c.ResourceAddr + c.ResourceBasePath,
+		AuthURL:     scheme + c.AuthAddr + c.AuthBasePath,
+		ResourceURL: scheme + c.ResourceAddr + c.ResourceBasePath,
 		Logs:        logs,
 		app:         fx.New(bootstrap.App(c, log)),
 	}

@@ -1,0 +1,304 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/sigilauth/sigil/adapters/josekit"
+)
+
+// The client side of OAuth, against any authorization server found by its
+// metadata (RFC 8414): `sigil token` (client credentials, RFC 6749 §4.4),
+// `sigil introspect` (RFC 7662) and `sigil revoke` (RFC 7009), as Hydra's
+// `perform` commands. They read no settings of Sigil's own.
+
+// performTimeout bounds each command: discovery and one call.
+const performTimeout = 30 * time.Second
+
+// clientFlags are how a command authenticates as a client.
+type clientFlags struct {
+	issuer, clientID, secret, secretFile, keyFile, keyID, method string
+}
+
+func (f *clientFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.issuer, "issuer", "", "the authorization server's issuer identifier, e.g. http://localhost:8085/ms-auth-server (its metadata names the endpoints)")
+	fs.StringVar(&f.clientID, "client-id", "", "client id")
+	fs.StringVar(&f.secret, "client-secret", "", "client secret (visible to other users of this machine in the process list: prefer --client-secret-file)")
+	fs.StringVar(&f.secretFile, "client-secret-file", "", "file holding the client secret (- reads standard input)")
+	fs.StringVar(&f.keyFile, "key-file", "", "PEM private key for private_key_jwt (RSA, P-256 or Ed25519)")
+	fs.StringVar(&f.keyID, "key-id", "", "kid of that key among the client's registered keys")
+	fs.StringVar(&f.method, "auth-method", "", "client_secret_basic, client_secret_post or private_key_jwt; default: basic with a secret, private_key_jwt with a key")
+}
+
+// metadata is what the commands read of RFC 8414 §2 metadata.
+type metadata struct {
+	Issuer                string `json:"issuer"`
+	TokenEndpoint         string `json:"token_endpoint"`
+	IntrospectionEndpoint string `json:"introspection_endpoint"`
+	RevocationEndpoint    string `json:"revocation_endpoint"`
+}
+
+// discover fetches the metadata of issuer: at the RFC 8414 §3.1 address
+// (the well-known segment before the issuer's path), then appended to the
+// issuer, as many servers and OpenID Connect put it. The metadata must
+// name the issuer asked for (RFC 8414 §3.3), or an attacker's metadata
+// could send the credentials elsewhere.
+func discover(ctx context.Context, hc *http.Client, issuer string) (metadata, error) {
+	issuer = strings.TrimSuffix(issuer, "/")
+	u, err := url.Parse(issuer)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return metadata{}, fmt.Errorf("--issuer %q is not an absolute URL", issuer)
+	}
+	inserted := u.Scheme + "://" + u.Host + "/.well-known/oauth-authorization-server" + u.Path
+	var tried []string
+	for _, where := range []string{inserted, issuer + "/.well-known/oauth-authorization-server", issuer + "/.well-known/openid-configuration"} {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, where, nil)
+		if err != nil {
+			return metadata{}, err
+		}
+		req.Header.Set("Accept", "application/json")
+		resp, err := hc.Do(req)
+		if err != nil {
+			return metadata{}, fmt.Errorf("metadata: %w", err)
+		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		if err != nil {
+			return metadata{}, fmt.Errorf("metadata at %s: %w", where, err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			tried = append(tried, fmt.Sprintf("%s (%d)", where, resp.StatusCode))
+			continue
+		}
+		var m metadata
+		if err := json.Unmarshal(body, &m); err != nil {
+			return metadata{}, fmt.Errorf("metadata at %s is not JSON: %w", where, err)
+		}
+		if strings.TrimSuffix(m.Issuer, "/") != issuer {
+			return metadata{}, fmt.Errorf("metadata at %s names the issuer %q, not %q", where, m.Issuer, issuer)
+		}
+		return m, nil
+	}
+	return metadata{}, fmt.Errorf("no metadata for %s: tried %s", issuer, strings.Join(tried, ", "))
+}
+
+// authenticate adds the client's credentials to a request to endpoint.
+func (f *clientFlags) authenticate(req *http.Request, form url.Values, endpoint string) error {
+	if f.clientID == "" {
+		return errors.New("--client-id is needed")
+	}
+	secret := f.secret
+	if f.secretFile != "" {
+		raw, err := readFileOrStdin(f.secretFile)
+		if err != nil {
+			return err
+		}
+		secret = strings.TrimRight(string(raw), "\r\n")
+	}
+	method := f.method
+	switch {
+	case method != "":
+	case f.keyFile != "":
+		method = "private_key_jwt"
+	default:
+		method = "client_secret_basic"
+	}
+	switch method {
+	case "client_secret_basic", "client_secret_post":
+		if secret == "" {
+			return fmt.Errorf("%s needs --client-secret or --client-secret-file", method)
+		}
+		if method == "client_secret_post" {
+			form.Set("client_id", f.clientID)
+			form.Set("client_secret", secret)
+		} else {
+			// RFC 6749 §2.3.1: each half form-encoded before Basic.
+			req.SetBasicAuth(url.QueryEscape(f.clientID), url.QueryEscape(secret))
+		}
+	case "private_key_jwt":
+		if f.keyFile == "" {
+			return errors.New("private_key_jwt needs --key-file")
+		}
+		pemKey, err := os.ReadFile(f.keyFile)
+		if err != nil {
+			return err
+		}
+		assertion, err := josekit.SignClientAssertion(pemKey, f.keyID, f.clientID, endpoint, time.Now())
+		if err != nil {
+			return err
+		}
+		form.Set("client_id", f.clientID)
+		form.Set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+		form.Set("client_assertion", assertion)
+	default:
+		return fmt.Errorf("--auth-method %q is not one of client_secret_basic, client_secret_post, private_key_jwt", method)
+	}
+	return nil
+}
+
+// call posts form to endpoint as the client and returns the answer's body
+// when it is a success; an OAuth error answer becomes its code and
+// description.
+func (f *clientFlags) call(ctx context.Context, hc *http.Client, endpoint string, form url.Values) ([]byte, error) {
+	if endpoint == "" {
+		return nil, errors.New("the server's metadata names no such endpoint")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.authenticate(req, form, endpoint); err != nil {
+		return nil, err
+	}
+	req.Body = io.NopCloser(strings.NewReader(form.Encode()))
+	req.ContentLength = int64(len(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode/100 == 2 {
+		return body, nil
+	}
+	var oauthErr struct {
+		Code        string `json:"error"`
+		Description string `json:"error_description"`
+	}
+	if json.Unmarshal(body, &oauthErr) == nil && oauthErr.Code != "" {
+		if oauthErr.Description != "" {
+			return nil, fmt.Errorf("%s (%d): %s", oauthErr.Code, resp.StatusCode, oauthErr.Description)
+		}
+		return nil, fmt.Errorf("%s (%d)", oauthErr.Code, resp.StatusCode)
+	}
+	return nil, fmt.Errorf("%s answered %d", endpoint, resp.StatusCode)
+}
+
+// perform runs one of the client commands.
+func perform(command string, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("sigil "+command, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var client clientFlags
+	client.register(fs)
+	var scope, output string
+	var resources multiFlag
+	if command == "token" {
+		fs.StringVar(&scope, "scope", "", "space-separated scopes to ask for; empty asks for the client's default")
+		fs.Var(&resources, "resource", "resource indicator (RFC 8707); may be repeated")
+		fs.StringVar(&output, "o", "token", "token prints the access token alone; json prints the whole answer")
+	}
+	// The token may come first or last: parse what follows it too.
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	var token string
+	if command != "token" && fs.NArg() > 0 {
+		token = fs.Arg(0)
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return 2
+		}
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "sigil %s: unexpected argument %q\n", command, fs.Arg(0))
+		return 2
+	}
+	if client.issuer == "" {
+		fmt.Fprintf(stderr, "sigil %s: --issuer is needed\n", command)
+		return 2
+	}
+	if command != "token" && token == "" {
+		fmt.Fprintf(stderr, "sigil %s: give the token to %s (- reads it from standard input)\n", command, command)
+		return 2
+	}
+	if token == "-" {
+		raw, err := io.ReadAll(stdin)
+		if err != nil {
+			fmt.Fprintf(stderr, "sigil %s: %v\n", command, err)
+			return 1
+		}
+		token = strings.TrimSpace(string(raw))
+	}
+	if command == "token" && output != "token" && output != "json" {
+		fmt.Fprintf(stderr, "sigil token: -o %q is not token or json\n", output)
+		return 2
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), performTimeout)
+	defer cancel()
+	hc := &http.Client{}
+	fail := func(err error) int {
+		fmt.Fprintf(stderr, "sigil %s: %v\n", command, err)
+		return 1
+	}
+	meta, err := discover(ctx, hc, client.issuer)
+	if err != nil {
+		return fail(err)
+	}
+	switch command {
+	case "token":
+		form := url.Values{"grant_type": {"client_credentials"}}
+		if scope != "" {
+			form.Set("scope", scope)
+		}
+		for _, r := range resources {
+			form.Add("resource", r)
+		}
+		body, err := client.call(ctx, hc, meta.TokenEndpoint, form)
+		if err != nil {
+			return fail(fmt.Errorf("token endpoint: %w", err))
+		}
+		if output == "json" {
+			return printJSON(stdout, body, fail)
+		}
+		var answer struct {
+			AccessToken string `json:"access_token"`
+		}
+		if err := json.Unmarshal(body, &answer); err != nil || answer.AccessToken == "" {
+			return fail(errors.New("the token endpoint's answer holds no access_token"))
+		}
+		fmt.Fprintln(stdout, answer.AccessToken)
+	case "introspect":
+		body, err := client.call(ctx, hc, meta.IntrospectionEndpoint, url.Values{"token": {token}})
+		if err != nil {
+			return fail(fmt.Errorf("introspection endpoint: %w", err))
+		}
+		return printJSON(stdout, body, fail)
+	case "revoke":
+		if _, err := client.call(ctx, hc, meta.RevocationEndpoint, url.Values{"token": {token}}); err != nil {
+			return fail(fmt.Errorf("revocation endpoint: %w", err))
+		}
+		// RFC 7009 §2.2: the same answer for a token that was not valid.
+		fmt.Fprintln(stdout, "revoked (or it was not a valid token of this client)")
+	}
+	return 0
+}
+
+func printJSON(w io.Writer, body []byte, fail func(error) int) int {
+	var out bytes.Buffer
+	if err := json.Indent(&out, body, "", "  "); err != nil {
+		return fail(fmt.Errorf("the answer is not JSON: %w", err))
+	}
+	fmt.Fprintln(w, out.String())
+	return 0
+}
+
+// multiFlag is a flag that may be given more than once.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, " ") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
