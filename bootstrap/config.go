@@ -80,6 +80,7 @@ type Config struct {
 	LogLevel  slog.Level
 	LogFormat LogFormat
 	DebugAddr string
+	AdminAddr string
 
 	// TLS of the auth and resource listeners: see newServerTLS.
 	TLSCertFile   string

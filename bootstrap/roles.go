@@ -29,6 +29,7 @@ func App(c Config, log *slog.Logger) fx.Option {
 		feedModule(c),
 		limiterModule(c),
 		debugModule(c),
+		managementModule(c),
 		fx.Provide(newServerTLS),
 		Role(c),
 	)
@@ -204,6 +205,7 @@ type authParams struct {
 	Clients    *gormstore.Clients
 	Database   readiness `name:"database"`
 	Tokens     readiness `name:"tokens"`
+	Metrics    *echohttp.HTTPMetrics
 	TLS        serverTLS
 }
 
@@ -322,6 +324,8 @@ func startAuth(p authParams) {
 		Logger:         p.Log.With("role", RoleAuth),
 		Ready:          readyAll(p.Database, p.Tokens),
 		TrustedProxies: p.Config.TrustedProxies,
+		Metrics:        p.Metrics,
+		Role:           string(RoleAuth),
 	}, echohttp.AuthHandlers{
 		Issue: p.Issue, Introspect: p.Introspect, Revoke: p.Revoke, JWKS: p.JWKS, Metadata: p.Metadata,
 	})
@@ -454,6 +458,7 @@ type resourceParams struct {
 	Get       *application.GetCountry
 	List      *application.ListCountries
 	Database  readiness `name:"database"`
+	Metrics   *echohttp.HTTPMetrics
 	TLS       serverTLS
 }
 
@@ -464,6 +469,8 @@ func startResource(p resourceParams) {
 		Logger:         p.Log.With("role", RoleResource),
 		Ready:          readyAll(p.Database),
 		TrustedProxies: p.Config.TrustedProxies,
+		Metrics:        p.Metrics,
+		Role:           string(RoleResource),
 	}, echohttp.ResourceHandlers{Authorize: p.Authorize, GetCountry: p.Get, ListCountries: p.List})
 	serve(p.Lifecycle, p.Log, string(RoleResource), p.Config.ResourceAddr, e, p.Config.MaxHeaderBytes, p.TLS.config)
 }

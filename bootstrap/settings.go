@@ -52,6 +52,7 @@ var Settings = []Setting{
 	{"log-level", "info", "debug, info, warn or error", func(c *Config) any { return &c.LogLevel }},
 	{"log-format", "text", "text or json", func(c *Config) any { return &c.LogFormat }},
 	{"debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; empty is off", func(c *Config) any { return &c.DebugAddr }},
+	{"admin-addr", "127.0.0.1:8095", "management listener: Prometheus metrics at /metrics; keep it off the public network; empty is off", func(c *Config) any { return &c.AdminAddr }},
 	{"tls-cert-file", "", "PEM certificate chain the auth and resource listeners serve over TLS (HTTP/2 on); read again when it changes; empty serves plain HTTP", func(c *Config) any { return &c.TLSCertFile }},
 	{"tls-key-file", "", "PEM private key of tls-cert-file", func(c *Config) any { return &c.TLSKeyFile }},
 	{"tls-min-version", "1.2", "oldest TLS version accepted: 1.2 or 1.3", func(c *Config) any { return &c.TLSMinVersion }},

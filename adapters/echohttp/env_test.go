@@ -116,6 +116,8 @@ type deps struct {
 	failureLimit int
 	// trustedProxies are the networks whose X-Forwarded-For is believed.
 	trustedProxies []netip.Prefix
+	// metrics, when set, counts both servers' requests.
+	metrics *echohttp.HTTPMetrics
 }
 
 // env is both servers built from the real use cases over fakes, sharing
@@ -213,7 +215,12 @@ func newEnv(t testing.TB, tweaks ...func(*deps)) *env {
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: d.logLevel}))
 	opts := func(base string) echohttp.Options {
-		return echohttp.Options{BasePath: base, MaxBodyBytes: d.maxBody, Logger: logger, Ready: d.ready, TrustedProxies: d.trustedProxies}
+		role := "auth"
+		if base == resourceBase {
+			role = "resource"
+		}
+		return echohttp.Options{BasePath: base, MaxBodyBytes: d.maxBody, Logger: logger, Ready: d.ready, Metrics: d.metrics, Role: role,
+			TrustedProxies: d.trustedProxies}
 	}
 	return &env{
 		t:     t,

@@ -45,6 +45,10 @@ type Options struct {
 	// X-Forwarded-For is believed. Without any, a client's address is
 	// the connection's peer and the header is ignored.
 	TrustedProxies []netip.Prefix
+	// Metrics, when not nil, counts and times every request under the
+	// role label Role.
+	Metrics *HTTPMetrics
+	Role    string
 }
 
 // Paths of the authorization server's endpoints, relative to
@@ -145,8 +149,11 @@ func newServer(opts Options) (*echo.Echo, *server) {
 	e := echo.New()
 	e.HTTPErrorHandler = s.handleError
 	e.IPExtractor = ipExtractor(opts.TrustedProxies)
-	// Outermost first: the request log sees the final status, including
-	// that of a recovered panic or an oversized body.
+	// Outermost first: the metrics and the request log see the final
+	// status, including that of a recovered panic or an oversized body.
+	if opts.Metrics != nil {
+		e.Use(opts.Metrics.middleware(opts.Role))
+	}
 	e.Use(s.logRequests, recoverPanics, limitBody(maxBody))
 
 	e.GET(healthPath, healthz)

@@ -57,6 +57,7 @@ func TestBruteForce(t *testing.T) {
 	c := bootstrap.Defaults()
 	c.Role = bootstrap.RoleAuth
 	c.AuthAddr = "127.0.0.1:" + strconv.Itoa(freePort(t))
+	c.AdminAddr = "127.0.0.1:" + strconv.Itoa(freePort(t))
 	c.DatabaseDSN = t.TempDir() + "/sigil.db"
 	c.RedisAddr, c.RedisPrefix = testenv.RedisAddr(), prefix
 	c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}

@@ -60,12 +60,12 @@ func TestClusterFailover(t *testing.T) {
 	var auth []*serveProcess
 	for _, addr := range authAddrs {
 		auth = append(auth, startServe(t, bin, "http://"+addr+"/readyz",
-			append(common, "SIGIL_ROLE=auth", "SIGIL_AUTH_ADDR="+addr)...))
+			append(common, "SIGIL_ROLE=auth", "SIGIL_AUTH_ADDR="+addr, freeAdminAddr(t))...))
 	}
 	var resources []string
 	for range 2 {
 		addr := loopbackAddr(t)
-		startServe(t, bin, "http://"+addr+"/readyz", append(common, "SIGIL_ROLE=resource", "SIGIL_RESOURCE_ADDR="+addr,
+		startServe(t, bin, "http://"+addr+"/readyz", append(common, "SIGIL_ROLE=resource", "SIGIL_RESOURCE_ADDR="+addr, freeAdminAddr(t),
 			"SIGIL_RESOURCE_JWKS_URL="+issuer+"/oauth2/jwks",
 			"SIGIL_RESOURCE_INTROSPECTION_URL="+issuer+"/oauth2/introspect")...)
 		resources = append(resources, "http://"+addr+"/ms-system")
@@ -427,4 +427,10 @@ func (r response) jsonField(name string) (string, error) {
 		return "", errors.New("no " + name)
 	}
 	return s, nil
+}
+
+// freeAdminAddr gives a sigil process a management listener of its own,
+// as several run side by side.
+func freeAdminAddr(t *testing.T) string {
+	return "SIGIL_ADMIN_ADDR=127.0.0.1:" + strconv.Itoa(freePort(t))
 }

@@ -70,16 +70,27 @@ type node struct {
 	// Clients marks the node whose rows present the registered clients
 	// of clients.go instead of the demo clients.
 	Clients bool
+	// NoMetrics runs the node without its management listener, so that
+	// nothing is counted: the reference of the metrics row.
+	NoMetrics bool
 }
+
+// metricsOff is the reference row of the metrics row.
+const metricsOff = "token, opaque in Redis, metrics off"
 
 // nodes are started one after the other, each running its scenarios.
 // The clients node has a sigil of its own so that its client cache
+
 // holds the 10,000 clients and nothing else.
 var nodes = []node{
 	{Name: "RS256", KeyAlgorithm: "RS256"},
 	{Name: "ES256", KeyAlgorithm: "ES256"},
 	{Name: "EdDSA", KeyAlgorithm: "EdDSA"},
 	{Name: "clients", KeyAlgorithm: "EdDSA", Clients: true},
+	// The metrics row and its reference run on two sigils alike but for
+	// admin-addr, one just after the other.
+	{Name: "metrics", KeyAlgorithm: "RS256"},
+	{Name: "no-metrics", KeyAlgorithm: "RS256", NoMetrics: true},
 }
 
 // tokens are the access tokens the resource and introspection scenarios
@@ -134,6 +145,16 @@ var scenarios = []scenario{
 	},
 	{
 		Name: "token, opaque in Redis", Node: "RS256", Reference: ceiling, Target: 0.45,
+		Request: func(s *sigil, _ tokens) request { return tokenRequest(s, opaqueClient, opaqueSecret) },
+	},
+	// Issue 11: what the request metrics cost, against a sigil that counts
+	// nothing (admin-addr empty).
+	{
+		Name: "token, opaque in Redis, metrics on", Node: "metrics", Reference: metricsOff, ByCPU: true, Target: 0.97,
+		Request: func(s *sigil, _ tokens) request { return tokenRequest(s, opaqueClient, opaqueSecret) },
+	},
+	{
+		Name: metricsOff, Node: "no-metrics",
 		Request: func(s *sigil, _ tokens) request { return tokenRequest(s, opaqueClient, opaqueSecret) },
 	},
 	{

@@ -35,6 +35,7 @@ type nodeConfig struct {
 	KeyAlgorithm string // --key-algorithm
 	RedisAddr    string
 	RedisPrefix  string
+	NoMetrics    bool // --admin-addr "": no management listener, nothing counted
 }
 
 // sigil is one running `sigil serve` with both roles.
@@ -63,13 +64,18 @@ func startSigil(ctx context.Context, bin string, nc nodeConfig) (*sigil, error) 
 	if err != nil {
 		return nil, err
 	}
-	ports, err := freePorts(2)
+	ports, err := freePorts(3)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
 	auth := "127.0.0.1:" + strconv.Itoa(ports[0])
 	resource := "127.0.0.1:" + strconv.Itoa(ports[1])
+	// The management listener (metrics) is on, as by default.
+	admin := "127.0.0.1:" + strconv.Itoa(ports[2])
+	if nc.NoMetrics {
+		admin = ""
+	}
 	s := &sigil{
 		AuthURL:     "http://" + auth + "/ms-auth-server",
 		ResourceURL: "http://" + resource + "/ms-system",
@@ -85,6 +91,7 @@ func startSigil(ctx context.Context, bin string, nc nodeConfig) (*sigil, error) 
 		"--role", "all",
 		"--auth-addr", auth,
 		"--resource-addr", resource,
+		"--admin-addr", admin,
 		"--auth-issuer", s.AuthURL,
 		"--key-algorithm", nc.KeyAlgorithm,
 		"--demo-clients", "true",

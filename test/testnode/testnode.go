@@ -49,6 +49,7 @@ func New(t testing.TB, change func(c *bootstrap.Config)) (*Node, error) {
 	c := bootstrap.Defaults()
 	c.AuthAddr = "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
 	c.ResourceAddr = "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
+	c.AdminAddr = "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
 	c.DatabaseDSN = t.TempDir() + "/sigil.db"
 	if change != nil {
 		change(&c)

@@ -1,0 +1,110 @@
+package e2e_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestPrometheusScrapesTheManagementListener: a real Prometheus (Debian's
+// package, which .ci/tools installs) scrapes a node's admin-addr, and the
+// exposition passes promtool's checks; the counts it stores are the
+// requests the node answered.
+func TestPrometheusScrapesTheManagementListener(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a node and a Prometheus server")
+	}
+	for _, tool := range []string{"prometheus", "promtool"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is not installed: bash .ci/tools installs it", tool)
+		}
+	}
+	n := startNode(t, nil)
+	metricsURL := "http://" + n.Config.AdminAddr + "/metrics"
+	for range 3 {
+		n.token(t, jwtClient[0], jwtClient[1], "country.read")
+	}
+	if r := get(t, n.ResourceURL+"/country/code/AUS", ""); r.Status != http.StatusUnauthorized {
+		t.Fatalf("a country without a token: %d", r.Status)
+	}
+	// The public listeners do not serve the metrics.
+	if r := get(t, n.AuthURL+"/metrics", ""); r.Status != http.StatusNotFound {
+		t.Errorf("the auth listener answers /metrics with %d", r.Status)
+	}
+
+	scrape := get(t, metricsURL, "")
+	if scrape.Status != http.StatusOK || !bytes.Contains(scrape.Body, []byte("go_build_info")) {
+		t.Fatalf("GET %s: %d\n%s", metricsURL, scrape.Status, scrape.Body)
+	}
+	check := exec.Command("promtool", "check", "metrics")
+	check.Stdin = bytes.NewReader(scrape.Body)
+	if out, err := check.CombinedOutput(); err != nil {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	}
+
+	dir := t.TempDir()
+	config := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(config, []byte(fmt.Sprintf(
+		"global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: sigil\n    static_configs:\n      - targets: [%q]\n",
+		n.Config.AdminAddr)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	web := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	prom := exec.Command("prometheus", "--config.file="+config, "--storage.tsdb.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+web, "--log.level=warn")
+	var promLog bytes.Buffer
+	prom.Stdout, prom.Stderr = &promLog, &promLog
+	if err := prom.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = prom.Process.Kill(); _ = prom.Wait() })
+
+	query := func(q string) (float64, bool) {
+		resp, err := http.Get("http://" + web + "/api/v1/query?query=" + url.QueryEscape(q))
+		if err != nil {
+			return 0, false
+		}
+		defer resp.Body.Close()
+		var answer struct {
+			Data struct {
+				Result []struct {
+					Value [2]any `json:"value"`
+				} `json:"result"`
+			} `json:"data"`
+		}
+		if json.NewDecoder(resp.Body).Decode(&answer) != nil || len(answer.Data.Result) != 1 {
+			return 0, false
+		}
+		s, _ := answer.Data.Result[0].Value[1].(string)
+		v, err := strconv.ParseFloat(s, 64)
+		return v, err == nil
+	}
+	want := map[string]float64{
+		`up{job="sigil"}`: 1,
+		`sigil_http_requests_total{role="auth",route="/ms-auth-server/oauth2/token",method="POST",code="200"}`: 3,
+		`sigil_http_requests_total{role="resource",route="/ms-system/country/code/:code",code="401"}`:          1,
+		`sigil_http_request_duration_seconds_count{role="auth",route="/ms-auth-server/oauth2/token"}`:          3,
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for q, v := range want {
+		for {
+			got, ok := query(q)
+			if ok && got == v {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("Prometheus has %s = %v (%v), want %v\n%s", q, got, ok, v, strings.TrimSpace(promLog.String()))
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+}
