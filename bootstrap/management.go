@@ -10,6 +10,8 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/sigilauth/sigil/adapters/echohttp"
+	"github.com/sigilauth/sigil/application"
+	"github.com/sigilauth/sigil/domain"
 )
 
 // managementModule serves the management listener on admin-addr: the
@@ -58,4 +60,60 @@ func startManagement(lc fx.Lifecycle, log *slog.Logger, c Config, reg *prometheu
 	// Plain HTTP, as the profiler: the listener is for loopback or a
 	// private network, where the scraper runs.
 	serve(lc, log, "management", c.AdminAddr, mux, c.MaxHeaderBytes, nil)
+}
+
+// keyCollector reports the auth role's signing keys as its ring holds
+// them: how many in each state, and when the schedule next changes them.
+type keyCollector struct {
+	ring   *application.KeyRing
+	policy domain.RotationPolicy
+	keys   *prometheus.Desc
+	next   *prometheus.Desc
+}
+
+func newKeyCollector(ring *application.KeyRing, policy domain.RotationPolicy) *keyCollector {
+	return &keyCollector{
+		ring: ring, policy: policy,
+		keys: prometheus.NewDesc("sigil_signing_keys", "Signing keys this node holds, by state and algorithm.",
+			[]string{"state", "algorithm"}, nil),
+		next: prometheus.NewDesc("sigil_signing_key_next_rotation_timestamp_seconds",
+			"When the staged rotation next changes the keys on its own (a key published or activated), as a Unix time; absent when none is scheduled.",
+			nil, nil),
+	}
+}
+
+func (k *keyCollector) Describe(ch chan<- *prometheus.Desc) { ch <- k.keys; ch <- k.next }
+
+func (k *keyCollector) Collect(ch chan<- prometheus.Metric) {
+	keys := k.ring.Published()
+	type stateAlg struct{ state, alg string }
+	counts := map[stateAlg]int{}
+	for _, s := range []domain.KeyState{domain.KeyPublished, domain.KeyActive, domain.KeyRetired} {
+		counts[stateAlg{string(s), string(k.policy.Algorithm)}] = 0
+	}
+	for _, key := range keys {
+		counts[stateAlg{string(key.State), string(key.Algorithm)}]++
+	}
+	for sa, n := range counts {
+		ch <- prometheus.MustNewConstMetric(k.keys, prometheus.GaugeValue, float64(n), sa.state, sa.alg)
+	}
+	if next := domain.NextRotation(keys, k.policy); !next.IsZero() {
+		ch <- prometheus.MustNewConstMetric(k.next, prometheus.GaugeValue, float64(next.Unix()))
+	}
+}
+
+type keyMetricsParams struct {
+	fx.In
+	Registry *prometheus.Registry `optional:"true"`
+	Ring     *application.KeyRing
+	Config   Config
+}
+
+// registerKeyMetrics adds the signing keys to the metrics, when they are
+// served.
+func registerKeyMetrics(p keyMetricsParams) error {
+	if p.Registry == nil {
+		return nil
+	}
+	return p.Registry.Register(newKeyCollector(p.Ring, p.Config.RotationPolicy()))
 }

@@ -118,7 +118,7 @@ func AuthRole() fx.Option {
 			},
 			application.NewSeedDemoClients,
 		),
-		fx.Invoke(startAuth),
+		fx.Invoke(startAuth, registerKeyMetrics),
 	)
 }
 

@@ -151,3 +151,33 @@ func PlanRevocation(keys []SigningKey, kid string) (RevocationPlan, error) {
 	}
 	return plan, nil
 }
+
+// NextRotation is when the staged rotation of keys next changes
+// something on its own, by PlanRotation's rules: a published key starts
+// signing PublishLead after it was made; otherwise the next key is
+// published PublishLead before the active one's SigningPeriod ends. It is
+// zero when nothing is due by schedule (a SigningPeriod of 0 rotates on
+// demand only, and no key at all waits for the first start).
+func NextRotation(keys []SigningKey, p RotationPolicy) time.Time {
+	var active, next *SigningKey
+	for i := range keys {
+		k := &keys[i]
+		switch k.State {
+		case KeyActive:
+			if active == nil || k.activeSince().After(active.activeSince()) {
+				active = k
+			}
+		case KeyPublished:
+			if next == nil || k.CreatedAt.After(next.CreatedAt) {
+				next = k
+			}
+		}
+	}
+	switch {
+	case next != nil:
+		return next.CreatedAt.Add(p.PublishLead)
+	case active != nil && p.SigningPeriod > 0:
+		return active.activeSince().Add(p.SigningPeriod - p.PublishLead)
+	}
+	return time.Time{}
+}

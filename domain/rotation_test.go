@@ -338,3 +338,41 @@ func TestPlanRevocation(t *testing.T) {
 		t.Fatalf("unknown kid: %v, want ErrNotFound", err)
 	}
 }
+
+func TestNextRotation(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	p := domain.RotationPolicy{Algorithm: domain.RS256, PublishLead: 10 * time.Minute, SigningPeriod: 720 * time.Hour, RetireFor: 24 * time.Hour}
+	active := domain.SigningKey{ID: "a", State: domain.KeyActive, CreatedAt: t0.Add(-time.Hour), ActivatedAt: t0}
+	published := domain.SigningKey{ID: "p", State: domain.KeyPublished, CreatedAt: t0.Add(5 * time.Hour)}
+	retired := domain.SigningKey{ID: "r", State: domain.KeyRetired, CreatedAt: t0.Add(-800 * time.Hour), RetiredAt: t0}
+	onDemand := p
+	onDemand.SigningPeriod = 0
+	for _, tc := range []struct {
+		name string
+		keys []domain.SigningKey
+		p    domain.RotationPolicy
+		want time.Time
+	}{
+		{"the active key's period ends: the next is published a lead before", []domain.SigningKey{active, retired}, p, t0.Add(720*time.Hour - 10*time.Minute)},
+		{"a published key signs a lead after it was made", []domain.SigningKey{active, published}, p, t0.Add(5*time.Hour + 10*time.Minute)},
+		{"rotation on demand only", []domain.SigningKey{active}, onDemand, time.Time{}},
+		{"a published key under rotation on demand still activates", []domain.SigningKey{active, published}, onDemand, t0.Add(5*time.Hour + 10*time.Minute)},
+		{"no key yet", nil, p, time.Time{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := domain.NextRotation(tc.keys, tc.p); !got.Equal(tc.want) {
+				t.Errorf("NextRotation = %v, want %v", got, tc.want)
+			}
+			// It agrees with PlanRotation: nothing is due just before, a
+			// step is due at that moment.
+			if !tc.want.IsZero() {
+				if plan := domain.PlanRotation(tc.keys, tc.want.Add(-time.Second), tc.p, false); !plan.Empty() && len(plan.Remove) == 0 {
+					t.Errorf("PlanRotation a second before = %+v, want nothing", plan)
+				}
+				if plan := domain.PlanRotation(tc.keys, tc.want, tc.p, false); plan.Empty() {
+					t.Errorf("PlanRotation at NextRotation = %+v, want a step", plan)
+				}
+			}
+		})
+	}
+}

@@ -45,6 +45,15 @@ func TestPrometheusScrapesTheManagementListener(t *testing.T) {
 	if scrape.Status != http.StatusOK || !bytes.Contains(scrape.Body, []byte("go_build_info")) {
 		t.Fatalf("GET %s: %d\n%s", metricsURL, scrape.Status, scrape.Body)
 	}
+	for _, line := range []string{
+		`sigil_signing_keys{algorithm="RS256",state="active"} 1`,
+		`sigil_signing_keys{algorithm="RS256",state="published"} 0`,
+		"sigil_signing_key_next_rotation_timestamp_seconds ",
+	} {
+		if !bytes.Contains(scrape.Body, []byte("\n"+line)) {
+			t.Errorf("the scrape has no line %q", line)
+		}
+	}
 	check := exec.Command("promtool", "check", "metrics")
 	check.Stdin = bytes.NewReader(scrape.Body)
 	if out, err := check.CombinedOutput(); err != nil {
@@ -89,7 +98,8 @@ func TestPrometheusScrapesTheManagementListener(t *testing.T) {
 		return v, err == nil
 	}
 	want := map[string]float64{
-		`up{job="sigil"}`: 1,
+		`up{job="sigil"}`:                    1,
+		`sigil_signing_keys{state="active"}`: 1,
 		`sigil_http_requests_total{role="auth",route="/ms-auth-server/oauth2/token",method="POST",code="200"}`: 3,
 		`sigil_http_requests_total{role="resource",route="/ms-system/country/code/:code",code="401"}`:          1,
 		`sigil_http_request_duration_seconds_count{role="auth",route="/ms-auth-server/oauth2/token"}`:          3,
