@@ -43,9 +43,20 @@ type ClientCredentials struct {
 // response does not tell an unknown client from a wrong secret.
 var errAuthFailed = domain.ErrInvalidClient.With("client authentication failed")
 
+// The same answer, with the reason the log gives (domain.Error.Reason).
+var (
+	errNoCredentials = errAuthFailed.Because("no client id or secret")
+	errUnknownClient = errAuthFailed.Because("unknown client")
+	errWrongSecret   = errAuthFailed.Because("wrong secret")
+	errExpiredSecret = errAuthFailed.Because("expired secret")
+	errNoSecret      = errAuthFailed.Because("client has no secret")
+)
+
 // errAssertionFailed is the one answer to an assertion that is malformed,
 // badly signed, or from an unknown client, for the same reason.
 var errAssertionFailed = domain.ErrInvalidClient.With("client assertion is invalid")
+
+var errAssertionUnknownClient = errAssertionFailed.Because("unknown client")
 
 // AuthenticateClient checks client credentials (RFC 6749 §2.3, RFC 7523
 // §3).
@@ -173,7 +184,7 @@ func (a *AuthenticateClient) limitRequests(ctx context.Context, id string, e End
 
 func (a *AuthenticateClient) bySecret(ctx context.Context, in ClientCredentials) (domain.Client, error) {
 	if in.ID == "" || in.Secret == "" {
-		return domain.Client{}, errAuthFailed
+		return domain.Client{}, errNoCredentials
 	}
 	now := a.clock.Now()
 	var (
@@ -209,7 +220,7 @@ func (a *AuthenticateClient) bySecret(ctx context.Context, in ClientCredentials)
 		var err error
 		c, err = a.clients.FindClient(ctx, in.ID)
 		if errors.Is(err, domain.ErrNotFound) {
-			return domain.Client{}, a.failSlowly(ctx, in)
+			return domain.Client{}, a.failSlowly(ctx, in, errUnknownClient)
 		}
 		if err != nil {
 			return domain.Client{}, fmt.Errorf("find client: %w", err)
@@ -218,7 +229,11 @@ func (a *AuthenticateClient) bySecret(ctx context.Context, in ClientCredentials)
 	secrets := c.ValidSecrets(now)
 	if len(secrets) == 0 {
 		// Pay the same hash as for a wrong secret.
-		return domain.Client{}, a.failSlowly(ctx, in)
+		refusal := errExpiredSecret
+		if len(c.Secrets) == 0 {
+			refusal = errNoSecret
+		}
+		return domain.Client{}, a.failSlowly(ctx, in, refusal)
 	}
 	verify := func() (string, error) {
 		var (
@@ -286,8 +301,9 @@ func (a *AuthenticateClient) holdRefusal(ctx context.Context, err error) {
 // failSlowly refuses credentials for an unknown client, or one without a
 // valid secret, after the same slow hash and the same count as a wrong
 // secret, so neither the answer nor its time tells the cases apart, and
-// guessing ids costs what guessing secrets does.
-func (a *AuthenticateClient) failSlowly(ctx context.Context, in ClientCredentials) error {
+// guessing ids costs what guessing secrets does. refusal is errAuthFailed
+// with the reason for the log.
+func (a *AuthenticateClient) failSlowly(ctx context.Context, in ClientCredentials, refusal error) error {
 	if err := a.slots.run(ctx, func() bool {
 		_, _ = a.hasher.VerifySecret(a.dummyHash, in.Secret)
 		return true
@@ -295,12 +311,12 @@ func (a *AuthenticateClient) failSlowly(ctx context.Context, in ClientCredential
 		return err
 	}
 	a.throttle.failed(ctx, in.ID, in.Address)
-	return errAuthFailed
+	return refusal
 }
 
 // verifySlow checks secret against each of the client's valid secrets
 // with the slow hash and returns the stored hash it matched, or
-// errAuthFailed. One unreadable stored hash must not lock out a client
+// errWrongSecret. One unreadable stored hash must not lock out a client
 // whose other secret is good; it is reported only if no secret matches.
 func (a *AuthenticateClient) verifySlow(c domain.Client, secrets []domain.ClientSecret, secret string) (string, error) {
 	var unreadable error
@@ -316,7 +332,7 @@ func (a *AuthenticateClient) verifySlow(c domain.Client, secrets []domain.Client
 	if unreadable != nil {
 		return "", unreadable
 	}
-	return "", errAuthFailed
+	return "", errWrongSecret
 }
 
 // allowMethod accepts a client whose credentials checked out, if it may
@@ -350,7 +366,7 @@ func (a *AuthenticateClient) byAssertion(ctx context.Context, in ClientCredentia
 	}
 	c, err := a.clients.FindClient(ctx, iss)
 	if errors.Is(err, domain.ErrNotFound) {
-		return domain.Client{}, errAssertionFailed
+		return domain.Client{}, errAssertionUnknownClient
 	}
 	if err != nil {
 		return domain.Client{}, fmt.Errorf("find client: %w", err)
@@ -375,16 +391,18 @@ func (a *AuthenticateClient) byAssertion(ctx context.Context, in ClientCredentia
 		return domain.Client{}, fmt.Errorf("record client assertion: %w", err)
 	}
 	if !first {
-		return domain.Client{}, domain.ErrInvalidClient.With("client assertion was already used")
+		return domain.Client{}, domain.ErrInvalidClient.With("client assertion was already used").Because("assertion replayed")
 	}
 	return c, nil
 }
 
-// assertionError hides why an assertion was refused behind one answer;
-// anything else (a JWKS that cannot be fetched) is passed on wrapped.
+// assertionError hides why an assertion was refused behind one answer,
+// keeping the why for the log; anything else (a JWKS that cannot be
+// fetched) is passed on wrapped.
 func assertionError(context string, err error) error {
-	if errors.Is(err, domain.ErrInvalidClient) {
-		return errAssertionFailed
+	var refused *domain.Error
+	if errors.As(err, &refused) && refused.Code == domain.CodeInvalidClient {
+		return errAssertionFailed.Because(refused.LogReason())
 	}
 	return fmt.Errorf("%s: %w", context, err)
 }
@@ -420,7 +438,7 @@ func (a *AuthenticateClient) checkAssertionClaims(c domain.Client, t domain.Clie
 	case t.ExpiresAt.IsZero():
 		return fail("has no exp")
 	case !now.Add(-assertionLeeway).Before(t.ExpiresAt):
-		return fail("has expired")
+		return domain.ErrInvalidClient.With("client assertion has expired").Because("assertion expired")
 	case t.ExpiresAt.After(now.Add(MaxAssertionLifetime + assertionLeeway)):
 		return fail("expires too far in the future")
 	case !t.NotBefore.IsZero() && now.Add(assertionLeeway).Before(t.NotBefore):

@@ -32,26 +32,39 @@ func TestAuthenticateClientRejects(t *testing.T) {
 		GrantTypes: []domain.GrantType{domain.GrantClientCredentials}, TokenFormat: domain.FormatOpaque,
 	}
 	e.addClient(t, basicOnly, "basic-secret")
+	expired := domain.Client{
+		ID: "expired", AuthMethods: []domain.AuthMethod{domain.AuthClientSecretPost},
+		GrantTypes: []domain.GrantType{domain.GrantClientCredentials}, TokenFormat: domain.FormatOpaque,
+		Secrets: []domain.ClientSecret{secretOf(t, "old", "expired-secret", t0.Add(-time.Hour))},
+	}
+	e.saveClient(t, expired)
 
+	// reason is what the log says; the answer is the same for all but the
+	// method, which the client may be told.
 	tests := []struct {
-		name string
-		in   application.ClientCredentials
+		name   string
+		in     application.ClientCredentials
+		reason string
 	}{
-		{"wrong secret", post(jwtClientID, "not-the-secret")},
-		{"another client's secret", post(jwtClientID, opaqueSecret)},
-		{"unknown client", post("no-such-client", jwtSecret)},
-		{"empty id", post("", jwtSecret)},
-		{"empty secret", post(jwtClientID, "")},
-		{"id differs in case", post("Service-Client-JWT", jwtSecret)},
-		{"method the client may not use", post("basic-only", "basic-secret")},
-		{"no method", application.ClientCredentials{ID: jwtClientID, Secret: jwtSecret}},
+		{"wrong secret", post(jwtClientID, "not-the-secret"), "wrong secret"},
+		{"another client's secret", post(jwtClientID, opaqueSecret), "wrong secret"},
+		{"unknown client", post("no-such-client", jwtSecret), "unknown client"},
+		{"empty id", post("", jwtSecret), "no client id or secret"},
+		{"empty secret", post(jwtClientID, ""), "no client id or secret"},
+		{"id differs in case", post("Service-Client-JWT", jwtSecret), "unknown client"},
+		{"expired secret", post("expired", "expired-secret"), "expired secret"},
+		{"method the client may not use", post("basic-only", "basic-secret"), "client may not authenticate with client_secret_post"},
+		{"no method", application.ClientCredentials{ID: jwtClientID, Secret: jwtSecret}, "client may not authenticate with "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := e.auth.Handle(t.Context(), tt.in)
-			wantOAuthError(t, err, domain.ErrInvalidClient)
+			oerr := wantOAuthError(t, err, domain.ErrInvalidClient)
 			if c.ID != "" {
 				t.Errorf("rejected authentication still returned client %q", c.ID)
+			}
+			if got := oerr.LogReason(); got != tt.reason {
+				t.Errorf("reason %q, want %q", got, tt.reason)
 			}
 		})
 	}

@@ -24,6 +24,8 @@ type IssuedToken struct {
 	TokenType   string
 	ExpiresIn   int64
 	Scope       string
+	// ClientID is the client the token was issued to.
+	ClientID string
 }
 
 // GrantTypes are the grant types IssueToken implements.
@@ -40,7 +42,11 @@ type IssueToken struct {
 	clock  Clock
 	random io.Reader
 	issuer string
+	audit  Auditor
 }
+
+// AuditTo records every token issued on a (AuditTokenIssued).
+func (h *IssueToken) AuditTo(a Auditor) { h.audit = a }
 
 // NewIssueToken builds the use case. random must be a cryptographic source.
 func NewIssueToken(auth *AuthenticateClient, keys *KeyRing, signer AccessTokenSigner, store TokenStore, clock Clock, random io.Reader, issuer string) *IssueToken {
@@ -113,11 +119,17 @@ func (h *IssueToken) Handle(ctx context.Context, in IssueTokenInput) (IssuedToke
 		if t.Value, err = h.signer.SignAccessToken(ctx, key, t); err != nil {
 			return IssuedToken{}, fmt.Errorf("sign access token: %w", err)
 		}
+		t.KeyID, t.Format = key.ID, domain.FormatJWT
 	}
+	audit(ctx, h.audit, AuditEvent{
+		Kind: AuditTokenIssued, ClientID: t.ClientID, Scope: scopes.String(), Audience: t.Audience,
+		Format: t.Format, JTI: t.ID, ExpiresAt: t.ExpiresAt, KID: t.KeyID,
+	})
 	return IssuedToken{
 		AccessToken: t.Value,
 		TokenType:   domain.TokenTypeBearer,
 		ExpiresIn:   int64(client.Lifetime() / time.Second),
 		Scope:       scopes.String(),
+		ClientID:    client.ID,
 	}, nil
 }

@@ -225,3 +225,10 @@ type KnownAddresses interface {
 	// Known reports whether key was remembered and has not expired.
 	Known(ctx context.Context, key string) (bool, error)
 }
+
+// Auditor records audit events (see AuditKind). It must not fail the
+// change it records, so it returns nothing: an auditor that cannot write
+// says so itself.
+type Auditor interface {
+	Audit(ctx context.Context, e AuditEvent)
+}

@@ -25,7 +25,11 @@ type RevokeToken struct {
 	store  TokenStore
 	denied DenyList
 	events EventPublisher
+	audit  Auditor
 }
+
+// AuditTo records every token revoked on a (AuditTokenRevoked).
+func (h *RevokeToken) AuditTo(a Auditor) { h.audit = a }
 
 // NewRevokeToken builds the use case; verifier checks JWTs against the
 // server's own keys; events carries each revocation to the resource
@@ -78,5 +82,6 @@ func (h *RevokeToken) Handle(ctx context.Context, in RevokeInput) error {
 	if err := h.events.Publish(ctx, domain.Event{Kind: domain.EventRevoked, JTI: t.ID, ExpiresAt: t.ExpiresAt}); err != nil {
 		return fmt.Errorf("publish revocation: %w", err)
 	}
+	audit(ctx, h.audit, AuditEvent{Kind: AuditTokenRevoked, ClientID: t.ClientID, Format: t.Format, JTI: t.ID, ExpiresAt: t.ExpiresAt})
 	return nil
 }

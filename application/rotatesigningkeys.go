@@ -25,6 +25,16 @@ type RotateSigningKeys struct {
 	events    EventPublisher
 	clock     Clock
 	policy    domain.RotationPolicy
+	audit     Auditor
+}
+
+// AuditTo records every change of a key's stage on a (AuditKeyPublished
+// and the others).
+func (h *RotateSigningKeys) AuditTo(a Auditor) { h.audit = a }
+
+// auditKey records that the key kid entered the stage of kind.
+func (h *RotateSigningKeys) auditKey(ctx context.Context, kind AuditKind, kid string) {
+	audit(ctx, h.audit, AuditEvent{Kind: kind, KID: kid})
 }
 
 // NewRotateSigningKeys builds the use case.
@@ -138,6 +148,7 @@ func (h *RotateSigningKeys) step(ctx context.Context, force bool) (RotateResult,
 		if err := h.store.SaveSigningKey(ctx, k); err != nil {
 			return RotateResult{}, fmt.Errorf("activate key %s: %w", k.ID, err)
 		}
+		h.auditKey(ctx, AuditKeyActivated, k.ID)
 	}
 	if plan.Retire != "" {
 		k := byID[plan.Retire]
@@ -145,6 +156,7 @@ func (h *RotateSigningKeys) step(ctx context.Context, force bool) (RotateResult,
 		if err := h.store.SaveSigningKey(ctx, k); err != nil {
 			return RotateResult{}, fmt.Errorf("retire key %s: %w", k.ID, err)
 		}
+		h.auditKey(ctx, AuditKeyRetired, k.ID)
 	}
 	if plan.Publish {
 		k, err := h.generator.GenerateSigningKey(h.policy.Algorithm)
@@ -159,11 +171,16 @@ func (h *RotateSigningKeys) step(ctx context.Context, force bool) (RotateResult,
 			return RotateResult{}, fmt.Errorf("save signing key: %w", err)
 		}
 		res.Published = k.ID
+		h.auditKey(ctx, AuditKeyPublished, k.ID)
+		if plan.ActivateNow {
+			h.auditKey(ctx, AuditKeyActivated, k.ID)
+		}
 	}
 	for _, kid := range plan.Remove {
 		if err := h.store.DeleteSigningKey(ctx, kid); err != nil {
 			return RotateResult{}, fmt.Errorf("remove key %s: %w", kid, err)
 		}
+		h.auditKey(ctx, AuditKeyRemoved, kid)
 		_ = h.announceRemoval(ctx, kid)
 	}
 	return res, nil
@@ -208,6 +225,7 @@ func (h *RotateSigningKeys) Revoke(ctx context.Context, kid string) (RevokeResul
 					if err := h.store.SaveSigningKey(ctx, k); err != nil {
 						return fmt.Errorf("activate key %s: %w", k.ID, err)
 					}
+					h.auditKey(ctx, AuditKeyActivated, k.ID)
 				}
 			}
 		}
@@ -221,10 +239,13 @@ func (h *RotateSigningKeys) Revoke(ctx context.Context, kid string) (RevokeResul
 				return fmt.Errorf("save signing key: %w", err)
 			}
 			res.Published = k.ID
+			h.auditKey(ctx, AuditKeyPublished, k.ID)
+			h.auditKey(ctx, AuditKeyActivated, k.ID)
 		}
 		if err := h.store.DeleteSigningKey(ctx, kid); err != nil {
 			return fmt.Errorf("remove key %s: %w", kid, err)
 		}
+		h.auditKey(ctx, AuditKeyRemoved, kid)
 		h.ring.Remove(kid)
 		res.AnnounceErr = h.announceRemoval(ctx, kid)
 		return nil

@@ -340,6 +340,8 @@ func TestRotateSigningKeysAlgorithmChange(t *testing.T) {
 func TestRotateSigningKeysLifeCycle(t *testing.T) {
 	c := newKeyCluster()
 	n := c.node(rotation)
+	audits := &fakes.Auditor{}
+	n.rotate.AuditTo(audits)
 	var oldToken string // signed by kid-1 just before its successor signs
 	steps := []struct {
 		at        time.Duration // after t0
@@ -413,6 +415,18 @@ func TestRotateSigningKeysLifeCycle(t *testing.T) {
 	}
 	if got := c.generated(t); got != 3 {
 		t.Errorf("%d keys generated, want 3", got)
+	}
+	var trail []string
+	for _, e := range audits.Events() {
+		trail = append(trail, string(e.Kind)+" "+e.KID)
+	}
+	want := []string{
+		"key_published kid-1", "key_activated kid-1",
+		"key_published kid-2", "key_activated kid-2", "key_retired kid-1", "key_removed kid-1",
+		"key_published kid-3", "key_activated kid-3", "key_retired kid-2", "key_removed kid-2",
+	}
+	if !slices.Equal(trail, want) {
+		t.Errorf("audit trail\n%v\nwant\n%v", trail, want)
 	}
 }
 
@@ -808,6 +822,8 @@ func TestRevokeActiveKeyHandsOverToThePublishedOne(t *testing.T) {
 	a.step(t, false)
 	first := a.active()
 	next := a.step(t, true).Published
+	audits := &fakes.Auditor{}
+	a.rotate.AuditTo(audits)
 	res, err := a.rotate.Revoke(t.Context(), first)
 	if err != nil || res.Published != "" || res.Plan.Activate != next {
 		t.Fatalf("revoke: %+v %v, want %s activated", res, err, next)
@@ -815,6 +831,10 @@ func TestRevokeActiveKeyHandsOverToThePublishedOne(t *testing.T) {
 	c.wantOneActive(t, a, "after the revocation")
 	if a.active() != next {
 		t.Fatalf("signs with %s, want %s", a.active(), next)
+	}
+	want := []application.AuditEvent{{Kind: application.AuditKeyActivated, KID: next}, {Kind: application.AuditKeyRemoved, KID: first}}
+	if got := audits.Events(); !slices.EqualFunc(got, want, func(a, b application.AuditEvent) bool { return a.Kind == b.Kind && a.KID == b.KID }) {
+		t.Errorf("audit trail %+v, want %+v", got, want)
 	}
 }
 

@@ -17,12 +17,56 @@ func NewLogger(c Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// fxLogger sends fx's own events to the process logger at debug level, so
-// a normal start prints Sigil's lines, not the dependency graph.
+// fxLogger sends fx's own events to the process logger only when they
+// carry an error (a constructor, hook or invocation that failed), at
+// error level. The others (one per constructor provided, run and invoked,
+// some 180 at each start, with stack traces) describe the dependency
+// graph, not the server: even --log-level debug leaves them out, so that
+// it shows what Sigil does. Sigil's own lines say what started.
 func fxLogger(l *slog.Logger) fx.Option {
 	return fx.WithLogger(func() fxevent.Logger {
-		fl := &fxevent.SlogLogger{Logger: l}
-		fl.UseLogLevel(slog.LevelDebug)
-		return fl
+		return fxFailures{inner: &fxevent.SlogLogger{Logger: l}}
 	})
+}
+
+// fxFailures passes on the fx events that report an error.
+type fxFailures struct{ inner fxevent.Logger }
+
+func (f fxFailures) LogEvent(e fxevent.Event) {
+	if fxEventError(e) != nil {
+		f.inner.LogEvent(e)
+	}
+}
+
+// fxEventError is the error an fx event reports, if any.
+func fxEventError(e fxevent.Event) error {
+	switch e := e.(type) {
+	case *fxevent.OnStartExecuted:
+		return e.Err
+	case *fxevent.OnStopExecuted:
+		return e.Err
+	case *fxevent.Supplied:
+		return e.Err
+	case *fxevent.Provided:
+		return e.Err
+	case *fxevent.Replaced:
+		return e.Err
+	case *fxevent.Decorated:
+		return e.Err
+	case *fxevent.Run:
+		return e.Err
+	case *fxevent.Invoked:
+		return e.Err
+	case *fxevent.Started:
+		return e.Err
+	case *fxevent.Stopped:
+		return e.Err
+	case *fxevent.RollingBack:
+		return e.StartErr
+	case *fxevent.RolledBack:
+		return e.Err
+	case *fxevent.LoggerInitialized:
+		return e.Err
+	}
+	return nil
 }

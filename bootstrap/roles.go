@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/fx"
 
+	"github.com/sigilauth/sigil/adapters/auditlog"
 	"github.com/sigilauth/sigil/adapters/echohttp"
 	"github.com/sigilauth/sigil/adapters/gormstore"
 	"github.com/sigilauth/sigil/adapters/introspection"
@@ -43,6 +44,7 @@ func base(c Config, log *slog.Logger) fx.Option {
 		fxLogger(log),
 		fx.Supply(c, log, sqliteMissing(c)),
 		fx.Provide(func() application.Clock { return application.SystemClock{} }, newOutboundClient),
+		fx.Provide(func(l *slog.Logger) application.Auditor { return auditlog.New(l) }),
 		GormModule,
 		SecretBoxModule,
 	)
@@ -104,7 +106,7 @@ func AuthRole() fx.Option {
 			newRotateSigningKeys,
 			newIssueToken,
 			newIntrospect,
-			application.NewRevokeToken,
+			newRevokeToken,
 			// The JWKS may be cached as long as a new key waits before it
 			// signs: whoever cached the set before it appeared refetches in
 			// time.
@@ -123,8 +125,19 @@ func AuthRole() fx.Option {
 // newRotateSigningKeys runs the key schedule of the configuration over the
 // key store, under the database lock, announcing removals on events.
 func newRotateSigningKeys(s application.KeyStore, g application.KeyGenerator, r *application.KeyRing, l application.Locker,
-	events application.EventPublisher, clock application.Clock, c Config) *application.RotateSigningKeys {
-	return application.NewRotateSigningKeys(s, g, r, l, events, clock, c.RotationPolicy())
+	events application.EventPublisher, clock application.Clock, c Config, a application.Auditor) *application.RotateSigningKeys {
+	h := application.NewRotateSigningKeys(s, g, r, l, events, clock, c.RotationPolicy())
+	h.AuditTo(a)
+	return h
+}
+
+// newRevokeToken is the revocation endpoint's use case, auditing each
+// revocation.
+func newRevokeToken(auth *application.AuthenticateClient, store application.TokenStore, verifier application.AccessTokenVerifier,
+	denied application.DenyList, events application.EventPublisher, a application.Auditor) *application.RevokeToken {
+	h := application.NewRevokeToken(auth, store, verifier, denied, events)
+	h.AuditTo(a)
+	return h
 }
 
 // endpointURLs are the absolute URLs of the endpoints that authenticate
@@ -370,8 +383,10 @@ func ResourceRole() fx.Option {
 // newIssueToken is the token endpoint's use case, issuing as this
 // server's issuer.
 func newIssueToken(a *application.AuthenticateClient, r *application.KeyRing, s application.AccessTokenSigner,
-	t application.TokenStore, clock application.Clock, c Config) *application.IssueToken {
-	return application.NewIssueToken(a, r, s, t, clock, rand.Reader, c.Issuer())
+	t application.TokenStore, clock application.Clock, c Config, audit application.Auditor) *application.IssueToken {
+	h := application.NewIssueToken(a, r, s, t, clock, rand.Reader, c.Issuer())
+	h.AuditTo(audit)
+	return h
 }
 
 type introspectParams struct {
@@ -449,12 +464,13 @@ type resourceParams struct {
 
 func startResource(p resourceParams) {
 	e := echohttp.NewResourceServer(echohttp.Options{
-		BasePath:     p.Config.ResourceBasePath,
-		MaxBodyBytes: p.Config.MaxBodyBytes,
-		Logger:       p.Log.With("role", RoleResource),
-		Ready:        readyAll(p.Database),
-		Metrics:      p.Metrics,
-		Role:         string(RoleResource),
+		BasePath:       p.Config.ResourceBasePath,
+		MaxBodyBytes:   p.Config.MaxBodyBytes,
+		Logger:         p.Log.With("role", RoleResource),
+		Ready:          readyAll(p.Database),
+		TrustedProxies: p.Config.TrustedProxies,
+		Metrics:        p.Metrics,
+		Role:           string(RoleResource),
 	}, echohttp.ResourceHandlers{Authorize: p.Authorize, GetCountry: p.Get, ListCountries: p.List})
 	serve(p.Lifecycle, p.Log, string(RoleResource), p.Config.ResourceAddr, e, p.Config.MaxHeaderBytes, p.TLS.config)
 }

@@ -76,7 +76,7 @@ var Settings = []Setting{
 	{"auth-failure-limit", "10", "failed client authentications allowed per client id, per address and per both in auth-failure-window; then 429 without the hash; the pace then falls to 3x per 60 windows and 10x per 1440; 0 turns this off", func(c *Config) any { return &c.AuthFailureLimit }},
 	{"auth-failure-window", "1m", "the window of auth-failure-limit", func(c *Config) any { return &c.AuthFailureWindow }},
 	{"auth-failure-hold", "1s", "how long a request refused by auth-failure-limit is held before the 429 is sent (at most its Retry-After); 0 answers at once", func(c *Config) any { return &c.AuthFailureHold }},
-	{"trusted-proxies", "", "comma-separated CIDRs of reverse proxies before the authorization server whose X-Forwarded-For names the client address (for auth-failure-limit); empty uses the connection's peer", func(c *Config) any { return &c.TrustedProxies }},
+	{"trusted-proxies", "", "comma-separated CIDRs of reverse proxies before Sigil's servers whose X-Forwarded-For names the client address (for auth-failure-limit and the access log); empty uses the connection's peer", func(c *Config) any { return &c.TrustedProxies }},
 	{"token-rate-limit", "", "per-client limit at the token endpoint, as N/s, N/m or N/h in bursts of N; empty is none", func(c *Config) any { return &c.TokenRateLimit }},
 	{"introspection-rate-limit", "", "per-client limit at the introspection endpoint, as token-rate-limit", func(c *Config) any { return &c.IntrospectionRateLimit }},
 	{"revocation-rate-limit", "", "per-client limit at the revocation endpoint, as token-rate-limit", func(c *Config) any { return &c.RevocationRateLimit }},

@@ -39,6 +39,11 @@ type Error struct {
 	// Scope is the scope a resource requires (RFC 6750 §3), set only with
 	// CodeInsufficientScope.
 	Scope string
+	// Reason says in a few words why the request was refused, for the
+	// server's log only: it is never sent, so it may tell apart what the
+	// answer must not (an unknown client from a wrong secret). Empty when
+	// the Description already says it. It never holds a credential.
+	Reason string
 }
 
 func (e *Error) Error() string {
@@ -60,6 +65,22 @@ func (e *Error) With(description string) *Error {
 	c := *e
 	c.Description = description
 	return &c
+}
+
+// Because returns a copy of e carrying reason; see Error.Reason.
+func (e *Error) Because(reason string) *Error {
+	c := *e
+	c.Reason = reason
+	return &c
+}
+
+// LogReason is why e was refused, in words for the log: the Reason, or
+// the Description when there is none.
+func (e *Error) LogReason() string {
+	if e.Reason != "" {
+		return e.Reason
+	}
+	return e.Description
 }
 
 // Sentinels, one per code, to compare with errors.Is and to derive described

@@ -120,3 +120,23 @@ func TestSentinelCodes(t *testing.T) {
 		t.Errorf("CodeUnsupportedTokenType = %q", domain.CodeUnsupportedTokenType)
 	}
 }
+
+func TestErrorBecauseKeepsTheAnswer(t *testing.T) {
+	base := domain.ErrInvalidClient.With("client authentication failed")
+	e := base.Because("wrong secret")
+	if e.Code != base.Code || e.Description != base.Description || e.Error() != base.Error() {
+		t.Fatalf("Because changed what is sent: %+v, want %+v", e, base)
+	}
+	if base.Reason != "" {
+		t.Fatalf("Because changed its receiver: %+v", base)
+	}
+	if got := e.LogReason(); got != "wrong secret" {
+		t.Fatalf("LogReason = %q, want the reason", got)
+	}
+	if got := base.LogReason(); got != "client authentication failed" {
+		t.Fatalf("LogReason without a reason = %q, want the description", got)
+	}
+	if !errors.Is(e, domain.ErrInvalidClient) {
+		t.Fatal("an error with a reason is no longer invalid_client")
+	}
+}

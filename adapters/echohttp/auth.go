@@ -33,6 +33,7 @@ func (a authAPI) token(c echo.Context) error {
 		return failedAt(tokenEndpoint, basic, err)
 	}
 	creds.Address = clientAddress(c)
+	noteClient(c, creds.ID)
 	out, err := a.issue.Handle(req.Context(), application.IssueTokenInput{
 		Credentials: creds,
 		GrantType:   form.Get("grant_type"),
@@ -42,6 +43,7 @@ func (a authAPI) token(c echo.Context) error {
 	if err != nil {
 		return failedAt(tokenEndpoint, basic, err)
 	}
+	noteClient(c, out.ClientID) // the assertion's issuer, if no client_id was sent
 	// RFC 6749 §5.1: a response carrying a token must not be cached.
 	h := c.Response().Header()
 	h.Set(echo.HeaderCacheControl, "no-store")
@@ -65,6 +67,7 @@ func (a authAPI) introspection(c echo.Context) error {
 		return failedAt(introspectionEndpoint, basic, err)
 	}
 	creds.Address = clientAddress(c)
+	noteClient(c, creds.ID)
 	asJWT := prefersIntrospectionJWT(req.Header.Values(echo.HeaderAccept))
 	out, err := a.introspect.Handle(req.Context(), application.IntrospectInput{
 		Credentials: creds,
@@ -101,6 +104,7 @@ func (a authAPI) revocation(c echo.Context) error {
 		return failedAt(revocationEndpoint, basic, err)
 	}
 	creds.Address = clientAddress(c)
+	noteClient(c, creds.ID)
 	err = a.revoke.Handle(req.Context(), application.RevokeInput{
 		Credentials:   creds,
 		Token:         form.Get("token"),

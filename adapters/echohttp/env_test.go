@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -110,6 +111,11 @@ type deps struct {
 	metadata application.ServerMetadata
 	// logLevel is the servers' log level; tests read the debug lines.
 	logLevel slog.Level
+	// failureLimit, if set, turns on the failure throttle: that many
+	// failed authentications a minute per client id or address.
+	failureLimit int
+	// trustedProxies are the networks whose X-Forwarded-For is believed.
+	trustedProxies []netip.Prefix
 	// metrics, when set, counts both servers' requests.
 	metrics *echohttp.HTTPMetrics
 }
@@ -201,6 +207,11 @@ func newEnv(t testing.TB, tweaks ...func(*deps)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if d.failureLimit > 0 {
+		authenticate.Defend(application.Defences{
+			Throttle: application.NewFailureThrottle(application.NewLocalRateLimiter(clock, 1000), clock, d.failureLimit, time.Minute),
+		})
+	}
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: d.logLevel}))
 	opts := func(base string) echohttp.Options {
@@ -208,7 +219,8 @@ func newEnv(t testing.TB, tweaks ...func(*deps)) *env {
 		if base == resourceBase {
 			role = "resource"
 		}
-		return echohttp.Options{BasePath: base, MaxBodyBytes: d.maxBody, Logger: logger, Ready: d.ready, Metrics: d.metrics, Role: role}
+		return echohttp.Options{BasePath: base, MaxBodyBytes: d.maxBody, Logger: logger, Ready: d.ready, Metrics: d.metrics, Role: role,
+			TrustedProxies: d.trustedProxies}
 	}
 	return &env{
 		t:     t,

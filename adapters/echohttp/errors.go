@@ -65,6 +65,8 @@ type errorBody struct {
 
 // Challenges and bodies that never change, built once.
 const (
+	// codeUnavailable is OAuth's "retry later" (RFC 6749 §4.1.2.1).
+	codeUnavailable = "temporarily_unavailable"
 	basicChallenge  = `Basic realm="sigil"`
 	bearerChallenge = "Bearer"
 	// retryAfterSeconds is what a 503 asks clients to wait.
@@ -77,7 +79,7 @@ var (
 	bodyTooLarge         = mustJSON(errorBody{Error: string(domain.CodeInvalidRequest), Description: "request body too large"})
 	bodyBadRequest       = mustJSON(errorBody{Error: string(domain.CodeInvalidRequest)})
 	bodyInternal         = mustJSON(errorBody{Error: string(domain.CodeServerError), Description: "internal error"})
-	bodyUnavailable      = mustJSON(errorBody{Error: "temporarily_unavailable"})
+	bodyUnavailable      = mustJSON(errorBody{Error: codeUnavailable})
 	bodyNoBearer         = mustJSON(errorBody{Error: "unauthorized", Description: "a bearer token is required"})
 )
 
@@ -100,14 +102,23 @@ type response struct {
 	unavailable bool
 	// retryAfter, when set, is the Retry-After of a throttled request.
 	retryAfter string
+	// code is the body's error code and reason why the request was
+	// refused, in words; both for the access line only.
+	code   string
+	reason string
 }
 
-var internalResponse = response{status: http.StatusInternalServerError, body: bodyInternal, internal: true}
+var internalResponse = response{status: http.StatusInternalServerError, body: bodyInternal, internal: true,
+	code: string(domain.CodeServerError), reason: "internal error"}
 
 // handleError is Echo's HTTPErrorHandler: the one place an error becomes a
 // response. The text of an error that is not an OAuth error never reaches
 // the client; it is logged here, once.
-func (s *server) handleError(err error, c echo.Context) {
+func (s *server) handleError(err error, c echo.Context) { s.writeError(err, c) }
+
+// writeError is handleError, returning what it answered for the access
+// line.
+func (s *server) writeError(err error, c echo.Context) response {
 	r := respond(err)
 	req := c.Request()
 	if r.internal || r.unavailable || c.Response().Committed {
@@ -133,7 +144,7 @@ func (s *server) handleError(err error, c echo.Context) {
 		s.log.LogAttrs(req.Context(), level, msg, attrs...)
 	}
 	if c.Response().Committed {
-		return
+		return r
 	}
 
 	h := c.Response().Header()
@@ -152,6 +163,7 @@ func (s *server) handleError(err error, c echo.Context) {
 	if err := c.JSONBlob(r.status, r.body); err != nil {
 		s.log.LogAttrs(req.Context(), slog.LevelDebug, "write error response", slog.String("error", err.Error()))
 	}
+	return r
 }
 
 // respond maps an error to its response.
@@ -173,27 +185,34 @@ func respond(err error) response {
 	case errors.As(err, &panicked):
 		return internalResponse
 	case errors.As(err, &tooLarge):
-		return response{status: http.StatusRequestEntityTooLarge, body: bodyTooLarge}
+		return response{status: http.StatusRequestEntityTooLarge, body: bodyTooLarge,
+			code: string(domain.CodeInvalidRequest), reason: "request body too large"}
 	case errors.Is(err, domain.ErrTemporarilyUnavailable):
-		return response{status: http.StatusServiceUnavailable, body: bodyUnavailable, unavailable: true}
+		return response{status: http.StatusServiceUnavailable, body: bodyUnavailable, unavailable: true,
+			code: codeUnavailable, reason: "dependency unavailable"}
 	case errors.As(err, &throttled):
 		return throttledResponse(throttled)
 	case errors.Is(err, errNoBearer):
 		// RFC 6750 §3.1: a request without authentication gets a bare
 		// challenge, no error code.
-		return response{status: http.StatusUnauthorized, body: bodyNoBearer, challenge: bearerChallenge}
+		return response{status: http.StatusUnauthorized, body: bodyNoBearer, challenge: bearerChallenge,
+			code: "unauthorized", reason: "no bearer token"}
 	case errors.As(err, &oauth):
-		return oauthResponse(oauth, where, basic)
+		r := oauthResponse(oauth, where, basic)
+		if !r.internal {
+			r.code, r.reason = string(oauth.Code), oauth.LogReason()
+		}
+		return r
 	case errors.Is(err, domain.ErrMalformedCountryCode):
 		return response{status: http.StatusBadRequest, body: mustJSON(errorBody{
 			Error:       string(domain.CodeInvalidRequest),
 			Description: describe(err, domain.ErrMalformedCountryCode.Error()),
-		})}
+		}), code: string(domain.CodeInvalidRequest), reason: "malformed country code"}
 	case errors.Is(err, domain.ErrNotFound):
 		return response{status: http.StatusNotFound, body: mustJSON(errorBody{
 			Error:       "not_found",
 			Description: describe(err, ""),
-		})}
+		}), code: "not_found", reason: "not found"}
 	case errors.As(err, &he):
 		return echoResponse(he)
 	default:
@@ -218,7 +237,8 @@ var (
 // are not logged one by one: under a flood that would be the flood again.
 func throttledResponse(t *domain.Throttled) response {
 	secs := max(1, int64((t.RetryAfter+time.Second-1)/time.Second))
-	r := response{status: http.StatusTooManyRequests, retryAfter: strconv.FormatInt(secs, 10)}
+	r := response{status: http.StatusTooManyRequests, retryAfter: strconv.FormatInt(secs, 10),
+		code: codeUnavailable, reason: t.Error()}
 	switch t.Reason {
 	case domain.ThrottledFailures:
 		r.body = bodyTooManyFailures
@@ -297,13 +317,13 @@ func oauthResponse(e *domain.Error, where endpoint, basic bool) response {
 func echoResponse(he *echo.HTTPError) response {
 	switch {
 	case he.Code == http.StatusNotFound:
-		return response{status: he.Code, body: bodyNotFound}
+		return response{status: he.Code, body: bodyNotFound, code: "not_found", reason: "no such route"}
 	case he.Code == http.StatusMethodNotAllowed:
-		return response{status: he.Code, body: bodyMethodNotAllowed}
+		return response{status: he.Code, body: bodyMethodNotAllowed, code: "method_not_allowed", reason: "method not allowed"}
 	case he.Code == http.StatusRequestEntityTooLarge:
-		return response{status: he.Code, body: bodyTooLarge}
+		return response{status: he.Code, body: bodyTooLarge, code: string(domain.CodeInvalidRequest), reason: "request body too large"}
 	case he.Code >= 400 && he.Code < 500:
-		return response{status: he.Code, body: bodyBadRequest}
+		return response{status: he.Code, body: bodyBadRequest, code: string(domain.CodeInvalidRequest), reason: http.StatusText(he.Code)}
 	default:
 		return internalResponse
 	}

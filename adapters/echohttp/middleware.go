@@ -13,9 +13,16 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// logRequests writes one log line per request: method, path, status,
-// duration and request id. It never logs headers, bodies or the query
-// string: they carry client secrets and tokens.
+// logRequests writes one access line per request: method, path,
+// status, duration in seconds, the caller's address (as the trusted
+// proxies tell it, see ipExtractor) and user agent, the request id, the
+// client id the request named, and for an error answer its OAuth code and
+// why it was refused, in words (domain.Error.Reason). It never logs
+// headers, bodies, the query string or error descriptions beyond that:
+// they carry client secrets, assertions and tokens.
+//
+// The role is not among them: bootstrap gives each server a logger that
+// names it.
 //
 // It is also where errors become responses: it hands the error to the
 // error handler itself so that the status it logs is the one sent.
@@ -26,23 +33,67 @@ func (s *server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		id := requestID(req.Header.Get(echo.HeaderXRequestID))
 		c.Response().Header().Set(echo.HeaderXRequestID, id)
 
+		var refused response
 		if err := next(c); err != nil {
-			c.Error(err)
+			refused = s.writeError(err, c)
 		}
 
 		level := slog.LevelInfo
 		if p := c.Path(); p == healthPath || p == readyPath {
 			level = slog.LevelDebug // probes every few seconds would drown the rest
 		}
-		s.log.LogAttrs(req.Context(), level, "request",
+		if !s.log.Enabled(req.Context(), level) {
+			return nil
+		}
+		attrs := make([]slog.Attr, 0, 12)
+		attrs = append(attrs,
 			slog.String("method", req.Method),
 			slog.String("path", req.URL.Path),
 			slog.Int("status", c.Response().Status),
-			slog.Duration("duration", time.Since(start)),
+			slog.Float64("duration_s", time.Since(start).Seconds()),
+			slog.String("remote_addr", c.RealIP()),
+			slog.String("user_agent", bounded(req.UserAgent(), maxUserAgentLen)),
 			slog.String("request_id", id),
 		)
+		if client, _ := c.Get(clientIDKey).(string); client != "" {
+			attrs = append(attrs, slog.String("client_id", bounded(client, maxClientIDLen)))
+		}
+		if refused.code != "" {
+			attrs = append(attrs, slog.String("error", refused.code))
+		}
+		if refused.reason != "" {
+			attrs = append(attrs, slog.String("reason", refused.reason))
+		}
+		s.log.LogAttrs(req.Context(), level, "request", attrs...)
 		return nil
 	}
+}
+
+// clientIDKey is where a handler leaves, in the echo context, the client
+// id the request named, for the access line.
+const clientIDKey = "sigil.client_id"
+
+// noteClient records the client id a request named (or was issued a token
+// for), for the access line. It is what the caller sent, so for a refused
+// request it names who the caller claimed to be, not who it is.
+func noteClient(c echo.Context, id string) {
+	if id != "" {
+		c.Set(clientIDKey, id)
+	}
+}
+
+// Bounds of caller-chosen text in the access line.
+const (
+	maxUserAgentLen = 256
+	maxClientIDLen  = 128
+)
+
+// bounded cuts s to at most n bytes.
+func bounded(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }
 
 // maxRequestIDLen bounds a request id taken from the caller.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/sigilauth/sigil/adapters/internal/requestid"
 	"github.com/sigilauth/sigil/application"
 	"github.com/sigilauth/sigil/domain"
 )
@@ -48,10 +49,14 @@ func (r resourceAPI) requireScopes(scopes ...string) echo.MiddlewareFunc {
 			if err != nil {
 				return failedAt(protectedResource, false, err)
 			}
-			_, err = r.authorize.Handle(req.Context(), application.AuthorizeBearerInput{Token: raw, Required: required})
+			// The request id goes with the check, so an introspection call
+			// made for it carries the same id to the authorization server.
+			ctx := requestid.With(req.Context(), c.Response().Header().Get(echo.HeaderXRequestID))
+			tok, err := r.authorize.Handle(ctx, application.AuthorizeBearerInput{Token: raw, Required: required})
 			if err != nil {
 				return failedAt(protectedResource, false, err)
 			}
+			noteClient(c, tok.ClientID) // for the access line
 			return next(c)
 		}
 	}

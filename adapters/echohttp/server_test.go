@@ -223,8 +223,8 @@ func TestRequestLog(t *testing.T) {
 			t.Errorf("no request log line with request_id %q; log:\n%s", id, e.logs)
 			continue
 		}
-		if r["method"] != "GET" || r["path"] != w.path || r["status"] != w.status || r["duration"] == nil {
-			t.Errorf("request log line = %v, want GET %s %v with a duration", r, w.path, w.status)
+		if r["method"] != "GET" || r["path"] != w.path || r["status"] != w.status || !isSeconds(r["duration_s"]) {
+			t.Errorf("request log line = %v, want GET %s %v with a duration in seconds", r, w.path, w.status)
 		}
 	}
 

@@ -641,3 +641,25 @@ func (t *TrustedKeys) TrustsKey(kid string) bool {
 }
 
 var _ application.KeyTrust = (*TrustedKeys)(nil)
+
+// Auditor records audit events.
+type Auditor struct {
+	mu  sync.Mutex
+	log []application.AuditEvent
+}
+
+// Audit implements application.Auditor.
+func (a *Auditor) Audit(_ context.Context, e application.AuditEvent) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.log = append(a.log, e)
+}
+
+// Events returns the events recorded so far.
+func (a *Auditor) Events() []application.AuditEvent {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.log)
+}
+
+var _ application.Auditor = (*Auditor)(nil)
