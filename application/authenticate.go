@@ -459,3 +459,6 @@ func (a *AuthenticateClient) CredentialCacheStats() CacheStats {
 	}
 	return a.verified.entries.Stats()
 }
+
+// HashSlotStats reports the slow-hash slots' counts (see HashSlots.Stats).
+func (a *AuthenticateClient) HashSlotStats() HashSlotStats { return a.slots.Stats() }

@@ -150,8 +150,9 @@ type authCacheParams struct {
 	Authenticate *application.AuthenticateClient
 }
 
-// registerAuthCacheMetrics adds the auth role's caches to the metrics:
-// client records, and verified client secrets (which spare the slow hash).
+// registerAuthCacheMetrics adds the auth role's caches to the metrics,
+// client records and verified client secrets (which spare the slow hash),
+// and the slow hash's slots.
 func registerAuthCacheMetrics(p authCacheParams) error {
 	if p.Registry == nil {
 		return nil
@@ -159,6 +160,7 @@ func registerAuthCacheMetrics(p authCacheParams) error {
 	return errors.Join(
 		p.Registry.Register(newCacheCollector("client", p.Clients.CacheStats)),
 		p.Registry.Register(newCacheCollector("credential", p.Authenticate.CredentialCacheStats)),
+		p.Registry.Register(newHashCollector(p.Authenticate.HashSlotStats)),
 	)
 }
 
@@ -182,4 +184,42 @@ func registerResourceCacheMetrics(p resourceCacheParams) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// hashCollector reports the slow-hash slots: how many, how many busy, the
+// hashes run and failed, the requests refused for want of a slot (503)
+// and the time spent waiting for one.
+type hashCollector struct {
+	stats                                  func() application.HashSlotStats
+	size, inUse, hashes, refused, waitTime *prometheus.Desc
+}
+
+func newHashCollector(stats func() application.HashSlotStats) *hashCollector {
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc(name, help, labels, nil)
+	}
+	return &hashCollector{
+		stats:    stats,
+		size:     d("sigil_hash_slots", "Slow secret hashes (argon2id, bcrypt) allowed at once (hash-concurrency)."),
+		inUse:    d("sigil_hash_slots_in_use", "Slow secret hashes running now."),
+		hashes:   d("sigil_hashes_total", "Slow secret hashes run, by whether the secret matched.", "result"),
+		refused:  d("sigil_hash_slot_refused_total", "Requests answered 503 because no hash slot freed up within hash-queue-wait."),
+		waitTime: d("sigil_hash_slot_wait_seconds_total", "Time requests spent waiting for a hash slot."),
+	}
+}
+
+func (h *hashCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{h.size, h.inUse, h.hashes, h.refused, h.waitTime} {
+		ch <- d
+	}
+}
+
+func (h *hashCollector) Collect(ch chan<- prometheus.Metric) {
+	s := h.stats()
+	ch <- prometheus.MustNewConstMetric(h.size, prometheus.GaugeValue, float64(s.Size))
+	ch <- prometheus.MustNewConstMetric(h.inUse, prometheus.GaugeValue, float64(s.InUse))
+	ch <- prometheus.MustNewConstMetric(h.hashes, prometheus.CounterValue, float64(s.Hashed-s.Failed), "match")
+	ch <- prometheus.MustNewConstMetric(h.hashes, prometheus.CounterValue, float64(s.Failed), "mismatch")
+	ch <- prometheus.MustNewConstMetric(h.refused, prometheus.CounterValue, float64(s.Refused))
+	ch <- prometheus.MustNewConstMetric(h.waitTime, prometheus.CounterValue, s.Waited.Seconds())
 }
