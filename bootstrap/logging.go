@@ -18,14 +18,18 @@ func NewLogger(c Config, w io.Writer) *slog.Logger {
 }
 
 // fxLogger sends fx's own events to the process logger only when they
-// carry an error (a constructor, hook or invocation that failed), at
-// error level. The others (one per constructor provided, run and invoked,
+// carry an error (a constructor, hook or invocation that failed), and
+// then at debug level: the command that started the app reports the
+// failure once, by its cause (a port in use), where fx would add three
+// lines of its own account of it. The others (one per constructor provided, run and invoked,
 // some 180 at each start, with stack traces) describe the dependency
 // graph, not the server: even --log-level debug leaves them out, so that
 // it shows what Sigil does. Sigil's own lines say what started.
 func fxLogger(l *slog.Logger) fx.Option {
 	return fx.WithLogger(func() fxevent.Logger {
-		return fxFailures{inner: &fxevent.SlogLogger{Logger: l}}
+		inner := &fxevent.SlogLogger{Logger: l}
+		inner.UseErrorLevel(slog.LevelDebug)
+		return fxFailures{inner: inner}
 	})
 }
 

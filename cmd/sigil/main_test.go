@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -238,5 +239,29 @@ func TestClientsApplyReadsStandardInput(t *testing.T) {
 	}
 	if _, out, _ := cli(t, nil, append([]string{"clients", "list"}, db...)...); !strings.Contains(out, "\npiped ") {
 		t.Errorf("the piped client is not listed:\n%s", out)
+	}
+}
+
+// TestServeOnAPortInUseSaysSoOnce: a start that fails gives one line,
+// naming its cause, not fx's account of the graph around it.
+func TestServeOnAPortInUseSaysSoOnce(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	code, _, errOut := cli(t, nil, "serve", "--auth-addr", taken.Addr().String(), "--resource-addr", "127.0.0.1:0",
+		"--admin-addr", "", "--database-dsn", filepath.Join(t.TempDir(), "sigil.db"), "--log-level", "warn")
+	if code != 1 {
+		t.Fatalf("exit %d; want 1\n%s", code, errOut)
+	}
+	var errors []string
+	for _, line := range strings.Split(errOut, "\n") {
+		if strings.Contains(line, "level=ERROR") {
+			errors = append(errors, line)
+		}
+	}
+	if len(errors) != 1 || !strings.Contains(errors[0], `msg="sigil could not start" err="auth server: listen tcp `+taken.Addr().String()+`: bind: address already in use"`) {
+		t.Errorf("want one error line naming the port in use; got %d:\n%s", len(errors), strings.Join(errors, "\n"))
 	}
 }
