@@ -15,7 +15,7 @@ type AuditKind string
 // Audit event kinds.
 const (
 	// AuditTokenIssued: ClientID, Scope, Audience, Format, JTI, ExpiresAt
-	// and, for a JWT, KID.
+	// and, for a JWT, KID and Algorithm.
 	AuditTokenIssued AuditKind = "token_issued"
 	// AuditTokenRevoked: ClientID, Format, JTI, ExpiresAt.
 	AuditTokenRevoked AuditKind = "token_revoked"
@@ -39,6 +39,8 @@ type AuditEvent struct {
 	JTI       string
 	ExpiresAt time.Time
 	KID       string
+	// Algorithm is the signing algorithm of a JWT issued.
+	Algorithm domain.Algorithm
 }
 
 // audit hands e to a, if there is one.

@@ -100,6 +100,7 @@ func (h *IssueToken) Handle(ctx context.Context, in IssueTokenInput) (IssuedToke
 		NotBefore: now,
 		ExpiresAt: now.Add(client.Lifetime()),
 	}
+	var alg domain.Algorithm
 	switch client.TokenFormat {
 	case domain.FormatOpaque:
 		if t.Value, err = newOpaqueValue(h.random); err != nil {
@@ -119,11 +120,11 @@ func (h *IssueToken) Handle(ctx context.Context, in IssueTokenInput) (IssuedToke
 		if t.Value, err = h.signer.SignAccessToken(ctx, key, t); err != nil {
 			return IssuedToken{}, fmt.Errorf("sign access token: %w", err)
 		}
-		t.KeyID, t.Format = key.ID, domain.FormatJWT
+		t.KeyID, t.Format, alg = key.ID, domain.FormatJWT, key.Algorithm
 	}
 	audit(ctx, h.audit, AuditEvent{
 		Kind: AuditTokenIssued, ClientID: t.ClientID, Scope: scopes.String(), Audience: t.Audience,
-		Format: t.Format, JTI: t.ID, ExpiresAt: t.ExpiresAt, KID: t.KeyID,
+		Format: t.Format, JTI: t.ID, ExpiresAt: t.ExpiresAt, KID: t.KeyID, Algorithm: alg,
 	})
 	return IssuedToken{
 		AccessToken: t.Value,

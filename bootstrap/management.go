@@ -1,6 +1,7 @@
 package bootstrap
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/fx"
 
+	"github.com/sigilauth/sigil/adapters/auditlog"
 	"github.com/sigilauth/sigil/adapters/echohttp"
 	"github.com/sigilauth/sigil/application"
 	"github.com/sigilauth/sigil/domain"
@@ -222,4 +224,60 @@ func (h *hashCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(h.hashes, prometheus.CounterValue, float64(s.Failed), "mismatch")
 	ch <- prometheus.MustNewConstMetric(h.refused, prometheus.CounterValue, float64(s.Refused))
 	ch <- prometheus.MustNewConstMetric(h.waitTime, prometheus.CounterValue, s.Waited.Seconds())
+}
+
+// countingAuditor counts the tokens issued and revoked, for the metrics,
+// and passes every event on to the audit log.
+type countingAuditor struct {
+	inner   application.Auditor
+	issued  *prometheus.CounterVec
+	revoked *prometheus.CounterVec
+}
+
+func newCountingAuditor(inner application.Auditor, reg prometheus.Registerer) (*countingAuditor, error) {
+	a := &countingAuditor{
+		inner: inner,
+		issued: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sigil_tokens_issued_total",
+			Help: "Access tokens issued, by format and, for JWTs, signing algorithm (none for opaque tokens).",
+		}, []string{"format", "algorithm"}),
+		revoked: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sigil_tokens_revoked_total",
+			Help: "Access tokens revoked (RFC 7009), by format.",
+		}, []string{"format"}),
+	}
+	if err := errors.Join(reg.Register(a.issued), reg.Register(a.revoked)); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *countingAuditor) Audit(ctx context.Context, e application.AuditEvent) {
+	switch e.Kind {
+	case application.AuditTokenIssued:
+		alg := string(e.Algorithm)
+		if alg == "" {
+			alg = "none"
+		}
+		a.issued.WithLabelValues(string(e.Format), alg).Inc()
+	case application.AuditTokenRevoked:
+		a.revoked.WithLabelValues(string(e.Format)).Inc()
+	}
+	a.inner.Audit(ctx, e)
+}
+
+type auditorParams struct {
+	fx.In
+	Log      *slog.Logger
+	Registry *prometheus.Registry `optional:"true"`
+}
+
+// newAuditor writes audit events to the log, and counts the tokens among
+// them when the metrics are served.
+func newAuditor(p auditorParams) (application.Auditor, error) {
+	a := auditlog.New(p.Log)
+	if p.Registry == nil {
+		return a, nil
+	}
+	return newCountingAuditor(a, p.Registry)
 }

@@ -11,7 +11,6 @@ import (
 
 	"go.uber.org/fx"
 
-	"github.com/sigilauth/sigil/adapters/auditlog"
 	"github.com/sigilauth/sigil/adapters/echohttp"
 	"github.com/sigilauth/sigil/adapters/gormstore"
 	"github.com/sigilauth/sigil/adapters/introspection"
@@ -44,7 +43,7 @@ func base(c Config, log *slog.Logger) fx.Option {
 		fxLogger(log),
 		fx.Supply(c, log, sqliteMissing(c)),
 		fx.Provide(func() application.Clock { return application.SystemClock{} }, newOutboundClient),
-		fx.Provide(func(l *slog.Logger) application.Auditor { return auditlog.New(l) }),
+		fx.Provide(newAuditor),
 		GormModule,
 		SecretBoxModule,
 	)

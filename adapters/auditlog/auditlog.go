@@ -44,5 +44,6 @@ func (l *Logger) Audit(ctx context.Context, e application.AuditEvent) {
 		attrs = append(attrs, slog.Int64("exp", e.ExpiresAt.Unix()))
 	}
 	add("kid", e.KID)
+	add("alg", string(e.Algorithm))
 	l.log.LogAttrs(ctx, slog.LevelInfo, "audit", attrs...)
 }

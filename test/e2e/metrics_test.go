@@ -60,6 +60,7 @@ func TestPrometheusScrapesTheManagementListener(t *testing.T) {
 		`sigil_cache_lookups_total{cache="jwt",result="miss"} 1`,
 		`sigil_cache_lookups_total{cache="credential",result="hit"} 2`,
 		`sigil_hashes_total{result="match"} 1`,
+		`sigil_tokens_issued_total{algorithm="RS256",format="jwt"} 3`,
 		"sigil_hash_slots 1",
 	} {
 		if !bytes.Contains(scrape.Body, []byte("\n"+line)) {
