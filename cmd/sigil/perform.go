@@ -92,16 +92,18 @@ func discover(ctx context.Context, hc *http.Client, issuer string) (metadata, er
 	return metadata{}, fmt.Errorf("no metadata for %s: tried %s", issuer, strings.Join(tried, ", "))
 }
 
-// authenticate adds the client's credentials to a request to endpoint.
-func (f *clientFlags) authenticate(req *http.Request, form url.Values, endpoint string) error {
+// authenticate adds the client's credentials for a request to endpoint:
+// to its form, or, for client_secret_basic, as the header header returns.
+func (f *clientFlags) authenticate(form url.Values, endpoint string) (header func(*http.Request), err error) {
+	header = func(*http.Request) {}
 	if f.clientID == "" {
-		return errors.New("--client-id is needed")
+		return nil, errors.New("--client-id is needed")
 	}
 	secret := f.secret
 	if f.secretFile != "" {
 		raw, err := readFileOrStdin(f.secretFile)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		secret = strings.TrimRight(string(raw), "\r\n")
 	}
@@ -116,34 +118,34 @@ func (f *clientFlags) authenticate(req *http.Request, form url.Values, endpoint 
 	switch method {
 	case "client_secret_basic", "client_secret_post":
 		if secret == "" {
-			return fmt.Errorf("%s needs --client-secret or --client-secret-file", method)
+			return nil, fmt.Errorf("%s needs --client-secret or --client-secret-file", method)
 		}
 		if method == "client_secret_post" {
 			form.Set("client_id", f.clientID)
 			form.Set("client_secret", secret)
 		} else {
 			// RFC 6749 §2.3.1: each half form-encoded before Basic.
-			req.SetBasicAuth(url.QueryEscape(f.clientID), url.QueryEscape(secret))
+			header = func(req *http.Request) { req.SetBasicAuth(url.QueryEscape(f.clientID), url.QueryEscape(secret)) }
 		}
 	case "private_key_jwt":
 		if f.keyFile == "" {
-			return errors.New("private_key_jwt needs --key-file")
+			return nil, errors.New("private_key_jwt needs --key-file")
 		}
 		pemKey, err := os.ReadFile(f.keyFile)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		assertion, err := josekit.SignClientAssertion(pemKey, f.keyID, f.clientID, endpoint, time.Now())
 		if err != nil {
-			return err
+			return nil, err
 		}
 		form.Set("client_id", f.clientID)
 		form.Set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
 		form.Set("client_assertion", assertion)
 	default:
-		return fmt.Errorf("--auth-method %q is not one of client_secret_basic, client_secret_post, private_key_jwt", method)
+		return nil, fmt.Errorf("--auth-method %q is not one of client_secret_basic, client_secret_post, private_key_jwt", method)
 	}
-	return nil
+	return header, nil
 }
 
 // call posts form to endpoint as the client and returns the answer's body
@@ -153,15 +155,15 @@ func (f *clientFlags) call(ctx context.Context, hc *http.Client, endpoint string
 	if endpoint == "" {
 		return nil, errors.New("the server's metadata names no such endpoint")
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, nil)
+	header, err := f.authenticate(form, endpoint)
 	if err != nil {
 		return nil, err
 	}
-	if err := f.authenticate(req, form, endpoint); err != nil {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
 		return nil, err
 	}
-	req.Body = io.NopCloser(strings.NewReader(form.Encode()))
-	req.ContentLength = int64(len(form.Encode()))
+	header(req)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	resp, err := hc.Do(req)
