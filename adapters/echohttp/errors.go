@@ -106,6 +106,9 @@ type response struct {
 	// refused, in words; both for the access line only.
 	code   string
 	reason string
+	// throttled names, for the metrics, why a request was turned away
+	// unworked: failures, rate or busy; empty for any other answer.
+	throttled string
 }
 
 var internalResponse = response{status: http.StatusInternalServerError, body: bodyInternal, internal: true,
@@ -241,11 +244,11 @@ func throttledResponse(t *domain.Throttled) response {
 		code: codeUnavailable, reason: t.Error()}
 	switch t.Reason {
 	case domain.ThrottledFailures:
-		r.body = bodyTooManyFailures
+		r.body, r.throttled = bodyTooManyFailures, "failures"
 	case domain.ThrottledRate:
-		r.body = bodyRateLimited
+		r.body, r.throttled = bodyRateLimited, "rate"
 	default:
-		r.status, r.body = http.StatusServiceUnavailable, bodyBusy
+		r.status, r.body, r.throttled = http.StatusServiceUnavailable, bodyBusy, "busy"
 	}
 	return r
 }

@@ -3,10 +3,13 @@ package echohttp
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sigilauth/sigil/domain"
 )
 
 // HTTPMetrics counts the requests both roles serve, for Prometheus: how
@@ -17,6 +20,12 @@ import (
 type HTTPMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// authFailures counts refused client authentications by reason, and
+	// throttled the requests turned away before any work (a caller over
+	// its failure count or rate, or no hash slot free: shed).
+	authFailures *prometheus.CounterVec
+	throttled    *prometheus.CounterVec
+	reasons      boundedLabel
 }
 
 // NewHTTPMetrics registers the request metrics with reg.
@@ -33,8 +42,17 @@ func NewHTTPMetrics(reg prometheus.Registerer) (*HTTPMetrics, error) {
 			// hash waiting for its slot and an upstream timeout.
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"role", "route"}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "sigil", Name: "client_auth_failures_total",
+			Help: "Client authentications refused (invalid_client), by reason: wrong secret, unknown client, assertion replayed...",
+		}, []string{"reason"}),
+		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "sigil", Name: "requests_throttled_total",
+			Help: "Requests turned away before any work, by role and reason: failures (too many failed authentications), rate (over the client's rate limit), busy (shed: no slot for the slow hash).",
+		}, []string{"role", "reason"}),
+		reasons: boundedLabel{max: maxReasonLabels},
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.authFailures, m.throttled} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -74,4 +92,47 @@ func methodLabel(method string) string {
 		return method
 	}
 	return "other"
+}
+
+// refused counts what an error answer says of the request: a client
+// authentication that failed, or a request throttled.
+func (m *HTTPMetrics) refused(role string, r response) {
+	switch {
+	case r.throttled != "":
+		m.throttled.WithLabelValues(role, r.throttled).Inc()
+	case r.code == string(domain.CodeInvalidClient):
+		m.authFailures.WithLabelValues(m.reasons.value(r.reason)).Inc()
+	}
+}
+
+// maxReasonLabels bounds the reason label. Reasons are the server's own
+// words, not the caller's, so they are few; the bound keeps a slip (a
+// reason that quotes its input) from growing the series without end.
+const maxReasonLabels = 64
+
+// boundedLabel passes on the first max distinct values of a label, and
+// "other" for any after them.
+type boundedLabel struct {
+	max  int
+	mu   sync.Mutex
+	seen map[string]struct{}
+}
+
+func (b *boundedLabel) value(v string) string {
+	if v == "" {
+		return "unspecified"
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.seen[v]; ok {
+		return v
+	}
+	if len(b.seen) >= b.max {
+		return "other"
+	}
+	if b.seen == nil {
+		b.seen = make(map[string]struct{})
+	}
+	b.seen[v] = struct{}{}
+	return v
 }

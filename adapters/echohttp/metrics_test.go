@@ -54,3 +54,35 @@ sigil_http_requests_total{code="405",method="other",role="resource",route="/ms-s
 		t.Errorf("%d duration series (%v); want 3", n, err)
 	}
 }
+
+// TestRefusalMetrics: failed client authentications are counted by why
+// they failed, and throttled requests by why they were turned away, so
+// that a dashboard tells a flood of wrong secrets from a client over its
+// rate, as the access log does line by line.
+func TestRefusalMetrics(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	m, err := echohttp.NewHTTPMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, func(d *deps) { d.metrics = m; d.failureLimit = 3 })
+
+	e.issue(jwtClient, jwtSecret, "country.read") // a success counts nowhere here
+	e.toAuth(post(tokenPath, form("grant_type", "client_credentials", "client_id", "nobody", "client_secret", "whatever-it-is")))
+	for range 5 {
+		e.toAuth(post(tokenPath, form("grant_type", "client_credentials", "client_id", jwtClient, "client_secret", "wrong")))
+	}
+
+	want := `
+# HELP sigil_client_auth_failures_total Client authentications refused (invalid_client), by reason: wrong secret, unknown client, assertion replayed...
+# TYPE sigil_client_auth_failures_total counter
+sigil_client_auth_failures_total{reason="unknown client"} 1
+sigil_client_auth_failures_total{reason="wrong secret"} 3
+# HELP sigil_requests_throttled_total Requests turned away before any work, by role and reason: failures (too many failed authentications), rate (over the client's rate limit), busy (shed: no slot for the slow hash).
+# TYPE sigil_requests_throttled_total counter
+sigil_requests_throttled_total{reason="failures",role="auth"} 2
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "sigil_client_auth_failures_total", "sigil_requests_throttled_total"); err != nil {
+		t.Error(err)
+	}
+}

@@ -36,6 +36,9 @@ func (s *server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		var refused response
 		if err := next(c); err != nil {
 			refused = s.writeError(err, c)
+			if s.metrics != nil {
+				s.metrics.refused(s.role, refused)
+			}
 		}
 
 		level := slog.LevelInfo

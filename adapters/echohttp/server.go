@@ -126,13 +126,18 @@ type server struct {
 	base  string
 	log   *slog.Logger
 	ready func(ctx context.Context) error
+	// metrics, when not nil, counts refusals under role.
+	metrics *HTTPMetrics
+	role    string
 }
 
 func newServer(opts Options) (*echo.Echo, *server) {
 	s := &server{
-		base:  strings.TrimRight(opts.BasePath, "/"),
-		log:   opts.Logger,
-		ready: opts.Ready,
+		base:    strings.TrimRight(opts.BasePath, "/"),
+		log:     opts.Logger,
+		ready:   opts.Ready,
+		metrics: opts.Metrics,
+		role:    opts.Role,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
