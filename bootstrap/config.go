@@ -81,6 +81,8 @@ type Config struct {
 	LogFormat LogFormat
 	DebugAddr string
 	AdminAddr string
+	// MetricsClientLimit bounds the client_id label; 0 leaves it out.
+	MetricsClientLimit int
 
 	// TLS of the auth and resource listeners: see newServerTLS.
 	TLSCertFile   string

@@ -41,6 +41,8 @@ type feedParams struct {
 	Denied    application.DenyLister
 	Handlers  []func(domain.Event) `group:"feed"`
 	Log       *slog.Logger
+	// State, with the metrics on, follows the subscription.
+	State *feedState `optional:"true"`
 }
 
 // runFeed subscribes to the event feed for the app's lifetime and hands
@@ -53,10 +55,12 @@ func runFeed(p feedParams) {
 			go func() {
 				defer close(done)
 				p.Feed.Run(ctx, func(e domain.Event) {
+					p.State.onEvent(string(e.Kind))
 					for _, h := range p.Handlers {
 						h(e)
 					}
 				}, func(ctx context.Context) {
+					p.State.onSubscribed()
 					n, err := p.Revoked.CatchUp(ctx, p.Denied)
 					if err != nil {
 						p.Log.Warn("catch up on revocations", "err", err)

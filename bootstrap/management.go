@@ -25,9 +25,13 @@ func managementModule(c Config) fx.Option {
 	if c.AdminAddr == "" {
 		return fx.Provide(func() *echohttp.HTTPMetrics { return nil })
 	}
-	return fx.Module("management",
-		fx.Provide(newMetricsRegistry, newHTTPMetrics),
-		fx.Invoke(startManagement),
+	return fx.Options(
+		fx.Module("management",
+			fx.Provide(newMetricsRegistry, newHTTPMetrics, newStoreMetrics, newFeedState),
+			fx.Invoke(startManagement, instrumentStores),
+		),
+		// At the root, so that every role's outbound calls are counted.
+		fx.Decorate(instrumentOutbound),
 	)
 }
 
@@ -232,9 +236,13 @@ type countingAuditor struct {
 	inner   application.Auditor
 	issued  *prometheus.CounterVec
 	revoked *prometheus.CounterVec
+	// byClient, when metrics-client-limit is set, counts tokens issued by
+	// client id for the first clients to get one, and "other" after them.
+	byClient *prometheus.CounterVec
+	clients  *echohttp.BoundedLabel
 }
 
-func newCountingAuditor(inner application.Auditor, reg prometheus.Registerer) (*countingAuditor, error) {
+func newCountingAuditor(inner application.Auditor, reg prometheus.Registerer, clientLimit int) (*countingAuditor, error) {
 	a := &countingAuditor{
 		inner: inner,
 		issued: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -249,6 +257,16 @@ func newCountingAuditor(inner application.Auditor, reg prometheus.Registerer) (*
 	if err := errors.Join(reg.Register(a.issued), reg.Register(a.revoked)); err != nil {
 		return nil, err
 	}
+	if clientLimit > 0 {
+		a.clients = echohttp.NewBoundedLabel(clientLimit, "none")
+		a.byClient = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sigil_tokens_issued_by_client_total",
+			Help: "Access tokens issued, by client id, for the first metrics-client-limit clients to get one; the rest under client_id=\"other\".",
+		}, []string{"client_id"})
+		if err := reg.Register(a.byClient); err != nil {
+			return nil, err
+		}
+	}
 	return a, nil
 }
 
@@ -260,6 +278,9 @@ func (a *countingAuditor) Audit(ctx context.Context, e application.AuditEvent) {
 			alg = "none"
 		}
 		a.issued.WithLabelValues(string(e.Format), alg).Inc()
+		if a.byClient != nil {
+			a.byClient.WithLabelValues(a.clients.Value(e.ClientID)).Inc()
+		}
 	case application.AuditTokenRevoked:
 		a.revoked.WithLabelValues(string(e.Format)).Inc()
 	}
@@ -269,6 +290,7 @@ func (a *countingAuditor) Audit(ctx context.Context, e application.AuditEvent) {
 type auditorParams struct {
 	fx.In
 	Log      *slog.Logger
+	Config   Config
 	Registry *prometheus.Registry `optional:"true"`
 }
 
@@ -279,5 +301,5 @@ func newAuditor(p auditorParams) (application.Auditor, error) {
 	if p.Registry == nil {
 		return a, nil
 	}
-	return newCountingAuditor(a, p.Registry)
+	return newCountingAuditor(a, p.Registry, p.Config.MetricsClientLimit)
 }

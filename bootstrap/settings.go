@@ -53,6 +53,7 @@ var Settings = []Setting{
 	{"log-format", "text", "text or json", func(c *Config) any { return &c.LogFormat }},
 	{"debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; empty is off", func(c *Config) any { return &c.DebugAddr }},
 	{"admin-addr", "127.0.0.1:8095", "management listener: Prometheus metrics at /metrics; keep it off the public network; empty is off", func(c *Config) any { return &c.AdminAddr }},
+	{"metrics-client-limit", "0", "count tokens issued per client id (sigil_tokens_issued_by_client_total) for up to this many clients, the rest as \"other\"; 0 is off", func(c *Config) any { return &c.MetricsClientLimit }},
 	{"tls-cert-file", "", "PEM certificate chain the auth and resource listeners serve over TLS (HTTP/2 on); read again when it changes; empty serves plain HTTP", func(c *Config) any { return &c.TLSCertFile }},
 	{"tls-key-file", "", "PEM private key of tls-cert-file", func(c *Config) any { return &c.TLSKeyFile }},
 	{"tls-min-version", "1.2", "oldest TLS version accepted: 1.2 or 1.3", func(c *Config) any { return &c.TLSMinVersion }},

@@ -25,7 +25,7 @@ type HTTPMetrics struct {
 	// its failure count or rate, or no hash slot free: shed).
 	authFailures *prometheus.CounterVec
 	throttled    *prometheus.CounterVec
-	reasons      boundedLabel
+	reasons      *BoundedLabel
 }
 
 // NewHTTPMetrics registers the request metrics with reg.
@@ -50,7 +50,7 @@ func NewHTTPMetrics(reg prometheus.Registerer) (*HTTPMetrics, error) {
 			Namespace: "sigil", Name: "requests_throttled_total",
 			Help: "Requests turned away before any work, by role and reason: failures (too many failed authentications), rate (over the client's rate limit), busy (shed: no slot for the slow hash).",
 		}, []string{"role", "reason"}),
-		reasons: boundedLabel{max: maxReasonLabels},
+		reasons: NewBoundedLabel(maxReasonLabels, "unspecified"),
 	}
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.authFailures, m.throttled} {
 		if err := reg.Register(c); err != nil {
@@ -101,7 +101,7 @@ func (m *HTTPMetrics) refused(role string, r response) {
 	case r.throttled != "":
 		m.throttled.WithLabelValues(role, r.throttled).Inc()
 	case r.code == string(domain.CodeInvalidClient):
-		m.authFailures.WithLabelValues(m.reasons.value(r.reason)).Inc()
+		m.authFailures.WithLabelValues(m.reasons.Value(r.reason)).Inc()
 	}
 }
 
@@ -110,17 +110,25 @@ func (m *HTTPMetrics) refused(role string, r response) {
 // reason that quotes its input) from growing the series without end.
 const maxReasonLabels = 64
 
-// boundedLabel passes on the first max distinct values of a label, and
-// "other" for any after them.
-type boundedLabel struct {
-	max  int
-	mu   sync.Mutex
-	seen map[string]struct{}
+// BoundedLabel passes on the first max distinct values of a metric label,
+// and "other" for any after them, so that values a label takes from
+// outside (reasons, client ids) cannot grow the series without end.
+type BoundedLabel struct {
+	max   int
+	empty string
+	mu    sync.Mutex
+	seen  map[string]struct{}
 }
 
-func (b *boundedLabel) value(v string) string {
+// NewBoundedLabel bounds a label to max values; empty stands for "".
+func NewBoundedLabel(max int, empty string) *BoundedLabel {
+	return &BoundedLabel{max: max, empty: empty, seen: make(map[string]struct{})}
+}
+
+// Value is v, or "other" once max other values have been seen.
+func (b *BoundedLabel) Value(v string) string {
 	if v == "" {
-		return "unspecified"
+		return b.empty
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -129,9 +137,6 @@ func (b *boundedLabel) value(v string) string {
 	}
 	if len(b.seen) >= b.max {
 		return "other"
-	}
-	if b.seen == nil {
-		b.seen = make(map[string]struct{})
 	}
 	b.seen[v] = struct{}{}
 	return v

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sigilauth/sigil/bootstrap"
 )
 
 // TestPrometheusScrapesTheManagementListener: a real Prometheus (Debian's
@@ -28,7 +30,8 @@ func TestPrometheusScrapesTheManagementListener(t *testing.T) {
 			t.Fatalf("%s is not installed: bash .ci/tools installs it", tool)
 		}
 	}
-	n := startNode(t, nil)
+	// One client gets a label of its own, the next counts as "other".
+	n := startNode(t, func(c *bootstrap.Config) { c.MetricsClientLimit = 1 })
 	metricsURL := "http://" + n.Config.AdminAddr + "/metrics"
 	var jwt string
 	for range 3 {
@@ -42,6 +45,18 @@ func TestPrometheusScrapesTheManagementListener(t *testing.T) {
 	}
 	if r := get(t, n.ResourceURL+"/country/code/AUS", ""); r.Status != http.StatusUnauthorized {
 		t.Fatalf("a country without a token: %d", r.Status)
+	}
+	// An opaque token: the resource role introspects it over HTTP.
+	opaque := n.token(t, opaqueClient[0], opaqueClient[1], "country.read")
+	if r := get(t, n.ResourceURL+"/country/code/AUS", opaque); r.Status != http.StatusOK {
+		t.Fatalf("a country with an opaque token: %d", r.Status)
+	}
+	// Refusals, counted by why.
+	for _, secret := range []string{"not-the-secret", "not-the-secret-either"} {
+		form := url.Values{"grant_type": {"client_credentials"}, "client_id": {jwtClient[0]}, "client_secret": {secret}}
+		if r := postForm(t, n.AuthURL+"/oauth2/token", form, nil); r.Status != http.StatusUnauthorized {
+			t.Fatalf("a wrong secret: %d", r.Status)
+		}
 	}
 	// The public listeners do not serve the metrics.
 	if r := get(t, n.AuthURL+"/metrics", ""); r.Status != http.StatusNotFound {
@@ -58,10 +73,19 @@ func TestPrometheusScrapesTheManagementListener(t *testing.T) {
 		"sigil_signing_key_next_rotation_timestamp_seconds ",
 		`sigil_cache_lookups_total{cache="jwt",result="hit"} 1`,
 		`sigil_cache_lookups_total{cache="jwt",result="miss"} 1`,
-		`sigil_cache_lookups_total{cache="credential",result="hit"} 2`,
-		`sigil_hashes_total{result="match"} 1`,
+		`sigil_cache_lookups_total{cache="credential",result="hit"} 3`,
+		`sigil_hashes_total{result="match"} 2`,
+		`sigil_hashes_total{result="mismatch"} 2`,
 		`sigil_tokens_issued_total{algorithm="RS256",format="jwt"} 3`,
 		"sigil_hash_slots 1",
+		`sigil_client_auth_failures_total{reason="wrong secret"} 2`,
+		`sigil_tokens_issued_by_client_total{client_id="service-client-jwt"} 3`,
+		`sigil_tokens_issued_by_client_total{client_id="other"} 1`,
+		`sigil_upstream_requests_total{call="jwks",outcome="success"} 1`,
+		`sigil_upstream_requests_total{call="introspection",outcome="success"} 1`,
+		`sigil_upstream_request_duration_seconds_count{call="introspection"} 1`,
+		`sigil_store_call_duration_seconds_count{operation="query",store="database"} `,
+		`go_sql_open_connections{db_name="sqlite"} `,
 	} {
 		if !bytes.Contains(scrape.Body, []byte("\n"+line)) {
 			t.Errorf("the scrape has no line %q", line)
@@ -113,9 +137,9 @@ func TestPrometheusScrapesTheManagementListener(t *testing.T) {
 	want := map[string]float64{
 		`up{job="sigil"}`:                    1,
 		`sigil_signing_keys{state="active"}`: 1,
-		`sigil_http_requests_total{role="auth",route="/ms-auth-server/oauth2/token",method="POST",code="200"}`: 3,
+		`sigil_http_requests_total{role="auth",route="/ms-auth-server/oauth2/token",method="POST",code="200"}`: 4,
 		`sigil_http_requests_total{role="resource",route="/ms-system/country/code/:code",code="401"}`:          1,
-		`sigil_http_request_duration_seconds_count{role="auth",route="/ms-auth-server/oauth2/token"}`:          3,
+		`sigil_http_request_duration_seconds_count{role="auth",route="/ms-auth-server/oauth2/token"}`:          6,
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for q, v := range want {

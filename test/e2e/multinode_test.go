@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -231,6 +232,26 @@ func TestManyNodes(t *testing.T) {
 			for _, r := range cl.resource {
 				took := waitRefused(t, r, tc.token, revokedAt.Add(time.Second))
 				t.Logf("%s refused at %s after %s", tc.owner[0], r.Config.ResourceAddr, took)
+			}
+		}
+		// The auth node stored the opaque token in Redis, in a pipeline.
+		if scrape := get(t, "http://"+cl.auth[1].Config.AdminAddr+"/metrics", ""); !bytes.Contains(scrape.Body,
+			[]byte("\n"+`sigil_store_call_duration_seconds_count{operation="pipeline",store="redis"} `)) {
+			t.Errorf("the auth node's scrape times no Redis pipeline")
+		}
+		// The feed that carried it, as the metrics of a node that heard it.
+		for _, r := range cl.resource {
+			scrape := get(t, "http://"+r.Config.AdminAddr+"/metrics", "")
+			for _, line := range []string{
+				"sigil_feed_connected 1",
+				"sigil_feed_subscriptions_total 1",
+				`sigil_feed_events_received_total{kind="revoked"} `,
+				`sigil_store_call_duration_seconds_count{operation="ping",store="redis"} `,
+			} {
+				if !bytes.Contains(scrape.Body, []byte("\n"+line)) {
+					t.Errorf("%s: the scrape has no line %q", r.Config.AdminAddr, line)
+
+				}
 			}
 		}
 	})
