@@ -1,7 +1,9 @@
 package fault_test
 
 import (
+	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -56,6 +58,17 @@ func runOutages(t *testing.T, n *node, o outage, kinds []kind, needs map[string]
 	if r := send("healthz", mustGet(root+"/healthz")); r.status != http.StatusOK {
 		t.Errorf("/healthz while %s is down: %d", o.name, r.status)
 	}
+	// The metrics say so too: failed calls counted, the feed (over Redis)
+	// down.
+	store := map[string]string{"redis": "redis", "database": "database"}[o.name]
+	if failed := sumMetric(t, n, `sigil_store_call_errors_total{`, `store="`+store+`"`); failed == 0 {
+		t.Errorf("no failed %s call counted while it is frozen", store)
+	}
+	if o.name == "redis" {
+		if v := sumMetric(t, n, "sigil_feed_connected", ""); v != 0 {
+			t.Errorf("sigil_feed_connected %v while Redis is frozen", v)
+		}
+	}
 	o.thaw()
 	thawed := time.Now()
 	back := waitFor(t, o.name+" back after the thaw", 5*time.Second, opaque)
@@ -81,6 +94,12 @@ func runOutages(t *testing.T, n *node, o outage, kinds []kind, needs map[string]
 		t.Errorf("recovery after the restart took %v, want under 1 s", back)
 	}
 	time.Sleep(300 * time.Millisecond)
+	if o.name == "redis" {
+		// go-redis subscribes again once it has reconnected.
+		waitFor(t, "the feed subscribed again", 10*time.Second, func() bool {
+			return sumMetric(t, n, "sigil_feed_connected", "") == 1 && sumMetric(t, n, "sigil_feed_subscriptions_total", "") >= 2
+		})
+	}
 	results := l.finish()
 	if status, body := readyz(t, root); status != http.StatusOK {
 		t.Errorf("/readyz after the outages: %d %s", status, body)
@@ -108,6 +127,34 @@ func runOutages(t *testing.T, n *node, o outage, kinds []kind, needs map[string]
 	if len(beforeKill) == 0 || lost > 0 {
 		t.Errorf("%d of %d opaque tokens issued before the kill are lost", lost, len(beforeKill))
 	}
+}
+
+// sumMetric adds up the samples of the node's scrape whose line starts
+// with series and holds labels.
+func sumMetric(t *testing.T, n *node, series, labels string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + n.Config.AdminAddr + "/metrics")
+	if err != nil {
+		t.Fatalf("scrape: %v", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("scrape: %v", err)
+	}
+	var sum float64
+	for _, line := range strings.Split(string(body), "\n") {
+		if !strings.HasPrefix(line, series) || !strings.Contains(line, labels) {
+			continue
+		}
+		if f := strings.Fields(line); len(f) == 2 && (f[0] == series || strings.HasPrefix(f[0], series)) {
+			v, err := strconv.ParseFloat(f[1], 64)
+			if err == nil {
+				sum += v
+			}
+		}
+	}
+	return sum
 }
 
 func mustGet(u string) *http.Request {
