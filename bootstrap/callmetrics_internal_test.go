@@ -29,12 +29,23 @@ func TestOutboundCallsCounted(t *testing.T) {
 		}
 	}))
 	defer as.Close()
-	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	// A server that hangs up on every connection: a network error, not
+	// an answer and not a timeout.
+	hangUp, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	closedURL := "http://" + closed.Addr().String() + "/jwks.json"
-	closed.Close()
+	defer hangUp.Close()
+	go func() {
+		for {
+			conn, err := hangUp.Accept()
+			if err != nil {
+				return
+			}
+			conn.Close()
+		}
+	}()
+	closedURL := "http://" + hangUp.Addr().String() + "/jwks.json"
 
 	c := Defaults()
 	c.ResourceIssuer = as.URL + "/ms-auth-server"
