@@ -79,7 +79,7 @@ func TestTokenIntrospectRevoke(t *testing.T) {
 		code int
 		want string
 	}{
-		{"a wrong secret", []string{"token", "--issuer", issuer, "--client-id", "service-client-jwt", "--client-secret", "wrong"}, 1, "sigil token: token endpoint: invalid_client (401)"},
+		{"a wrong secret", []string{"token", "--issuer", issuer, "--client-id", "service-client-jwt", "--client-secret", "wrong"}, 1, "sigil: token endpoint: invalid_client (401)"},
 		{"a scope the client may not have", append([]string{"token", "--scope", "admin"}, jwtClient...), 1, "invalid_scope (400)"},
 		{"an issuer with no metadata", []string{"token", "--issuer", issuer + "/nowhere", "--client-id", "x", "--client-secret", "y"}, 1, "no metadata for " + issuer + "/nowhere"},
 		{"no issuer", []string{"token", "--client-id", "x"}, 2, "--issuer is needed"},
