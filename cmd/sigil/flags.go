@@ -56,10 +56,8 @@ func addSettingFlags(c *cobra.Command, persistent bool) *settingFlags {
 		f := fs.VarPF(recorded{name: name, kind: kind, into: sf.given}, name, "", usage)
 		f.DefValue = def
 		f.Hidden = hidden
-		if kind == "bool" {
-			// --resource-audience-check alone means true, as for a bool flag.
-			f.NoOptDefVal = "true"
-		}
+		// No NoOptDefVal for bool settings: --resource-audience-check false
+		// must stay a flag and its value, as every setting takes one.
 		f.Annotations = map[string][]string{settingAnnotation: {"true"}}
 	}
 	add(bootstrap.ConfigFlag, "file", "YAML file of settings (keys as in the table, flat or nested one level)", "", false)
@@ -78,12 +76,17 @@ func addSettingFlags(c *cobra.Command, persistent bool) *settingFlags {
 func flagError(c *cobra.Command, err error) error {
 	msg := err.Error()
 	if m := unknownFlag.FindStringSubmatch(msg); m != nil {
-		name := strings.TrimLeft(m[1]+m[2], "-")
+		name := strings.TrimLeft(m[1], "-")
 		msg = "unknown flag --" + name
 		if m[2] != "" {
-			msg = "unknown flag -" + m[2]
+			// -auth-addr, as the standard flag package took it: pflag reads
+			// a cluster of shorthands.
+			name = strings.SplitN(strings.TrimPrefix(m[3], "-"), "=", 2)[0]
+			msg = "unknown flag -" + m[2] + " in " + m[3]
 		}
-		if s := nearestFlag(c, name); s != "" {
+		if c.Flags().Lookup(name) != nil && m[2] != "" {
+			msg += "; long flags take two dashes: --" + name
+		} else if s := nearestFlag(c, name); s != "" {
 			msg += "; did you mean --" + s + "?"
 		}
 	}
@@ -92,7 +95,7 @@ func flagError(c *cobra.Command, err error) error {
 
 // unknownFlag matches pflag's "unknown flag: --name" and "unknown
 // shorthand flag: 'x' in -x".
-var unknownFlag = regexp.MustCompile(`^unknown (?:flag: (--\S+)|shorthand flag: '(.)')`)
+var unknownFlag = regexp.MustCompile(`^unknown (?:flag: (--\S+)|shorthand flag: '(.)' in (-\S+))`)
 
 // nearestFlag is the visible flag of c nearest to name by edit distance,
 // if it is near enough to be a typo: at most a third of its length.

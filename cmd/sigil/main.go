@@ -126,7 +126,7 @@ func needsSubcommand(c *cobra.Command, args []string) error {
 				names = append(names, sub.Name())
 			}
 		}
-		return usagef("%s needs a command: %s (see %s --help)", c.CommandPath(), strings.Join(names, ", "), c.CommandPath())
+		return usagef("%s needs a command: %s (see %s --help)", c.Name(), strings.Join(names, ", "), c.CommandPath())
 	}
 	msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
 	if c.SuggestionsMinimumDistance <= 0 {

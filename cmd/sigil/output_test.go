@@ -192,3 +192,17 @@ func TestStartLogsASummary(t *testing.T) {
 		t.Errorf("at debug level the settings, without secrets, should follow:\n%s", errOut)
 	}
 }
+
+// TestFlagForms: every setting takes --name value and --name=value, a
+// bool one included, before or after the command's own flags.
+func TestFlagForms(t *testing.T) {
+	dsn := filepath.Join(t.TempDir(), "sigil.db")
+	code, out, errOut := cli(t, nil, "migrate", "--database-dsn="+dsn, "--resource-audience-check", "false", "--log-level=warn", "--rsa-bits", "3072")
+	if code != 0 || out != "database ready: sqlite "+dsn+"\n" || errOut != "" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	code, out, errOut = cli(t, nil, "clients", "--database-dsn", dsn, "list", "-o=json", "--log-level", "warn")
+	if code != 0 || strings.TrimSpace(out) != "[]" {
+		t.Fatalf("clients --database-dsn ... list -o=json: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
