@@ -49,7 +49,7 @@ func newDatabase(t *testing.T) string {
 func TestCommandsRefuseADatabaseThatDoesNotExist(t *testing.T) {
 	dir := t.TempDir()
 	dsn := filepath.Join(dir, "sigil.db")
-	for _, args := range [][]string{{"clients", "list"}, {"keys", "list"}, {"keys", "rotate"}, {"clients", "delete", "--id", "x"}} {
+	for _, args := range [][]string{{"clients", "list"}, {"clients", "get", "x"}, {"keys", "list"}, {"keys", "rotate"}, {"keys", "revoke", "x"}, {"clients", "delete", "--id", "x"}} {
 		code, _, errOut := cli(t, nil, append(args, "--database-dsn", dsn)...)
 		if code != 1 || !strings.Contains(errOut, "sigil: no database at "+dsn+": `sigil serve` creates it") {
 			t.Errorf("%v: exit %d, stderr %q; want exit 1 and no database at ...", args, code, errOut)
