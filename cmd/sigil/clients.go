@@ -63,10 +63,11 @@ func clientsApplyCommand(e env, af *adminFlags) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "apply --file FILE",
 		Short: "Register or replace the clients of a YAML file",
-		Long: `Register the clients of a YAML file, replacing those of the same ids. Every
-client of the file is checked before any is written. Secrets are stored only
-as argon2id hashes (and, for client_secret_jwt, sealed under the
-key-encryption key); secret_env reads one from the environment.`,
+		Long: `Register the clients of a YAML file, replacing those of the same ids. The
+whole file is read and checked (an unknown key, a missing secret) before any
+client is written. Secrets are stored only as argon2id hashes (and, for
+client_secret_jwt, sealed under the key-encryption key); secret_env reads one
+from the environment.`,
 		Example: `  sigil clients apply --file clients.yaml
   vault kv get -field=clients sigil | sigil clients apply --file -`,
 		Args: noArgs,

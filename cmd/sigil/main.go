@@ -86,6 +86,7 @@ over the file). "sigil settings" lists them all.`,
 		&cobra.Group{ID: "admin", Title: "Administering it (against its database):"},
 		&cobra.Group{ID: "client", Title: "The client side (against any OAuth server):"},
 	)
+	root.SetHelpCommand(helpCommand(root))
 	root.SetHelpCommandGroupID("")
 	root.SetCompletionCommandGroupID("")
 	for _, c := range []*cobra.Command{
@@ -103,6 +104,39 @@ over the file). "sigil settings" lists them all.`,
 		root.AddCommand(c)
 	}
 	return root
+}
+
+// helpCommand is `sigil help [command]`: cobra's, but an unknown command
+// is a usage error, as it is without help, rather than a usage on stdout
+// and exit 0.
+func helpCommand(root *cobra.Command) *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		RunE: func(_ *cobra.Command, args []string) error {
+			target, rest, err := root.Find(args)
+			if err != nil {
+				return usageError{err}
+			}
+			if len(rest) > 0 {
+				return needsSubcommand(target, rest)
+			}
+			return target.Help()
+		},
+		ValidArgsFunction: func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+			target, _, err := root.Find(args)
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var names []string
+			for _, sub := range target.Commands() {
+				if sub.IsAvailableCommand() {
+					names = append(names, sub.Name()+"\t"+sub.Short)
+				}
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
+		},
+	}
 }
 
 func withGroup(id string, c *cobra.Command) *cobra.Command {

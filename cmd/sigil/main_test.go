@@ -106,6 +106,7 @@ func TestUsageErrorsExit2OnOneLine(t *testing.T) {
 		{"an output format that is not one", []string{"version", "-o", "xml"}, `sigil: invalid argument "xml" for "-o, --output" flag: "xml" is not one of table, json, yaml, text`},
 		{"a value the flag cannot hold", []string{"healthcheck", "--timeout", "soon"}, `invalid argument "soon" for "--timeout" flag`},
 		{"a stray argument", []string{"migrate", "now"}, `sigil: unexpected argument "now": sigil migrate takes none`},
+		{"help for an unknown command", []string{"help", "clients", "ad"}, `sigil: unknown command "ad" for "sigil clients"`},
 		{"the token twice", []string{"introspect", "--issuer", "http://x", "a", "b"}, `unexpected argument "b"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
