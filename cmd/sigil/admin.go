@@ -74,7 +74,9 @@ func (a *adminFlags) open(ctx context.Context, c *cobra.Command, e env, cfg boot
 		tokenFile, _ = e.lookup(envAdminTokenFile)
 	}
 	if url == "" {
-		if tokenFile != "" {
+		// Only the flag is a mistake: the variable may be a node's own
+		// setting, on the host where an operator runs the command.
+		if c.Flags().Changed("admin-token-file") {
 			return nil, usagef("--admin-token-file is for the admin API: give --admin-url too")
 		}
 		return openDirect(ctx, cfg, log, e.stderr)

@@ -122,6 +122,7 @@ func TestAdminAPIFlags(t *testing.T) {
 		{"a token file that is not there", nil, []string{"keys", "list", "--admin-url", "http://127.0.0.1:8095", "--admin-token-file", filepath.Join(dir, "none")}, 1, "sigil: admin token: open "},
 		{"flags", nil, []string{"clients", "list", "--admin-url", "http://127.0.0.1:8095", "--admin-token-file", token}, 1, "not available in this build"},
 		{"variables", map[string]string{envAdminURL: "http://127.0.0.1:8095", envAdminTokenFile: token}, []string{"keys", "rotate"}, 1, "not available in this build"},
+		{"the token variable alone, a node's own, leaves the database mode", map[string]string{envAdminTokenFile: token}, []string{"keys", "list"}, 1, "sigil: no database at "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := cli(t, tc.vars, append(tc.args, "--database-dsn", filepath.Join(dir, "sigil.db"))...)
