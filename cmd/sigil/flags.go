@@ -143,7 +143,7 @@ var settingGroups = []struct {
 	title    string
 	prefixes []string
 }{
-	{"Process", []string{"config", "role", "log-", "debug-addr", "admin-", "shutdown-period"}},
+	{"Process", []string{"config", "role", "log-", "debug-addr", "admin-", "metrics-", "shutdown-period"}},
 	{"TLS", []string{"tls-"}},
 	{"Authorization server", []string{"auth-addr", "auth-base-path", "auth-issuer", "key-", "rsa-bits", "client-cache-", "demo-clients"}},
 	{"Limits against brute force and floods", []string{"credential-cache-ttl", "hash-", "auth-failure-", "trusted-proxies", "token-rate-limit", "introspection-rate-limit", "revocation-rate-limit", "max-"}},
