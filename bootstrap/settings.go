@@ -151,35 +151,16 @@ var formerNames = map[string]string{
 // lookup reads the environment as os.LookupEnv does: a variable set to the
 // empty string sets its setting to empty. The configuration is returned
 // only if it is valid; with an error it is the zero Config.
-func Load(args []string, lookup func(string) (string, bool)) (Config, error) {
-	return LoadWith(args, lookup, nil)
-}
-
-// LoadWith is Load for a command with flags of its own, which extra
-// declares on the same flag set.
 //
-// The loader is Sigil's own rather than koanf's or ardanlabs/conf's:
-// either would move the table into struct tags or key paths, and still
-// need code of its own for the rules here (a file key unknown or given
-// twice, former names with a warning, an error naming where the bad
-// value was given), so it would not be shorter.
-func LoadWith(args []string, lookup func(string) (string, bool), extra func(fs *flag.FlagSet)) (Config, error) {
+// Load parses args itself, with the standard library's flag package; the
+// sigil command parses its command line with its own library and hands
+// the flags it was given to LoadFrom.
+func Load(args []string, lookup func(string) (string, bool)) (Config, error) {
 	fs := flag.NewFlagSet("sigil", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	if extra != nil {
-		extra(fs)
-	}
-	configFile, _ := lookup("SIGIL_CONFIG")
-	fs.StringVar(&configFile, "config", configFile, "YAML configuration file")
-	// Flags are only recorded here, and read below as the other sources
-	// are, so that only flags given override the file and the environment.
-	flags := map[string]string{}
-	for _, s := range Settings {
-		for _, name := range []string{s.Name, formerNames[s.Name]} {
-			if name != "" {
-				fs.Func(name, s.Usage, func(v string) error { flags["--"+name] = v; return nil })
-			}
-		}
+	given := map[string]string{}
+	for _, name := range FlagNames() {
+		fs.Func(name, "", func(v string) error { given[name] = v; return nil })
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -190,9 +171,52 @@ func LoadWith(args []string, lookup func(string) (string, bool), extra func(fs *
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("command line: unexpected argument %q", fs.Arg(0))
 	}
+	return LoadFrom(given, lookup)
+}
+
+// ConfigFlag is the flag (and, as SIGIL_CONFIG, the variable) naming the
+// YAML file of settings.
+const ConfigFlag = "config"
+
+// FlagNames lists every flag a command that reads the settings takes:
+// each setting's name, the former names of renamed ones, and ConfigFlag.
+func FlagNames() []string {
+	names := []string{ConfigFlag}
+	for _, s := range Settings {
+		names = append(names, s.Name)
+		if former := formerNames[s.Name]; former != "" {
+			names = append(names, former)
+		}
+	}
+	return names
+}
+
+// FormerName is the name s had before it was renamed, or "".
+func (s Setting) FormerName() string { return formerNames[s.Name] }
+
+// LoadFrom is Load for flags a command line library has parsed: given
+// holds the value of each flag of FlagNames that the command line gave,
+// by its name without dashes, and nothing for the flags it did not give,
+// so that only those override the file and the environment. It keeps
+// bootstrap free of the command line library (cobra and pflag, in
+// cmd/sigil): a map is all the loader needs of it.
+//
+// The loader is Sigil's own rather than koanf's or ardanlabs/conf's:
+// either would move the table into struct tags or key paths, and still
+// need code of its own for the rules here (a file key unknown or given
+// twice, former names with a warning, an error naming where the bad
+// value was given), so it would not be shorter.
+func LoadFrom(given map[string]string, lookup func(string) (string, bool)) (Config, error) {
+	configFile, _ := lookup("SIGIL_CONFIG")
+	if v, ok := given[ConfigFlag]; ok {
+		configFile = v
+	}
 	sources := []source{
 		{key: envName, get: lookup},
-		{key: func(name string) string { return "--" + name }, get: mapGet(flags)},
+		{key: func(name string) string { return "--" + name }, get: func(k string) (string, bool) {
+			v, ok := given[strings.TrimPrefix(k, "--")]
+			return v, ok
+		}},
 	}
 	if configFile != "" {
 		file, err := readFile(configFile)
@@ -215,6 +239,23 @@ func LoadWith(args []string, lookup func(string) (string, bool), extra func(fs *
 	}
 	c.renamed = renamed
 	return c, nil
+}
+
+// Type names the kind of value the setting takes, for a command's help:
+// duration, int, bool, list or string.
+func (s Setting) Type() string {
+	switch valueOf(s.bind(&Config{})).(type) {
+	case durationValue:
+		return "duration"
+	case intValue, int64Value:
+		return "int"
+	case boolValue:
+		return "bool"
+	}
+	if s.List() {
+		return "list"
+	}
+	return "string"
 }
 
 // WarnRenamed logs a warning for each setting given by its former name.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -12,105 +11,270 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/sigilauth/sigil/adapters/josekit"
 	"github.com/sigilauth/sigil/application"
 	"github.com/sigilauth/sigil/bootstrap"
 	"github.com/sigilauth/sigil/domain"
 )
 
-// clients runs `sigil clients apply|list|delete` against the configured
-// database, with the same settings as `sigil serve`.
-func clients(args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		usage(stderr)
-		return 2
+// adminTimeout bounds one clients or keys command: opening the database,
+// the argon2id hashes of a file's secrets, and the work.
+const adminTimeout = 5 * time.Minute
+
+// clientsCommand is `sigil clients apply|list|get|delete`.
+func clientsCommand(e env) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "clients",
+		Short: "Register, list, show and delete clients",
+		Long: `Register, list, show and delete the clients of a deployment: on its database
+directly, with the same settings as "sigil serve" (database, key-encryption
+key), or through a running node's admin API with --admin-url. The database
+must exist: "sigil migrate" or the first "sigil serve" makes it.`,
+		Args:        cobra.ArbitraryArgs,
+		RunE:        needsSubcommand,
+		Annotations: map[string]string{"group": "true"},
 	}
-	var file, id string
-	cfg, log, err := loadConfig(args[1:], lookup, func(fs *flag.FlagSet) {
-		fs.StringVar(&file, "file", "", "clients file (apply)")
-		fs.StringVar(&id, "id", "", "client id (delete)")
-	}, stderr)
+	af := addAdminFlags(c)
+	c.AddCommand(clientsApplyCommand(e, af), clientsListCommand(e, af), clientsGetCommand(e, af), clientsDeleteCommand(e, af))
+	return c
+}
+
+// withStore runs do with the store the flags choose, opened with the
+// command's settings, and closes it.
+func withStore(c *cobra.Command, e env, af *adminFlags, do func(ctx context.Context, s adminStore, cfg bootstrap.Config) error) error {
+	cfg, log, err := af.settings.load(e)
 	if err != nil {
-		fmt.Fprintf(stderr, "sigil: %v\n", err)
-		return 2
+		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(c.Context(), adminTimeout)
 	defer cancel()
-
-	var run func(*bootstrap.Admin) error
-	switch args[0] {
-	case "apply":
-		if file == "" {
-			fmt.Fprintln(stderr, "sigil: clients apply needs --file")
-			return 2
-		}
-		raw, err := readFileOrStdin(file)
-		if err != nil {
-			fmt.Fprintf(stderr, "sigil: %v\n", err)
-			return 1
-		}
-		inputs, err := bootstrap.ParseClientsFile(raw, lookup)
-		if err != nil {
-			fmt.Fprintf(stderr, "sigil: %v\n", err)
-			return 1
-		}
-		run = func(a *bootstrap.Admin) error {
-			for _, in := range inputs {
-				if err := a.Register.Handle(ctx, in); err != nil {
-					return fmt.Errorf("client %s: %w", in.Client.ID, err)
-				}
-				fmt.Fprintf(stdout, "registered %s%s\n", in.Client.ID, assertionAlgorithms(in))
-				if err := a.ClientChanged(ctx, in.Client.ID); err != nil {
-					fmt.Fprintf(stderr, "sigil: running nodes will see %s within client-cache-ttl: %v\n", in.Client.ID, err)
-				}
-			}
-			return nil
-		}
-	case "list":
-		run = func(a *bootstrap.Admin) error {
-			list, err := a.Clients.ListClients(ctx)
-			if err != nil {
-				return err
-			}
-			printClients(stdout, list)
-			return nil
-		}
-	case "delete":
-		if id == "" {
-			fmt.Fprintln(stderr, "sigil: clients delete needs --id")
-			return 2
-		}
-		run = func(a *bootstrap.Admin) error {
-			err := a.Clients.DeleteClient(ctx, id)
-			if errors.Is(err, domain.ErrNotFound) {
-				return fmt.Errorf("no client %q", id)
-			}
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "deleted %s\n", id)
-			if err := a.ClientChanged(ctx, id); err != nil {
-				fmt.Fprintf(stderr, "sigil: running nodes will drop %s within client-cache-ttl: %v\n", id, err)
-			}
-			return nil
-		}
-	default:
-		fmt.Fprintf(stderr, "sigil: unknown clients command %q\n\n", args[0])
-		usage(stderr)
-		return 2
-	}
-
-	admin, err := bootstrap.OpenAdmin(ctx, cfg, log)
+	s, err := af.open(ctx, c, e, cfg, log)
 	if err != nil {
-		fmt.Fprintf(stderr, "sigil: %v\n", err)
-		return 1
+		return err
 	}
-	defer admin.Close()
-	if err := run(admin); err != nil {
-		fmt.Fprintf(stderr, "sigil: %v\n", err)
-		return 1
+	defer s.Close()
+	return do(ctx, s, cfg)
+}
+
+func clientsApplyCommand(e env, af *adminFlags) *cobra.Command {
+	var file string
+	c := &cobra.Command{
+		Use:   "apply --file FILE",
+		Short: "Register or replace the clients of a YAML file",
+		Long: `Register the clients of a YAML file, replacing those of the same ids. The
+whole file is read and checked (an unknown key, a missing secret) before any
+client is written. Secrets are stored only as argon2id hashes (and, for
+client_secret_jwt, sealed under the key-encryption key); secret_env reads one
+from the environment.`,
+		Example: `  sigil clients apply --file clients.yaml
+  vault kv get -field=clients sigil | sigil clients apply --file -`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if file == "" {
+				return usagef("clients apply needs --file (- reads standard input)")
+			}
+			raw, err := readFileOrStdin(file)
+			if err != nil {
+				return err
+			}
+			inputs, err := bootstrap.ParseClientsFile(raw, e.lookup)
+			if err != nil {
+				return err
+			}
+			return withStore(c, e, af, func(ctx context.Context, s adminStore, _ bootstrap.Config) error {
+				for _, in := range inputs {
+					if err := s.ApplyClient(ctx, in); err != nil {
+						return fmt.Errorf("client %s: %w", in.Client.ID, err)
+					}
+					fmt.Fprintf(e.stdout, "registered %s%s\n", in.Client.ID, assertionAlgorithms(in))
+				}
+				return nil
+			})
+		},
 	}
-	return 0
+	c.Flags().StringVarP(&file, "file", "f", "", "YAML file of clients (- reads standard input)")
+	_ = c.MarkFlagFilename("file", "yaml", "yml")
+	return c
+}
+
+func clientsListCommand(e env, af *adminFlags) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "list",
+		Short: "List the registered clients, without any secret material",
+		Args:  noArgs,
+	}
+	out := addOutputFlag(c, "table", tableFormats...)
+	c.RunE = func(c *cobra.Command, _ []string) error {
+		return withStore(c, e, af, func(ctx context.Context, s adminStore, _ bootstrap.Config) error {
+			list, err := s.ListClients(ctx)
+			if err != nil {
+				return err
+			}
+			if out.value != "table" {
+				views := make([]clientView, len(list))
+				for i, cl := range list {
+					views[i] = toClientView(cl)
+				}
+				return encode(e.stdout, out.value, views)
+			}
+			printClients(e.stdout, list)
+			return nil
+		})
+	}
+	return c
+}
+
+func clientsGetCommand(e env, af *adminFlags) *cobra.Command {
+	c := &cobra.Command{
+		Use:               "get ID",
+		Short:             "Show one client, without any secret material",
+		Args:              exactArgs(1, "clients get needs the id of the client (see sigil clients list)"),
+		ValidArgsFunction: cobra.NoFileCompletions,
+	}
+	out := addOutputFlag(c, "table", tableFormats...)
+	c.RunE = func(c *cobra.Command, args []string) error {
+		return withStore(c, e, af, func(ctx context.Context, s adminStore, _ bootstrap.Config) error {
+			cl, err := s.GetClient(ctx, args[0])
+			if errors.Is(err, domain.ErrNotFound) {
+				return fmt.Errorf("no client %q", args[0])
+			}
+			if err != nil {
+				return err
+			}
+			if out.value != "table" {
+				return encode(e.stdout, out.value, toClientView(cl))
+			}
+			printClient(e.stdout, toClientView(cl))
+			return nil
+		})
+	}
+	return c
+}
+
+func clientsDeleteCommand(e env, af *adminFlags) *cobra.Command {
+	var id string
+	c := &cobra.Command{
+		Use:     "delete ID",
+		Short:   "Remove a client",
+		Example: "  sigil clients delete billing\n  sigil clients delete --id billing",
+		Args: func(c *cobra.Command, args []string) error {
+			switch {
+			case len(args) > 1 || (len(args) == 1 && id != ""):
+				return usagef("clients delete takes one client id, as an argument or as --id")
+			case len(args) == 0 && id == "":
+				return usagef("clients delete needs --id, or the client id as an argument")
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				id = args[0]
+			}
+			return withStore(c, e, af, func(ctx context.Context, s adminStore, _ bootstrap.Config) error {
+				err := s.DeleteClient(ctx, id)
+				if errors.Is(err, domain.ErrNotFound) {
+					return fmt.Errorf("no client %q", id)
+				}
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "deleted %s\n", id)
+				return nil
+			})
+		},
+	}
+	c.Flags().StringVar(&id, "id", "", "id of the client to remove (or give it as the argument)")
+	return c
+}
+
+// exactArgs wants n positional arguments, and says need otherwise.
+func exactArgs(n int, need string) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		switch {
+		case len(args) < n:
+			return usagef("%s", need)
+		case len(args) > n:
+			return usagef("unexpected argument %q (see %s --help)", args[n], c.CommandPath())
+		}
+		return nil
+	}
+}
+
+// clientView is a client as -o json and -o yaml print it: what the
+// table shows and the rest of its registration, never a secret's hash
+// or sealed form.
+type clientView struct {
+	ID            string       `json:"id" yaml:"id"`
+	TokenFormat   string       `json:"token_format" yaml:"token_format"`
+	TokenLifetime string       `json:"token_lifetime,omitempty" yaml:"token_lifetime,omitempty"`
+	AuthMethods   []string     `json:"auth_methods" yaml:"auth_methods"`
+	GrantTypes    []string     `json:"grant_types" yaml:"grant_types"`
+	Scopes        []string     `json:"scopes" yaml:"scopes"`
+	DefaultScopes []string     `json:"default_scopes" yaml:"default_scopes"`
+	Resources     []string     `json:"resources" yaml:"resources"`
+	Audience      []string     `json:"audience" yaml:"audience"`
+	Introspect    bool         `json:"introspect" yaml:"introspect"`
+	JWKSURI       string       `json:"jwks_uri,omitempty" yaml:"jwks_uri,omitempty"`
+	JWKS          string       `json:"jwks,omitempty" yaml:"jwks,omitempty"`
+	Secrets       []secretView `json:"secrets" yaml:"secrets"`
+}
+
+// secretView is a secret's id and expiry: never the secret.
+type secretView struct {
+	ID        string `json:"id" yaml:"id"`
+	ExpiresAt string `json:"expires_at,omitempty" yaml:"expires_at,omitempty"`
+}
+
+func toClientView(c domain.Client) clientView {
+	v := clientView{
+		ID: c.ID, TokenFormat: string(c.TokenFormat),
+		AuthMethods: words(c.AuthMethods), GrantTypes: words(c.GrantTypes),
+		Scopes: words(c.AllowedScopes), DefaultScopes: words(c.DefaultScopes),
+		Resources: orEmpty(c.Resources), Audience: orEmpty(c.Audience),
+		Introspect: c.CanIntrospect, JWKSURI: c.JWKSURI, JWKS: c.JWKS,
+		Secrets: make([]secretView, len(c.Secrets)),
+	}
+	if c.TokenLifetime > 0 {
+		v.TokenLifetime = c.TokenLifetime.String()
+	}
+	for i, s := range c.Secrets {
+		v.Secrets[i] = secretView{ID: s.ID}
+		if !s.ExpiresAt.IsZero() {
+			v.Secrets[i].ExpiresAt = s.ExpiresAt.UTC().Format(time.RFC3339)
+		}
+	}
+	return v
+}
+
+// words is a list of string-like values as strings, never nil, so that
+// JSON prints [] rather than null.
+func words[T ~string](in []T) []string {
+	out := make([]string, len(in))
+	for i, w := range in {
+		out[i] = string(w)
+	}
+	return out
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// secretsCell is the table's SECRETS cell: ids and expiries only.
+func secretsCell(secrets []secretView) string {
+	cells := make([]string, len(secrets))
+	for i, s := range secrets {
+		cells[i] = s.ID
+		if s.ExpiresAt != "" {
+			cells[i] += " (until " + s.ExpiresAt + ")"
+		}
+	}
+	return strings.Join(cells, ", ")
 }
 
 // printClients lists clients without any secret material: secret ids and
@@ -119,19 +283,48 @@ func printClients(w io.Writer, list []domain.Client) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tFORMAT\tMETHODS\tSCOPES\tRESOURCES\tSECRETS")
 	for _, c := range list {
-		methods := make([]string, len(c.AuthMethods))
-		for i, m := range c.AuthMethods {
-			methods[i] = string(m)
+		v := toClientView(c)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.TokenFormat, strings.Join(v.AuthMethods, ","),
+			c.AllowedScopes.String(), strings.Join(v.Resources, ","), secretsCell(v.Secrets))
+	}
+	tw.Flush()
+}
+
+// printClient shows one client as a column of names and values.
+func printClient(w io.Writer, v clientView) {
+	dash := func(s string) string {
+		if s == "" {
+			return "-"
 		}
-		secrets := make([]string, len(c.Secrets))
-		for i, s := range c.Secrets {
-			secrets[i] = s.ID
-			if !s.ExpiresAt.IsZero() {
-				secrets[i] += " (until " + s.ExpiresAt.UTC().Format(time.RFC3339) + ")"
-			}
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.TokenFormat, strings.Join(methods, ","),
-			c.AllowedScopes.String(), strings.Join(c.Resources, ","), strings.Join(secrets, ", "))
+		return s
+	}
+	lifetime := v.TokenLifetime
+	if lifetime == "" {
+		lifetime = "default"
+	}
+	jwks := "-"
+	switch {
+	case v.JWKSURI != "":
+		jwks = v.JWKSURI
+	case v.JWKS != "":
+		jwks = "inline"
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, row := range [][2]string{
+		{"ID", v.ID},
+		{"FORMAT", v.TokenFormat},
+		{"LIFETIME", lifetime},
+		{"METHODS", dash(strings.Join(v.AuthMethods, ","))},
+		{"GRANTS", dash(strings.Join(v.GrantTypes, ","))},
+		{"SCOPES", dash(strings.Join(v.Scopes, " "))},
+		{"DEFAULT SCOPES", dash(strings.Join(v.DefaultScopes, " "))},
+		{"RESOURCES", dash(strings.Join(v.Resources, ","))},
+		{"AUDIENCE", dash(strings.Join(v.Audience, ","))},
+		{"INTROSPECT", fmt.Sprint(v.Introspect)},
+		{"JWKS", jwks},
+		{"SECRETS", dash(secretsCell(v.Secrets))},
+	} {
+		fmt.Fprintf(tw, "%s\t%s\n", row[0], row[1])
 	}
 	tw.Flush()
 }

@@ -30,7 +30,7 @@ func TestHealthcheck(t *testing.T) {
 		{"nothing listening", []string{"--url", "http://127.0.0.1:1/healthz", "--timeout", "2s"}, 1, "connect"},
 		{"an https listener whose certificate is not trusted", []string{"--url", tlsSrv.URL + "/healthz"}, 1, "certificate"},
 		{"an https listener, --insecure", []string{"--url", tlsSrv.URL + "/healthz", "--insecure"}, 0, "200 OK"},
-		{"a stray argument", []string{"now"}, 2, "sigil healthcheck [--url URL]"},
+		{"a stray argument", []string{"now"}, 2, `sigil: unexpected argument "now"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := cli(t, nil, append([]string{"healthcheck"}, tc.args...)...)

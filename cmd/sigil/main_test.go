@@ -2,12 +2,17 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/sigilauth/sigil/bootstrap"
 )
@@ -44,7 +49,7 @@ func newDatabase(t *testing.T) string {
 func TestCommandsRefuseADatabaseThatDoesNotExist(t *testing.T) {
 	dir := t.TempDir()
 	dsn := filepath.Join(dir, "sigil.db")
-	for _, args := range [][]string{{"clients", "list"}, {"keys", "list"}, {"keys", "rotate"}, {"clients", "delete", "--id", "x"}} {
+	for _, args := range [][]string{{"clients", "list"}, {"clients", "get", "x"}, {"keys", "list"}, {"keys", "rotate"}, {"keys", "revoke", "x"}, {"clients", "delete", "--id", "x"}} {
 		code, _, errOut := cli(t, nil, append(args, "--database-dsn", dsn)...)
 		if code != 1 || !strings.Contains(errOut, "sigil: no database at "+dsn+": `sigil serve` creates it") {
 			t.Errorf("%v: exit %d, stderr %q; want exit 1 and no database at ...", args, code, errOut)
@@ -75,34 +80,129 @@ func TestAnExistingDatabaseWithoutItsKeyFileIsRefused(t *testing.T) {
 	}
 }
 
-func TestUsage(t *testing.T) {
+// TestUsageErrorsExit2OnOneLine: a command line that is not one exits 2
+// with one line naming the mistake, and the nearest command or flag for
+// a typo; bare sigil prints its usage.
+func TestUsageErrorsExit2OnOneLine(t *testing.T) {
 	for _, tc := range []struct {
-		name     string
-		args     []string
-		code     int
-		stdout   bool
-		mentions string
+		name string
+		args []string
+		want string
 	}{
-		{"no command", nil, 2, false, "Usage:"},
-		{"help", []string{"help"}, 0, true, "sigil clients apply --file"},
-		{"--help", []string{"--help"}, 0, true, "sigil keys revoke KID"},
-		{"help lists version", []string{"help"}, 0, true, "sigil version [-o text|json]"},
-		{"an unknown command", []string{"srve"}, 2, false, `unknown command "srve"`},
-		{"an unknown clients command", []string{"clients", "add"}, 2, false, `unknown clients command "add"`},
-		{"keys without a command", []string{"keys"}, 2, false, "sigil keys list"},
-		{"keys revoke without a kid", []string{"keys", "revoke"}, 2, false, "keys revoke needs the kid"},
+		{"an unknown command", []string{"srve"}, `sigil: unknown command "srve" for "sigil"; did you mean serve? (see sigil --help)`},
+		{"an unknown clients command", []string{"clients", "lst"}, `sigil: unknown command "lst" for "sigil clients"; did you mean list`},
+		{"clients without a command", []string{"clients"}, "sigil: clients needs a command: apply, delete, get, list (see sigil clients --help)"},
+		{"keys without a command", []string{"keys"}, "sigil: keys needs a command: list, revoke, rotate"},
+		{"keys revoke without a kid", []string{"keys", "revoke"}, "sigil: keys revoke needs the kid of the key to revoke"},
+		{"clients get without an id", []string{"clients", "get"}, "sigil: clients get needs the id of the client"},
+		{"a mistyped flag", []string{"serve", "--auth-adr", ":9000"}, "sigil: unknown flag --auth-adr; did you mean --auth-addr? (see sigil serve --help)"},
+		{"a mistyped flag of a subcommand", []string{"clients", "list", "--databse-dsn", "x"}, "did you mean --database-dsn?"},
+		{"a mistyped flag of a client command", []string{"token", "--isuer", "x"}, "did you mean --issuer?"},
+		{"a flag far from any", []string{"version", "--zzzzzzzz"}, "sigil: unknown flag --zzzzzzzz (see sigil version --help)"},
+		{"an unknown shorthand", []string{"version", "-x"}, "sigil: unknown flag -x in -x (see sigil version --help)"},
+		{"a long flag with one dash", []string{"serve", "-auth-addr", ":9000"}, "sigil: unknown flag -a in -auth-addr; long flags take two dashes: --auth-addr"},
+		{"a mistyped long flag with one dash", []string{"clients", "list", "-database-dns=x"}, "did you mean --database-dsn?"},
+		{"a bool setting's value as the next argument, not a stray one", []string{"serve", "--resource-audience-check", "maybe"}, `sigil: --resource-audience-check "maybe"`},
+		{"an output format that is not one", []string{"version", "-o", "xml"}, `sigil: invalid argument "xml" for "-o, --output" flag: "xml" is not one of table, json, yaml, text`},
+		{"a value the flag cannot hold", []string{"healthcheck", "--timeout", "soon"}, `invalid argument "soon" for "--timeout" flag`},
+		{"a stray argument", []string{"migrate", "now"}, `sigil: unexpected argument "now": sigil migrate takes none`},
+		{"help for an unknown command", []string{"help", "clients", "ad"}, `sigil: unknown command "ad" for "sigil clients"`},
+		{"the token twice", []string{"introspect", "--issuer", "http://x", "a", "b"}, `unexpected argument "b"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := cli(t, nil, tc.args...)
-			got := errOut
-			if tc.stdout {
-				got = out
-			}
-			if code != tc.code || !strings.Contains(got, tc.mentions) {
-				t.Fatalf("exit %d, stdout %q, stderr %q; want exit %d and %q on %s", code, out, errOut, tc.code, tc.mentions,
-					map[bool]string{true: "stdout", false: "stderr"}[tc.stdout])
+			if code != 2 || out != "" || !strings.Contains(errOut, tc.want) || strings.Count(errOut, "\n") != 1 {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want exit 2 and the one line %q", code, out, errOut, tc.want)
 			}
 		})
+	}
+	code, out, errOut := cli(t, nil)
+	if code != 2 || out != "" || !strings.Contains(errOut, "Usage:\n  sigil [command]") || !strings.Contains(errOut, "\n  serve ") {
+		t.Errorf("bare sigil: exit %d, stdout %q, stderr %q; want the usage on stderr and exit 2", code, out, errOut)
+	}
+}
+
+// TestHelpListsEveryFlag: each command's --help, on stdout with exit 0,
+// names every flag the command takes, its own and the settings; and the
+// settings with their variables and defaults.
+func TestHelpListsEveryFlag(t *testing.T) {
+	root := newRootCommand(env{lookup: func(string) (string, bool) { return "", false }, stdout: io.Discard, stderr: io.Discard})
+	// As Execute adds them.
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	var commands []*cobra.Command
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		commands = append(commands, c)
+		for _, sub := range c.Commands() {
+			if sub.IsAvailableCommand() || sub.Name() == "help" {
+				walk(sub)
+			}
+		}
+	}
+	walk(root)
+	if len(commands) < 24 {
+		t.Fatalf("found %d commands; the walk is broken", len(commands))
+	}
+	for _, c := range commands {
+		path := strings.Fields(c.CommandPath())[1:]
+		t.Run(strings.Join(append([]string{"sigil"}, path...), " "), func(t *testing.T) {
+			code, out, errOut := cli(t, nil, append(path, "--help")...)
+			if code != 0 || errOut != "" || !strings.Contains(out, "Usage:\n") {
+				t.Fatalf("exit %d, stderr %q, stdout:\n%s", code, errOut, out)
+			}
+			// The flags of a fresh tree, as cobra parsed none of them.
+			c.InitDefaultHelpFlag()
+			visit := func(f *pflag.Flag) {
+				if !f.Hidden && !strings.Contains(out, "--"+f.Name+" ") {
+					t.Errorf("the help does not list --%s", f.Name)
+				}
+			}
+			c.LocalFlags().VisitAll(visit)
+			c.InheritedFlags().VisitAll(visit)
+		})
+	}
+
+	_, out, _ := cli(t, nil, "serve", "--help")
+	for _, s := range bootstrap.Settings {
+		if !strings.Contains(out, "    --"+s.Name+" ") || !strings.Contains(out, s.Env()) || !strings.Contains(out, fmt.Sprintf("default %q]", s.Default)) {
+			t.Errorf("sigil serve --help does not list --%s with %s and its default %q", s.Name, s.Env(), s.Default)
+		}
+	}
+	for _, group := range []string{"  Process:", "  TLS:", "  Authorization server:", "  Resource server:", "  Storage:"} {
+		if !strings.Contains(out, "\n"+group+"\n") {
+			t.Errorf("sigil serve --help has no group %q", group)
+		}
+	}
+	if strings.Contains(out, "resource-jwks-refresh") {
+		t.Error("sigil serve --help lists a former name")
+	}
+	if _, out, _ := cli(t, nil, "help", "clients", "apply"); !strings.Contains(out, "--file ") || !strings.Contains(out, "--database-dsn ") {
+		t.Errorf("sigil help clients apply:\n%s", out)
+	}
+}
+
+// TestCompletion: cobra's completion scripts, for the four shells, and
+// its completion of a command's flags.
+func TestCompletion(t *testing.T) {
+	for shell, want := range map[string]string{
+		"bash":       "__start_sigil",
+		"zsh":        "#compdef sigil",
+		"fish":       "complete -c sigil",
+		"powershell": "Register-ArgumentCompleter",
+	} {
+		code, out, errOut := cli(t, nil, "completion", shell)
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("completion %s: exit %d, stderr %q, %d bytes without %q", shell, code, errOut, len(out), want)
+		}
+	}
+	code, out, _ := cli(t, nil, "__complete", "serve", "--auth-a")
+	if code != 0 || !strings.Contains(out, "--auth-addr") {
+		t.Errorf("completing serve --auth-a: exit %d\n%s", code, out)
+	}
+	code, out, _ = cli(t, nil, "__complete", "clients", "list", "-o", "")
+	if code != 0 || !strings.Contains(out, "json\n") || !strings.Contains(out, "yaml\n") {
+		t.Errorf("completing clients list -o: exit %d\n%s", code, out)
 	}
 }
 
@@ -129,7 +229,9 @@ func TestServeRefusesBadSettingsBeforeStarting(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"an unknown flag", nil, []string{"--auth-adr", ":9000"}, "flag provided but not defined: -auth-adr"},
+		{"an unknown flag", nil, []string{"--auth-adr", ":9000"}, "unknown flag --auth-adr; did you mean --auth-addr?"},
+		{"a former name's value that does not parse", nil, []string{"--resource-upstream-timeout", "soon"}, `--resource-upstream-timeout "soon" is not a duration`},
+		{"a bool that is not one", nil, []string{"--resource-audience-check=maybe"}, `--resource-audience-check "maybe"`},
 		{"an unknown role", nil, []string{"--role", "proxy"}, `role "proxy" is not one of auth, resource, all`},
 		{"a duration that is not one", map[string]string{"SIGIL_KEY_PUBLISH_LEAD": "ten minutes"}, nil, "SIGIL_KEY_PUBLISH_LEAD"},
 		{"a stray argument", nil, []string{"auth"}, `unexpected argument "auth"`},

@@ -5,14 +5,18 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
+	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
 
 	"github.com/sigilauth/sigil/adapters/josekit"
 )
@@ -30,7 +34,7 @@ type clientFlags struct {
 	issuer, clientID, secret, secretFile, keyFile, keyID, method string
 }
 
-func (f *clientFlags) register(fs *flag.FlagSet) {
+func (f *clientFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.issuer, "issuer", "", "the authorization server's issuer identifier, e.g. http://localhost:8085/ms-auth-server (its metadata names the endpoints)")
 	fs.StringVar(&f.clientID, "client-id", "", "client id")
 	fs.StringVar(&f.secret, "client-secret", "", "client secret (visible to other users of this machine in the process list: prefer --client-secret-file)")
@@ -191,116 +195,153 @@ func (f *clientFlags) call(ctx context.Context, hc *http.Client, endpoint string
 	return nil, fmt.Errorf("%s answered %d", endpoint, resp.StatusCode)
 }
 
-// perform runs one of the client commands.
-func perform(command string, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("sigil "+command, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var client clientFlags
-	client.register(fs)
-	var scope, output string
-	var resources multiFlag
-	if command == "token" {
-		fs.StringVar(&scope, "scope", "", "space-separated scopes to ask for; empty asks for the client's default")
-		fs.Var(&resources, "resource", "resource indicator (RFC 8707); may be repeated")
-		fs.StringVar(&output, "o", "token", "token prints the access token alone; json prints the whole answer")
-	}
-	// The token may come first or last: parse what follows it too.
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	var token string
-	if command != "token" && fs.NArg() > 0 {
-		token = fs.Arg(0)
-		if err := fs.Parse(fs.Args()[1:]); err != nil {
-			return 2
-		}
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "sigil %s: unexpected argument %q\n", command, fs.Arg(0))
-		return 2
-	}
-	if client.issuer == "" {
-		fmt.Fprintf(stderr, "sigil %s: --issuer is needed\n", command)
-		return 2
-	}
-	if command != "token" && token == "" {
-		fmt.Fprintf(stderr, "sigil %s: give the token to %s (- reads it from standard input)\n", command, command)
-		return 2
-	}
-	if token == "-" {
-		raw, err := io.ReadAll(stdin)
-		if err != nil {
-			fmt.Fprintf(stderr, "sigil %s: %v\n", command, err)
-			return 1
-		}
-		token = strings.TrimSpace(string(raw))
-	}
-	if command == "token" && output != "token" && output != "json" {
-		fmt.Fprintf(stderr, "sigil token: -o %q is not token or json\n", output)
-		return 2
-	}
+// performShort are the client commands' one-line descriptions.
+var performShort = map[string]string{
+	"token":      "Get a client_credentials token from any server found by its metadata",
+	"introspect": "Ask the server about a token (RFC 7662)",
+	"revoke":     "Revoke a token (RFC 7009)",
+}
 
-	ctx, cancel := context.WithTimeout(context.Background(), performTimeout)
-	defer cancel()
-	hc := &http.Client{}
-	fail := func(err error) int {
-		fmt.Fprintf(stderr, "sigil %s: %v\n", command, err)
-		return 1
+// performCommand is one of the client commands.
+func performCommand(e env, command string) *cobra.Command {
+	var client clientFlags
+	var scope string
+	var resources []string
+	c := &cobra.Command{
+		Use:   command + " --issuer URL --client-id ID (--client-secret-file FILE | --key-file PEM) TOKEN",
+		Short: performShort[command],
+		Long: performShort[command] + `.
+
+The server is found by its metadata (RFC 8414, or OpenID Connect discovery),
+which must name the issuer asked for. The client authenticates with a secret
+(client_secret_basic, or --auth-method client_secret_post) or a private key
+(--key-file, private_key_jwt). The commands read none of Sigil's settings.`,
+		Args:              exactArgs(1, "give the token to "+command+" (- reads it from standard input)"),
+		ValidArgsFunction: cobra.NoFileCompletions,
 	}
-	meta, err := discover(ctx, hc, client.issuer)
-	if err != nil {
-		return fail(err)
-	}
+	client.register(c.Flags())
+	var out *outputFormat
 	switch command {
 	case "token":
-		form := url.Values{"grant_type": {"client_credentials"}}
-		if scope != "" {
-			form.Set("scope", scope)
-		}
-		for _, r := range resources {
-			form.Add("resource", r)
-		}
-		body, err := client.call(ctx, hc, meta.TokenEndpoint, form)
-		if err != nil {
-			return fail(fmt.Errorf("token endpoint: %w", err))
-		}
-		if output == "json" {
-			return printJSON(stdout, body, fail)
-		}
-		var answer struct {
-			AccessToken string `json:"access_token"`
-		}
-		if err := json.Unmarshal(body, &answer); err != nil || answer.AccessToken == "" {
-			return fail(errors.New("the token endpoint's answer holds no access_token"))
-		}
-		fmt.Fprintln(stdout, answer.AccessToken)
+		c.Use = "token --issuer URL --client-id ID (--client-secret-file FILE | --key-file PEM) [--scope S]"
+		c.Example = `  sigil token --issuer http://localhost:8085/ms-auth-server --client-id service-client-jwt --client-secret-file secret.txt
+  printf %s "$SECRET" | sigil token --issuer $A --client-id billing --client-secret-file - -o json`
+		c.Args = noArgs
+		c.Flags().StringVar(&scope, "scope", "", "space-separated scopes to ask for; empty asks for the client's default")
+		c.Flags().StringArrayVar(&resources, "resource", nil, "resource indicator (RFC 8707); may be repeated")
+		out = addOutputFlag(c, "token", "json", "yaml")
+		c.Flags().Lookup("output").Usage = "token prints the access token alone; json or yaml the whole answer"
 	case "introspect":
-		body, err := client.call(ctx, hc, meta.IntrospectionEndpoint, url.Values{"token": {token}})
+		out = addOutputFlag(c, "json", "yaml", "table")
+	}
+	c.RunE = func(c *cobra.Command, args []string) error {
+		if client.issuer == "" {
+			return usagef("%s: --issuer is needed", command)
+		}
+		var token string
+		if len(args) == 1 {
+			token = args[0]
+		}
+		if token == "-" {
+			raw, err := io.ReadAll(stdin)
+			if err != nil {
+				return err
+			}
+			token = strings.TrimSpace(string(raw))
+		}
+		ctx, cancel := context.WithTimeout(c.Context(), performTimeout)
+		defer cancel()
+		hc := &http.Client{}
+		meta, err := discover(ctx, hc, client.issuer)
 		if err != nil {
-			return fail(fmt.Errorf("introspection endpoint: %w", err))
+			return err
 		}
-		return printJSON(stdout, body, fail)
-	case "revoke":
-		if _, err := client.call(ctx, hc, meta.RevocationEndpoint, url.Values{"token": {token}}); err != nil {
-			return fail(fmt.Errorf("revocation endpoint: %w", err))
+		switch command {
+		case "token":
+			form := url.Values{"grant_type": {"client_credentials"}}
+			if scope != "" {
+				form.Set("scope", scope)
+			}
+			for _, r := range resources {
+				form.Add("resource", r)
+			}
+			body, err := client.call(ctx, hc, meta.TokenEndpoint, form)
+			if err != nil {
+				return fmt.Errorf("token endpoint: %w", err)
+			}
+			if out.value != "token" {
+				return printAnswer(e.stdout, out.value, body)
+			}
+			var answer struct {
+				AccessToken string `json:"access_token"`
+			}
+			if err := json.Unmarshal(body, &answer); err != nil || answer.AccessToken == "" {
+				return errors.New("the token endpoint's answer holds no access_token")
+			}
+			fmt.Fprintln(e.stdout, answer.AccessToken)
+		case "introspect":
+			body, err := client.call(ctx, hc, meta.IntrospectionEndpoint, url.Values{"token": {token}})
+			if err != nil {
+				return fmt.Errorf("introspection endpoint: %w", err)
+			}
+			return printAnswer(e.stdout, out.value, body)
+		case "revoke":
+			if _, err := client.call(ctx, hc, meta.RevocationEndpoint, url.Values{"token": {token}}); err != nil {
+				return fmt.Errorf("revocation endpoint: %w", err)
+			}
+			// RFC 7009 §2.2: the same answer for a token that was not valid.
+			fmt.Fprintln(e.stdout, "revoked (or it was not a valid token of this client)")
 		}
-		// RFC 7009 §2.2: the same answer for a token that was not valid.
-		fmt.Fprintln(stdout, "revoked (or it was not a valid token of this client)")
+		return nil
 	}
-	return 0
+	return c
 }
 
-func printJSON(w io.Writer, body []byte, fail func(error) int) int {
-	var out bytes.Buffer
-	if err := json.Indent(&out, body, "", "  "); err != nil {
-		return fail(fmt.Errorf("the answer is not JSON: %w", err))
+// printAnswer prints a server's JSON answer as -o asks: indented JSON,
+// YAML, or a table of its members in their order.
+func printAnswer(w io.Writer, format string, body []byte) error {
+	if format == "json" {
+		var out bytes.Buffer
+		if err := json.Indent(&out, body, "", "  "); err != nil {
+			return fmt.Errorf("the answer is not JSON: %w", err)
+		}
+		fmt.Fprintln(w, out.String())
+		return nil
 	}
-	fmt.Fprintln(w, out.String())
-	return 0
+	// yaml.v3 reads JSON, and a node keeps the members' order.
+	var doc yaml.Node
+	if err := yaml.Unmarshal(body, &doc); err != nil || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return errors.New("the answer is not a JSON object")
+	}
+	clearStyle(&doc)
+	if format == "yaml" {
+		return encode(w, "yaml", &doc)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	m := doc.Content[0].Content
+	for i := 0; i+1 < len(m); i += 2 {
+		v := m[i+1]
+		text := v.Value
+		if v.Kind != yaml.ScalarNode {
+			raw, _ := json.Marshal(decodeNode(v))
+			text = string(raw)
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", strings.ToUpper(m[i].Value), text)
+	}
+	return tw.Flush()
 }
 
-// multiFlag is a flag that may be given more than once.
-type multiFlag []string
+// clearStyle drops the flow style and quotes the JSON text gave its
+// nodes, so that they print as block YAML.
+func clearStyle(n *yaml.Node) {
+	n.Style = 0
+	for _, c := range n.Content {
+		clearStyle(c)
+	}
+}
 
-func (m *multiFlag) String() string     { return strings.Join(*m, " ") }
-func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+func decodeNode(n *yaml.Node) any {
+	var v any
+	_ = n.Decode(&v)
+	return v
+}

@@ -11,8 +11,11 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/sigilauth/sigil/application"
 	"github.com/sigilauth/sigil/bootstrap"
@@ -50,6 +53,27 @@ func TestTokenIntrospectRevoke(t *testing.T) {
 	if code != 0 || !strings.Contains(out, `"active": true`) || !strings.Contains(out, `"client_id": "user-client-opaque"`) {
 		t.Fatalf("introspect: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
+	code, out, errOut = cli(t, nil, append(append([]string{"introspect", "-o", "yaml"}, jwtClient...), opaque)...)
+	var answer map[string]any
+	if err := yaml.Unmarshal([]byte(out), &answer); code != 0 || err != nil || answer["active"] != true || answer["client_id"] != "user-client-opaque" {
+		t.Fatalf("introspect -o yaml: exit %d, %v, stderr %q:\n%s", code, err, errOut, out)
+	}
+	code, out, _ = cli(t, nil, append(append([]string{"introspect", "-o", "table"}, jwtClient...), opaque)...)
+	if code != 0 || !regexp.MustCompile(`(?m)^ACTIVE\s+true$`).MatchString(out) || !regexp.MustCompile(`(?m)^AUD\s+\["user-client-opaque"\]$`).MatchString(out) {
+		t.Fatalf("introspect -o table: exit %d:\n%s", code, out)
+	}
+	code, out, _ = cli(t, nil, append([]string{"token", "-o", "yaml"}, jwtClient...)...)
+	answer = nil
+	if err := yaml.Unmarshal([]byte(out), &answer); code != 0 || err != nil || answer["token_type"] != "Bearer" || answer["expires_in"] != 14400 {
+		t.Fatalf("token -o yaml: exit %d, %v:\n%s", code, err, out)
+	}
+	// The token from standard input.
+	stdin = strings.NewReader(opaque + "\n")
+	code, out, _ = cli(t, nil, append(append([]string{"introspect"}, jwtClient...), "-")...)
+	stdin = os.Stdin
+	if code != 0 || !strings.Contains(out, `"active": true`) {
+		t.Fatalf("introspect -: exit %d:\n%s", code, out)
+	}
 	code, out, errOut = cli(t, nil, "revoke", opaque, "--issuer", issuer, "--client-id", "user-client-opaque", "--client-secret-file", secretFile)
 	if code != 0 || !strings.HasPrefix(out, "revoked") {
 		t.Fatalf("revoke: exit %d, stdout %q, stderr %q", code, out, errOut)
@@ -79,7 +103,7 @@ func TestTokenIntrospectRevoke(t *testing.T) {
 		code int
 		want string
 	}{
-		{"a wrong secret", []string{"token", "--issuer", issuer, "--client-id", "service-client-jwt", "--client-secret", "wrong"}, 1, "sigil token: token endpoint: invalid_client (401)"},
+		{"a wrong secret", []string{"token", "--issuer", issuer, "--client-id", "service-client-jwt", "--client-secret", "wrong"}, 1, "sigil: token endpoint: invalid_client (401)"},
 		{"a scope the client may not have", append([]string{"token", "--scope", "admin"}, jwtClient...), 1, "invalid_scope (400)"},
 		{"an issuer with no metadata", []string{"token", "--issuer", issuer + "/nowhere", "--client-id", "x", "--client-secret", "y"}, 1, "no metadata for " + issuer + "/nowhere"},
 		{"no issuer", []string{"token", "--client-id", "x"}, 2, "--issuer is needed"},

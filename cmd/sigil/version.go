@@ -1,12 +1,11 @@
 package main
 
 import (
-	"encoding/json"
-	"flag"
 	"fmt"
-	"io"
 	"runtime"
 	"runtime/debug"
+
+	"github.com/spf13/cobra"
 )
 
 // version is the release's version, set by the release build
@@ -17,13 +16,13 @@ var version string
 // buildVersion is what `sigil version` reports, read once from the
 // linker-set version and the build info the go command embeds.
 type buildVersion struct {
-	Version  string `json:"version"`
-	Module   string `json:"module_version"`
-	Revision string `json:"vcs_revision,omitempty"`
-	Time     string `json:"vcs_time,omitempty"`
-	Modified bool   `json:"vcs_modified"`
-	Go       string `json:"go_version"`
-	Platform string `json:"platform"`
+	Version  string `json:"version" yaml:"version"`
+	Module   string `json:"module_version" yaml:"module_version"`
+	Revision string `json:"vcs_revision,omitempty" yaml:"vcs_revision,omitempty"`
+	Time     string `json:"vcs_time,omitempty" yaml:"vcs_time,omitempty"`
+	Modified bool   `json:"vcs_modified" yaml:"vcs_modified"`
+	Go       string `json:"go_version" yaml:"go_version"`
+	Platform string `json:"platform" yaml:"platform"`
 }
 
 func readBuildVersion() buildVersion {
@@ -49,37 +48,34 @@ func readBuildVersion() buildVersion {
 	return v
 }
 
-// versionCommand runs `sigil version [-o text|json]`.
-func versionCommand(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("sigil version", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	output := fs.String("o", "text", "output format: text or json")
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || (*output != "text" && *output != "json") {
-		fmt.Fprintln(stderr, "sigil: usage: sigil version [-o text|json]")
-		return 2
+// versionCommand is `sigil version [-o table|json|yaml]`. "text", the
+// name the table had before -o took yaml, is still accepted.
+func versionCommand(e env) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "version",
+		Short: "Print the version, VCS revision and Go version of this build",
+		Args:  noArgs,
 	}
-	v := readBuildVersion()
-	if *output == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(v); err != nil {
-			fmt.Fprintf(stderr, "sigil: %v\n", err)
-			return 1
+	out := addOutputFlag(c, "table", "json", "yaml", "text")
+	c.RunE = func(*cobra.Command, []string) error {
+		v := readBuildVersion()
+		if out.value == "json" || out.value == "yaml" {
+			return encode(e.stdout, out.value, v)
 		}
-		return 0
-	}
-	fmt.Fprintf(stdout, "sigil %s\n", v.Version)
-	fmt.Fprintf(stdout, "  module    %s\n", v.Module)
-	if v.Revision != "" {
-		modified := ""
-		if v.Modified {
-			modified = " (modified)"
+		fmt.Fprintf(e.stdout, "sigil %s\n", v.Version)
+		fmt.Fprintf(e.stdout, "  module    %s\n", v.Module)
+		if v.Revision != "" {
+			modified := ""
+			if v.Modified {
+				modified = " (modified)"
+			}
+			fmt.Fprintf(e.stdout, "  revision  %s%s\n", v.Revision, modified)
 		}
-		fmt.Fprintf(stdout, "  revision  %s%s\n", v.Revision, modified)
+		if v.Time != "" {
+			fmt.Fprintf(e.stdout, "  time      %s\n", v.Time)
+		}
+		fmt.Fprintf(e.stdout, "  go        %s %s\n", v.Go, v.Platform)
+		return nil
 	}
-	if v.Time != "" {
-		fmt.Fprintf(stdout, "  time      %s\n", v.Time)
-	}
-	fmt.Fprintf(stdout, "  go        %s %s\n", v.Go, v.Platform)
-	return 0
+	return c
 }

@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 func TestVersion(t *testing.T) {
@@ -34,7 +36,14 @@ func TestVersion(t *testing.T) {
 		t.Errorf("-o json gave %+v", got)
 	}
 
-	if code, _, errOut := cli(t, nil, "version", "-o", "yaml"); code != 2 || !strings.Contains(errOut, "sigil version [-o text|json]") {
-		t.Errorf("-o yaml: exit %d, stderr %q; want exit 2 and the usage", code, errOut)
+	code, out, _ = cli(t, nil, "version", "-o", "yaml")
+	got = buildVersion{}
+	if err := yaml.Unmarshal([]byte(out), &got); code != 0 || err != nil || got.Version != "v1.2.3" || got.Go != runtime.Version() {
+		t.Fatalf("-o yaml: exit %d, %v, %+v:\n%s", code, err, got, out)
+	}
+	for _, args := range [][]string{{"version", "-o", "text"}, {"--version"}} {
+		if code, out, _ := cli(t, nil, args...); code != 0 || !strings.HasPrefix(out, "sigil v1.2.3\n") {
+			t.Errorf("%v: exit %d, stdout %q", args, code, out)
+		}
 	}
 }
