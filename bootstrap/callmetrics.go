@@ -209,15 +209,20 @@ func (t *countedTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	start := time.Now()
 	resp, err := t.next.RoundTrip(req)
 	t.m.duration.WithLabelValues(call).Observe(time.Since(start).Seconds())
-	t.m.calls.WithLabelValues(call, callOutcome(resp, err)).Inc()
+	t.m.calls.WithLabelValues(call, callOutcome(req, resp, err)).Inc()
 	return resp, err
 }
 
-func callOutcome(resp *http.Response, err error) string {
+func callOutcome(req *http.Request, resp *http.Response, err error) string {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timeout"
 	case err != nil:
+		// http.Client's Timeout cancels the request at its deadline, and
+		// the transport may say only "canceled".
+		if dl, ok := req.Context().Deadline(); ok && !time.Now().Before(dl) {
+			return "timeout"
+		}
 		var timeout interface{ Timeout() bool }
 		if errors.As(err, &timeout) && timeout.Timeout() {
 			return "timeout"
