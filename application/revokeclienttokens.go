@@ -41,7 +41,8 @@ func (h *RevokeClientTokens) Handle(ctx context.Context, id string) (time.Time, 
 // revoke records and announces the revocation, whether or not the client
 // is still registered.
 func (h *RevokeClientTokens) revoke(ctx context.Context, id string) (time.Time, error) {
-	now := h.clock.Now().UTC()
+	// Whole seconds: a JWT's iat has no finer grain (domain.RevokesIssuedAt).
+	now := h.clock.Now().UTC().Truncate(time.Second)
 	if err := h.store.RevokeClientTokens(ctx, id, now); err != nil {
 		return time.Time{}, fmt.Errorf("record revocation: %w", err)
 	}

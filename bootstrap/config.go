@@ -81,6 +81,9 @@ type Config struct {
 	LogFormat LogFormat
 	DebugAddr string
 	AdminAddr string
+	// The admin API's token: see adminTokenHash.
+	AdminTokenFile   string
+	AdminTokenSHA256 string
 
 	// TLS of the auth and resource listeners: see newServerTLS.
 	TLSCertFile   string
