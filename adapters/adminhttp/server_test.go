@@ -57,7 +57,9 @@ func (o *ops) GetClient(ctx context.Context, id string) (domain.Client, error) {
 	c, err := o.clients.FindClient(ctx, id)
 	return application.WithoutSecretMaterial(c), err
 }
-func (o *ops) ListClients(ctx context.Context) ([]domain.Client, error) { return o.clients.ListClients(ctx) }
+func (o *ops) ListClients(ctx context.Context) ([]domain.Client, error) {
+	return o.clients.ListClients(ctx)
+}
 func (o *ops) PatchClient(ctx context.Context, id string, p application.ClientPatch) (domain.Client, error) {
 	return o.patch.Handle(ctx, application.PatchClientInput{ID: id, Patch: p})
 }
@@ -71,7 +73,9 @@ func (o *ops) ExpireSecret(ctx context.Context, id, secret string, at time.Time)
 func (o *ops) RevokeClientTokens(ctx context.Context, id string) (time.Time, error) {
 	return o.revoke.Handle(ctx, id)
 }
-func (o *ops) ListKeys(ctx context.Context) ([]domain.SigningKey, error) { return o.keys.ListSigningKeys(ctx) }
+func (o *ops) ListKeys(ctx context.Context) ([]domain.SigningKey, error) {
+	return o.keys.ListSigningKeys(ctx)
+}
 func (o *ops) RotateKeys(context.Context) (application.RotateResult, error) {
 	return application.RotateResult{Done: true, Published: "k2", Plan: domain.RotationPlan{Publish: true}}, nil
 }
