@@ -187,18 +187,6 @@ func (s *server) body(c echo.Context) ([]byte, error) {
 	return raw, nil
 }
 
-// decode reads the body as one JSON value into v.
-func (s *server) decode(c echo.Context, v any) error {
-	raw, err := s.body(c)
-	if err != nil {
-		return err
-	}
-	if err := adminwire.Decode(raw, v); err != nil {
-		return problem(http.StatusBadRequest, "invalid_request", err.Error())
-	}
-	return nil
-}
-
 // param is a path parameter, unescaped.
 func param(c echo.Context, name string) (string, error) {
 	v, err := url.PathUnescape(c.Param(name))
@@ -210,9 +198,21 @@ func param(c echo.Context, name string) (string, error) {
 
 // registration reads a client registration from the body.
 func (s *server) registration(c echo.Context) (application.RegisterClientInput, error) {
-	var d adminwire.Client
-	if err := s.decode(c, &d); err != nil {
+	raw, err := s.body(c)
+	if err != nil {
 		return application.RegisterClientInput{}, err
+	}
+	return DecodeClient(raw)
+}
+
+// DecodeClient reads a client as POST and PUT take it: a clients file's
+// entry in JSON, with its defaults and its messages. A body that is not
+// that JSON is domain.ErrInvalidRequest; a client that does not hold
+// together is domain.ErrInvalidClientMetadata, from RegisterClient.
+func DecodeClient(raw []byte) (application.RegisterClientInput, error) {
+	var d adminwire.Client
+	if err := adminwire.Decode(raw, &d); err != nil {
+		return application.RegisterClientInput{}, domain.ErrInvalidRequest.With(err.Error())
 	}
 	return d.ToRegistration()
 }

@@ -231,8 +231,25 @@ func TestAdminAPI(t *testing.T) {
 	if err != nil || len(keys) != 1 || keys[0].State != domain.KeyActive || keys[0].Private != nil {
 		t.Errorf("keys: %+v %v", keys, err)
 	}
-	if res, err := admin.RotateKeys(ctx); err != nil || !res.Done || res.Published == "" {
-		t.Errorf("rotate: %+v %v", res, err)
+	rotated, err := admin.RotateKeys(ctx)
+	if err != nil || !rotated.Done || rotated.Published == "" {
+		t.Fatalf("rotate: %+v %v", rotated, err)
+	}
+	if res, err := admin.RevokeKey(ctx, rotated.Published); err != nil || !res.Done || res.Plan.Remove != rotated.Published {
+		t.Errorf("revoke the published key: %+v %v", res, err)
+	}
+	if _, err := admin.RevokeKey(ctx, "no-such-kid"); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("revoke an unknown key: %v", err)
+	}
+	if keys, _ := admin.ListKeys(ctx); len(keys) != 1 {
+		t.Errorf("keys after revoking the published one: %+v", keys)
+	}
+
+	// PUT replaces whole: the opaque client becomes a JWT client.
+	replace := opaque
+	replace.Client.TokenFormat = domain.FormatJWT
+	if res, err := admin.ApplyClient(ctx, replace); err != nil || res.Created || res.Client.TokenFormat != domain.FormatJWT {
+		t.Errorf("replace: %+v %v", res, err)
 	}
 
 	if err := admin.DeleteClient(ctx, "reports"); err != nil {
