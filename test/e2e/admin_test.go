@@ -348,3 +348,24 @@ func TestAdminAPIChangesReachTheOtherNode(t *testing.T) {
 	waitRefused(t, b, jwt, time.Now().Add(5*time.Second))
 	waitInactive(t, b, jwt, time.Now().Add(5*time.Second))
 }
+
+// Without Redis, a revocation made by a command on the database (the
+// CLI's direct mode) reaches a running node by its periodic reload, within
+// client-cache-ttl, for the JWTs its resource role verified and cached.
+func TestClientRevocationWithoutTheFeedReachesTheNode(t *testing.T) {
+	n := startNode(t, func(c *bootstrap.Config) { c.ClientCacheTTL = 200 * time.Millisecond })
+	jwt := n.token(t, jwtClient[0], jwtClient[1], "country.read")
+	if r := get(t, n.ResourceURL+"/country/code/AUS", jwt); r.Status != http.StatusOK {
+		t.Fatalf("JWT: %d", r.Status)
+	}
+	admin, err := bootstrap.OpenAdmin(t.Context(), n.Config, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.RevokeClientTokens(t.Context(), jwtClient[0]); err != nil {
+		t.Fatal(err)
+	}
+	waitRefused(t, n, jwt, time.Now().Add(10*time.Second))
+	waitInactive(t, n, jwt, time.Now().Add(10*time.Second))
+}
