@@ -53,3 +53,19 @@ func rand8(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:4])
 }
+
+// Client certificates come over TLS: the CA file without a certificate of
+// the server's own is refused at start, and so is a file without a CA.
+func TestAdminClientCAFileNeedsTLS(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty.pem")
+	if err := os.WriteFile(empty, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := Defaults()
+	c.AdminClientCAFile = empty
+	err := c.Validate()
+	if err == nil || !strings.Contains(err.Error(), "admin-client-ca-file needs tls-cert-file") || !strings.Contains(err.Error(), "no PEM certificate") {
+		t.Errorf("Validate: %v", err)
+	}
+}

@@ -84,6 +84,9 @@ type Config struct {
 	// The admin API's token: see adminTokenHash.
 	AdminTokenFile   string
 	AdminTokenSHA256 string
+	// AdminClientCAFile turns on TLS with client certificates on the
+	// management listener: see managementTLS.
+	AdminClientCAFile string
 
 	// TLS of the auth and resource listeners: see newServerTLS.
 	TLSCertFile   string

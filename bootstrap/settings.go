@@ -55,6 +55,7 @@ var Settings = []Setting{
 	{"admin-addr", "127.0.0.1:8095", "management listener: Prometheus metrics at /metrics and the admin API at /admin/v1; keep it off the public network; empty is off", func(c *Config) any { return &c.AdminAddr }},
 	{"admin-token-file", "", "file holding the admin API's token (at least 32 characters), or sha256:<hex> of it; read at start, only its hash kept; without it or admin-token-sha256 the admin API refuses every request", func(c *Config) any { return &c.AdminTokenFile }},
 	{"admin-token-sha256", "", "hex SHA-256 of the admin API's token, instead of admin-token-file", func(c *Config) any { return &c.AdminTokenSHA256 }},
+	{"admin-client-ca-file", "", "PEM bundle of CAs whose client certificates the admin API accepts as well as the token; with it the management listener serves TLS with tls-cert-file, which it needs", func(c *Config) any { return &c.AdminClientCAFile }},
 	{"tls-cert-file", "", "PEM certificate chain the auth and resource listeners serve over TLS (HTTP/2 on); read again when it changes; empty serves plain HTTP", func(c *Config) any { return &c.TLSCertFile }},
 	{"tls-key-file", "", "PEM private key of tls-cert-file", func(c *Config) any { return &c.TLSKeyFile }},
 	{"tls-min-version", "1.2", "oldest TLS version accepted: 1.2 or 1.3", func(c *Config) any { return &c.TLSMinVersion }},

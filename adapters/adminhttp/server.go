@@ -69,6 +69,10 @@ type Options struct {
 	// TokenSHA256 is the SHA-256 of the admin token. Empty refuses every
 	// request: the API is off.
 	TokenSHA256 []byte
+	// ClientCertificates admits, as well, a request over TLS whose client
+	// certificate the listener verified (its ClientCAs are the admin
+	// CAs): the listener is configured for it.
+	ClientCertificates bool
 	// MaxBodyBytes bounds request bodies.
 	MaxBodyBytes int64
 	// Logger receives one line per request and internal errors.
@@ -130,7 +134,13 @@ func (s *server) routes() []route {
 // token itself is never held. Loopback is no exception.
 func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if s.opts.ClientCertificates && clientCertificate(c.Request()) != "" {
+			return next(c)
+		}
 		if len(s.opts.TokenSHA256) != sha256.Size {
+			if s.opts.ClientCertificates {
+				return problem(http.StatusUnauthorized, "unauthorized", "a client certificate of the admin CAs is required")
+			}
 			return problem(http.StatusUnauthorized, "admin_api_off",
 				"the admin API is off: start sigil with admin-token-file or admin-token-sha256")
 		}
@@ -153,7 +163,17 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// accessLog writes one line per request, without its headers or body.
+// clientCertificate is the subject of the client certificate the TLS
+// handshake verified, "" when there is none.
+func clientCertificate(r *http.Request) string {
+	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
+		return ""
+	}
+	return r.TLS.VerifiedChains[0][0].Subject.String()
+}
+
+// accessLog writes one line per request, without its headers or body,
+// naming the client certificate when one was verified.
 func (s *server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
@@ -162,10 +182,15 @@ func (s *server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err)
 		}
 		r := c.Request()
-		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		attrs := []slog.Attr{
 			slog.String("role", "admin"), slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", c.Response().Status), slog.Float64("duration_s", time.Since(start).Seconds()),
-			slog.String("remote_addr", c.RealIP()))
+			slog.String("remote_addr", c.RealIP()),
+		}
+		if subject := clientCertificate(r); subject != "" {
+			attrs = append(attrs, slog.String("client_certificate", subject))
+		}
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 		return nil
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -22,6 +24,7 @@ import (
 	"github.com/sigilauth/sigil/application"
 	"github.com/sigilauth/sigil/bootstrap"
 	"github.com/sigilauth/sigil/domain"
+	"github.com/sigilauth/sigil/test/testenv"
 )
 
 // adminToken is the e2e tests' admin token: 44 characters, as
@@ -368,4 +371,61 @@ func TestClientRevocationWithoutTheFeedReachesTheNode(t *testing.T) {
 	}
 	waitRefused(t, n, jwt, time.Now().Add(10*time.Second))
 	waitInactive(t, n, jwt, time.Now().Add(10*time.Second))
+}
+
+// With admin-client-ca-file the management listener serves TLS, and the
+// admin API admits a client certificate of those CAs as it admits the
+// token; a certificate of another CA fails the handshake, and /metrics
+// still needs none.
+func TestAdminAPIWithClientCertificates(t *testing.T) {
+	ca, other, dir := testenv.NewCA(t), testenv.NewCA(t), t.TempDir()
+	certFile, keyFile := ca.WriteCert(t, dir, "sigil")
+	caFile := filepath.Join(dir, "admin-ca.pem")
+	if err := os.WriteFile(caFile, ca.PEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n := startNode(t, func(c *bootstrap.Config) {
+		c.TLSCertFile, c.TLSKeyFile, c.AdminClientCAFile = certFile, keyFile, caFile
+		c.AdminTokenSHA256 = tokenSHA256()
+	})
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca.PEM)
+	clientWith := func(certs ...tls.Certificate) *http.Client {
+		return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{RootCAs: pool, Certificates: certs}}}
+	}
+	u := "https://" + n.Config.AdminAddr + "/admin/v1/clients"
+	status := func(hc *http.Client, auth string) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		res, err := hc.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", u, err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if s := status(clientWith(ca.IssueClient(t, "operator")), ""); s != http.StatusOK {
+		t.Errorf("with a client certificate of the admin CA: %d, want 200", s)
+	}
+	if s := status(clientWith(), ""); s != http.StatusUnauthorized {
+		t.Errorf("without a certificate or token: %d, want 401", s)
+	}
+	if s := status(clientWith(), "Bearer "+adminToken); s != http.StatusOK {
+		t.Errorf("with the token: %d, want 200", s)
+	}
+	if _, err := clientWith(other.IssueClient(t, "intruder")).Get(u); err == nil {
+		t.Error("a certificate of another CA was accepted")
+	}
+	if res, err := clientWith().Get("https://" + n.Config.AdminAddr + "/metrics"); err != nil || res.StatusCode != http.StatusOK {
+		t.Errorf("metrics over TLS without a certificate: %v %v", res, err)
+	} else {
+		res.Body.Close()
+	}
+	if !strings.Contains(n.Logs.String(), `client_certificate="CN=operator"`) {
+		t.Error("the access line does not name the client certificate")
+	}
 }
