@@ -1,11 +1,11 @@
 package adminhttp
 
 import (
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/labstack/echo/v4"
 	"gopkg.in/yaml.v3"
 )
 
@@ -31,15 +31,23 @@ func TestOpenAPIListsEveryRoute(t *testing.T) {
 			documented = append(documented, strings.ToUpper(method)+" "+path)
 		}
 	}
-	served := []string{http.MethodGet + " " + OpenAPIPath}
-	for _, r := range (&server{}).routes() {
-		segs := strings.Split(Prefix+r.path, "/")
+	// The routes as the router holds them, less those Echo adds itself
+	// to answer unmatched paths under the group.
+	var served []string
+	for _, r := range New(nil, Options{}).(*echo.Echo).Routes() {
+		if strings.HasSuffix(r.Path, "*") || r.Method == echo.RouteNotFound {
+			continue
+		}
+		segs := strings.Split(r.Path, "/")
 		for i, s := range segs {
 			if name, ok := strings.CutPrefix(s, ":"); ok {
 				segs[i] = "{" + name + "}"
 			}
 		}
-		served = append(served, r.method+" "+strings.Join(segs, "/"))
+		served = append(served, r.Method+" "+strings.Join(segs, "/"))
+	}
+	if len(served) < len((&server{}).routes())+1 {
+		t.Fatalf("the router lists %v, fewer than the routes set up", served)
 	}
 	slices.Sort(documented)
 	slices.Sort(served)
