@@ -1,10 +1,14 @@
 package adminhttp_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -237,4 +241,44 @@ func TestReplaceCreatesOrReplaces(t *testing.T) {
 		t.Errorf("PUT of an existing client: %d %s", a.status, a.body)
 	}
 	wantProblem(t, call(t, srv, http.MethodPut, "/admin/v1/clients/c1", auth, `{"id":"c2","scopes":["a"]}`), http.StatusUnprocessableEntity, "invalid_client_metadata")
+}
+
+// failingOps fails every listing with err.
+type failingOps struct {
+	*ops
+	err error
+}
+
+func (f failingOps) ListClients(context.Context) ([]domain.Client, error) { return nil, f.err }
+
+// An outage is 503 with Retry-After; anything else unknown is 500, and
+// its text is logged, never sent.
+func TestInternalErrorsDoNotLeak(t *testing.T) {
+	for _, c := range []struct {
+		err    error
+		status int
+		code   string
+	}{
+		{fmt.Errorf("list clients: %w", domain.ErrTemporarilyUnavailable), http.StatusServiceUnavailable, "temporarily_unavailable"},
+		{errors.New("pq: relation sigil_clients does not exist at 10.0.0.5"), http.StatusInternalServerError, "server_error"},
+	} {
+		var logs bytes.Buffer
+		mux := http.NewServeMux()
+		mux.Handle(adminhttp.Prefix+"/", adminhttp.New(failingOps{newOps(), c.err}, adminhttp.Options{
+			TokenSHA256: hashOf(token), Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		}))
+		srv := httptest.NewServer(mux)
+		a := call(t, srv, http.MethodGet, "/admin/v1/clients", "Bearer "+token, "")
+		srv.Close()
+		wantProblem(t, a, c.status, c.code)
+		if strings.Contains(a.body, "10.0.0.5") || strings.Contains(a.body, "sigil_clients") {
+			t.Errorf("the answer leaks the internal error: %s", a.body)
+		}
+		if c.status == http.StatusServiceUnavailable && a.header.Get("Retry-After") == "" {
+			t.Error("503 without Retry-After")
+		}
+		if c.status == http.StatusInternalServerError && !strings.Contains(logs.String(), "10.0.0.5") {
+			t.Error("the internal error was not logged")
+		}
+	}
 }
