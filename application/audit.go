@@ -26,6 +26,20 @@ const (
 	AuditKeyActivated AuditKind = "key_activated"
 	AuditKeyRetired   AuditKind = "key_retired"
 	AuditKeyRemoved   AuditKind = "key_removed"
+	// AuditClientCreated, AuditClientChanged: ClientID, and Changed, the
+	// names (as in a clients file) of the fields set or changed; a client
+	// replaced whole lists every field it has. AuditClientDeleted:
+	// ClientID.
+	AuditClientCreated AuditKind = "client_created"
+	AuditClientChanged AuditKind = "client_changed"
+	AuditClientDeleted AuditKind = "client_deleted"
+	// AuditSecretAdded, AuditSecretExpired: ClientID, SecretID and
+	// ExpiresAt, when the secret stops being valid (absent for never).
+	AuditSecretAdded   AuditKind = "secret_added"
+	AuditSecretExpired AuditKind = "secret_expired"
+	// AuditClientTokensRevoked: ClientID and IssuedBefore: every token of
+	// the client issued up to that second is refused.
+	AuditClientTokensRevoked AuditKind = "client_tokens_revoked"
 )
 
 // AuditEvent is one change worth a trail: who got or lost which token,
@@ -41,6 +55,12 @@ type AuditEvent struct {
 	KID       string
 	// Algorithm is the signing algorithm of a JWT issued.
 	Algorithm domain.Algorithm
+	// SecretID names a client secret (never the secret itself).
+	SecretID string
+	// IssuedBefore is the time of a revocation of a client's tokens.
+	IssuedBefore time.Time
+	// Changed names the client fields a change set.
+	Changed []string
 }
 
 // audit hands e to a, if there is one.

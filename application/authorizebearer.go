@@ -52,7 +52,7 @@ func (h *AuthorizeBearer) Handle(ctx context.Context, in AuthorizeBearerInput) (
 		}
 		return domain.Token{}, fmt.Errorf("check bearer token: %w", err)
 	}
-	if h.revoked.Revoked(t.ID) {
+	if h.revoked.Revoked(t.ID) || h.revoked.ClientRevoked(t.ClientID, t.IssuedAt) {
 		return domain.Token{}, domain.ErrInvalidToken.With("the token was revoked")
 	}
 	if h.audience != "" && !slices.Contains(t.Audience, h.audience) {

@@ -48,6 +48,10 @@ func NewIntrospect(auth *AuthenticateClient, store TokenStore, verifier AccessTo
 	}
 }
 
+// HonourClientRevocations makes every token of a client whose tokens were
+// revoked as a whole (RevokeClientTokens) inactive, by the times in set.
+func (h *Introspect) HonourClientRevocations(set *RevocationSet) { h.lookup.clients = set }
+
 // Handle answers an introspection request. Unknown, expired and malformed
 // tokens are simply inactive (RFC 7662 §2.2).
 func (h *Introspect) Handle(ctx context.Context, in IntrospectInput) (Introspection, error) {
@@ -86,7 +90,7 @@ func (h *Introspect) introspect(ctx context.Context, raw string) (Introspection,
 	if err != nil {
 		return Introspection{}, fmt.Errorf("introspect: %w", err)
 	}
-	if !found || !t.ActiveAt(h.clock.Now(), 0) {
+	if !found || !t.ActiveAt(h.clock.Now(), 0) || h.lookup.clients.ClientRevoked(t.ClientID, t.IssuedAt) {
 		return Introspection{}, nil
 	}
 	return Introspection{Active: true, Token: t}, nil
@@ -97,6 +101,8 @@ type tokenLookup struct {
 	store    TokenStore
 	verifier AccessTokenVerifier
 	denied   DenyList
+	// clients, when set, holds the revocations of whole clients' tokens.
+	clients *RevocationSet
 }
 
 // find returns the token raw stands for; found is false for anything that

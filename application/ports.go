@@ -157,6 +157,22 @@ type DenyLister interface {
 	ListDenied(ctx context.Context) ([]domain.Event, error)
 }
 
+// ClientRevocationStore keeps, per client, the time up to which all its
+// tokens are revoked (RevokeClientTokens), so that nodes that missed the
+// feed's message, or have none, still learn of it.
+type ClientRevocationStore interface {
+	// RevokeClientTokens records that the tokens of client issued up to
+	// before are revoked; a later call for the client replaces the time.
+	RevokeClientTokens(ctx context.Context, client string, before time.Time) error
+	ClientRevocationLister
+}
+
+// ClientRevocationLister lists every client revocation as
+// domain.EventClientTokensRevoked events.
+type ClientRevocationLister interface {
+	ListClientRevocations(ctx context.Context) ([]domain.Event, error)
+}
+
 // KeyGenerator makes a new signing key for an algorithm.
 type KeyGenerator interface {
 	GenerateSigningKey(alg domain.Algorithm) (domain.SigningKey, error)

@@ -52,33 +52,18 @@ func (h *RegisterClient) Handle(ctx context.Context, in RegisterClientInput) err
 	c.Secrets = nil
 	c.AllowedScopes = domain.NewScopes(c.AllowedScopes...)
 	c.DefaultScopes = domain.NewScopes(c.DefaultScopes...)
-	if h.maxLifetime > 0 && c.Lifetime() > h.maxLifetime {
-		return domain.ErrInvalidClientMetadata.With(fmt.Sprintf(
-			"token_lifetime %s is longer than %s, the longest the signing keys' retire period keeps valid: its tokens would fail before they expire",
-			c.Lifetime(), h.maxLifetime))
+	if err := h.checkLifetime(c); err != nil {
+		return err
 	}
-	sealed := c.AllowsAuthMethod(domain.AuthClientSecretJWT)
 	seen := map[string]bool{}
 	for _, s := range in.Secrets {
 		if s.ID == "" || seen[s.ID] {
 			return domain.ErrInvalidClientMetadata.With("each secret needs a distinct id")
 		}
 		seen[s.ID] = true
-		if s.Secret == "" {
-			return domain.ErrInvalidClientMetadata.With("secret " + s.ID + " is empty")
-		}
-		if sealed && len(s.Secret) < minJWTSecretBytes {
-			return domain.ErrInvalidClientMetadata.With("a client_secret_jwt secret needs at least 32 bytes")
-		}
-		hash, err := h.hasher.HashSecret(s.Secret)
+		cs, err := h.secret(c, s)
 		if err != nil {
-			return fmt.Errorf("hash secret: %w", err)
-		}
-		cs := domain.ClientSecret{ID: s.ID, Hash: hash, ExpiresAt: s.ExpiresAt}
-		if sealed {
-			if cs.Sealed, err = h.box.Seal([]byte(s.Secret)); err != nil {
-				return fmt.Errorf("seal secret: %w", err)
-			}
+			return err
 		}
 		c.Secrets = append(c.Secrets, cs)
 	}
@@ -89,4 +74,37 @@ func (h *RegisterClient) Handle(ctx context.Context, in RegisterClientInput) err
 		return fmt.Errorf("save client: %w", err)
 	}
 	return nil
+}
+
+// checkLifetime refuses a client whose tokens would outlive their key.
+func (h *RegisterClient) checkLifetime(c domain.Client) error {
+	if h.maxLifetime > 0 && c.Lifetime() > h.maxLifetime {
+		return domain.ErrInvalidClientMetadata.With(fmt.Sprintf(
+			"token_lifetime %s is longer than %s, the longest the signing keys' retire period keeps valid: its tokens would fail before they expire",
+			c.Lifetime(), h.maxLifetime))
+	}
+	return nil
+}
+
+// secret turns s into the stored secret of client c: its slow hash, and
+// for a client allowed client_secret_jwt a sealed copy.
+func (h *RegisterClient) secret(c domain.Client, s SecretSpec) (domain.ClientSecret, error) {
+	if s.Secret == "" {
+		return domain.ClientSecret{}, domain.ErrInvalidClientMetadata.With("secret " + s.ID + " is empty")
+	}
+	sealed := c.AllowsAuthMethod(domain.AuthClientSecretJWT)
+	if sealed && len(s.Secret) < minJWTSecretBytes {
+		return domain.ClientSecret{}, domain.ErrInvalidClientMetadata.With("a client_secret_jwt secret needs at least 32 bytes")
+	}
+	hash, err := h.hasher.HashSecret(s.Secret)
+	if err != nil {
+		return domain.ClientSecret{}, fmt.Errorf("hash secret: %w", err)
+	}
+	cs := domain.ClientSecret{ID: s.ID, Hash: hash, ExpiresAt: s.ExpiresAt}
+	if sealed {
+		if cs.Sealed, err = h.box.Seal([]byte(s.Secret)); err != nil {
+			return domain.ClientSecret{}, fmt.Errorf("seal secret: %w", err)
+		}
+	}
+	return cs, nil
 }

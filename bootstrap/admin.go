@@ -2,6 +2,7 @@ package bootstrap
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"go.uber.org/dig"
 	"go.uber.org/fx"
 
+	"github.com/sigilauth/sigil/adapters/adminhttp"
 	"github.com/sigilauth/sigil/adapters/gormstore"
 	"github.com/sigilauth/sigil/adapters/redisstore"
 	"github.com/sigilauth/sigil/application"
@@ -16,20 +18,33 @@ import (
 )
 
 // Admin is what the `sigil clients` and `sigil keys` commands work with,
-// over the configured database. It is built from the same modules as
-// `sigil serve` (the database opened, guarded and migrated alike, Redis
-// with the same options), in an fx app of its own that Close stops.
+// over the configured database, and what the admin API on the management
+// listener serves: its methods are the admin operations
+// (adminhttp.Operations), each one use case. The commands build it with
+// OpenAdmin from the same modules as `sigil serve` (the database opened,
+// guarded and migrated alike, Redis with the same options), in an fx app of
+// its own that Close stops; `sigil serve` builds it in its own graph, from
+// the same constructors (adminOps).
 type Admin struct {
 	Register *application.RegisterClient
 	Clients  *gormstore.Clients
 	Keys     *gormstore.Keys
 	Rotate   *application.RotateSigningKeys
 	// Events reaches the running nodes: the Redis feed when Redis is
-	// configured; otherwise nothing (nodes notice changes within their
-	// cache lifetimes).
+	// configured; otherwise, for a command, nothing (nodes notice changes
+	// within their cache lifetimes), and in `sigil serve` the node itself.
 	Events application.EventPublisher
+
+	apply  *application.ApplyClient
+	patch  *application.PatchClient
+	delete *application.DeleteClient
+	add    *application.AddClientSecret
+	expire *application.ExpireClientSecret
+	revoke *application.RevokeClientTokens
 	app    *fx.App
 }
+
+var _ adminhttp.Operations = (*Admin)(nil)
 
 // OpenAdmin opens and migrates the configured database, and connects to
 // Redis when it is configured, without waiting for it to answer: a
@@ -59,9 +74,8 @@ func openAdmin(ctx context.Context, c Config, log *slog.Logger) (*Admin, error) 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	a := &Admin{}
-	app := fx.New(adminApp(c, log),
-		fx.Populate(&a.Register, &a.Clients, &a.Keys, &a.Rotate, &a.Events))
+	var a *Admin
+	app := fx.New(adminApp(c, log), fx.Populate(&a))
 	if err := app.Err(); err != nil {
 		// The constructor's own error (no key-encryption key, an unknown
 		// driver), not fx's account of the graph around it.
@@ -83,13 +97,89 @@ func adminApp(c Config, log *slog.Logger) fx.Option {
 		JoseModule,
 		SecretHashModule,
 		fx.Provide(
-			newRegisterClient,
 			// The commands' own ring: only the rotation's bookkeeping reads
 			// it, the running nodes reload theirs.
 			func() *application.KeyRing { return &application.KeyRing{} },
 			newRotateSigningKeys,
 		),
+		adminOps(),
 	)
+}
+
+// adminOps are the admin operations' use cases and Admin, over the
+// registry itself (never the auth role's cache of it), for the commands'
+// graph and the auth role's alike.
+func adminOps() fx.Option {
+	return fx.Provide(
+		newRegisterClient,
+		newApplyClient,
+		newPatchClient,
+		newRevokeClientTokens,
+		newDeleteClient,
+		newAddClientSecret,
+		newExpireClientSecret,
+		newAdmin,
+	)
+}
+
+func newApplyClient(r *application.RegisterClient, clients *gormstore.Clients, events application.EventPublisher, a application.Auditor) *application.ApplyClient {
+	h := application.NewApplyClient(r, clients, events)
+	h.AuditTo(a)
+	return h
+}
+
+func newPatchClient(clients *gormstore.Clients, r *application.RegisterClient, events application.EventPublisher, a application.Auditor) *application.PatchClient {
+	h := application.NewPatchClient(clients, r, events)
+	h.AuditTo(a)
+	return h
+}
+
+func newRevokeClientTokens(clients *gormstore.Clients, store application.ClientRevocationStore, events application.EventPublisher,
+	clock application.Clock, a application.Auditor) *application.RevokeClientTokens {
+	h := application.NewRevokeClientTokens(clients, store, events, clock)
+	h.AuditTo(a)
+	return h
+}
+
+func newDeleteClient(clients *gormstore.Clients, revoke *application.RevokeClientTokens, events application.EventPublisher, a application.Auditor) *application.DeleteClient {
+	h := application.NewDeleteClient(clients, revoke, events)
+	h.AuditTo(a)
+	return h
+}
+
+// newAddClientSecret makes secrets from the system's randomness.
+func newAddClientSecret(clients *gormstore.Clients, r *application.RegisterClient, events application.EventPublisher, a application.Auditor) *application.AddClientSecret {
+	h := application.NewAddClientSecret(clients, r, rand.Reader, events)
+	h.AuditTo(a)
+	return h
+}
+
+func newExpireClientSecret(clients *gormstore.Clients, clock application.Clock, events application.EventPublisher, a application.Auditor) *application.ExpireClientSecret {
+	h := application.NewExpireClientSecret(clients, clock, events)
+	h.AuditTo(a)
+	return h
+}
+
+type adminParams struct {
+	fx.In
+	Register *application.RegisterClient
+	Clients  *gormstore.Clients
+	Keys     *gormstore.Keys
+	Rotate   *application.RotateSigningKeys
+	Events   application.EventPublisher
+	Apply    *application.ApplyClient
+	Patch    *application.PatchClient
+	Delete   *application.DeleteClient
+	Add      *application.AddClientSecret
+	Expire   *application.ExpireClientSecret
+	Revoke   *application.RevokeClientTokens
+}
+
+func newAdmin(p adminParams) *Admin {
+	return &Admin{
+		Register: p.Register, Clients: p.Clients, Keys: p.Keys, Rotate: p.Rotate, Events: p.Events,
+		apply: p.Apply, patch: p.Patch, delete: p.Delete, add: p.Add, expire: p.Expire, revoke: p.Revoke,
+	}
 }
 
 // adminEvents is how a command tells the running nodes of a change: over
@@ -116,8 +206,12 @@ func newRegisterClient(clients *gormstore.Clients, hasher application.SecretHash
 // moments, unless a statement is still running.
 const adminStopTimeout = 10 * time.Second
 
-// Close releases the database and Redis.
+// Close releases the database and Redis; the Admin of `sigil serve` has
+// nothing of its own to release.
 func (a *Admin) Close() error {
+	if a.app == nil {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), adminStopTimeout)
 	defer cancel()
 	return a.app.Stop(ctx)
@@ -133,3 +227,88 @@ func (a *Admin) ClientChanged(ctx context.Context, id string) error {
 type noEvents struct{}
 
 func (noEvents) Publish(context.Context, domain.Event) error { return nil }
+
+// CreateClient registers a new client; an id in use gives
+// domain.ErrConflict. The client is returned as stored, without secret
+// material.
+func (a *Admin) CreateClient(ctx context.Context, in application.RegisterClientInput) (domain.Client, error) {
+	res, err := a.apply.Handle(ctx, application.ApplyClientInput{Registration: in, Create: true})
+	return res.Client, err
+}
+
+// ApplyClient creates or replaces a client, as `sigil clients apply` does
+// for each client of a file, and audits it.
+func (a *Admin) ApplyClient(ctx context.Context, in application.RegisterClientInput) (application.ApplyClientResult, error) {
+	return a.apply.Handle(ctx, application.ApplyClientInput{Registration: in})
+}
+
+// GetClient returns a client without secret material, or domain.ErrNotFound.
+func (a *Admin) GetClient(ctx context.Context, id string) (domain.Client, error) {
+	c, err := a.Clients.FindClient(ctx, id)
+	if err != nil {
+		return domain.Client{}, err
+	}
+	return application.WithoutSecretMaterial(c), nil
+}
+
+// ListClients returns every client, ordered by id, without secret material.
+func (a *Admin) ListClients(ctx context.Context) ([]domain.Client, error) {
+	list, err := a.Clients.ListClients(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i, c := range list {
+		list[i] = application.WithoutSecretMaterial(c)
+	}
+	return list, nil
+}
+
+// PatchClient changes some fields of a client.
+func (a *Admin) PatchClient(ctx context.Context, id string, p application.ClientPatch) (domain.Client, error) {
+	return a.patch.Handle(ctx, application.PatchClientInput{ID: id, Patch: p})
+}
+
+// DeleteClient deletes a client and revokes its tokens.
+func (a *Admin) DeleteClient(ctx context.Context, id string) error {
+	return a.delete.Handle(ctx, id)
+}
+
+// AddSecret adds a secret to a client; an empty s.Secret has the server
+// make one, returned once in the result.
+func (a *Admin) AddSecret(ctx context.Context, clientID string, s application.SecretSpec) (application.AddedSecret, error) {
+	return a.add.Handle(ctx, application.AddClientSecretInput{ClientID: clientID, Secret: s})
+}
+
+// ExpireSecret ends a secret's validity at at, or now for zero, and
+// returns when it ends.
+func (a *Admin) ExpireSecret(ctx context.Context, clientID, secretID string, at time.Time) (time.Time, error) {
+	return a.expire.Handle(ctx, application.ExpireClientSecretInput{ClientID: clientID, SecretID: secretID, At: at})
+}
+
+// RevokeClientTokens revokes every token of a client and returns the
+// revocation time.
+func (a *Admin) RevokeClientTokens(ctx context.Context, clientID string) (time.Time, error) {
+	return a.revoke.Handle(ctx, clientID)
+}
+
+// ListKeys returns the signing keys, oldest first, without key material.
+func (a *Admin) ListKeys(ctx context.Context) ([]domain.SigningKey, error) {
+	keys, err := a.Keys.ListSigningKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range keys {
+		keys[i].Private = nil
+	}
+	return keys, nil
+}
+
+// RotateKeys starts a rotation now, as `sigil keys rotate` does.
+func (a *Admin) RotateKeys(ctx context.Context) (application.RotateResult, error) {
+	return a.Rotate.Handle(ctx, application.RotateInput{Force: true})
+}
+
+// RevokeKey removes a signing key at once, as `sigil keys revoke` does.
+func (a *Admin) RevokeKey(ctx context.Context, kid string) (application.RevokeResult, error) {
+	return a.Rotate.Revoke(ctx, kid)
+}

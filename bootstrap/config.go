@@ -81,6 +81,12 @@ type Config struct {
 	LogFormat LogFormat
 	DebugAddr string
 	AdminAddr string
+	// The admin API's token: see adminTokenHash.
+	AdminTokenFile   string
+	AdminTokenSHA256 string
+	// AdminClientCAFile turns on TLS with client certificates on the
+	// management listener: see managementTLS.
+	AdminClientCAFile string
 	// MetricsClientLimit bounds the client_id label; 0 leaves it out.
 	MetricsClientLimit int
 

@@ -24,13 +24,28 @@ func feedModule(c Config) fx.Option {
 	if c.RedisAddr == "" {
 		return fx.Options(base,
 			fx.Provide(newLocalFeed),
-			fx.Invoke(sweepRevocations),
+			fx.Invoke(sweepRevocations, reloadClientRevocations),
 		)
 	}
 	return fx.Options(base, RedisModule,
 		fx.Provide(func(f *redisstore.Feed) application.EventPublisher { return f }),
-		fx.Invoke(runFeed, sweepRevocations),
+		fx.Invoke(runFeed, sweepRevocations, reloadClientRevocations),
 	)
+}
+
+// reloadClientRevocations reads the revocations of whole clients' tokens
+// from the database at start and then every client-cache-ttl (at least a
+// second): how a node learns of one made where the feed does not reach it
+// (a command without Redis, a lost message) within the time it takes to
+// learn of any other client change.
+func reloadClientRevocations(lc fx.Lifecycle, c Config, log *slog.Logger, revoked *application.RevocationSet, from application.ClientRevocationLister) {
+	load := func(ctx context.Context) {
+		if _, err := revoked.CatchUpClients(ctx, from); err != nil && ctx.Err() == nil {
+			log.Warn("reload client token revocations", "err", err)
+		}
+	}
+	lc.Append(fx.StartHook(func(ctx context.Context) { load(ctx) }))
+	every(lc, max(c.ClientCacheTTL, time.Second), load)
 }
 
 type feedParams struct {
@@ -39,6 +54,7 @@ type feedParams struct {
 	Feed      *redisstore.Feed
 	Revoked   *application.RevocationSet
 	Denied    application.DenyLister
+	Clients   application.ClientRevocationLister
 	Handlers  []func(domain.Event) `group:"feed"`
 	Log       *slog.Logger
 	// State, with the metrics on, follows the subscription.
@@ -66,7 +82,12 @@ func runFeed(p feedParams) {
 						p.Log.Warn("catch up on revocations", "err", err)
 						return
 					}
-					p.Log.Debug("caught up on revocations", "entries", n)
+					m, err := p.Revoked.CatchUpClients(ctx, p.Clients)
+					if err != nil {
+						p.Log.Warn("catch up on client token revocations", "err", err)
+						return
+					}
+					p.Log.Debug("caught up on revocations", "entries", n, "clients", m)
 				})
 			}()
 			return nil

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/fx"
 
+	"github.com/sigilauth/sigil/adapters/adminhttp"
 	"github.com/sigilauth/sigil/adapters/auditlog"
 	"github.com/sigilauth/sigil/adapters/echohttp"
 	"github.com/sigilauth/sigil/application"
@@ -56,8 +57,28 @@ func newHTTPMetrics(reg *prometheus.Registry) (*echohttp.HTTPMetrics, error) {
 	return echohttp.NewHTTPMetrics(reg)
 }
 
-func startManagement(lc fx.Lifecycle, log *slog.Logger, c Config, reg *prometheus.Registry) {
+type managementParams struct {
+	fx.In
+	Lifecycle fx.Lifecycle
+	Log       *slog.Logger
+	Config    Config
+	Registry  *prometheus.Registry
+	// Admin is there when the node runs the auth role: the admin API
+	// changes the authorization server's clients and keys.
+	Admin *Admin `optional:"true"`
+	TLS   serverTLS
+}
+
+func startManagement(p managementParams) error {
+	lc, log, c, reg := p.Lifecycle, p.Log, p.Config, p.Registry
 	mux := http.NewServeMux()
+	tlsConf, err := managementTLS(c, p.TLS)
+	if err != nil {
+		return err
+	}
+	if err := mountAdminAPI(mux, p, tlsConf != nil); err != nil {
+		return err
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		// A collector that fails is logged and left out of the scrape,
 		// rather than failing the whole of it.
@@ -66,7 +87,44 @@ func startManagement(lc fx.Lifecycle, log *slog.Logger, c Config, reg *prometheu
 	}))
 	// Plain HTTP, as the profiler: the listener is for loopback or a
 	// private network, where the scraper runs.
-	serve(lc, log, "management", c.AdminAddr, mux, c.MaxHeaderBytes, nil)
+	serve(lc, log, "management", c.AdminAddr, mux, c.MaxHeaderBytes, tlsConf)
+	return nil
+}
+
+// mountAdminAPI serves the admin API under /admin/v1 when the node runs
+// the auth role, and says at start whether it is on: it is off, refusing
+// every request, until an admin token is configured.
+func mountAdminAPI(mux *http.ServeMux, p managementParams, clientCerts bool) error {
+	if p.Admin == nil {
+		p.Log.Info("admin API off: this node does not run the auth role")
+		return nil
+	}
+	hash, err := adminTokenHash(p.Config)
+	if err != nil {
+		return err
+	}
+	scheme := "http://"
+	if clientCerts {
+		scheme = "https://"
+	}
+	url := scheme + p.Config.AdminAddr + adminhttp.Prefix
+	switch {
+	case hash == nil && !clientCerts:
+		p.Log.Info("admin API off: no admin token; set admin-token-file or admin-token-sha256 to turn it on", "url", url)
+	case hash == nil:
+		p.Log.Info("admin API on", "url", url, "auth", "client certificates")
+	case clientCerts:
+		p.Log.Info("admin API on", "url", url, "auth", "token or client certificate")
+	default:
+		p.Log.Info("admin API on", "url", url, "auth", "token")
+	}
+	mux.Handle(adminhttp.Prefix+"/", adminhttp.New(p.Admin, adminhttp.Options{
+		TokenSHA256:        hash,
+		ClientCertificates: clientCerts,
+		MaxBodyBytes:       p.Config.MaxBodyBytes,
+		Logger:             p.Log,
+	}))
+	return nil
 }
 
 // keyCollector reports the auth role's signing keys as its ring holds

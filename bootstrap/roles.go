@@ -116,7 +116,17 @@ func AuthRole() fx.Option {
 				return application.NewPublishMetadata(serverMetadata(c), scopes, r)
 			},
 			application.NewSeedDemoClients,
+			// Introspection refuses the tokens of a client revoked as a
+			// whole; the resource role's handler feeds the same set.
+			fx.Annotate(func(revoked *application.RevocationSet) func(domain.Event) {
+				return func(e domain.Event) {
+					if e.Kind == domain.EventClientTokensRevoked {
+						revoked.Apply(e)
+					}
+				}
+			}, fx.ResultTags(`group:"feed"`)),
 		),
+		adminOps(),
 		fx.Invoke(startAuth, registerKeyMetrics, registerAuthCacheMetrics),
 	)
 }
@@ -398,11 +408,15 @@ type introspectParams struct {
 	Ring         *application.KeyRing
 	Signer       application.IntrospectionSigner
 	Config       Config
+	Revoked      *application.RevocationSet
 }
 
-// newIntrospect is the introspection endpoint's use case.
+// newIntrospect is the introspection endpoint's use case, which answers
+// the tokens of a client revoked as a whole inactive.
 func newIntrospect(p introspectParams) *application.Introspect {
-	return application.NewIntrospect(p.Authenticate, p.Tokens, p.Verifier, p.Denied, p.Clock, p.Ring, p.Signer, p.Config.Issuer())
+	h := application.NewIntrospect(p.Authenticate, p.Tokens, p.Verifier, p.Denied, p.Clock, p.Ring, p.Signer, p.Config.Issuer())
+	h.HonourClientRevocations(p.Revoked)
+	return h
 }
 
 // newAuthServerKeySet fetches and caches the authorization server's JWKS

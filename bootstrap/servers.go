@@ -33,6 +33,12 @@ import (
 // adds h2 to the offered protocols); a plain HTTP request there is
 // answered 400 by net/http.
 func serve(lc fx.Lifecycle, log *slog.Logger, role, addr string, handler http.Handler, maxHeaderBytes int, tlsConf *tls.Config) {
+	// Each server gets a copy: net/http writes its protocols (h2) into the
+	// configuration as the server starts, and the listeners of one node
+	// share the certificate's.
+	if tlsConf != nil {
+		tlsConf = tlsConf.Clone()
+	}
 	srv := &http.Server{
 		TLSConfig:         tlsConf,
 		Addr:              addr,

@@ -39,6 +39,7 @@ var GormModule = fx.Module("gormstore",
 		func(k *gormstore.Keys) application.KeyStore { return k },
 		fx.Annotate(gormstore.NewCountries, fx.As(new(application.CountryFinder))),
 		fx.Annotate(gormstore.NewLocker, fx.As(new(application.Locker))),
+		fx.Annotate(gormstore.NewClientRevocations, fx.As(new(application.ClientRevocationStore)), fx.As(new(application.ClientRevocationLister))),
 		fx.Annotate(databaseReadiness, fx.ResultTags(`name:"database"`)),
 	),
 )

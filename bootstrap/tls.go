@@ -121,6 +121,47 @@ func (c Config) validateTLS(add func(format string, a ...any)) {
 			add("%v", err)
 		}
 	}
+	if c.AdminClientCAFile != "" {
+		if !c.TLSEnabled() {
+			add("admin-client-ca-file needs tls-cert-file and tls-key-file: client certificates come over TLS")
+		}
+		if _, err := adminClientCAs(c.AdminClientCAFile); err != nil {
+			add("%v", err)
+		}
+	}
+}
+
+// adminClientCAs are the CAs of admin-client-ca-file alone: the system's
+// are not trusted to name an administrator.
+func adminClientCAs(caFile string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("admin-client-ca-file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("admin-client-ca-file %s: no PEM certificate in it", caFile)
+	}
+	return pool, nil
+}
+
+// managementTLS is the management listener's TLS: none unless
+// admin-client-ca-file is set (it stays plain HTTP, for loopback or a
+// private network, as the profiler); with it, the public listeners'
+// certificate, and client certificates of those CAs verified when given,
+// so that a scraper without one still reads /metrics.
+func managementTLS(c Config, public serverTLS) (*tls.Config, error) {
+	if c.AdminClientCAFile == "" || public.config == nil {
+		return nil, nil
+	}
+	pool, err := adminClientCAs(c.AdminClientCAFile)
+	if err != nil {
+		return nil, err
+	}
+	conf := public.config.Clone()
+	conf.ClientAuth = tls.VerifyClientCertIfGiven
+	conf.ClientCAs = pool
+	return conf, nil
 }
 
 // loopbackOnly tells whether addr, a listen address, is reachable from

@@ -102,6 +102,10 @@ var (
 // when nothing matches. Adapters translate their own not-found errors to it.
 var ErrNotFound = errors.New("not found")
 
+// ErrConflict is returned when something to be created exists already (a
+// client id, a secret id).
+var ErrConflict = errors.New("already exists")
+
 // ErrMalformedCountryCode is returned for a country code that is neither
 // two nor three ASCII letters.
 var ErrMalformedCountryCode = errors.New("country code must be 2 or 3 letters")

@@ -26,7 +26,7 @@ func (l *Logger) Audit(ctx context.Context, e application.AuditEvent) {
 	if !l.log.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
-	attrs := make([]slog.Attr, 0, 9)
+	attrs := make([]slog.Attr, 0, 12)
 	attrs = append(attrs, slog.Bool("audit", true), slog.String("event", string(e.Kind)))
 	add := func(key, value string) {
 		if value != "" {
@@ -45,5 +45,12 @@ func (l *Logger) Audit(ctx context.Context, e application.AuditEvent) {
 	}
 	add("kid", e.KID)
 	add("alg", string(e.Algorithm))
+	add("secret_id", e.SecretID)
+	if !e.IssuedBefore.IsZero() {
+		attrs = append(attrs, slog.Int64("issued_before", e.IssuedBefore.Unix()))
+	}
+	if len(e.Changed) > 0 {
+		attrs = append(attrs, slog.Any("changed", e.Changed))
+	}
 	l.log.LogAttrs(ctx, slog.LevelInfo, "audit", attrs...)
 }

@@ -59,3 +59,25 @@ func TestAuditRecordShape(t *testing.T) {
 		t.Error("an audit record was written below the logger's level")
 	}
 }
+
+// The client events carry their own fields, and never a secret.
+func TestAuditClientEvents(t *testing.T) {
+	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		e    application.AuditEvent
+		want string
+	}{
+		{application.AuditEvent{Kind: application.AuditClientChanged, ClientID: "c1", Changed: []string{"scopes"}},
+			`{"audit":true,"changed":["scopes"],"client_id":"c1","event":"client_changed","level":"INFO","msg":"audit"}`},
+		{application.AuditEvent{Kind: application.AuditSecretExpired, ClientID: "c1", SecretID: "s1", ExpiresAt: at},
+			`{"audit":true,"client_id":"c1","event":"secret_expired","exp":1796126400,"level":"INFO","msg":"audit","secret_id":"s1"}`},
+		{application.AuditEvent{Kind: application.AuditClientTokensRevoked, ClientID: "c1", IssuedBefore: at},
+			`{"audit":true,"client_id":"c1","event":"client_tokens_revoked","issued_before":1796126400,"level":"INFO","msg":"audit"}`},
+	} {
+		r, _ := record(t, slog.LevelInfo, c.e)
+		delete(r, "time")
+		if got, _ := json.Marshal(r); string(got) != c.want {
+			t.Errorf("%s: record %s\nwant %s", c.e.Kind, got, c.want)
+		}
+	}
+}

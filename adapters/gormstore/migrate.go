@@ -28,6 +28,7 @@ var migrations = []migration{
 	{1, "baseline schema", migrateBaseline},
 	{2, "signing keys sealed and dated", migrateSigningKeyColumns},
 	{3, "lock leases", createLockTable},
+	{4, "client token revocations", createClientRevocationTable},
 }
 
 // Migrate applies the steps of migrations the database has not recorded
@@ -277,6 +278,20 @@ func createLockTable(db *gorm.DB) error {
 	)`).Error
 	if err != nil {
 		return fmt.Errorf("create sigil_locks: %w", err)
+	}
+	return nil
+}
+
+// createClientRevocationTable holds, per client, the time up to which its
+// tokens are revoked (see ClientRevocations). It has no foreign key to
+// sigil_clients on purpose: a deleted client's tokens stay revoked.
+func createClientRevocationTable(db *gorm.DB) error {
+	err := db.Exec(`CREATE TABLE IF NOT EXISTS sigil_client_revocations (
+		client_id TEXT PRIMARY KEY,
+		revoked_before BIGINT NOT NULL
+	)`).Error
+	if err != nil {
+		return fmt.Errorf("create sigil_client_revocations: %w", err)
 	}
 	return nil
 }

@@ -48,12 +48,17 @@ type eventWire struct {
 	KID       string `json:"kid,omitempty"`
 	ClientID  string `json:"cid,omitempty"`
 	ExpiresAt int64  `json:"exp,omitempty"`
+	// IssuedBefore is a client revocation's time in Unix milliseconds.
+	IssuedBefore int64 `json:"ib,omitempty"`
 }
 
 func toEventWire(e domain.Event) eventWire {
 	w := eventWire{Kind: string(e.Kind), JTI: e.JTI, KID: e.KID, ClientID: e.ClientID}
 	if !e.ExpiresAt.IsZero() {
 		w.ExpiresAt = e.ExpiresAt.UnixMilli()
+	}
+	if !e.IssuedBefore.IsZero() {
+		w.IssuedBefore = e.IssuedBefore.UnixMilli()
 	}
 	return w
 }
@@ -62,6 +67,9 @@ func (w eventWire) toDomain() (domain.Event, error) {
 	e := domain.Event{Kind: domain.EventKind(w.Kind), JTI: w.JTI, KID: w.KID, ClientID: w.ClientID}
 	if w.ExpiresAt != 0 {
 		e.ExpiresAt = time.UnixMilli(w.ExpiresAt).UTC()
+	}
+	if w.IssuedBefore != 0 {
+		e.IssuedBefore = time.UnixMilli(w.IssuedBefore).UTC()
 	}
 	// A kind this release does not know passes: the handlers ignore what
 	// they do not handle, and a newer node may send more kinds.
@@ -75,6 +83,8 @@ func (w eventWire) toDomain() (domain.Event, error) {
 		missing = "kid"
 	case e.Kind == domain.EventClientChanged && e.ClientID == "":
 		missing = "client id"
+	case e.Kind == domain.EventClientTokensRevoked && (e.ClientID == "" || e.IssuedBefore.IsZero()):
+		missing = "client id or revocation time"
 	}
 	if missing != "" {
 		return domain.Event{}, fmt.Errorf("event without %s", missing)

@@ -72,7 +72,8 @@ func nothingMore[T any](t *testing.T, ch <-chan T, what string) {
 
 func sameEvent(t *testing.T, got, want domain.Event) {
 	t.Helper()
-	if got.Kind != want.Kind || got.JTI != want.JTI || got.KID != want.KID || got.ClientID != want.ClientID || !got.ExpiresAt.Equal(want.ExpiresAt) {
+	if got.Kind != want.Kind || got.JTI != want.JTI || got.KID != want.KID || got.ClientID != want.ClientID || !got.ExpiresAt.Equal(want.ExpiresAt) ||
+		!got.IssuedBefore.Equal(want.IssuedBefore) {
 		t.Errorf("received %+v, want %+v", got, want)
 	}
 }
@@ -92,6 +93,7 @@ func sampleEvents() []domain.Event {
 		{Kind: domain.EventRevoked, JTI: "8c5e5b4e-7d3a-4a43-9a43-0f4d1a2b3c4d", ExpiresAt: exp},
 		{Kind: domain.EventKeyRemoved, KID: "62849bea-83a4-4ec6-abce-eb5f0989ec36"},
 		{Kind: domain.EventClientChanged, ClientID: "service-client-jwt"},
+		{Kind: domain.EventClientTokensRevoked, ClientID: "service-client-jwt", IssuedBefore: exp.Add(-time.Hour)},
 	}
 }
 
@@ -130,6 +132,7 @@ func TestFeedSkipsAndLogsMalformedMessages(t *testing.T) {
 		`{"k":"revoked","jti":"no expiry"}`,
 		`{"k":"key_removed"}`,
 		`{"k":"client_changed","jti":"x"}`,
+		`{"k":"client_tokens_revoked","cid":"x"}`,
 		`["k","revoked"]`,
 	}
 	for _, m := range malformed {

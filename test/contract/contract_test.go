@@ -107,6 +107,19 @@ func TestReplayGuard(t *testing.T) {
 	})
 }
 
+func TestClientRevocations(t *testing.T) {
+	t.Run("fake", func(t *testing.T) {
+		contract.ClientRevocations(t, func(*testing.T) application.ClientRevocationStore { return &fakes.ClientRevocations{} })
+	})
+	for name, open := range databases {
+		t.Run("gorm "+name, func(t *testing.T) {
+			contract.ClientRevocations(t, func(t *testing.T) application.ClientRevocationStore {
+				return gormstore.NewClientRevocations(open(t))
+			})
+		})
+	}
+}
+
 func TestKeyStore(t *testing.T) {
 	t.Run("fake", func(t *testing.T) {
 		contract.KeyStore(t, func(*testing.T) application.KeyStore { return &fakes.Keys{} })

@@ -663,3 +663,42 @@ func (a *Auditor) Events() []application.AuditEvent {
 }
 
 var _ application.Auditor = (*Auditor)(nil)
+
+// ClientRevocations is an in-memory application.ClientRevocationStore.
+type ClientRevocations struct {
+	mu sync.Mutex
+	m  map[string]time.Time
+	// Err, if set, is returned by every call.
+	Err error
+}
+
+// RevokeClientTokens implements application.ClientRevocationStore.
+func (s *ClientRevocations) RevokeClientTokens(_ context.Context, client string, before time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Err != nil {
+		return s.Err
+	}
+	if s.m == nil {
+		s.m = map[string]time.Time{}
+	}
+	s.m[client] = before
+	return nil
+}
+
+// ListClientRevocations implements application.ClientRevocationLister.
+func (s *ClientRevocations) ListClientRevocations(context.Context) ([]domain.Event, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Err != nil {
+		return nil, s.Err
+	}
+	out := make([]domain.Event, 0, len(s.m))
+	for id, t := range s.m {
+		out = append(out, domain.Event{Kind: domain.EventClientTokensRevoked, ClientID: id, IssuedBefore: t})
+	}
+	slices.SortFunc(out, func(a, b domain.Event) int { return strings.Compare(a.ClientID, b.ClientID) })
+	return out, nil
+}
+
+var _ application.ClientRevocationStore = (*ClientRevocations)(nil)
