@@ -2,14 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
+	"net/http"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sigilauth/sigil/adapters/adminclient"
 	"github.com/sigilauth/sigil/application"
 	"github.com/sigilauth/sigil/bootstrap"
 	"github.com/sigilauth/sigil/domain"
@@ -17,24 +18,37 @@ import (
 
 // adminStore is what `sigil clients` and `sigil keys` need of a Sigil
 // deployment, declared here by its consumer: the database itself
-// (directAdmin, over bootstrap.Admin) or the admin API of a running
-// node (remote, see openRemoteAdmin). A missing client or key is
+// (*bootstrap.Admin, the use cases of `sigil serve` over the database)
+// or the admin API of a running node (*adminclient.Client). Both run the
+// same use cases, audited alike. A missing client or key is
 // domain.ErrNotFound from either.
 type adminStore interface {
 	// ApplyClient registers the client, or replaces the one of its id,
 	// and tells the running nodes to drop their cached copy.
-	ApplyClient(ctx context.Context, in application.RegisterClientInput) error
+	ApplyClient(ctx context.Context, in application.RegisterClientInput) (application.ApplyClientResult, error)
 	ListClients(ctx context.Context) ([]domain.Client, error)
 	GetClient(ctx context.Context, id string) (domain.Client, error)
+	// DeleteClient removes a client and revokes its tokens.
 	DeleteClient(ctx context.Context, id string) error
+	// AddSecret adds a secret; an empty one is made by the server and
+	// answered once.
+	AddSecret(ctx context.Context, clientID string, s application.SecretSpec) (application.AddedSecret, error)
+	// ExpireSecret ends a secret at at (now for zero), and says when.
+	ExpireSecret(ctx context.Context, clientID, secretID string, at time.Time) (time.Time, error)
+	// RevokeClientTokens revokes every token issued to the client so far.
+	RevokeClientTokens(ctx context.Context, clientID string) (time.Time, error)
 	ListKeys(ctx context.Context) ([]domain.SigningKey, error)
-	// RotateKeys starts a staged rotation (force: even when the
-	// schedule does not call for one).
-	RotateKeys(ctx context.Context, force bool) (application.RotateResult, error)
+	// RotateKeys starts a staged rotation now.
+	RotateKeys(ctx context.Context) (application.RotateResult, error)
 	// RevokeKey removes a key at once, for a leaked one.
 	RevokeKey(ctx context.Context, kid string) (application.RevokeResult, error)
 	Close() error
 }
+
+var (
+	_ adminStore = (*bootstrap.Admin)(nil)
+	_ adminStore = remoteAdmin{}
+)
 
 // The admin API's variables, read by the command line itself: a script
 // or a CI job sets them once rather than on every command.
@@ -79,7 +93,7 @@ func (a *adminFlags) open(ctx context.Context, c *cobra.Command, e env, cfg boot
 		if c.Flags().Changed("admin-token-file") {
 			return nil, usagef("--admin-token-file is for the admin API: give --admin-url too")
 		}
-		return openDirect(ctx, cfg, log, e.stderr)
+		return openDirect(ctx, cfg, log)
 	}
 	if tokenFile == "" {
 		return nil, usagef("--admin-url needs --admin-token-file, the file holding the admin token")
@@ -92,81 +106,23 @@ func (a *adminFlags) open(ctx context.Context, c *cobra.Command, e env, cfg boot
 	if token == "" {
 		return nil, fmt.Errorf("admin token: %s is empty", tokenFile)
 	}
-	return openRemoteAdmin(ctx, url, token)
+	return openRemoteAdmin(url, token, &http.Client{Timeout: adminTimeout}), nil
 }
 
-// errNoAdminClient is the answer of openRemoteAdmin while this build has
-// no client of the admin API.
-var errNoAdminClient = errors.New("--admin-url: the admin API client is not available in this build; " +
-	"leave --admin-url out to work on the database directly")
+// remoteAdmin is the admin API of a running node; it holds no
+// connection of its own to close.
+type remoteAdmin struct{ *adminclient.Client }
+
+func (remoteAdmin) Close() error { return nil }
 
 // openRemoteAdmin opens the admin API at url, authenticated with token.
-// The admin API client (adapters/adminclient) plugs in here: return an
-// adminStore over it.
-func openRemoteAdmin(_ context.Context, _, _ string) (adminStore, error) {
-	return nil, errNoAdminClient
+// An https URL is checked against the system's CAs.
+func openRemoteAdmin(url, token string, hc *http.Client) adminStore {
+	return remoteAdmin{adminclient.New(url, token, hc)}
 }
-
-// directAdmin works on the database itself, through bootstrap.Admin: the
-// same modules as `sigil serve`, the database's credentials and
-// key-encryption key on this machine.
-type directAdmin struct {
-	a *bootstrap.Admin
-	// warn reaches stderr: a change that running nodes could not be told
-	// of is made all the same, and they see it within their cache TTL.
-	warn io.Writer
-}
-
-var _ adminStore = (*directAdmin)(nil)
 
 // openDirect opens the configured database, which must exist: an
 // administrative command never creates one (bootstrap.OpenAdmin).
-func openDirect(ctx context.Context, cfg bootstrap.Config, log *slog.Logger, warn io.Writer) (*directAdmin, error) {
-	a, err := bootstrap.OpenAdmin(ctx, cfg, log)
-	if err != nil {
-		return nil, err
-	}
-	return &directAdmin{a: a, warn: warn}, nil
+func openDirect(ctx context.Context, cfg bootstrap.Config, log *slog.Logger) (adminStore, error) {
+	return bootstrap.OpenAdmin(ctx, cfg, log)
 }
-
-func (d *directAdmin) ApplyClient(ctx context.Context, in application.RegisterClientInput) error {
-	if err := d.a.Register.Handle(ctx, in); err != nil {
-		return err
-	}
-	if err := d.a.ClientChanged(ctx, in.Client.ID); err != nil {
-		fmt.Fprintf(d.warn, "sigil: running nodes will see %s within client-cache-ttl: %v\n", in.Client.ID, err)
-	}
-	return nil
-}
-
-func (d *directAdmin) ListClients(ctx context.Context) ([]domain.Client, error) {
-	return d.a.Clients.ListClients(ctx)
-}
-
-func (d *directAdmin) GetClient(ctx context.Context, id string) (domain.Client, error) {
-	return d.a.Clients.FindClient(ctx, id)
-}
-
-func (d *directAdmin) DeleteClient(ctx context.Context, id string) error {
-	if err := d.a.Clients.DeleteClient(ctx, id); err != nil {
-		return err
-	}
-	if err := d.a.ClientChanged(ctx, id); err != nil {
-		fmt.Fprintf(d.warn, "sigil: running nodes will drop %s within client-cache-ttl: %v\n", id, err)
-	}
-	return nil
-}
-
-func (d *directAdmin) ListKeys(ctx context.Context) ([]domain.SigningKey, error) {
-	return d.a.Keys.ListSigningKeys(ctx)
-}
-
-func (d *directAdmin) RotateKeys(ctx context.Context, force bool) (application.RotateResult, error) {
-	return d.a.Rotate.Handle(ctx, application.RotateInput{Force: force})
-}
-
-func (d *directAdmin) RevokeKey(ctx context.Context, kid string) (application.RevokeResult, error) {
-	return d.a.Rotate.Revoke(ctx, kid)
-}
-
-func (d *directAdmin) Close() error { return d.a.Close() }

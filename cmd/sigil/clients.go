@@ -27,7 +27,7 @@ const adminTimeout = 5 * time.Minute
 func clientsCommand(e env) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "clients",
-		Short: "Register, list, show and delete clients",
+		Short: "Register, list, show and delete clients; add and expire their secrets; revoke their tokens",
 		Long: `Register, list, show and delete the clients of a deployment: on its database
 directly, with the same settings as "sigil serve" (database, key-encryption
 key), or through a running node's admin API with --admin-url. The database
@@ -37,7 +37,8 @@ must exist: "sigil migrate" or the first "sigil serve" makes it.`,
 		Annotations: map[string]string{"group": "true"},
 	}
 	af := addAdminFlags(c)
-	c.AddCommand(clientsApplyCommand(e, af), clientsListCommand(e, af), clientsGetCommand(e, af), clientsDeleteCommand(e, af))
+	c.AddCommand(clientsApplyCommand(e, af), clientsListCommand(e, af), clientsGetCommand(e, af), clientsDeleteCommand(e, af),
+		clientsAddSecretCommand(e, af), clientsExpireSecretCommand(e, af), clientsRevokeTokensCommand(e, af))
 	return c
 }
 
@@ -85,7 +86,7 @@ from the environment.`,
 			}
 			return withStore(c, e, af, func(ctx context.Context, s adminStore, _ bootstrap.Config) error {
 				for _, in := range inputs {
-					if err := s.ApplyClient(ctx, in); err != nil {
+					if _, err := s.ApplyClient(ctx, in); err != nil {
 						return fmt.Errorf("client %s: %w", in.Client.ID, err)
 					}
 					fmt.Fprintf(e.stdout, "registered %s%s\n", in.Client.ID, assertionAlgorithms(in))

@@ -74,7 +74,7 @@ from now on, or a new one is made.`,
 }
 
 func rotateKeys(ctx context.Context, s adminStore, cfg bootstrap.Config, stdout io.Writer) error {
-	res, err := s.RotateKeys(ctx, true)
+	res, err := s.RotateKeys(ctx)
 	if err != nil {
 		return err
 	}

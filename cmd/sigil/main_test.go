@@ -91,7 +91,7 @@ func TestUsageErrorsExit2OnOneLine(t *testing.T) {
 	}{
 		{"an unknown command", []string{"srve"}, `sigil: unknown command "srve" for "sigil"; did you mean serve? (see sigil --help)`},
 		{"an unknown clients command", []string{"clients", "lst"}, `sigil: unknown command "lst" for "sigil clients"; did you mean list`},
-		{"clients without a command", []string{"clients"}, "sigil: clients needs a command: apply, delete, get, list (see sigil clients --help)"},
+		{"clients without a command", []string{"clients"}, "sigil: clients needs a command: add-secret, apply, delete, expire-secret, get, list, revoke-tokens (see sigil clients --help)"},
 		{"keys without a command", []string{"keys"}, "sigil: keys needs a command: list, revoke, rotate"},
 		{"keys revoke without a kid", []string{"keys", "revoke"}, "sigil: keys revoke needs the kid of the key to revoke"},
 		{"clients get without an id", []string{"clients", "get"}, "sigil: clients get needs the id of the client"},
