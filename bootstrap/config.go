@@ -168,6 +168,12 @@ type Config struct {
 	RedisTimeout        time.Duration
 	OutageProbeInterval time.Duration
 
+	// DPoPProofWindow bounds a DPoP proof's iat both ways (RFC 9449
+	// §11.1); ResourcePublicURL is what a resource request's htu must
+	// start with, when set (see echohttp.Options.PublicURL).
+	DPoPProofWindow   time.Duration
+	ResourcePublicURL string
+
 	// renamed are the settings Load was given by their former names,
 	// with the names to use (see WarnRenamed). It is not a setting.
 	renamed [][2]string
@@ -345,6 +351,9 @@ func (c Config) Validate() error {
 		add("database-timeout, redis-timeout and outage-probe-interval must be positive")
 	}
 	c.validateLimits(add)
+	if c.DPoPProofWindow <= 0 {
+		add("dpop-proof-window must be positive")
+	}
 	if len(problems) > 0 {
 		return fmt.Errorf("invalid configuration: %s", strings.Join(problems, "; "))
 	}
