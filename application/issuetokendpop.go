@@ -17,7 +17,9 @@ type tokenDPoP struct {
 // own URL, as clients find it in the metadata) and bind the tokens it
 // issues with one to the proof's key. Without it, proofs are ignored and
 // clients registered with dpop_bound_access_tokens get no token.
-func (h *IssueToken) BindDPoP(check *DPoPCheck, url string) { h.dpop = &tokenDPoP{check: check, url: url} }
+func (h *IssueToken) BindDPoP(check *DPoPCheck, url string) {
+	h.dpop = &tokenDPoP{check: check, url: url}
+}
 
 var errDPoPRequired = domain.ErrInvalidDPoPProof.With("this client must send a DPoP proof")
 

@@ -93,6 +93,12 @@ func TestReplayGuard(t *testing.T) {
 			return fakes.NewExpiring(clock)
 		})
 	})
+	// The resource role's guard of DPoP proof ids without Redis.
+	t.Run("memory", func(t *testing.T) {
+		contract.ReplayGuard(t, func(_ *testing.T, clock *fakes.Clock) application.ReplayGuard {
+			return application.NewMemoryReplayGuard(clock, 100_000)
+		})
+	})
 	for name, open := range databases {
 		t.Run("gorm "+name, func(t *testing.T) {
 			contract.ReplayGuard(t, func(t *testing.T, clock *fakes.Clock) application.ReplayGuard {
