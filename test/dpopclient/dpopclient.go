@@ -36,7 +36,11 @@ func NewES256() *Key {
 	if err != nil {
 		panic(err)
 	}
-	x, y := k.X.FillBytes(make([]byte, 32)), k.Y.FillBytes(make([]byte, 32))
+	point, err := k.PublicKey.Bytes() // 0x04 || X || Y
+	if err != nil {
+		panic(err)
+	}
+	x, y := point[1:33], point[33:]
 	jwk := map[string]any{"kty": "EC", "crv": "P-256", "x": b64.EncodeToString(x), "y": b64.EncodeToString(y)}
 	return &Key{Alg: "ES256", priv: k, JWK: jwk, JKT: thumb(`{"crv":"P-256","kty":"EC","x":"` + jwk["x"].(string) + `","y":"` + jwk["y"].(string) + `"}`)}
 }
@@ -129,7 +133,11 @@ func (k *Key) Private() map[string]any {
 	}
 	switch priv := k.priv.(type) {
 	case *ecdsa.PrivateKey:
-		out["d"] = b64.EncodeToString(priv.D.FillBytes(make([]byte, 32)))
+		d, err := priv.Bytes()
+		if err != nil {
+			panic(err)
+		}
+		out["d"] = b64.EncodeToString(d)
 	case ed25519.PrivateKey:
 		out["d"] = b64.EncodeToString(priv.Seed())
 	case *rsa.PrivateKey:
