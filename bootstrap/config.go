@@ -173,6 +173,8 @@ type Config struct {
 	// start with, when set (see echohttp.Options.PublicURL).
 	DPoPProofWindow   time.Duration
 	ResourcePublicURL string
+	// DPoPNonce requires server nonces in the token endpoint's proofs.
+	DPoPNonce bool
 
 	// renamed are the settings Load was given by their former names,
 	// with the names to use (see WarnRenamed). It is not a setting.

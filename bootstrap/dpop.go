@@ -1,6 +1,11 @@
 package bootstrap
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"fmt"
+	"log/slog"
+
 	"go.uber.org/fx"
 
 	"github.com/sigilauth/sigil/adapters/echohttp"
@@ -31,10 +36,48 @@ func dpopAlgorithmNames() []string {
 // shares (Redis, or the database), as client assertions' are.
 var authDPoP = fx.Options(
 	fx.Provide(fx.Private, newDPoPProofs),
-	fx.Invoke(func(h *application.IssueToken, proofs *josekit.DPoPProofs, replays application.ReplayGuard, clock application.Clock, c Config) {
-		h.BindDPoP(application.NewDPoPCheck(proofs, replays, clock, c.DPoPProofWindow), c.Issuer()+echohttp.TokenPath)
-	}),
+	fx.Invoke(bindTokenDPoP),
 )
+
+type tokenDPoPParams struct {
+	fx.In
+	Issue   *application.IssueToken
+	Proofs  *josekit.DPoPProofs
+	Replays application.ReplayGuard
+	Clock   application.Clock
+	Config  Config
+	Log     *slog.Logger
+	Fresh   freshDatabase
+	// Box is asked for only so that the key-encryption key exists (on a
+	// new SQLite database its file is created with the box) before the
+	// nonce key is derived from it.
+	Box application.SecretBox
+}
+
+// bindTokenDPoP turns DPoP on at the token endpoint, with server nonces
+// when dpop-nonce is set.
+func bindTokenDPoP(p tokenDPoPParams) error {
+	check := application.NewDPoPCheck(p.Proofs, p.Replays, p.Clock, p.Config.DPoPProofWindow)
+	if p.Config.DPoPNonce {
+		kek, err := keyEncryptionKey(p.Config, p.Log, p.Fresh)
+		if err != nil {
+			return fmt.Errorf("dpop nonces: key-encryption key: %w", err)
+		}
+		check.RequireNonces(application.NewDPoPNonces(dpopNonceKey(kek), p.Config.DPoPProofWindow))
+	}
+	p.Issue.BindDPoP(check, p.Config.Issuer()+echohttp.TokenPath)
+	return nil
+}
+
+// dpopNonceKey derives the key of DPoP nonces from the key-encryption
+// key, which every auth node sharing a database holds already: the nonces
+// one node makes, every other accepts, with nothing more to distribute.
+// The derivation keeps the key-encryption key itself out of a second use.
+func dpopNonceKey(kek []byte) []byte {
+	m := hmac.New(sha256.New, kek)
+	m.Write([]byte("sigil dpop nonce key v1"))
+	return m.Sum(nil)
+}
 
 // resourceDPoP makes the protected resource accept DPoP-bound tokens
 // (RFC 9449 §7). Proof ids go to Redis when it is configured, so that

@@ -120,6 +120,7 @@ var Settings = []Setting{
 	{"outage-probe-interval", "200ms", "how often a database or Redis that is down is asked again; requests that need it fail at once meanwhile", func(c *Config) any { return &c.OutageProbeInterval }},
 
 	{"dpop-proof-window", "1m", "how far a DPoP proof's iat may lie from the server's clock, either way; each proof's jti is remembered that long", func(c *Config) any { return &c.DPoPProofWindow }},
+	{"dpop-nonce", "false", "require a server nonce (RFC 9449 §8) in DPoP proofs at the token endpoint; nonces rotate every dpop-proof-window and every auth node with the same key-encryption key accepts them", func(c *Config) any { return &c.DPoPNonce }},
 	{"resource-public-url", "", "the resource server's URL as clients reach it, base path included, which DPoP proofs must name behind a proxy; empty means the request's scheme, Host and path", func(c *Config) any { return &c.ResourcePublicURL }},
 }
 

@@ -230,3 +230,37 @@ func TestDPoPRefusals(t *testing.T) {
 		}
 	})
 }
+
+// TestDPoPNoncesAcrossAuthNodes: with dpop-nonce, a nonce one auth node
+// hands out is accepted by another sharing the key-encryption key.
+func TestDPoPNoncesAcrossAuthNodes(t *testing.T) {
+	dsn := testenv.PostgresDSN(t)
+	port := freePort(t)
+	issuer := "http://localhost:" + strconv.Itoa(port) + "/ms-auth-server"
+	var nodes [2]*node
+	for i := range nodes {
+		nodes[i] = startNode(t, func(c *bootstrap.Config) {
+			c.DatabaseDriver, c.DatabaseDSN, c.KeyEncryptionKey = "postgres", dsn, testKEK
+			c.DemoClients, c.AuthIssuer, c.DPoPNonce = "true", issuer, true
+			c.Role = bootstrap.RoleAuth
+			if i == 0 {
+				c.AuthAddr = "127.0.0.1:" + strconv.Itoa(port)
+			}
+		})
+	}
+	key := dpopclient.NewES256()
+	tokenURL := issuer + "/oauth2/token"
+	r := dpopTokenRequest(t, nodes[0], "service-client-jwt", "service-client-jwt-secret", key.Make(dpopclient.Proof{Method: "POST", URL: tokenURL}))
+	nonce := r.Header.Get("DPoP-Nonce")
+	if r.Status != http.StatusBadRequest || r.JSON(t)["error"] != "use_dpop_nonce" || nonce == "" {
+		t.Fatalf("proof without a nonce: %d %s, DPoP-Nonce %q", r.Status, r.Body, nonce)
+	}
+	r = dpopTokenRequest(t, nodes[1], "service-client-jwt", "service-client-jwt-secret", key.Make(dpopclient.Proof{Method: "POST", URL: tokenURL, Nonce: nonce}))
+	if r.Status != http.StatusOK || r.JSON(t)["token_type"] != "DPoP" {
+		t.Errorf("proof with the other node's nonce: %d %s", r.Status, r.Body)
+	}
+	r = dpopTokenRequest(t, nodes[1], "service-client-jwt", "service-client-jwt-secret", key.Make(dpopclient.Proof{Method: "POST", URL: tokenURL, Nonce: "made-up"}))
+	if r.Status != http.StatusBadRequest || r.JSON(t)["error"] != "use_dpop_nonce" {
+		t.Errorf("proof with a made-up nonce: %d %s", r.Status, r.Body)
+	}
+}
