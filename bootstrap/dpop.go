@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/redis/go-redis/v9"
 	"go.uber.org/fx"
 
 	"github.com/sigilauth/sigil/adapters/echohttp"
 	"github.com/sigilauth/sigil/adapters/josekit"
+	"github.com/sigilauth/sigil/adapters/redisstore"
 	"github.com/sigilauth/sigil/application"
 )
 
@@ -32,8 +34,9 @@ func dpopAlgorithmNames() []string {
 }
 
 // authDPoP makes the token endpoint accept DPoP proofs made for its URL
-// (RFC 9449 §5), their ids kept in the replay guard every auth node
-// shares (Redis, or the database), as client assertions' are.
+// (RFC 9449 §5), their ids kept where every auth node sees them: Redis
+// (pipelined, see dpopReplays), or the database's replay guard, as
+// client assertions' are.
 var authDPoP = fx.Options(
 	fx.Provide(fx.Private, newDPoPProofs),
 	fx.Invoke(bindTokenDPoP),
@@ -41,13 +44,15 @@ var authDPoP = fx.Options(
 
 type tokenDPoPParams struct {
 	fx.In
-	Issue   *application.IssueToken
-	Proofs  *josekit.DPoPProofs
-	Replays application.ReplayGuard
-	Clock   application.Clock
-	Config  Config
-	Log     *slog.Logger
-	Fresh   freshDatabase
+	Lifecycle fx.Lifecycle
+	Redis     redis.UniversalClient `optional:"true"`
+	Issue     *application.IssueToken
+	Proofs    *josekit.DPoPProofs
+	Replays   application.ReplayGuard
+	Clock     application.Clock
+	Config    Config
+	Log       *slog.Logger
+	Fresh     freshDatabase
 	// Box is asked for only so that the key-encryption key exists (on a
 	// new SQLite database its file is created with the box) before the
 	// nonce key is derived from it.
@@ -57,7 +62,7 @@ type tokenDPoPParams struct {
 // bindTokenDPoP turns DPoP on at the token endpoint, with server nonces
 // when dpop-nonce is set.
 func bindTokenDPoP(p tokenDPoPParams) error {
-	check := application.NewDPoPCheck(p.Proofs, p.Replays, p.Clock, p.Config.DPoPProofWindow)
+	check := application.NewDPoPCheck(p.Proofs, dpopReplays(p.Lifecycle, p.Redis, p.Config, p.Replays), p.Clock, p.Config.DPoPProofWindow)
 	if p.Config.DPoPNonce {
 		kek, err := keyEncryptionKey(p.Config, p.Log, p.Fresh)
 		if err != nil {
@@ -88,11 +93,37 @@ func dpopNonceKey(kek []byte) []byte {
 // a write per request would put it on the hot path.
 var resourceDPoP = fx.Options(
 	fx.Provide(fx.Private, newDPoPProofs),
-	fx.Invoke(func(h *application.AuthorizeBearer, proofs *josekit.DPoPProofs, replays application.ReplayGuard, clock application.Clock, c Config) {
-		guard := replays
-		if c.RedisAddr == "" {
-			guard = application.NewMemoryReplayGuard(clock, memoryReplayIDs)
-		}
-		h.CheckDPoP(application.NewDPoPCheck(proofs, guard, clock, c.DPoPProofWindow))
-	}),
+	fx.Invoke(checkResourceDPoP),
 )
+
+type resourceDPoPParams struct {
+	fx.In
+	Lifecycle fx.Lifecycle
+	Authorize *application.AuthorizeBearer
+	Proofs    *josekit.DPoPProofs
+	Clock     application.Clock
+	Config    Config
+	Redis     redis.UniversalClient `optional:"true"`
+}
+
+// checkResourceDPoP turns DPoP on at the protected resource. With Redis,
+// the proof ids go through a guard of their own that pipelines the
+// records of concurrent requests: one round trip per request would bound
+// the rate by the connection pool (measured: 5.7k/s at 0.9 of two cores
+// busy, against 9.3k/s at 1.5 cores once pipelined, in the load harness).
+func checkResourceDPoP(p resourceDPoPParams) {
+	guard := dpopReplays(p.Lifecycle, p.Redis, p.Config, application.NewMemoryReplayGuard(p.Clock, memoryReplayIDs))
+	p.Authorize.CheckDPoP(application.NewDPoPCheck(p.Proofs, guard, p.Clock, p.Config.DPoPProofWindow))
+}
+
+// dpopReplays is where a role keeps the ids of DPoP proofs: with Redis, a
+// guard of their own that pipelines concurrent requests' records, closed
+// after the servers have drained; without it, otherwise.
+func dpopReplays(lc fx.Lifecycle, r redis.UniversalClient, c Config, otherwise application.ReplayGuard) application.ReplayGuard {
+	if c.RedisAddr == "" || r == nil {
+		return otherwise
+	}
+	g := redisstore.NewPipelinedReplayGuard(r, c.RedisPrefix)
+	lc.Append(fx.StopHook(g.Close))
+	return g
+}

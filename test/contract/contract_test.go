@@ -111,6 +111,13 @@ func TestReplayGuard(t *testing.T) {
 			return redisstore.NewReplayGuard(testenv.Redis(t))
 		})
 	})
+	t.Run("redis pipelined", func(t *testing.T) {
+		contract.ReplayGuard(t, func(t *testing.T, _ *fakes.Clock) application.ReplayGuard {
+			g := redisstore.NewPipelinedReplayGuard(testenv.Redis(t))
+			t.Cleanup(func() { g.Close(context.Background()) })
+			return g
+		})
+	})
 }
 
 func TestKeyStore(t *testing.T) {
