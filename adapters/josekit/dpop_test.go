@@ -1,10 +1,14 @@
 package josekit_test
 
 import (
+	"crypto"
+	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
 
 	"github.com/sigilauth/sigil/adapters/josekit"
 	"github.com/sigilauth/sigil/domain"
@@ -108,4 +112,45 @@ func TestNewDPoPProofsRefusesSymmetricAlgorithms(t *testing.T) {
 			t.Errorf("NewDPoPProofs(%s) accepted it", alg)
 		}
 	}
+}
+
+// FuzzVerifyDPoPProof checks the hand-written proof reader against
+// go-jose on any input: it never panics, and a proof it accepts is one
+// go-jose also verifies with the header's jwk, with the same payload and
+// the same RFC 7638 thumbprint.
+func FuzzVerifyDPoPProof(f *testing.F) {
+	for _, k := range []*dpopclient.Key{dpopclient.NewES256(), dpopclient.NewEdDSA()} {
+		f.Add(k.Make(dpopclient.Proof{Method: "POST", URL: proofURL}))
+		f.Add(k.Make(dpopclient.Proof{Method: "GET", URL: proofURL, AccessToken: "t", Alg: "none"}))
+		f.Add(k.Make(dpopclient.Proof{Method: "GET", URL: proofURL, Header: map[string]any{"jwk": k.Private()}}))
+	}
+	f.Add("eyJ0eXAiOiJkcG9wK2p3dCJ9.e30.")
+	v, err := josekit.NewDPoPProofs(nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		p, err := v.VerifyDPoPProof(raw)
+		if err != nil {
+			if !errors.Is(err, domain.ErrInvalidDPoPProof) {
+				t.Fatalf("error %v is not invalid_dpop_proof", err)
+			}
+			return
+		}
+		jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256, jose.ES384, jose.EdDSA, jose.PS256, jose.RS256})
+		if err != nil || len(jws.Signatures) != 1 {
+			t.Fatalf("accepted proof go-jose cannot parse: %v", err)
+		}
+		jwk := jws.Signatures[0].Protected.JSONWebKey
+		if jwk == nil || !jwk.IsPublic() {
+			t.Fatalf("accepted proof without a public jwk for go-jose")
+		}
+		if _, err := jws.Verify(jwk.Key); err != nil {
+			t.Fatalf("accepted proof go-jose does not verify: %v", err)
+		}
+		sum, err := jwk.Thumbprint(crypto.SHA256)
+		if err != nil || base64.RawURLEncoding.EncodeToString(sum) != p.JKT {
+			t.Fatalf("thumbprint %s, go-jose's %x (%v)", p.JKT, sum, err)
+		}
+	})
 }
