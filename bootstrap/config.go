@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
 	"strings"
 	"time"
 
@@ -355,6 +356,15 @@ func (c Config) Validate() error {
 	c.validateLimits(add)
 	if c.DPoPProofWindow <= 0 {
 		add("dpop-proof-window must be positive")
+	}
+	if u := c.ResourcePublicURL; u != "" {
+		// What DPoP proofs name in htu: an absolute http(s) URL that a
+		// path can follow (RFC 9449 §4.3 item 9 ignores query and
+		// fragment, so the setting may hold neither).
+		p, err := url.Parse(u)
+		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || p.RawQuery != "" || p.Fragment != "" || p.User != nil {
+			add("resource-public-url %q must be an http or https URL without query or fragment, e.g. https://api.example.com/ms-system", u)
+		}
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("invalid configuration: %s", strings.Join(problems, "; "))
