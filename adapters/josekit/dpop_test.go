@@ -137,7 +137,7 @@ func FuzzVerifyDPoPProof(f *testing.F) {
 			}
 			return
 		}
-		jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256, jose.ES384, jose.EdDSA, jose.PS256, jose.RS256})
+		jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.ES256, jose.ES384, jose.EdDSA, jose.PS256, jose.RS256})
 		if err != nil || len(jws.Signatures) != 1 {
 			t.Fatalf("accepted proof go-jose cannot parse: %v", err)
 		}
