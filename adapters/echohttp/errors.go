@@ -200,7 +200,6 @@ func respond(err error) response {
 
 // respondAt is respond for an error that arose at where.
 func respondAt(err error, where endpoint, basic bool) response {
-
 	var (
 		tooLarge  *http.MaxBytesError
 		oauth     *domain.Error
