@@ -14,6 +14,13 @@ import (
 type AuthorizeBearerInput struct {
 	Token    string
 	Required domain.Scopes
+	// DPoP is set when the token came with the DPoP scheme (RFC 9449
+	// §7.1), with the values of the request's DPoP header fields, and the
+	// request's method and URL (without query) the proof must name.
+	DPoP       bool
+	DPoPProofs []string
+	Method     string
+	URL        string
 }
 
 // AuthorizeBearer is the resource server's check of a bearer token
@@ -24,6 +31,7 @@ type AuthorizeBearer struct {
 	opaque   TokenIntrospector
 	revoked  *RevocationSet
 	audience string
+	dpop     *DPoPCheck
 }
 
 // NewAuthorizeBearer builds the use case. revoked holds the revocations
@@ -57,6 +65,9 @@ func (h *AuthorizeBearer) Handle(ctx context.Context, in AuthorizeBearerInput) (
 	}
 	if h.audience != "" && !slices.Contains(t.Audience, h.audience) {
 		return domain.Token{}, domain.ErrInvalidToken.With("the token is not intended for this resource")
+	}
+	if err := h.checkBinding(ctx, in, t); err != nil {
+		return domain.Token{}, err
 	}
 	if !t.Scopes.ContainsAll(in.Required) {
 		return domain.Token{}, &domain.Error{

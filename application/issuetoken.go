@@ -16,6 +16,10 @@ type IssueTokenInput struct {
 	Scope       string
 	// Resources are the resource parameters (RFC 8707 §2), possibly several.
 	Resources []string
+	// DPoPProofs are the values of the request's DPoP header fields (RFC
+	// 9449 §5), none without DPoP; Method is the request's HTTP method.
+	DPoPProofs []string
+	Method     string
 }
 
 // IssuedToken is a successful token response (RFC 6749 §5.1).
@@ -43,6 +47,7 @@ type IssueToken struct {
 	random io.Reader
 	issuer string
 	audit  Auditor
+	dpop   *tokenDPoP
 }
 
 // AuditTo records every token issued on a (AuditTokenIssued).
@@ -82,6 +87,10 @@ func (h *IssueToken) Handle(ctx context.Context, in IssueTokenInput) (IssuedToke
 	if err != nil {
 		return IssuedToken{}, err
 	}
+	jkt, err := h.dpopKey(ctx, client, in)
+	if err != nil {
+		return IssuedToken{}, err
+	}
 
 	jti, err := newUUID(h.random)
 	if err != nil {
@@ -99,6 +108,7 @@ func (h *IssueToken) Handle(ctx context.Context, in IssueTokenInput) (IssuedToke
 		IssuedAt:  now,
 		NotBefore: now,
 		ExpiresAt: now.Add(client.Lifetime()),
+		JKT:       jkt,
 	}
 	var alg domain.Algorithm
 	switch client.TokenFormat {
@@ -128,7 +138,7 @@ func (h *IssueToken) Handle(ctx context.Context, in IssueTokenInput) (IssuedToke
 	})
 	return IssuedToken{
 		AccessToken: t.Value,
-		TokenType:   domain.TokenTypeBearer,
+		TokenType:   t.Type(),
 		ExpiresIn:   int64(client.Lifetime() / time.Second),
 		Scope:       scopes.String(),
 		ClientID:    client.ID,

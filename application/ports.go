@@ -248,3 +248,14 @@ type KnownAddresses interface {
 type Auditor interface {
 	Audit(ctx context.Context, e AuditEvent)
 }
+
+// DPoPVerifier reads a DPoP proof JWT (RFC 9449 §4.2) and checks what
+// the proof alone can show (§4.3 items 2 to 7): one well-formed JWS, typ
+// dpop+jwt, an allowed asymmetric alg, a public jwk and no private one,
+// the signature by that key, and the claims jti, htm, htu and iat. What
+// the proof says about the request is for the caller to judge
+// (domain.DPoPProof.Check). Any fault of the proof matches
+// domain.ErrInvalidDPoPProof.
+type DPoPVerifier interface {
+	VerifyDPoPProof(raw string) (domain.DPoPProof, error)
+}

@@ -22,6 +22,9 @@ type ServerMetadata struct {
 	// IntrospectionSigningAlgs sign RFC 9701 introspection answers.
 	IntrospectionSigningAlgs []string
 	Scopes                   []string
+	// DPoPSigningAlgs are the algorithms accepted on DPoP proofs (RFC
+	// 9449 §5.1).
+	DPoPSigningAlgs []string
 }
 
 // PublishMetadata serves the server metadata: the static part fixed at

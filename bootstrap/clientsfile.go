@@ -31,6 +31,8 @@ type clientDoc struct {
 	JWKS          string      `yaml:"jwks"`
 	JWKSURI       string      `yaml:"jwks_uri"`
 	Secrets       []secretDoc `yaml:"secrets"`
+	// DPoPBound is RFC 9449 §5.2's dpop_bound_access_tokens.
+	DPoPBound bool `yaml:"dpop_bound_access_tokens"`
 }
 
 type secretDoc struct {
@@ -81,6 +83,7 @@ func (d clientDoc) toInput(lookup func(string) (string, bool)) (application.Regi
 		Resources:     d.Resources,
 		Audience:      d.Audience,
 		CanIntrospect: d.Introspect,
+		DPoPBound:     d.DPoPBound,
 		JWKS:          d.JWKS,
 		JWKSURI:       d.JWKSURI,
 	}

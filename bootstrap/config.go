@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
 	"strings"
 	"time"
 
@@ -175,6 +176,14 @@ type Config struct {
 	DatabaseTimeout     time.Duration
 	RedisTimeout        time.Duration
 	OutageProbeInterval time.Duration
+
+	// DPoPProofWindow bounds a DPoP proof's iat both ways (RFC 9449
+	// §11.1); ResourcePublicURL is what a resource request's htu must
+	// start with, when set (see echohttp.Options.PublicURL).
+	DPoPProofWindow   time.Duration
+	ResourcePublicURL string
+	// DPoPNonce requires server nonces in the token endpoint's proofs.
+	DPoPNonce bool
 
 	// renamed are the settings Load was given by their former names,
 	// with the names to use (see WarnRenamed). It is not a setting.
@@ -353,6 +362,18 @@ func (c Config) Validate() error {
 		add("database-timeout, redis-timeout and outage-probe-interval must be positive")
 	}
 	c.validateLimits(add)
+	if c.DPoPProofWindow <= 0 {
+		add("dpop-proof-window must be positive")
+	}
+	if u := c.ResourcePublicURL; u != "" {
+		// What DPoP proofs name in htu: an absolute http(s) URL that a
+		// path can follow (RFC 9449 §4.3 item 9 ignores query and
+		// fragment, so the setting may hold neither).
+		p, err := url.Parse(u)
+		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || p.RawQuery != "" || p.Fragment != "" || p.User != nil {
+			add("resource-public-url %q must be an http or https URL without query or fragment, e.g. https://api.example.com/ms-system", u)
+		}
+	}
 	if len(problems) > 0 {
 		return fmt.Errorf("invalid configuration: %s", strings.Join(problems, "; "))
 	}

@@ -71,6 +71,7 @@ func AuthRole() fx.Option {
 	return fx.Module("auth",
 		JoseModule,
 		SecretHashModule,
+		authDPoP,
 		fx.Provide(
 			func() *application.KeyRing { return &application.KeyRing{} },
 			func() keyReloads { return make(keyReloads, 1) },
@@ -177,6 +178,7 @@ func serverMetadata(c Config) application.ServerMetadata {
 		GrantTypes:            grants,
 		AuthMethods:           methods,
 		AuthSigningAlgs:       josekit.ClientAssertionAlgorithms(),
+		DPoPSigningAlgs:       dpopAlgorithmNames(),
 	}
 }
 
@@ -356,6 +358,7 @@ const tokenCacheSize = 100_000
 // server's JWKS and introspects opaque tokens.
 func ResourceRole() fx.Option {
 	return fx.Module("resource",
+		resourceDPoP,
 		fx.Provide(
 			fx.Private,
 			newAuthServerKeySet,
@@ -473,6 +476,7 @@ type resourceParams struct {
 	Database  readiness `name:"database"`
 	Metrics   *echohttp.HTTPMetrics
 	TLS       serverTLS
+	DPoP      *josekit.DPoPProofs
 }
 
 func startResource(p resourceParams) {
@@ -484,6 +488,8 @@ func startResource(p resourceParams) {
 		TrustedProxies: p.Config.TrustedProxies,
 		Metrics:        p.Metrics,
 		Role:           string(RoleResource),
-	}, echohttp.ResourceHandlers{Authorize: p.Authorize, GetCountry: p.Get, ListCountries: p.List})
+		PublicURL:      p.Config.ResourcePublicURL,
+	}, echohttp.ResourceHandlers{Authorize: p.Authorize, GetCountry: p.Get, ListCountries: p.List,
+		DPoPAlgorithms: p.DPoP.Algorithms()})
 	serve(p.Lifecycle, p.Log, string(RoleResource), p.Config.ResourceAddr, e, p.Config.MaxHeaderBytes, p.TLS.config)
 }

@@ -122,6 +122,10 @@ var Settings = []Setting{
 	{"database-timeout", "2s", "longest wait for one database statement or transaction; past it the request gets 503 and the database counts as down", func(c *Config) any { return &c.DatabaseTimeout }},
 	{"redis-timeout", "1s", "longest wait for one Redis command, from taking a connection to the reply; past it the request gets 503 and Redis counts as down", func(c *Config) any { return &c.RedisTimeout }},
 	{"outage-probe-interval", "200ms", "how often a database or Redis that is down is asked again; requests that need it fail at once meanwhile", func(c *Config) any { return &c.OutageProbeInterval }},
+
+	{"dpop-proof-window", "1m", "how far a DPoP proof's iat may lie from the server's clock, either way; each proof's jti is remembered that long", func(c *Config) any { return &c.DPoPProofWindow }},
+	{"dpop-nonce", "false", "require a server nonce (RFC 9449 §8) in DPoP proofs at the token endpoint; nonces rotate every dpop-proof-window and every auth node with the same key-encryption key accepts them", func(c *Config) any { return &c.DPoPNonce }},
+	{"resource-public-url", "", "the resource server's URL as clients reach it, base path included, which DPoP proofs must name behind a proxy; empty means the request's scheme, Host and path", func(c *Config) any { return &c.ResourcePublicURL }},
 }
 
 // secretSettings are never printed.

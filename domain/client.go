@@ -97,6 +97,10 @@ type Client struct {
 	TokenLifetime time.Duration
 	// CanIntrospect allows the client to call the introspection endpoint.
 	CanIntrospect bool
+	// DPoPBound is dpop_bound_access_tokens (RFC 9449 §5.2): the client
+	// always sends a DPoP proof, so a token request without one is
+	// refused rather than answered with a bearer token.
+	DPoPBound bool
 }
 
 // AllowsAuthMethod reports whether the client may authenticate with m.

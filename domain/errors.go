@@ -28,6 +28,12 @@ const (
 	CodeInvalidClientMetadata ErrorCode = "invalid_client_metadata"
 	// CodeUnsupportedTokenType is RFC 7009 §2.2.1.
 	CodeUnsupportedTokenType ErrorCode = "unsupported_token_type"
+	// CodeInvalidDPoPProof is RFC 9449 §5 and §7.1: a DPoP proof that is
+	// missing where required, malformed or fails a check of §4.3.
+	CodeInvalidDPoPProof ErrorCode = "invalid_dpop_proof"
+	// CodeUseDPoPNonce is RFC 9449 §8 and §9: the proof must carry the
+	// nonce the server sends in its DPoP-Nonce header.
+	CodeUseDPoPNonce ErrorCode = "use_dpop_nonce"
 )
 
 // Error is an OAuth error: a code from the RFCs, a short description safe
@@ -39,6 +45,9 @@ type Error struct {
 	// Scope is the scope a resource requires (RFC 6750 §3), set only with
 	// CodeInsufficientScope.
 	Scope string
+	// Nonce is the DPoP-Nonce (RFC 9449 §8) to send with the answer, set
+	// only with CodeUseDPoPNonce or a DPoP error when nonces are on.
+	Nonce string
 	// Reason says in a few words why the request was refused, for the
 	// server's log only: it is never sent, so it may tell apart what the
 	// answer must not (an unknown client from a wrong secret). Empty when
@@ -96,6 +105,8 @@ var (
 	ErrInsufficientScope     = &Error{Code: CodeInsufficientScope}
 	ErrInvalidTarget         = &Error{Code: CodeInvalidTarget}
 	ErrInvalidClientMetadata = &Error{Code: CodeInvalidClientMetadata}
+	ErrInvalidDPoPProof      = &Error{Code: CodeInvalidDPoPProof}
+	ErrUseDPoPNonce          = &Error{Code: CodeUseDPoPNonce}
 )
 
 // ErrNotFound is returned by lookups (clients, tokens, keys, countries)

@@ -2,8 +2,12 @@ package domain
 
 import "time"
 
-// TokenTypeBearer is the only token type Sigil issues (RFC 6750).
-const TokenTypeBearer = "Bearer"
+// Token types Sigil issues: bearer tokens (RFC 6750), and tokens bound
+// to a DPoP key (RFC 9449 §5: token_type "DPoP").
+const (
+	TokenTypeBearer = "Bearer"
+	TokenTypeDPoP   = "DPoP"
+)
 
 // ClientAssertion is what Sigil reads from a client's JWT assertion
 // (RFC 7523 §3) once its signature has been checked.
@@ -36,6 +40,18 @@ type Token struct {
 	// token. A verification is only as good as that key: once the key is
 	// removed, the token is refused however it was checked before.
 	KeyID string
+	// JKT is the SHA-256 JWK thumbprint (RFC 7638) of the DPoP key the
+	// token is bound to, its cnf.jkt (RFC 9449 §6); empty for a bearer
+	// token. A bound token is accepted only with a proof made by that key.
+	JKT string
+}
+
+// Type is the token_type the token is issued and introspected as.
+func (t Token) Type() string {
+	if t.JKT != "" {
+		return TokenTypeDPoP
+	}
+	return TokenTypeBearer
 }
 
 // ActiveAt reports whether the token is valid at now, allowing leeway for

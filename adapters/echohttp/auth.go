@@ -39,6 +39,8 @@ func (a authAPI) token(c echo.Context) error {
 		GrantType:   form.Get("grant_type"),
 		Scope:       form.Get("scope"),
 		Resources:   resources(form),
+		DPoPProofs:  req.Header.Values(headerDPoP),
+		Method:      req.Method,
 	})
 	if err != nil {
 		return failedAt(tokenEndpoint, basic, err)

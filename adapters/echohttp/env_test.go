@@ -118,6 +118,8 @@ type deps struct {
 	trustedProxies []netip.Prefix
 	// metrics, when set, counts both servers' requests.
 	metrics *echohttp.HTTPMetrics
+	// dpop turns DPoP on at both servers (see dpopDeps).
+	dpop *dpopDeps
 }
 
 // env is both servers built from the real use cases over fakes, sharing
@@ -222,22 +224,30 @@ func newEnv(t testing.TB, tweaks ...func(*deps)) *env {
 		return echohttp.Options{BasePath: base, MaxBodyBytes: d.maxBody, Logger: logger, Ready: d.ready, Metrics: d.metrics, Role: role,
 			TrustedProxies: d.trustedProxies}
 	}
+	issue := application.NewIssueToken(authenticate, ring, fakes.Signer{}, d.tokens, clock, rand.Reader, issuer)
+	authorize := application.NewAuthorizeBearer(d.verifier, d.introspector, revoked, d.audience)
+	resourceOpts := opts(resourceBase)
+	var dpopAlgs []string
+	if d.dpop != nil {
+		dpopAlgs = d.dpop.wire(clock, issue, authorize, &resourceOpts)
+	}
 	return &env{
 		t:     t,
 		clock: clock,
 		logs:  logs,
 		auth: echohttp.NewAuthServer(opts(d.authBase), echohttp.AuthHandlers{
-			Issue: application.NewIssueToken(authenticate, ring, fakes.Signer{}, d.tokens, clock, rand.Reader, issuer),
+			Issue: issue,
 			Introspect: application.NewIntrospect(authenticate, d.tokens, verifier, denied, clock,
 				ring, fakes.IntrospectionSigner{}, issuer),
 			Revoke:   application.NewRevokeToken(authenticate, d.tokens, verifier, denied, revoked),
 			JWKS:     application.NewPublishJWKS(ring, &fakes.JWKSEncoder{}, jwksMaxAge),
 			Metadata: application.NewPublishMetadata(d.metadata, clients, ring),
 		}),
-		resource: echohttp.NewResourceServer(opts(resourceBase), echohttp.ResourceHandlers{
-			Authorize:     application.NewAuthorizeBearer(d.verifier, d.introspector, revoked, d.audience),
-			GetCountry:    application.NewGetCountry(d.countries),
-			ListCountries: application.NewListCountries(d.countries),
+		resource: echohttp.NewResourceServer(resourceOpts, echohttp.ResourceHandlers{
+			Authorize:      authorize,
+			GetCountry:     application.NewGetCountry(d.countries),
+			ListCountries:  application.NewListCountries(d.countries),
+			DPoPAlgorithms: dpopAlgs,
 		}),
 	}
 }

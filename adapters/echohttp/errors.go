@@ -35,6 +35,11 @@ type endpointError struct {
 	// basic is set when the client authenticated with HTTP Basic: a failed
 	// authentication must then be answered with a Basic challenge.
 	basic bool
+	// At a protected resource, dpop is set when the token came with the
+	// DPoP scheme, and dpopAlgs, when DPoP is accepted, lists the proof
+	// algorithms for the DPoP challenge (RFC 9449 §7.1).
+	dpop     bool
+	dpopAlgs string
 }
 
 func (e *endpointError) Error() string { return e.err.Error() }
@@ -96,6 +101,11 @@ type response struct {
 	status    int
 	body      []byte
 	challenge string // WWW-Authenticate, if any
+	// extraChallenge is a second WWW-Authenticate field, for the other
+	// scheme a protected resource accepts (RFC 9449 §7.2).
+	extraChallenge string
+	// nonce is a DPoP-Nonce to send (RFC 9449 §8, §9).
+	nonce string
 	// internal errors are logged with their text and answered with a
 	// generic body; unavailable ones only at debug level.
 	internal    bool
@@ -157,6 +167,12 @@ func (s *server) writeError(err error, c echo.Context) response {
 	if r.challenge != "" {
 		h.Set(echo.HeaderWWWAuthenticate, r.challenge)
 	}
+	if r.extraChallenge != "" {
+		h.Add(echo.HeaderWWWAuthenticate, r.extraChallenge)
+	}
+	if r.nonce != "" {
+		h.Set(headerDPoPNonce, r.nonce)
+	}
 	if r.unavailable {
 		h.Set(echo.HeaderRetryAfter, retryAfterSeconds)
 	}
@@ -176,7 +192,17 @@ func respond(err error) response {
 	if errors.As(err, &ee) {
 		where, basic = ee.at, ee.basic
 	}
+	r := respondAt(err, where, basic)
+	if where == protectedResource && (r.status == http.StatusUnauthorized || r.status == http.StatusForbidden || r.status == http.StatusBadRequest) {
+		var oauth *domain.Error
+		errors.As(err, &oauth)
+		resourceChallenges(&r, oauth, ee.dpop, ee.dpopAlgs)
+	}
+	return r
+}
 
+// respondAt is respond for an error that arose at where.
+func respondAt(err error, where endpoint, basic bool) response {
 	var (
 		tooLarge  *http.MaxBytesError
 		oauth     *domain.Error
@@ -277,6 +303,10 @@ func oauthResponse(e *domain.Error, where endpoint, basic bool) response {
 			return response{status: http.StatusUnauthorized, body: body, challenge: bearerErrorChallenge(e, false)}
 		case domain.CodeInsufficientScope:
 			return response{status: http.StatusForbidden, body: body, challenge: bearerErrorChallenge(e, true)}
+		case domain.CodeInvalidDPoPProof, domain.CodeUseDPoPNonce:
+			// RFC 9449 §7.1, §9: 401 with a DPoP challenge (set by
+			// resourceChallenges).
+			return response{status: http.StatusUnauthorized, body: body}
 		default:
 			return internalResponse
 		}
@@ -307,12 +337,17 @@ func oauthResponse(e *domain.Error, where endpoint, basic bool) response {
 		return response{status: http.StatusUnauthorized, body: body}
 	case domain.CodeInsufficientScope:
 		return response{status: http.StatusForbidden, body: body}
+	case domain.CodeUseDPoPNonce:
+		// RFC 9449 §8: 400 with the nonce to use in DPoP-Nonce.
+		return response{status: http.StatusBadRequest, body: body, nonce: e.Nonce}
 	default:
 		// invalid_request, invalid_grant, unsupported_grant_type,
 		// invalid_scope (RFC 6749 §5.2), invalid_target (RFC 8707 §2),
 		// unsupported_token_type (RFC 7009 §2.2.1),
-		// invalid_client_metadata (RFC 7591 §3.2.2): all 400.
-		return response{status: http.StatusBadRequest, body: body}
+		// invalid_client_metadata (RFC 7591 §3.2.2), invalid_dpop_proof
+		// (RFC 9449 §5): all 400; a refused proof may carry the nonce
+		// to use next (§8.2).
+		return response{status: http.StatusBadRequest, body: body, nonce: e.Nonce}
 	}
 }
 

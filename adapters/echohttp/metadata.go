@@ -48,6 +48,8 @@ type metadataJSON struct {
 	IntrospectionAuthSigningAlgs []string `json:"introspection_endpoint_auth_signing_alg_values_supported,omitempty"`
 	// IntrospectionSigningAlgs are RFC 9701 §7's.
 	IntrospectionSigningAlgs []string `json:"introspection_signing_alg_values_supported,omitempty"`
+	// DPoPSigningAlgs are RFC 9449 §5.1's.
+	DPoPSigningAlgs []string `json:"dpop_signing_alg_values_supported,omitempty"`
 }
 
 // toMetadataJSON lays the metadata out as RFC 8414 §2 names it. The same
@@ -72,6 +74,7 @@ func toMetadataJSON(m application.ServerMetadata) metadataJSON {
 		TokenAuthMethods:         m.AuthMethods,
 		TokenAuthSigningAlgs:     signingAlgs,
 		IntrospectionSigningAlgs: m.IntrospectionSigningAlgs,
+		DPoPSigningAlgs:          m.DPoPSigningAlgs,
 	}
 	if m.RevocationEndpoint != "" {
 		out.RevocationEndpoint = m.RevocationEndpoint

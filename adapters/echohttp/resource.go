@@ -18,6 +18,13 @@ type resourceAPI struct {
 	authorize *application.AuthorizeBearer
 	get       *application.GetCountry
 	list      *application.ListCountries
+	// base is the server's base path; publicURL, when set, the URL
+	// clients reach it at, for the htu of DPoP proofs; dpopAlgs the
+	// proof algorithms accepted, for the DPoP challenge, empty when the
+	// server does not accept DPoP.
+	base      string
+	publicURL string
+	dpopAlgs  string
 }
 
 // resourceRoute is one route of the resource server and the scopes a
@@ -45,16 +52,20 @@ func (r resourceAPI) requireScopes(scopes ...string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
-			raw, err := bearerToken(req)
+			raw, dpop, err := accessToken(req)
 			if err != nil {
-				return failedAt(protectedResource, false, err)
+				return r.failed(dpop, err)
 			}
 			// The request id goes with the check, so an introspection call
 			// made for it carries the same id to the authorization server.
 			ctx := requestid.With(req.Context(), c.Response().Header().Get(echo.HeaderXRequestID))
-			tok, err := r.authorize.Handle(ctx, application.AuthorizeBearerInput{Token: raw, Required: required})
+			in := application.AuthorizeBearerInput{Token: raw, Required: required}
+			if dpop {
+				in.DPoP, in.DPoPProofs, in.Method, in.URL = true, req.Header.Values(headerDPoP), req.Method, r.requestURL(req)
+			}
+			tok, err := r.authorize.Handle(ctx, in)
 			if err != nil {
-				return failedAt(protectedResource, false, err)
+				return r.failed(dpop, err)
 			}
 			noteClient(c, tok.ClientID) // for the access line
 			return next(c)

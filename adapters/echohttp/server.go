@@ -49,6 +49,11 @@ type Options struct {
 	// role label Role.
 	Metrics *HTTPMetrics
 	Role    string
+	// PublicURL is the resource server's URL as clients reach it, its
+	// base path included (e.g. https://api.example.com/ms-system): what
+	// the htu of a DPoP proof must name behind a proxy that changes the
+	// scheme, host or path. Empty means the request's own.
+	PublicURL string
 }
 
 // Paths of the authorization server's endpoints, relative to
@@ -80,6 +85,9 @@ type ResourceHandlers struct {
 	Authorize     *application.AuthorizeBearer
 	GetCountry    *application.GetCountry
 	ListCountries *application.ListCountries
+	// DPoPAlgorithms are the proof algorithms Authorize accepts, for the
+	// DPoP challenge (RFC 9449 §7.1); none when it accepts no DPoP.
+	DPoPAlgorithms []string
 }
 
 // NewAuthServer builds the authorization server: POST {base}/oauth2/token,
@@ -113,7 +121,8 @@ func NewAuthServer(opts Options, h AuthHandlers) *echo.Echo {
 // scopes, and the health routes. The caller serves it as an http.Handler.
 func NewResourceServer(opts Options, h ResourceHandlers) *echo.Echo {
 	e, s := newServer(opts)
-	r := resourceAPI{authorize: h.Authorize, get: h.GetCountry, list: h.ListCountries}
+	r := resourceAPI{authorize: h.Authorize, get: h.GetCountry, list: h.ListCountries,
+		base: s.base, publicURL: strings.TrimRight(opts.PublicURL, "/"), dpopAlgs: strings.Join(h.DPoPAlgorithms, " ")}
 	for _, route := range resourceRoutes {
 		e.Add(route.method, s.base+route.path, func(c echo.Context) error { return route.handle(r, c) },
 			r.requireScopes(route.scopes...))

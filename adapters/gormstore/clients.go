@@ -55,6 +55,8 @@ type clientRow struct {
 	// TokenLifetimeSeconds of 0 means the domain default.
 	TokenLifetimeSeconds int64 `gorm:"column:token_lifetime_seconds;not null"`
 	CanIntrospect        bool  `gorm:"column:can_introspect;not null"`
+	// DPoPBound is dpop_bound_access_tokens (added by migration 5).
+	DPoPBound bool `gorm:"column:dpop_bound_access_tokens;not null;default:false"`
 }
 
 func (clientRow) TableName() string { return "sigil_clients" }
@@ -86,6 +88,7 @@ func toClientRows(c domain.Client) (clientRow, []clientSecretRow, error) {
 		TokenFormat:          string(c.TokenFormat),
 		TokenLifetimeSeconds: int64(c.TokenLifetime / time.Second),
 		CanIntrospect:        c.CanIntrospect,
+		DPoPBound:            c.DPoPBound,
 	}
 	var err error
 	if r.AuthMethods, err = joinWords("auth method", c.AuthMethods); err != nil {
@@ -151,6 +154,7 @@ func (r clientRow) toDomain(secrets []clientSecretRow) (domain.Client, error) {
 		TokenFormat:   domain.TokenFormat(r.TokenFormat),
 		TokenLifetime: time.Duration(r.TokenLifetimeSeconds) * time.Second,
 		CanIntrospect: r.CanIntrospect,
+		DPoPBound:     r.DPoPBound,
 	}
 	for _, s := range secrets {
 		c.Secrets = append(c.Secrets, domain.ClientSecret{

@@ -29,6 +29,7 @@ var migrations = []migration{
 	{2, "signing keys sealed and dated", migrateSigningKeyColumns},
 	{3, "lock leases", createLockTable},
 	{4, "client token revocations", createClientRevocationTable},
+	{5, "dpop key binding", migrateDPoPColumns},
 }
 
 // Migrate applies the steps of migrations the database has not recorded
@@ -292,6 +293,32 @@ func createClientRevocationTable(db *gorm.DB) error {
 	)`).Error
 	if err != nil {
 		return fmt.Errorf("create sigil_client_revocations: %w", err)
+	}
+	return nil
+}
+
+// migrateDPoPColumns is step 5: the DPoP key an opaque token is bound to
+// (RFC 9449 §6.2), and a client's dpop_bound_access_tokens (§5.2). The
+// baseline creates both on a new database, since it migrates the current
+// rows; each is added only if missing, so the step can repeat. Existing
+// rows are bearer tokens and clients that may go without DPoP, which is
+// what the defaults say.
+func migrateDPoPColumns(db *gorm.DB) error {
+	columns := []struct {
+		model any
+		name  string
+		ddl   string
+	}{
+		{&tokenRow{}, "jkt", "ALTER TABLE sigil_opaque_tokens ADD COLUMN jkt TEXT NOT NULL DEFAULT ''"},
+		{&clientRow{}, "dpop_bound_access_tokens", "ALTER TABLE sigil_clients ADD COLUMN dpop_bound_access_tokens BOOLEAN NOT NULL DEFAULT false"},
+	}
+	for _, c := range columns {
+		if db.Migrator().HasColumn(c.model, c.name) {
+			continue
+		}
+		if err := db.Exec(c.ddl).Error; err != nil {
+			return fmt.Errorf("add column %s: %w", c.name, err)
+		}
 	}
 	return nil
 }

@@ -47,6 +47,9 @@ type tokenRow struct {
 	IssuedAt  *int64 `gorm:"column:issued_at"`
 	NotBefore *int64 `gorm:"column:not_before"`
 	ExpiresAt int64  `gorm:"column:expires_at;not null;index"`
+	// JKT is the thumbprint of the DPoP key the token is bound to, empty
+	// for a bearer token (added by migration 5).
+	JKT string `gorm:"column:jkt;not null;default:''"`
 }
 
 func (tokenRow) TableName() string { return "sigil_opaque_tokens" }
@@ -62,6 +65,7 @@ func toTokenRow(t domain.Token) (tokenRow, error) {
 		IssuedAt:  toMicros(t.IssuedAt),
 		NotBefore: toMicros(t.NotBefore),
 		ExpiresAt: t.ExpiresAt.UnixMicro(),
+		JKT:       t.JKT,
 	}
 	var err error
 	if r.Scopes, err = joinWords("scope", t.Scopes); err != nil {
@@ -91,6 +95,7 @@ func (r tokenRow) toDomain(value string) (domain.Token, error) {
 		IssuedAt:  fromMicros(r.IssuedAt),
 		NotBefore: fromMicros(r.NotBefore),
 		ExpiresAt: fromMicros(&exp),
+		JKT:       r.JKT,
 	}, nil
 }
 

@@ -141,6 +141,7 @@ func (c *Client) IntrospectToken(ctx context.Context, raw string) (domain.Token,
 		IssuedAt:  r.IssuedAt.Time(),
 		NotBefore: r.NotBefore.Time(),
 		ExpiresAt: exp,
+		JKT:       r.Cnf.Thumbprint(),
 	}, nil
 }
 

@@ -45,6 +45,13 @@ func appendAccessTokenClaims(dst []byte, t domain.Token) []byte {
 		dst = append(dst, `,"scope":`...)
 		dst = jsonwire.AppendScope(dst, t.Scopes)
 	}
+	// cnf binds the token to a DPoP key (RFC 9449 §6.1), left out for a
+	// bearer token as omitempty leaves out a nil pointer.
+	if t.JKT != "" {
+		dst = append(dst, `,"cnf":{"jkt":`...)
+		dst = jsonwire.AppendString(dst, t.JKT)
+		dst = append(dst, '}')
+	}
 	return append(dst, '}')
 }
 

@@ -15,6 +15,8 @@ type accessTokenClaims struct {
 	ID        string             `json:"jti,omitempty"`
 	ClientID  string             `json:"client_id,omitempty"`
 	Scope     claims.Scope       `json:"scope,omitempty"`
+	// Cnf binds the token to a DPoP key (RFC 9449 §6.1).
+	Cnf *claims.Confirmation `json:"cnf,omitempty"`
 }
 
 // assertionClaims are the claims Sigil reads from a client assertion

@@ -10,3 +10,13 @@ func (r *RemoteKeySet) WaitIdle() {
 		<-f.done
 	}
 }
+
+// ProofKeyThumbprint is the RFC 7638 thumbprint parseProofKey computes
+// for jwk.
+func ProofKeyThumbprint(t interface{ Fatal(...any) }, jwk string) string {
+	k, err := parseProofKey([]byte(jwk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k.jkt
+}

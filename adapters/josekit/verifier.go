@@ -179,5 +179,6 @@ func (v *Verifier) VerifyAccessToken(ctx context.Context, raw string) (domain.To
 		NotBefore: nbf,
 		ExpiresAt: exp,
 		KeyID:     header.KeyID,
+		JKT:       c.Cnf.Thumbprint(),
 	}, nil
 }

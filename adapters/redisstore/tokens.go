@@ -64,6 +64,9 @@ type tokenWire struct {
 	IssuedAt  time.Time `json:"iat,omitzero"`
 	NotBefore time.Time `json:"nbf,omitzero"`
 	ExpiresAt time.Time `json:"exp"`
+	// JKT is the DPoP key's thumbprint (only in the binary form's
+	// version 2; JSON values predate DPoP).
+	JKT string `json:"-"`
 }
 
 func toWire(t domain.Token) tokenWire {
@@ -78,6 +81,7 @@ func toWire(t domain.Token) tokenWire {
 		IssuedAt:  t.IssuedAt,
 		NotBefore: t.NotBefore,
 		ExpiresAt: t.ExpiresAt,
+		JKT:       t.JKT,
 	}
 }
 
@@ -94,6 +98,7 @@ func (w tokenWire) toDomain(value string) domain.Token {
 		IssuedAt:  w.IssuedAt,
 		NotBefore: w.NotBefore,
 		ExpiresAt: w.ExpiresAt,
+		JKT:       w.JKT,
 	}
 }
 

@@ -46,7 +46,15 @@ import (
 // upgrade stay valid until they expire. A later layout takes the next
 // version number; a value of a version this code does not know is an
 // error rather than a guess.
-const tokenWireV1 = 0x01
+//
+// Version 2 is version 1 followed by one more string, the thumbprint of
+// the DPoP key the token is bound to (RFC 9449 §6.2). Only bound tokens
+// are written as version 2: a bearer token keeps version 1's bytes, which
+// a node of the release before DPoP still reads during a rolling upgrade.
+const (
+	tokenWireV1 = 0x01
+	tokenWireV2 = 0x02
+)
 
 // maxTimeSize is the most bytes a time takes: the presence byte, the
 // seconds and the nanoseconds, which are below 1e9 and so fit a 32-bit
@@ -61,8 +69,13 @@ func encodeToken(w tokenWire) []byte {
 	size := 1 + stringSize(w.ID) + stringSize(w.Format) + stringSize(w.Issuer) +
 		stringSize(w.Subject) + stringSize(w.ClientID) +
 		listSize(w.Scopes) + listSize(w.Audience) + 3*maxTimeSize
+	version := byte(tokenWireV1)
+	if w.JKT != "" {
+		version = tokenWireV2
+		size += stringSize(w.JKT)
+	}
 	b := make([]byte, 0, size)
-	b = append(b, tokenWireV1)
+	b = append(b, version)
 	b = appendString(b, w.ID)
 	b = appendString(b, w.Format)
 	b = appendString(b, w.Issuer)
@@ -73,6 +86,9 @@ func encodeToken(w tokenWire) []byte {
 	b = appendTime(b, w.IssuedAt)
 	b = appendTime(b, w.NotBefore)
 	b = appendTime(b, w.ExpiresAt)
+	if version == tokenWireV2 {
+		b = appendString(b, w.JKT)
+	}
 	return b
 }
 
@@ -125,7 +141,8 @@ func decodeToken(data string) (tokenWire, error) {
 	if data == "" {
 		return tokenWire{}, errTruncated
 	}
-	if data[0] != tokenWireV1 {
+	version := data[0]
+	if version != tokenWireV1 && version != tokenWireV2 {
 		return tokenWire{}, fmt.Errorf("token wire: unknown version %#02x", data[0])
 	}
 	r := wireReader{rest: data[1:]}
@@ -140,6 +157,9 @@ func decodeToken(data string) (tokenWire, error) {
 		IssuedAt:  r.time(),
 		NotBefore: r.time(),
 		ExpiresAt: r.time(),
+	}
+	if version == tokenWireV2 {
+		w.JKT = r.string()
 	}
 	if r.err != nil {
 		return tokenWire{}, r.err

@@ -49,6 +49,7 @@ func sameWire(t *testing.T, got, want tokenWire) {
 	check("ClientID", got.ClientID == want.ClientID, got.ClientID, want.ClientID)
 	check("Scopes", slices.Equal(got.Scopes, want.Scopes), got.Scopes, want.Scopes)
 	check("Audience", slices.Equal(got.Audience, want.Audience), got.Audience, want.Audience)
+	check("JKT", got.JKT == want.JKT, got.JKT, want.JKT)
 	for _, tm := range []struct {
 		field     string
 		got, want time.Time
@@ -89,7 +90,11 @@ func TestBinaryTokenRoundTrips(t *testing.T) {
 		long.Audience[i] = fmt.Sprint("aud-", i)
 	}
 
+	bound := demoToken()
+	bound.JKT = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
+
 	for name, tok := range map[string]domain.Token{
+		"bound to a DPoP key":    bound,
 		"every field set":        everything,
 		"demo client":            demoToken(),
 		"sub-second times":       subSecond,
@@ -268,7 +273,7 @@ func FuzzDecodeToken(f *testing.F) {
 		want := tokenWire{
 			ID: jti, Format: string(domain.FormatOpaque), Issuer: iss, Subject: sub, ClientID: cid,
 			Scopes: domain.NewScopes(scope, jti), Audience: []string{aud, sub},
-			IssuedAt: at, NotBefore: at.Add(time.Second), ExpiresAt: at.Add(time.Hour),
+			IssuedAt: at, NotBefore: at.Add(time.Second), ExpiresAt: at.Add(time.Hour), JKT: cid,
 		}
 		got, err := decodeToken(string(encodeToken(want)))
 		if err != nil {
@@ -323,4 +328,17 @@ func BenchmarkCodec(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestBearerTokensKeepVersionOne: a node of the release before DPoP reads
+// the bearer tokens a newer node stores during a rolling upgrade.
+func TestBearerTokensKeepVersionOne(t *testing.T) {
+	if b := encodeToken(toWire(demoToken())); b[0] != tokenWireV1 {
+		t.Errorf("a bearer token is stored as version %d, want 1", b[0])
+	}
+	bound := demoToken()
+	bound.JKT = "jkt"
+	if b := encodeToken(toWire(bound)); b[0] != tokenWireV2 {
+		t.Errorf("a bound token is stored as version %d, want 2", b[0])
+	}
 }

@@ -304,6 +304,7 @@ func fullClient() domain.Client {
 		TokenFormat:   domain.FormatJWT,
 		TokenLifetime: 4 * time.Hour,
 		CanIntrospect: true,
+		DPoPBound:     true,
 	}
 }
 
@@ -338,6 +339,7 @@ func assertSameClient(t *testing.T, got, want domain.Client) {
 	check("TokenFormat", got.TokenFormat == want.TokenFormat, got.TokenFormat, want.TokenFormat)
 	check("TokenLifetime", got.TokenLifetime == want.TokenLifetime, got.TokenLifetime, want.TokenLifetime)
 	check("CanIntrospect", got.CanIntrospect == want.CanIntrospect, got.CanIntrospect, want.CanIntrospect)
+	check("DPoPBound", got.DPoPBound == want.DPoPBound, got.DPoPBound, want.DPoPBound)
 	for _, d := range diffs {
 		t.Error(d)
 	}

@@ -93,6 +93,12 @@ func TestReplayGuard(t *testing.T) {
 			return fakes.NewExpiring(clock)
 		})
 	})
+	// The resource role's guard of DPoP proof ids without Redis.
+	t.Run("memory", func(t *testing.T) {
+		contract.ReplayGuard(t, func(_ *testing.T, clock *fakes.Clock) application.ReplayGuard {
+			return application.NewMemoryReplayGuard(clock, 100_000)
+		})
+	})
 	for name, open := range databases {
 		t.Run("gorm "+name, func(t *testing.T) {
 			contract.ReplayGuard(t, func(t *testing.T, clock *fakes.Clock) application.ReplayGuard {
@@ -103,6 +109,13 @@ func TestReplayGuard(t *testing.T) {
 	t.Run("redis", func(t *testing.T) {
 		contract.ReplayGuard(t, func(t *testing.T, _ *fakes.Clock) application.ReplayGuard {
 			return redisstore.NewReplayGuard(testenv.Redis(t))
+		})
+	})
+	t.Run("redis pipelined", func(t *testing.T) {
+		contract.ReplayGuard(t, func(t *testing.T, _ *fakes.Clock) application.ReplayGuard {
+			g := redisstore.NewPipelinedReplayGuard(testenv.Redis(t))
+			t.Cleanup(func() { g.Close(context.Background()) })
+			return g
 		})
 	})
 }

@@ -38,6 +38,19 @@ func TokenStore(t *testing.T, newStore func(t *testing.T, clock *fakes.Clock) ap
 		assertSameToken(t, got, want)
 	})
 
+	t.Run("a DPoP-bound token keeps the thumbprint of its key", func(t *testing.T) {
+		store, now := setup(t)
+		want := sampleToken(now)
+		want.JKT = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
+		mustSaveToken(t, store, want)
+
+		got, err := store.FindToken(t.Context(), want.Value)
+		if err != nil {
+			t.Fatalf("FindToken: %v", err)
+		}
+		assertSameToken(t, got, want)
+	})
+
 	t.Run("a token granting nothing in particular keeps its empty fields", func(t *testing.T) {
 		store, now := setup(t)
 		want := domain.Token{Value: rand.Text(), Format: domain.FormatOpaque, ExpiresAt: now.Add(time.Minute)}
@@ -215,6 +228,7 @@ func assertSameToken(t *testing.T, got, want domain.Token) {
 	check("IssuedAt", got.IssuedAt.Equal(want.IssuedAt), got.IssuedAt, want.IssuedAt)
 	check("NotBefore", got.NotBefore.Equal(want.NotBefore), got.NotBefore, want.NotBefore)
 	check("ExpiresAt", got.ExpiresAt.Equal(want.ExpiresAt), got.ExpiresAt, want.ExpiresAt)
+	check("JKT", got.JKT == want.JKT, got.JKT, want.JKT)
 	for _, d := range diffs {
 		t.Error(d)
 	}

@@ -86,6 +86,7 @@ func main() {
 // bench is the whole run: prepare, measure every scenario, report.
 func bench(ctx context.Context, o options) error {
 	started := time.Now()
+	wrkThreads, dpopRowSeconds = max(1, o.Load.Threads), (o.Warmup + o.Duration + 2*time.Second).Seconds()
 	root, err := moduleRoot(ctx)
 	if err != nil {
 		return err

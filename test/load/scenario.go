@@ -98,6 +98,7 @@ var nodes = []node{
 type tokens struct {
 	JWT    string // service-client-jwt's
 	Opaque string // user-client-opaque's, kept in Redis
+	DPoP   string // service-client-jwt's, bound to dpopKey
 }
 
 // tokenRequest is the client_credentials grant (RFC 6749 §4.4) with
@@ -197,12 +198,24 @@ var scenarios = []scenario{
 		Request: func(s *sigil, _ tokens) request { return rotatingTokenRequest(s, activeClients) },
 	},
 	{Name: oneClient, Node: "clients", Request: func(s *sigil, _ tokens) request { return rotatingTokenRequest(s, 1) }},
+	// Issue 12: DPoP, each row against the raw rate of verifying an ES256
+	// proof and the ceiling of its sigil (see dpop.go).
+	{
+		Name: dpopTokenRow, Node: "ES256", Reference: rawDPoPToken, Ceiling: ceilingES256, ByCPU: true, Target: 0.45,
+		Request: dpopTokenRequest,
+	},
+	{
+		Name: dpopResourceRow, Node: "ES256", Reference: rawDPoPResource, Ceiling: ceilingES256, ByCPU: true, Target: 0.60,
+		Request: dpopResourceRequest,
+	},
 	{Name: ceiling, Node: "RS256", Request: healthRequest},
 	{Name: ceilingES256, Node: "ES256", Request: healthRequest},
 	{Name: ceilingEdDSA, Node: "EdDSA", Request: healthRequest},
 	{Name: rawRS256, Node: "RS256", Raw: rsaPrimitive},
 	{Name: rawES256, Node: "ES256", Raw: ecdsaPrimitive},
 	{Name: rawEdDSA, Node: "EdDSA", Raw: ed25519Primitive},
+	{Name: rawDPoPToken, Node: "ES256", Raw: dpopVerifyPrimitive},
+	{Name: rawDPoPResource, Node: "ES256", Raw: dpopVerifyPrimitive},
 }
 
 // fetchTokens asks the node for one JWT and one opaque token.
@@ -213,6 +226,9 @@ func fetchTokens(ctx context.Context, s *sigil) (tokens, error) {
 		return tokens{}, err
 	}
 	if t.Opaque, err = fetchToken(ctx, tokenRequest(s, opaqueClient, opaqueSecret)); err != nil {
+		return tokens{}, err
+	}
+	if t.DPoP, err = fetchDPoPToken(ctx, s); err != nil {
 		return tokens{}, err
 	}
 	return t, nil

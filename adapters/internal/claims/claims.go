@@ -131,3 +131,27 @@ func (d *NumericDate) UnmarshalJSON(b []byte) error {
 	*d = NumericDate(f)
 	return nil
 }
+
+// Confirmation is the cnf claim (RFC 7800 §3.1) of a token bound to a
+// key: for DPoP, jkt, the key's SHA-256 JWK thumbprint (RFC 9449 §6.1).
+// It is a JWT claim and an introspection member (§6.2) alike.
+type Confirmation struct {
+	JKT string `json:"jkt,omitempty"`
+}
+
+// NewConfirmation is the cnf of a token bound to jkt, nil for a bearer
+// token, so that omitempty leaves it out.
+func NewConfirmation(jkt string) *Confirmation {
+	if jkt == "" {
+		return nil
+	}
+	return &Confirmation{JKT: jkt}
+}
+
+// Thumbprint is the jkt c names, empty for nil.
+func (c *Confirmation) Thumbprint() string {
+	if c == nil {
+		return ""
+	}
+	return c.JKT
+}

@@ -39,10 +39,12 @@ type Introspection struct {
 	ID        string       `json:"jti,omitempty"`
 	ClientID  string       `json:"client_id,omitempty"`
 	TokenType string       `json:"token_type,omitempty"`
+	// Cnf is the key a DPoP-bound token is bound to (RFC 9449 §6.2).
+	Cnf *Confirmation `json:"cnf,omitempty"`
 }
 
 // NewIntrospection is the answer for r: for an active token every member
-// the token has, token_type Bearer (the only type Sigil issues); for any
+// the token has, token_type Bearer or, with cnf, DPoP; for any
 // other, active false and nothing else, whatever r.Token holds.
 func NewIntrospection(r application.Introspection) Introspection {
 	if !r.Active {
@@ -59,7 +61,8 @@ func NewIntrospection(r application.Introspection) Introspection {
 		IssuedAt:  NewNumericDate(t.IssuedAt),
 		ID:        t.ID,
 		ClientID:  t.ClientID,
-		TokenType: domain.TokenTypeBearer,
+		TokenType: t.Type(),
+		Cnf:       NewConfirmation(t.JKT),
 	}
 	if len(t.Audience) > 0 {
 		out.Audience = AudienceList(t.Audience)
@@ -98,7 +101,12 @@ func AppendIntrospection(dst []byte, r application.Introspection) []byte {
 	dst = appendDate(dst, `,"iat":`, NewNumericDate(t.IssuedAt))
 	dst = appendMember(dst, `,"jti":`, t.ID)
 	dst = appendMember(dst, `,"client_id":`, t.ClientID)
-	return append(dst, `,"token_type":"`+domain.TokenTypeBearer+`"}`...)
+	if t.JKT == "" {
+		return append(dst, `,"token_type":"`+domain.TokenTypeBearer+`"}`...)
+	}
+	dst = append(dst, `,"token_type":"`+domain.TokenTypeDPoP+`","cnf":{"jkt":`...)
+	dst = jsonwire.AppendString(dst, t.JKT)
+	return append(dst, "}}"...)
 }
 
 // appendMember appends name and the string v unless v is empty, as
