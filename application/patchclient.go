@@ -25,6 +25,7 @@ type ClientPatch struct {
 	Resources          *[]string
 	Audience           *[]string
 	Introspect         *bool
+	DPoPBound          *bool
 	JWKS               *string
 	JWKSURI            *string
 }
@@ -130,6 +131,10 @@ func applyPatch(old domain.Client, p ClientPatch) (domain.Client, []string) {
 	if p.Introspect != nil {
 		c.CanIntrospect = *p.Introspect
 		set("introspect", c.CanIntrospect != old.CanIntrospect)
+	}
+	if p.DPoPBound != nil {
+		c.DPoPBound = *p.DPoPBound
+		set("dpop_bound_access_tokens", c.DPoPBound != old.DPoPBound)
 	}
 	if p.JWKS != nil {
 		c.JWKS = *p.JWKS

@@ -217,6 +217,7 @@ type clientView struct {
 	Resources     []string     `json:"resources" yaml:"resources"`
 	Audience      []string     `json:"audience" yaml:"audience"`
 	Introspect    bool         `json:"introspect" yaml:"introspect"`
+	DPoPBound     bool         `json:"dpop_bound_access_tokens" yaml:"dpop_bound_access_tokens"`
 	JWKSURI       string       `json:"jwks_uri,omitempty" yaml:"jwks_uri,omitempty"`
 	JWKS          string       `json:"jwks,omitempty" yaml:"jwks,omitempty"`
 	Secrets       []secretView `json:"secrets" yaml:"secrets"`
@@ -234,7 +235,7 @@ func toClientView(c domain.Client) clientView {
 		AuthMethods: words(c.AuthMethods), GrantTypes: words(c.GrantTypes),
 		Scopes: words(c.AllowedScopes), DefaultScopes: words(c.DefaultScopes),
 		Resources: orEmpty(c.Resources), Audience: orEmpty(c.Audience),
-		Introspect: c.CanIntrospect, JWKSURI: c.JWKSURI, JWKS: c.JWKS,
+		Introspect: c.CanIntrospect, DPoPBound: c.DPoPBound, JWKSURI: c.JWKSURI, JWKS: c.JWKS,
 		Secrets: make([]secretView, len(c.Secrets)),
 	}
 	if c.TokenLifetime > 0 {
@@ -322,6 +323,7 @@ func printClient(w io.Writer, v clientView) {
 		{"RESOURCES", dash(strings.Join(v.Resources, ","))},
 		{"AUDIENCE", dash(strings.Join(v.Audience, ","))},
 		{"INTROSPECT", fmt.Sprint(v.Introspect)},
+		{"DPOP BOUND", fmt.Sprint(v.DPoPBound)},
 		{"JWKS", jwks},
 		{"SECRETS", dash(secretsCell(v.Secrets))},
 	} {

@@ -29,6 +29,7 @@ type Client struct {
 	Resources     []string        `json:"resources,omitempty"`
 	Audience      []string        `json:"audience,omitempty"`
 	Introspect    bool            `json:"introspect,omitempty"`
+	DPoPBound     bool            `json:"dpop_bound_access_tokens,omitempty"`
 	JWKS          json.RawMessage `json:"jwks,omitempty"`
 	JWKSURI       string          `json:"jwks_uri,omitempty"`
 	Secrets       []Secret        `json:"secrets,omitempty"`
@@ -55,6 +56,7 @@ type ClientView struct {
 	Resources     []string        `json:"resources"`
 	Audience      []string        `json:"audience"`
 	Introspect    bool            `json:"introspect"`
+	DPoPBound     bool            `json:"dpop_bound_access_tokens"`
 	JWKS          json.RawMessage `json:"jwks,omitempty"`
 	JWKSURI       string          `json:"jwks_uri,omitempty"`
 	Secrets       []SecretView    `json:"secrets"`
@@ -188,6 +190,7 @@ func (d Client) ToRegistration() (application.RegisterClientInput, error) {
 		Resources:     d.Resources,
 		Audience:      d.Audience,
 		CanIntrospect: d.Introspect,
+		DPoPBound:     d.DPoPBound,
 		JWKS:          jwks,
 		JWKSURI:       d.JWKSURI,
 	}
@@ -238,6 +241,7 @@ func FromRegistration(in application.RegisterClientInput) Client {
 		Resources:     c.Resources,
 		Audience:      c.Audience,
 		Introspect:    c.CanIntrospect,
+		DPoPBound:     c.DPoPBound,
 		JWKS:          jwksJSON(c.JWKS),
 		JWKSURI:       c.JWKSURI,
 	}
@@ -262,6 +266,7 @@ func ViewOf(c domain.Client) ClientView {
 		Resources:     nonNil(c.Resources),
 		Audience:      nonNil(c.Audience),
 		Introspect:    c.CanIntrospect,
+		DPoPBound:     c.DPoPBound,
 		JWKS:          jwksJSON(c.JWKS),
 		JWKSURI:       c.JWKSURI,
 		Secrets:       []SecretView{},
@@ -290,6 +295,7 @@ func (v ClientView) ToDomain() (domain.Client, error) {
 		Resources:     emptyToNil(v.Resources),
 		Audience:      emptyToNil(v.Audience),
 		CanIntrospect: v.Introspect,
+		DPoPBound:     v.DPoPBound,
 		JWKSURI:       v.JWKSURI,
 	}
 	var err error

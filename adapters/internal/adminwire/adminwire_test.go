@@ -18,7 +18,7 @@ func TestPatchRoundTrip(t *testing.T) {
 	for _, p := range []application.ClientPatch{
 		{},
 		{Scopes: ptr(domain.NewScopes("a", "b")), ResetDefaultScopes: true},
-		{TokenFormat: ptr(domain.FormatOpaque), TokenLifetime: ptr(90 * time.Minute), Introspect: ptr(false),
+		{TokenFormat: ptr(domain.FormatOpaque), TokenLifetime: ptr(90 * time.Minute), Introspect: ptr(false), DPoPBound: ptr(true),
 			AuthMethods: ptr([]domain.AuthMethod{domain.AuthPrivateKeyJWT}), DefaultScopes: ptr(domain.NewScopes()),
 			Resources: ptr([]string{"https://api.example.com"}), JWKSURI: ptr("https://c.example/jwks"), JWKS: ptr("")},
 	} {
@@ -66,7 +66,7 @@ func TestClientViewRoundTrip(t *testing.T) {
 		ID: "c", TokenFormat: domain.FormatJWT, TokenLifetime: time.Hour,
 		AuthMethods: []domain.AuthMethod{domain.AuthPrivateKeyJWT}, GrantTypes: []domain.GrantType{domain.GrantClientCredentials},
 		AllowedScopes: domain.NewScopes("a"), DefaultScopes: domain.NewScopes(), Resources: []string{"https://api.example.com"},
-		JWKS: `{"keys":[]}`, CanIntrospect: true,
+		JWKS: `{"keys":[]}`, CanIntrospect: true, DPoPBound: true,
 		Secrets: []domain.ClientSecret{{ID: "s", ExpiresAt: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}},
 	}
 	got, err := adminwire.ViewOf(c).ToDomain()

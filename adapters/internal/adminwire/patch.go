@@ -134,6 +134,14 @@ func setMember(p *application.ClientPatch, name string, v json.RawMessage, id st
 			}
 		}
 		p.Introspect = &b
+	case "dpop_bound_access_tokens":
+		b := false
+		if !null {
+			if err := json.Unmarshal(v, &b); err != nil {
+				return err
+			}
+		}
+		p.DPoPBound = &b
 	case "jwks":
 		s, err := jwksText(v)
 		if err != nil {
@@ -190,6 +198,9 @@ func EncodePatch(p application.ClientPatch) ([]byte, error) {
 	}
 	if p.Introspect != nil {
 		m["introspect"] = *p.Introspect
+	}
+	if p.DPoPBound != nil {
+		m["dpop_bound_access_tokens"] = *p.DPoPBound
 	}
 	if p.JWKS != nil {
 		m["jwks"] = *p.JWKS
