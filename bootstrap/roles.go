@@ -30,6 +30,7 @@ func App(c Config, log *slog.Logger) fx.Option {
 		debugModule(c),
 		managementModule(c),
 		fx.Provide(newServerTLS),
+		tracingModule(),
 		Role(c),
 	)
 }
@@ -117,6 +118,7 @@ func AuthRole() fx.Option {
 			},
 			application.NewSeedDemoClients,
 		),
+		authUseCaseTracing,
 		fx.Invoke(startAuth, registerKeyMetrics, registerAuthCacheMetrics),
 	)
 }
@@ -206,6 +208,7 @@ type authParams struct {
 	Tokens     readiness `name:"tokens"`
 	Metrics    *echohttp.HTTPMetrics
 	TLS        serverTLS
+	Tracing    *echohttp.Tracing `optional:"true"`
 }
 
 // checkTokenLifetimes refuses to start when a registered client's tokens
@@ -325,6 +328,7 @@ func startAuth(p authParams) {
 		TrustedProxies: p.Config.TrustedProxies,
 		Metrics:        p.Metrics,
 		Role:           string(RoleAuth),
+		Tracing:        p.Tracing,
 	}, echohttp.AuthHandlers{
 		Issue: p.Issue, Introspect: p.Introspect, Revoke: p.Revoke, JWKS: p.JWKS, Metadata: p.Metadata,
 	})
@@ -375,6 +379,7 @@ func ResourceRole() fx.Option {
 			}, fx.ResultTags(`group:"feed"`)),
 			fx.Annotate(func(revoked *application.RevocationSet) func(domain.Event) { return revoked.Apply }, fx.ResultTags(`group:"feed"`)),
 		),
+		resourceUseCaseTracing,
 		fx.Invoke(startResource, registerResourceCacheMetrics),
 	)
 }
@@ -459,6 +464,7 @@ type resourceParams struct {
 	Database  readiness `name:"database"`
 	Metrics   *echohttp.HTTPMetrics
 	TLS       serverTLS
+	Tracing   *echohttp.Tracing `optional:"true"`
 }
 
 func startResource(p resourceParams) {
@@ -470,6 +476,7 @@ func startResource(p resourceParams) {
 		TrustedProxies: p.Config.TrustedProxies,
 		Metrics:        p.Metrics,
 		Role:           string(RoleResource),
+		Tracing:        p.Tracing,
 	}, echohttp.ResourceHandlers{Authorize: p.Authorize, GetCountry: p.Get, ListCountries: p.List})
 	serve(p.Lifecycle, p.Log, string(RoleResource), p.Config.ResourceAddr, e, p.Config.MaxHeaderBytes, p.TLS.config)
 }

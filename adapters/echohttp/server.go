@@ -49,6 +49,10 @@ type Options struct {
 	// role label Role.
 	Metrics *HTTPMetrics
 	Role    string
+
+	// Tracing, when not nil, reports each request as a span and puts its
+	// trace id in the access line.
+	Tracing *Tracing
 }
 
 // Paths of the authorization server's endpoints, relative to
@@ -126,6 +130,8 @@ type server struct {
 	base  string
 	log   *slog.Logger
 	ready func(ctx context.Context) error
+
+	traced bool // the access line names the request's trace
 }
 
 func newServer(opts Options) (*echo.Echo, *server) {
@@ -137,6 +143,7 @@ func newServer(opts Options) (*echo.Echo, *server) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.traced = opts.Tracing != nil
 	maxBody := opts.MaxBodyBytes
 	if maxBody <= 0 {
 		maxBody = defaultMaxBodyBytes
@@ -149,8 +156,12 @@ func newServer(opts Options) (*echo.Echo, *server) {
 	e := echo.New()
 	e.HTTPErrorHandler = s.handleError
 	e.IPExtractor = ipExtractor(opts.TrustedProxies)
-	// Outermost first: the metrics and the request log see the final
-	// status, including that of a recovered panic or an oversized body.
+	// Outermost first: the span, the metrics and the request log see the
+	// final status, including that of a recovered panic or an oversized
+	// body.
+	if opts.Tracing != nil {
+		e.Use(opts.Tracing.middleware())
+	}
 	if opts.Metrics != nil {
 		e.Use(opts.Metrics.middleware(opts.Role))
 	}
