@@ -60,6 +60,14 @@ type redisTracing struct {
 	attrs  []attribute.KeyValue
 }
 
+// redisFailure is err unless it is redis.Nil: a missing key is an answer.
+func redisFailure(err error) error {
+	if errors.Is(err, redis.Nil) {
+		return nil
+	}
+	return err
+}
+
 func (h redisTracing) DialHook(next redis.DialHook) redis.DialHook { return next }
 
 func (h redisTracing) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
@@ -71,10 +79,7 @@ func (h redisTracing) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		ctx, span := h.tracer.Start(ctx, op, trace.WithSpanKind(trace.SpanKindClient),
 			trace.WithAttributes(h.attrs...), trace.WithAttributes(semconv.DBOperationName(op)))
 		err := next(ctx, cmd)
-		if errors.Is(err, redis.Nil) {
-			err = nil // a missing key is an answer
-		}
-		endSpan(span, err)
+		endSpan(span, redisFailure(err))
 		return err
 	}
 }
@@ -87,10 +92,7 @@ func (h redisTracing) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.
 		ctx, span := h.tracer.Start(ctx, "PIPELINE", trace.WithSpanKind(trace.SpanKindClient),
 			trace.WithAttributes(h.attrs...), trace.WithAttributes(semconv.DBOperationName("PIPELINE"), semconv.DBOperationBatchSize(len(cmds))))
 		err := next(ctx, cmds)
-		if errors.Is(err, redis.Nil) {
-			err = nil
-		}
-		endSpan(span, err)
+		endSpan(span, redisFailure(err))
 		return err
 	}
 }

@@ -118,6 +118,8 @@ type deps struct {
 	trustedProxies []netip.Prefix
 	// metrics, when set, counts both servers' requests.
 	metrics *echohttp.HTTPMetrics
+	// tracing, when set, reports both servers' requests as spans.
+	tracing *echohttp.Tracing
 }
 
 // env is both servers built from the real use cases over fakes, sharing
@@ -220,7 +222,7 @@ func newEnv(t testing.TB, tweaks ...func(*deps)) *env {
 			role = "resource"
 		}
 		return echohttp.Options{BasePath: base, MaxBodyBytes: d.maxBody, Logger: logger, Ready: d.ready, Metrics: d.metrics, Role: role,
-			TrustedProxies: d.trustedProxies}
+			TrustedProxies: d.trustedProxies, Tracing: d.tracing}
 	}
 	return &env{
 		t:     t,
