@@ -178,10 +178,15 @@ func (t *gormTracing) after(db *gorm.DB) {
 	if name == "" {
 		name = "SQL"
 	}
-	// The model's table, not an alias the query gave it.
+	// The model's table, not an alias the query gave it
+	// (Table("sigil_clients AS c") leaves "c" in Statement.Table).
 	table := db.Statement.Table
 	if db.Statement.Schema != nil && db.Statement.Schema.Table != "" {
 		table = db.Statement.Schema.Table
+	} else if expr := db.Statement.TableExpr; expr != nil {
+		if first, _, _ := strings.Cut(strings.TrimSpace(expr.SQL), " "); first != "" {
+			table = strings.Trim(first, "`\"")
+		}
 	}
 	if table != "" {
 		name += " " + table

@@ -131,6 +131,11 @@ func TestStatementsOfATracedRequestAreSpans(t *testing.T) {
 	if err := db.WithContext(ctx).Table("things").Where("id = ?", "bound-secret-value").Count(&n).Error; err != nil || n != 1 {
 		t.Fatalf("count %d: %v", n, err)
 	}
+	// An alias is not the table's name.
+	var ids []string
+	if err := db.WithContext(ctx).Table("things AS t").Where("t.id <> ?", "").Pluck("t.id", &ids).Error; err != nil || len(ids) != 1 {
+		t.Fatalf("pluck %v: %v", ids, err)
+	}
 	parent.End()
 
 	spans := childSpans(rec, parent)
@@ -148,8 +153,13 @@ func TestStatementsOfATracedRequestAreSpans(t *testing.T) {
 	if attr(sel, "db.collection.name") != "things" || sel.SpanKind() != trace.SpanKindClient {
 		t.Errorf("SELECT attributes %v", sel.Attributes())
 	}
-	if got := len(rec.Ended()); got != 3 {
-		t.Errorf("%d spans, want 3: a statement outside a trace makes none", got)
+	if got := len(rec.Ended()); got != 4 {
+		t.Errorf("%d spans, want 4: a statement outside a trace makes none; spans %v", got, spanNames(rec))
+	}
+	for _, s := range rec.Ended() {
+		if s.Name() == "SELECT t" {
+			t.Errorf("a span is named after the alias: %v", spanNames(rec))
+		}
 	}
 	noneHolds(t, rec, "bound-secret-value")
 }
