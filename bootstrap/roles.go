@@ -30,7 +30,7 @@ func App(c Config, log *slog.Logger) fx.Option {
 		debugModule(c),
 		managementModule(c),
 		fx.Provide(newServerTLS),
-		tracingModule(),
+		tracingModule(c),
 		Role(c),
 	)
 }

@@ -75,7 +75,7 @@ func tracingFromEnv(lookup func(string) (string, bool)) (tracingSetup, error) {
 // tracingModule turns tracing on as the process environment asks. Off, it
 // adds nothing to the graph: no middleware, no hooks, no wrapped
 // transport, so the hot paths are exactly those of a build without it.
-func tracingModule() fx.Option {
+func tracingModule(c Config) fx.Option {
 	setup, err := tracingFromEnv(os.LookupEnv)
 	if err != nil {
 		return fx.Error(err)
@@ -96,7 +96,17 @@ func tracingModule() fx.Option {
 			),
 		),
 		fx.Decorate(traceOutbound, traceRedis, traceDatabase),
+		batchedTokenTracing(c),
 	)
+}
+
+// batchedTokenTracing traces the Redis token store's pipelined calls (see
+// tracedTokens); tokens in the database get their spans from Gorm.
+func batchedTokenTracing(c Config) fx.Option {
+	if c.RedisAddr == "" {
+		return fx.Options()
+	}
+	return fx.Decorate(traceBatchedTokens)
 }
 
 // tracerName is the instrumentation scope of Sigil's own spans.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strconv"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -12,6 +13,9 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
 	"gorm.io/gorm"
+
+	"github.com/sigilauth/sigil/application"
+	"github.com/sigilauth/sigil/domain"
 )
 
 // Storage spans are made only inside a trace: a Redis command or a
@@ -47,12 +51,20 @@ func errorType(err error) string {
 // traceRedis adds a client span per command, or per pipeline, that a
 // traced request sends.
 func traceRedis(r redis.UniversalClient, tp trace.TracerProvider, c Config) redis.UniversalClient {
+	r.AddHook(redisTracing{tracer: tp.Tracer(tracerName), attrs: redisAttributes(c)})
+	return r
+}
+
+// redisAttributes are those of every Redis span: the system, and the
+// first configured address (a cluster's commands go to any of them).
+func redisAttributes(c Config) []attribute.KeyValue {
 	attrs := []attribute.KeyValue{semconv.DBSystemNameRedis}
 	if host, port, err := net.SplitHostPort(strings.Split(c.RedisAddr, ",")[0]); err == nil {
-		attrs = append(attrs, semconv.ServerAddress(host), attribute.String("server.port", port))
+		if n, err := strconv.Atoi(port); err == nil {
+			attrs = append(attrs, semconv.ServerAddress(host), semconv.ServerPort(n))
+		}
 	}
-	r.AddHook(redisTracing{tracer: tp.Tracer(tracerName), attrs: attrs})
-	return r
+	return attrs
 }
 
 type redisTracing struct {
@@ -216,4 +228,49 @@ func dbSystem(dialect string) string {
 	default:
 		return dialect
 	}
+}
+
+// tracedTokens gives the Redis token store's saves and lookups their
+// client spans. The store sends them in one pipeline shared by the
+// requests of the moment, under the pipeline's own context, so the Redis
+// hook cannot tie them to a request: the span is made here, in the
+// request's trace, and times the wait for the pipeline too. Deletes go
+// out on their own and get the hook's span.
+type tracedTokens struct {
+	application.TokenStore
+	tracer trace.Tracer
+	attrs  []attribute.KeyValue
+}
+
+func traceBatchedTokens(s application.TokenStore, tp trace.TracerProvider, c Config) application.TokenStore {
+	return tracedTokens{TokenStore: s, tracer: tp.Tracer(tracerName), attrs: redisAttributes(c)}
+}
+
+func (t tracedTokens) start(ctx context.Context, op string) (context.Context, trace.Span) {
+	return t.tracer.Start(ctx, op, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(t.attrs...), trace.WithAttributes(semconv.DBOperationName(op)))
+}
+
+func (t tracedTokens) SaveToken(ctx context.Context, tok domain.Token) error {
+	if !trace.SpanContextFromContext(ctx).IsValid() {
+		return t.TokenStore.SaveToken(ctx, tok)
+	}
+	ctx, span := t.start(ctx, "SET")
+	err := t.TokenStore.SaveToken(ctx, tok)
+	endSpan(span, err)
+	return err
+}
+
+func (t tracedTokens) FindToken(ctx context.Context, value string) (domain.Token, error) {
+	if !trace.SpanContextFromContext(ctx).IsValid() {
+		return t.TokenStore.FindToken(ctx, value)
+	}
+	ctx, span := t.start(ctx, "GET")
+	tok, err := t.TokenStore.FindToken(ctx, value)
+	failure := err
+	if errors.Is(err, domain.ErrNotFound) {
+		failure = nil // an unknown token is an answer
+	}
+	endSpan(span, failure)
+	return tok, err
 }

@@ -2,7 +2,9 @@ package bootstrap
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +15,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sigilauth/sigil/adapters/gormstore"
+	"github.com/sigilauth/sigil/adapters/redisstore"
+	"github.com/sigilauth/sigil/domain"
 	"github.com/sigilauth/sigil/test/testenv"
 )
 
@@ -170,4 +174,43 @@ func spanNames(rec *tracetest.SpanRecorder) []string {
 		out = append(out, s.Name()+" under "+s.Parent().SpanID().String())
 	}
 	return out
+}
+
+// The Redis token store pipelines its saves and lookups under a context
+// of its own: they still get client spans, in the request's trace.
+func TestPipelinedTokenCallsAreSpansOfTheRequest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs Redis")
+	}
+	client, prefix := testenv.Redis(t)
+	tp, rec, ctx, parent := recorded(t)
+	c := Config{RedisAddr: testenv.RedisAddr()}
+	traceRedis(client, tp, c)
+	store := redisstore.NewTokens(client, prefix)
+	t.Cleanup(func() { _ = store.Close(context.Background()) })
+	tokens := traceBatchedTokens(store, tp, c)
+
+	now := time.Now().Truncate(time.Second)
+	tok := domain.Token{Value: "opaque-token-value-0123", ID: "jti-1", ClientID: "c", Subject: "c", Issuer: "i",
+		Audience: []string{"c"}, IssuedAt: now, NotBefore: now, ExpiresAt: now.Add(time.Hour), Format: domain.FormatOpaque}
+	if err := tokens.SaveToken(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tokens.FindToken(ctx, "unknown-token"); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("find unknown: %v", err)
+	}
+	parent.End()
+
+	var ops []string
+	for _, s := range childSpans(rec, parent) {
+		if s.SpanKind() != trace.SpanKindClient || attr(s, "db.system.name") != "redis" || s.Status().Code != 0 {
+			t.Errorf("span %s: kind %v, status %v, attributes %v", s.Name(), s.SpanKind(), s.Status(), s.Attributes())
+		}
+		ops = append(ops, s.Name())
+	}
+	slices.Sort(ops)
+	if !slices.Equal(ops, []string{"GET", "SET"}) {
+		t.Errorf("spans under the request %v, want GET and SET", ops)
+	}
+	noneHolds(t, rec, "opaque-token-value-0123")
 }
