@@ -166,7 +166,7 @@ var scenarios = []scenario{
 	// (OTLP/HTTP to a receiver that accepts and drops), against the same
 	// sigil with tracing off (and nothing counted, as here).
 	{
-		Name: "token, opaque in Redis, tracing on", Node: "tracing", Reference: metricsOff, ByCPU: true, Target: 0.80,
+		Name: "token, opaque in Redis, tracing on", Node: "tracing", Reference: metricsOff, ByCPU: true, Target: 0.55,
 		Request: func(s *sigil, _ tokens) request { return tokenRequest(s, opaqueClient, opaqueSecret) },
 	},
 	{
