@@ -43,7 +43,7 @@ func base(c Config, log *slog.Logger) fx.Option {
 	return fx.Options(
 		fxLogger(log),
 		fx.Supply(c, log, sqliteMissing(c)),
-		fx.Provide(func() application.Clock { return application.SystemClock{} }, newOutboundClient),
+		fx.Provide(func() application.Clock { return application.SystemClock{} }, newTracedOutboundClient),
 		fx.Provide(newAuditor),
 		GormModule,
 		SecretBoxModule,

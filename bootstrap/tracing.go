@@ -95,7 +95,7 @@ func tracingModule(c Config) fx.Option {
 				func(tp trace.TracerProvider) application.Tracer { return useCaseTracer{tp.Tracer(tracerName)} },
 			),
 		),
-		fx.Decorate(traceOutbound, traceRedis, traceDatabase),
+		fx.Decorate(traceRedis, traceDatabase),
 		batchedTokenTracing(c),
 	)
 }
@@ -201,6 +201,26 @@ func hostname() string {
 // newServerTracing is what the echo servers need to report their requests.
 func newServerTracing(tp trace.TracerProvider) *echohttp.Tracing {
 	return &echohttp.Tracing{Provider: tp, Propagator: propagator}
+}
+
+// outboundParams are what the HTTP client of outbound calls is built
+// from; the tracer provider is there only with tracing on.
+type outboundParams struct {
+	fx.In
+	Config Config
+	Tracer trace.TracerProvider `optional:"true"`
+}
+
+// newTracedOutboundClient is newOutboundClient, its calls traced when
+// tracing is on. It is the client's constructor rather than a decoration:
+// the request metrics decorate the client at the root already, and fx
+// allows one decoration of a type in a scope.
+func newTracedOutboundClient(p outboundParams) (*http.Client, error) {
+	hc, err := newOutboundClient(p.Config)
+	if err != nil || p.Tracer == nil {
+		return hc, err
+	}
+	return traceOutbound(hc, p.Tracer), nil
 }
 
 // traceOutbound makes every outbound call (the resource role's
