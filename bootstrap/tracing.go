@@ -95,18 +95,19 @@ func tracingModule(c Config) fx.Option {
 				func(tp trace.TracerProvider) application.Tracer { return useCaseTracer{tp.Tracer(tracerName)} },
 			),
 		),
-		fx.Decorate(traceRedis, traceDatabase),
-		batchedTokenTracing(c),
+		fx.Decorate(traceDatabase),
+		redisTracingOption(c),
 	)
 }
 
-// batchedTokenTracing traces the Redis token store's pipelined calls (see
-// tracedTokens); tokens in the database get their spans from Gorm.
-func batchedTokenTracing(c Config) fx.Option {
+// redisTracingOption traces Redis commands, and the token store's pipelined
+// calls (see tracedTokens), when there is a Redis: a decoration of a type
+// the graph lacks would make whoever asks for it optionally fail instead.
+func redisTracingOption(c Config) fx.Option {
 	if c.RedisAddr == "" {
 		return fx.Options()
 	}
-	return fx.Decorate(traceBatchedTokens)
+	return fx.Decorate(traceRedis, traceBatchedTokens)
 }
 
 // tracerName is the instrumentation scope of Sigil's own spans.

@@ -72,8 +72,8 @@ type redisTracing struct {
 	attrs  []attribute.KeyValue
 }
 
-// redisFailure is err unless it is redis.Nil: a missing key is an answer.
-func redisFailure(err error) error {
+// spanErrorOfRedis is err unless it is redis.Nil: a missing key is an answer.
+func spanErrorOfRedis(err error) error {
 	if errors.Is(err, redis.Nil) {
 		return nil
 	}
@@ -91,7 +91,7 @@ func (h redisTracing) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		ctx, span := h.tracer.Start(ctx, op, trace.WithSpanKind(trace.SpanKindClient),
 			trace.WithAttributes(h.attrs...), trace.WithAttributes(semconv.DBOperationName(op)))
 		err := next(ctx, cmd)
-		endSpan(span, redisFailure(err))
+		endSpan(span, spanErrorOfRedis(err))
 		return err
 	}
 }
@@ -104,7 +104,7 @@ func (h redisTracing) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.
 		ctx, span := h.tracer.Start(ctx, "PIPELINE", trace.WithSpanKind(trace.SpanKindClient),
 			trace.WithAttributes(h.attrs...), trace.WithAttributes(semconv.DBOperationName("PIPELINE"), semconv.DBOperationBatchSize(len(cmds))))
 		err := next(ctx, cmds)
-		endSpan(span, redisFailure(err))
+		endSpan(span, spanErrorOfRedis(err))
 		return err
 	}
 }
