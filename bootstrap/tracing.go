@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel"
@@ -150,15 +151,24 @@ func newTracerProvider(lc fx.Lifecycle, setup tracingSetup, c Config, log *slog.
 		log.Warn("tracing", "err", err)
 	}))
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
+	// A receiver that is down must not hold the stop: the spans still
+	// queued get flushTimeout, and a failure is a warning, not a failed
+	// stop.
 	lc.Append(fx.StopHook(func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, flushTimeout)
+		defer cancel()
 		if err := tp.Shutdown(ctx); err != nil {
-			return fmt.Errorf("flush traces: %w", err)
+			log.Warn("flush traces at stop", "err", err)
 		}
 		return nil
 	}))
 	log.Info("tracing on", "protocol", setup.protocol)
 	return tp, nil
 }
+
+// flushTimeout bounds the export of the spans still queued when the app
+// stops.
+const flushTimeout = 3 * time.Second
 
 // tracingResource names the process in its spans: service.name "sigil"
 // unless OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES say otherwise, the

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -415,5 +417,62 @@ func TestOneTraceSpansTheResourceRequestAndItsIntrospection(t *testing.T) {
 	// the later trace, holds nothing of it.
 	if got := j.trace(t, offTrace); len(got) != 0 {
 		t.Errorf("tracing off, jaeger holds %d spans of the request's trace: %+v", len(got), got)
+	}
+}
+
+// hangingReceiver accepts connections and never answers, as a receiver
+// that froze would; it returns its URL.
+func hangingReceiver(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// A receiver that hangs costs warnings, never a failed request or a
+// failed stop: the spans still queued at stop are given up after a short
+// wait, shorter than the exporter's own timeout.
+func TestAReceiverThatHangsFailsNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts servers")
+	}
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", hangingReceiver(t))
+	n := testnode.Start(t, nil)
+	header, traceID, _ := newTraceparent()
+	getCountry(t, n.ResourceURL, opaqueToken(t, n.AuthURL), header)
+	if err := n.Stop(); err != nil {
+		t.Fatalf("stop with the receiver hanging: %v", err)
+	}
+	logs := n.Logs.String()
+	if !strings.Contains(requestLine(logs, "/ms-system/country/code/AUS"), "trace_id="+traceID) {
+		t.Errorf("no traced access line:\n%s", logs)
+	}
+	if !strings.Contains(logs, "flush traces at stop") && !strings.Contains(logs, "msg=tracing ") {
+		t.Errorf("the lost spans are not reported:\n%s", logs)
+	}
+	if testing.Verbose() {
+		t.Log(logs)
 	}
 }
