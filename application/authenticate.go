@@ -61,6 +61,7 @@ var errAssertionUnknownClient = errAssertionFailed.Because("unknown client")
 // AuthenticateClient checks client credentials (RFC 6749 §2.3, RFC 7523
 // §3).
 type AuthenticateClient struct {
+	traced
 	clients    ClientFinder
 	hasher     SecretHasher
 	assertions ClientAssertionVerifier
@@ -145,11 +146,11 @@ func NewAuthenticateClient(clients ClientFinder, hasher SecretHasher, clock Cloc
 
 // Handle returns the authenticated client or an invalid_client error;
 // with Defend, also a *domain.Throttled error.
-func (a *AuthenticateClient) Handle(ctx context.Context, in ClientCredentials) (domain.Client, error) {
-	var (
-		c   domain.Client
-		err error
-	)
+func (a *AuthenticateClient) Handle(ctx context.Context, in ClientCredentials) (_ domain.Client, err error) {
+	ctx, end := a.span(ctx, "AuthenticateClient")
+	defer func() { end(err) }()
+
+	var c domain.Client
 	if in.Assertion != "" || in.AssertionType != "" {
 		c, err = a.byAssertion(ctx, in)
 	} else {

@@ -27,6 +27,7 @@ type AuthorizeBearerInput struct {
 // (RFC 6750): a JWT is verified locally against the authorization server's
 // published keys, an opaque token is introspected.
 type AuthorizeBearer struct {
+	traced
 	jwts     AccessTokenVerifier
 	opaque   TokenIntrospector
 	revoked  *RevocationSet
@@ -44,11 +45,11 @@ func NewAuthorizeBearer(jwts AccessTokenVerifier, opaque TokenIntrospector, revo
 
 // Handle returns the token if it is valid and carries every required
 // scope; invalid_token or insufficient_scope otherwise.
-func (h *AuthorizeBearer) Handle(ctx context.Context, in AuthorizeBearerInput) (domain.Token, error) {
-	var (
-		t   domain.Token
-		err error
-	)
+func (h *AuthorizeBearer) Handle(ctx context.Context, in AuthorizeBearerInput) (_ domain.Token, err error) {
+	ctx, end := h.span(ctx, "AuthorizeBearer")
+	defer func() { end(err) }()
+
+	var t domain.Token
 	if LooksLikeJWT(in.Token) {
 		t, err = h.jwts.VerifyAccessToken(ctx, in.Token)
 	} else {

@@ -29,6 +29,7 @@ type Introspection struct {
 // active and what it grants (RFC 7662). It knows opaque tokens from the
 // token store and JWTs from the authorization server's own keys.
 type Introspect struct {
+	traced
 	auth   *AuthenticateClient
 	lookup *tokenLookup
 	clock  Clock
@@ -54,7 +55,10 @@ func (h *Introspect) HonourClientRevocations(set *RevocationSet) { h.lookup.clie
 
 // Handle answers an introspection request. Unknown, expired and malformed
 // tokens are simply inactive (RFC 7662 §2.2).
-func (h *Introspect) Handle(ctx context.Context, in IntrospectInput) (Introspection, error) {
+func (h *Introspect) Handle(ctx context.Context, in IntrospectInput) (_ Introspection, err error) {
+	ctx, end := h.span(ctx, "Introspect")
+	defer func() { end(err) }()
+
 	in.Credentials.Endpoint = EndpointIntrospection
 	client, err := h.auth.Handle(ctx, in.Credentials)
 	if err != nil {

@@ -39,6 +39,7 @@ var GrantTypes = []domain.GrantType{domain.GrantClientCredentials}
 // client, decides the scopes, and issues a JWT or an opaque token as the
 // client is configured.
 type IssueToken struct {
+	traced
 	auth   *AuthenticateClient
 	keys   *KeyRing
 	signer AccessTokenSigner
@@ -59,7 +60,10 @@ func NewIssueToken(auth *AuthenticateClient, keys *KeyRing, signer AccessTokenSi
 }
 
 // Handle answers a token request.
-func (h *IssueToken) Handle(ctx context.Context, in IssueTokenInput) (IssuedToken, error) {
+func (h *IssueToken) Handle(ctx context.Context, in IssueTokenInput) (_ IssuedToken, err error) {
+	ctx, end := h.span(ctx, "IssueToken")
+	defer func() { end(err) }()
+
 	if in.GrantType == "" {
 		return IssuedToken{}, domain.ErrInvalidRequest.With("grant_type is required")
 	}

@@ -29,6 +29,7 @@ type CountryPage struct {
 
 // ListCountries pages through all countries in alpha-3 order.
 type ListCountries struct {
+	traced
 	countries CountryFinder
 }
 
@@ -39,7 +40,10 @@ func NewListCountries(countries CountryFinder) *ListCountries {
 
 // Handle returns the page asked for; page and size outside their range
 // are invalid_request.
-func (h *ListCountries) Handle(ctx context.Context, in ListCountriesInput) (CountryPage, error) {
+func (h *ListCountries) Handle(ctx context.Context, in ListCountriesInput) (_ CountryPage, err error) {
+	ctx, end := h.span(ctx, "ListCountries")
+	defer func() { end(err) }()
+
 	if in.Page == 0 {
 		in.Page = 1
 	}

@@ -259,3 +259,12 @@ type Auditor interface {
 type DPoPVerifier interface {
 	VerifyDPoPProof(raw string) (domain.DPoPProof, error)
 }
+
+// Tracer reports each call of a use case as a span of the caller's trace
+// (OpenTelemetry in bootstrap when tracing is on). Start returns the
+// context the use case goes on with, carrying the span to its storage and
+// upstream calls, and the function that ends the span with the call's
+// error.
+type Tracer interface {
+	Start(ctx context.Context, name string) (context.Context, func(err error))
+}

@@ -18,6 +18,7 @@ type JWKS struct {
 // PublishJWKS serves the public half of every published signing key
 // (RFC 7517). The encoded document is kept until the key set changes.
 type PublishJWKS struct {
+	traced
 	keys    *KeyRing
 	encoder JWKSEncoder
 	maxAge  time.Duration
@@ -35,7 +36,10 @@ func NewPublishJWKS(keys *KeyRing, encoder JWKSEncoder, maxAge time.Duration) *P
 }
 
 // Handle returns the current key set.
-func (h *PublishJWKS) Handle(_ context.Context) (JWKS, error) {
+func (h *PublishJWKS) Handle(ctx context.Context) (_ JWKS, err error) {
+	_, end := h.span(ctx, "PublishJWKS")
+	defer func() { end(err) }()
+
 	keys := h.keys.Published()
 	var fp strings.Builder
 	for _, k := range keys {

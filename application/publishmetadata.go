@@ -31,6 +31,7 @@ type ServerMetadata struct {
 // start from the same configuration that builds the endpoints, and the
 // scopes and signing algorithms as they are now.
 type PublishMetadata struct {
+	traced
 	static ServerMetadata
 	scopes ScopeLister
 	keys   *KeyRing
@@ -42,7 +43,10 @@ func NewPublishMetadata(static ServerMetadata, scopes ScopeLister, keys *KeyRing
 }
 
 // Handle returns the metadata.
-func (h *PublishMetadata) Handle(ctx context.Context) (ServerMetadata, error) {
+func (h *PublishMetadata) Handle(ctx context.Context) (_ ServerMetadata, err error) {
+	ctx, end := h.span(ctx, "PublishMetadata")
+	defer func() { end(err) }()
+
 	m := h.static
 	scopes, err := h.scopes.ListScopes(ctx)
 	if err != nil {

@@ -20,6 +20,7 @@ type RevokeInput struct {
 // opaque token is deleted from the store; a JWT's jti is denied until the
 // token expires, so introspection calls it inactive.
 type RevokeToken struct {
+	traced
 	auth   *AuthenticateClient
 	lookup *tokenLookup
 	store  TokenStore
@@ -48,7 +49,10 @@ func NewRevokeToken(auth *AuthenticateClient, store TokenStore, verifier AccessT
 // is expired or already revoked, is answered as success (RFC 7009 §2.2);
 // a token issued to another client is refused with unauthorized_client
 // (§2.1: the server verifies the token was issued to the requester).
-func (h *RevokeToken) Handle(ctx context.Context, in RevokeInput) error {
+func (h *RevokeToken) Handle(ctx context.Context, in RevokeInput) (err error) {
+	ctx, end := h.span(ctx, "RevokeToken")
+	defer func() { end(err) }()
+
 	in.Credentials.Endpoint = EndpointRevocation
 	client, err := h.auth.Handle(ctx, in.Credentials)
 	if err != nil {

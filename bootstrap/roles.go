@@ -30,6 +30,7 @@ func App(c Config, log *slog.Logger) fx.Option {
 		debugModule(c),
 		managementModule(c),
 		fx.Provide(newServerTLS),
+		tracingModule(c),
 		Role(c),
 	)
 }
@@ -42,7 +43,7 @@ func base(c Config, log *slog.Logger) fx.Option {
 	return fx.Options(
 		fxLogger(log),
 		fx.Supply(c, log, sqliteMissing(c)),
-		fx.Provide(func() application.Clock { return application.SystemClock{} }, newOutboundClient),
+		fx.Provide(func() application.Clock { return application.SystemClock{} }, newTracedOutboundClient),
 		fx.Provide(newAuditor),
 		GormModule,
 		SecretBoxModule,
@@ -128,6 +129,7 @@ func AuthRole() fx.Option {
 			}, fx.ResultTags(`group:"feed"`)),
 		),
 		adminOps(),
+		authUseCaseTracing,
 		fx.Invoke(startAuth, registerKeyMetrics, registerAuthCacheMetrics),
 	)
 }
@@ -218,6 +220,7 @@ type authParams struct {
 	Tokens     readiness `name:"tokens"`
 	Metrics    *echohttp.HTTPMetrics
 	TLS        serverTLS
+	Tracing    *echohttp.Tracing `optional:"true"`
 }
 
 // checkTokenLifetimes refuses to start when a registered client's tokens
@@ -337,6 +340,7 @@ func startAuth(p authParams) {
 		TrustedProxies: p.Config.TrustedProxies,
 		Metrics:        p.Metrics,
 		Role:           string(RoleAuth),
+		Tracing:        p.Tracing,
 	}, echohttp.AuthHandlers{
 		Issue: p.Issue, Introspect: p.Introspect, Revoke: p.Revoke, JWKS: p.JWKS, Metadata: p.Metadata,
 	})
@@ -388,6 +392,7 @@ func ResourceRole() fx.Option {
 			}, fx.ResultTags(`group:"feed"`)),
 			fx.Annotate(func(revoked *application.RevocationSet) func(domain.Event) { return revoked.Apply }, fx.ResultTags(`group:"feed"`)),
 		),
+		resourceUseCaseTracing,
 		fx.Invoke(startResource, registerResourceCacheMetrics),
 	)
 }
@@ -477,6 +482,7 @@ type resourceParams struct {
 	Metrics   *echohttp.HTTPMetrics
 	TLS       serverTLS
 	DPoP      *josekit.DPoPProofs
+	Tracing   *echohttp.Tracing `optional:"true"`
 }
 
 func startResource(p resourceParams) {
@@ -489,6 +495,7 @@ func startResource(p resourceParams) {
 		Metrics:        p.Metrics,
 		Role:           string(RoleResource),
 		PublicURL:      p.Config.ResourcePublicURL,
+		Tracing:        p.Tracing,
 	}, echohttp.ResourceHandlers{Authorize: p.Authorize, GetCountry: p.Get, ListCountries: p.List,
 		DPoPAlgorithms: p.DPoP.Algorithms()})
 	serve(p.Lifecycle, p.Log, string(RoleResource), p.Config.ResourceAddr, e, p.Config.MaxHeaderBytes, p.TLS.config)

@@ -120,6 +120,8 @@ type deps struct {
 	metrics *echohttp.HTTPMetrics
 	// dpop turns DPoP on at both servers (see dpopDeps).
 	dpop *dpopDeps
+	// tracing, when set, reports both servers' requests as spans.
+	tracing *echohttp.Tracing
 }
 
 // env is both servers built from the real use cases over fakes, sharing
@@ -222,7 +224,7 @@ func newEnv(t testing.TB, tweaks ...func(*deps)) *env {
 			role = "resource"
 		}
 		return echohttp.Options{BasePath: base, MaxBodyBytes: d.maxBody, Logger: logger, Ready: d.ready, Metrics: d.metrics, Role: role,
-			TrustedProxies: d.trustedProxies}
+			TrustedProxies: d.trustedProxies, Tracing: d.tracing}
 	}
 	issue := application.NewIssueToken(authenticate, ring, fakes.Signer{}, d.tokens, clock, rand.Reader, issuer)
 	authorize := application.NewAuthorizeBearer(d.verifier, d.introspector, revoked, d.audience)

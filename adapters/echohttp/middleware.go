@@ -48,7 +48,7 @@ func (s *server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		if !s.log.Enabled(req.Context(), level) {
 			return nil
 		}
-		attrs := make([]slog.Attr, 0, 12)
+		attrs := make([]slog.Attr, 0, 13)
 		attrs = append(attrs,
 			slog.String("method", req.Method),
 			slog.String("path", req.URL.Path),
@@ -66,6 +66,11 @@ func (s *server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if refused.reason != "" {
 			attrs = append(attrs, slog.String("reason", refused.reason))
+		}
+		if s.traced {
+			if id := traceID(c); id != "" {
+				attrs = append(attrs, slog.String("trace_id", id))
+			}
 		}
 		s.log.LogAttrs(req.Context(), level, "request", attrs...)
 		return nil

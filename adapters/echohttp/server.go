@@ -54,6 +54,10 @@ type Options struct {
 	// the htu of a DPoP proof must name behind a proxy that changes the
 	// scheme, host or path. Empty means the request's own.
 	PublicURL string
+
+	// Tracing, when not nil, reports each request as a span and puts its
+	// trace id in the access line.
+	Tracing *Tracing
 }
 
 // Paths of the authorization server's endpoints, relative to
@@ -138,6 +142,8 @@ type server struct {
 	// metrics, when not nil, counts refusals under role.
 	metrics *HTTPMetrics
 	role    string
+
+	traced bool // the access line names the request's trace
 }
 
 func newServer(opts Options) (*echo.Echo, *server) {
@@ -151,6 +157,7 @@ func newServer(opts Options) (*echo.Echo, *server) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.traced = opts.Tracing != nil
 	maxBody := opts.MaxBodyBytes
 	if maxBody <= 0 {
 		maxBody = defaultMaxBodyBytes
@@ -163,8 +170,12 @@ func newServer(opts Options) (*echo.Echo, *server) {
 	e := echo.New()
 	e.HTTPErrorHandler = s.handleError
 	e.IPExtractor = ipExtractor(opts.TrustedProxies)
-	// Outermost first: the metrics and the request log see the final
-	// status, including that of a recovered panic or an oversized body.
+	// Outermost first: the span, the metrics and the request log see the
+	// final status, including that of a recovered panic or an oversized
+	// body.
+	if opts.Tracing != nil {
+		e.Use(opts.Tracing.middleware())
+	}
 	if opts.Metrics != nil {
 		e.Use(opts.Metrics.middleware(opts.Role))
 	}

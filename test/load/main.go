@@ -165,7 +165,7 @@ func bench(ctx context.Context, o options) error {
 		nc := nodeConfig{
 			Name: strings.ToLower(nd.Name), KeyAlgorithm: nd.KeyAlgorithm,
 			RedisAddr: o.RedisAddr, RedisPrefix: prefix + strings.ToLower(nd.Name) + ":",
-			NoMetrics: nd.NoMetrics,
+			NoMetrics: nd.NoMetrics, Tracing: nd.Tracing,
 		}
 		if nd.Clients {
 			figures = append(figures, runClientsNode(ctx, o, bin, wrk, nc, todo, result)...)

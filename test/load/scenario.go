@@ -73,6 +73,9 @@ type node struct {
 	// NoMetrics runs the node without its management listener, so that
 	// nothing is counted: the reference of the metrics row.
 	NoMetrics bool
+	// Tracing turns tracing on (OTEL_EXPORTER_OTLP_ENDPOINT), exporting
+	// every request's spans to a receiver of the harness's own.
+	Tracing bool
 }
 
 // metricsOff is the reference row of the metrics row.
@@ -91,6 +94,8 @@ var nodes = []node{
 	// admin-addr, one just after the other.
 	{Name: "metrics", KeyAlgorithm: "RS256"},
 	{Name: "no-metrics", KeyAlgorithm: "RS256", NoMetrics: true},
+	// The tracing row: that same sigil with tracing on, just after it.
+	{Name: "tracing", KeyAlgorithm: "RS256", NoMetrics: true, Tracing: true},
 }
 
 // tokens are the access tokens the resource and introspection scenarios
@@ -156,6 +161,13 @@ var scenarios = []scenario{
 	},
 	{
 		Name: metricsOff, Node: "no-metrics",
+		Request: func(s *sigil, _ tokens) request { return tokenRequest(s, opaqueClient, opaqueSecret) },
+	},
+	// Issue 11: what tracing costs with every request sampled and exported
+	// (OTLP/HTTP to a receiver that accepts and drops), against the same
+	// sigil with tracing off (and nothing counted, as here).
+	{
+		Name: "token, opaque in Redis, tracing on", Node: "tracing", Reference: metricsOff, ByCPU: true, Target: 0.55,
 		Request: func(s *sigil, _ tokens) request { return tokenRequest(s, opaqueClient, opaqueSecret) },
 	},
 	{

@@ -36,6 +36,7 @@ type nodeConfig struct {
 	RedisAddr    string
 	RedisPrefix  string
 	NoMetrics    bool // --admin-addr "": no management listener, nothing counted
+	Tracing      bool // OTEL_EXPORTER_OTLP_ENDPOINT set, to a receiver of the harness's own
 }
 
 // sigil is one running `sigil serve` with both roles.
@@ -47,6 +48,7 @@ type sigil struct {
 	cmd         *exec.Cmd
 	log         *bytes.Buffer
 	exited      chan struct{}
+	spans       *otlpSink // the receiver of a traced sigil's spans, or nil
 }
 
 // Pid is the process to sample CPU from: the sigil binary itself, not a
@@ -104,10 +106,20 @@ func startSigil(ctx context.Context, bin string, nc nodeConfig) (*sigil, error) 
 	)
 	s.cmd.Dir = dir
 	s.cmd.Env = withoutSigilSettings(os.Environ())
+	if nc.Tracing {
+		if s.spans, err = startOTLPSink(); err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		s.cmd.Env = append(s.cmd.Env, "OTEL_EXPORTER_OTLP_ENDPOINT="+s.spans.URL)
+	}
 	s.cmd.Stdout = s.log
 	s.cmd.Stderr = s.log
 	if err := s.cmd.Start(); err != nil {
 		os.RemoveAll(dir)
+		if s.spans != nil {
+			s.spans.Close()
+		}
 		return nil, fmt.Errorf("start sigil: %w", err)
 	}
 	go func() {
@@ -138,6 +150,9 @@ func (s *sigil) stop() {
 		}
 	}
 	os.RemoveAll(s.dir)
+	if s.spans != nil {
+		s.spans.Close()
+	}
 }
 
 // waitReady polls u until it answers 200, the process exits, or a minute
@@ -182,12 +197,12 @@ func freePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
-// withoutSigilSettings drops SIGIL_* variables, so the caller's
+// withoutSigilSettings drops SIGIL_* and OTEL_* variables, so the caller's
 // environment cannot change what is measured.
 func withoutSigilSettings(env []string) []string {
 	out := env[:0:0]
 	for _, kv := range env {
-		if !strings.HasPrefix(kv, "SIGIL_") {
+		if !strings.HasPrefix(kv, "SIGIL_") && !strings.HasPrefix(kv, "OTEL_") {
 			out = append(out, kv)
 		}
 	}
