@@ -1,7 +1,6 @@
 package bootstrap
 
 import (
-	"log/slog"
 	"net/http"
 	"net/http/pprof"
 
@@ -16,12 +15,15 @@ func debugModule(c Config) fx.Option {
 	if c.DebugAddr == "" {
 		return fx.Options()
 	}
-	return fx.Invoke(func(lc fx.Lifecycle, log *slog.Logger) {
-		mux := http.NewServeMux()
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		serve(lc, log, "debug", c.DebugAddr, mux, c.MaxHeaderBytes, nil)
-	})
+	return fx.Provide(debugListener)
+}
+
+// debugListener serves the profiler's routes.
+func debugListener(c Config) listenerOut {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	return listenerOut{Listener: listener{role: "debug", addr: c.DebugAddr, handler: mux}}
 }

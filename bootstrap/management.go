@@ -29,7 +29,8 @@ func managementModule(c Config) fx.Option {
 	return fx.Options(
 		fx.Module("management",
 			fx.Provide(newMetricsRegistry, newHTTPMetrics, newStoreMetrics, newFeedState),
-			fx.Invoke(startManagement, instrumentStores),
+			fx.Provide(managementListener),
+			fx.Invoke(instrumentStores),
 		),
 		// At the root, so that every role's outbound calls are counted.
 		fx.Decorate(instrumentOutbound),
@@ -59,25 +60,25 @@ func newHTTPMetrics(reg *prometheus.Registry) (*echohttp.HTTPMetrics, error) {
 
 type managementParams struct {
 	fx.In
-	Lifecycle fx.Lifecycle
-	Log       *slog.Logger
-	Config    Config
-	Registry  *prometheus.Registry
+	Log      *slog.Logger
+	Config   Config
+	Registry *prometheus.Registry
 	// Admin is there when the node runs the auth role: the admin API
 	// changes the authorization server's clients and keys.
 	Admin *Admin `optional:"true"`
 	TLS   serverTLS
 }
 
-func startManagement(p managementParams) error {
-	lc, log, c, reg := p.Lifecycle, p.Log, p.Config, p.Registry
+// managementListener serves the metrics and the admin API.
+func managementListener(p managementParams) (listenerOut, error) {
+	log, c, reg := p.Log, p.Config, p.Registry
 	mux := http.NewServeMux()
 	tlsConf, err := managementTLS(c, p.TLS)
 	if err != nil {
-		return err
+		return listenerOut{}, err
 	}
 	if err := mountAdminAPI(mux, p, tlsConf != nil); err != nil {
-		return err
+		return listenerOut{}, err
 	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		// A collector that fails is logged and left out of the scrape,
@@ -87,8 +88,7 @@ func startManagement(p managementParams) error {
 	}))
 	// Plain HTTP, as the profiler: the listener is for loopback or a
 	// private network, where the scraper runs.
-	serve(lc, log, "management", c.AdminAddr, mux, c.MaxHeaderBytes, tlsConf)
-	return nil
+	return listenerOut{Listener: listener{role: "management", addr: c.AdminAddr, handler: mux, tls: tlsConf}}, nil
 }
 
 // mountAdminAPI serves the admin API under /admin/v1 when the node runs

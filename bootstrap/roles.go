@@ -32,6 +32,7 @@ func App(c Config, log *slog.Logger) fx.Option {
 		fx.Provide(newServerTLS),
 		tracingModule(c),
 		Role(c),
+		ServersModule,
 	)
 }
 
@@ -80,57 +81,27 @@ func AuthRole() fx.Option {
 			// The auth server verifies JWTs it issued, for introspection and
 			// revocation, against its own key ring, whatever algorithm each
 			// of its keys has.
-			func(ring *application.KeyRing, c Config, clock application.Clock) application.AccessTokenVerifier {
-				return josekit.NewVerifier(ring, josekit.VerifierOptions{
-					Issuer: c.Issuer(), Clock: clock, Algorithms: domain.SigningAlgorithms,
-				})
-			},
+			newAuthVerifier,
 		),
 		fx.Provide(
 			newAuthenticateClient,
-			func(clients *gormstore.Clients, clock application.Clock, c Config) *application.ClientCache {
-				return application.NewClientCache(clients, clock, c.ClientCacheTTL, c.ClientCacheStale, 10_000)
-			},
+			newClientCache,
 			func(cache *application.ClientCache) application.ClientFinder { return cache },
-			fx.Annotate(func(cache *application.ClientCache) func(domain.Event) { return cache.Apply }, fx.ResultTags(`group:"feed"`)),
-			// A key another node removed or revoked leaves this node's ring
-			// at once: introspection answers its tokens inactive and the
-			// JWKS stops listing it. The ring is then reloaded, to pick up
-			// the key that took over if the removed one was signing.
-			fx.Annotate(func(ring *application.KeyRing, reloads keyReloads) func(domain.Event) {
-				return func(e domain.Event) {
-					if e.Kind == domain.EventKeyRemoved && e.KID != "" && ring.Remove(e.KID) {
-						reloads.ask()
-					}
-				}
-			}, fx.ResultTags(`group:"feed"`)),
+			clientCacheFeed,
+			keyRingFeed,
 			newRotateSigningKeys,
 			newIssueToken,
 			newIntrospect,
 			newRevokeToken,
-			// The JWKS may be cached as long as a new key waits before it
-			// signs: whoever cached the set before it appeared refetches in
-			// time.
-			func(r *application.KeyRing, e application.JWKSEncoder, c Config) *application.PublishJWKS {
-				return application.NewPublishJWKS(r, e, c.KeyPublishLead)
-			},
-			func(c Config, scopes application.ScopeLister, r *application.KeyRing) *application.PublishMetadata {
-				return application.NewPublishMetadata(serverMetadata(c), scopes, r)
-			},
+			newPublishJWKS,
+			newPublishMetadata,
 			application.NewSeedDemoClients,
-			// Introspection refuses the tokens of a client revoked as a
-			// whole; the resource role's handler feeds the same set.
-			fx.Annotate(func(revoked *application.RevocationSet) func(domain.Event) {
-				return func(e domain.Event) {
-					if e.Kind == domain.EventClientTokensRevoked {
-						revoked.Apply(e)
-					}
-				}
-			}, fx.ResultTags(`group:"feed"`)),
+			clientRevocationFeed,
 		),
 		adminOps(),
 		authUseCaseTracing,
-		fx.Invoke(startAuth, registerKeyMetrics, registerAuthCacheMetrics),
+		fx.Provide(authListener),
+		fx.Invoke(registerKeyMetrics, registerAuthCacheMetrics),
 	)
 }
 
@@ -283,10 +254,10 @@ func runKeyReloads(lc fx.Lifecycle, log *slog.Logger, reloads keyReloads, keys *
 	})
 }
 
-// startAuth loads the signing keys and the demo clients before the
-// authorization server starts listening, and then runs the rotation
-// schedule.
-func startAuth(p authParams) {
+// authListener is the authorization server. It loads the signing keys
+// and the demo clients before the server starts listening, and then runs
+// the rotation schedule.
+func authListener(p authParams) listenerOut {
 	p.Lifecycle.Append(fx.StartHook(func(ctx context.Context) error {
 		// On a first start another node may hold the key lock while it
 		// creates the first key: wait for it rather than start keyless.
@@ -344,7 +315,7 @@ func startAuth(p authParams) {
 	}, echohttp.AuthHandlers{
 		Issue: p.Issue, Introspect: p.Introspect, Revoke: p.Revoke, JWKS: p.JWKS, Metadata: p.Metadata,
 	})
-	serve(p.Lifecycle, p.Log, string(RoleAuth), p.Config.AuthAddr, e, p.Config.MaxHeaderBytes, p.TLS.config)
+	return listenerOut{Listener: listener{role: string(RoleAuth), addr: p.Config.AuthAddr, handler: e, tls: p.TLS.config}}
 }
 
 // logRotation reports what a rotation step changed.
@@ -369,31 +340,17 @@ func ResourceRole() fx.Option {
 			newResourceVerifier,
 			newIntrospector,
 			newAuthorizeBearer,
-			func(c *application.CountryCatalog) *application.GetCountry { return application.NewGetCountry(c) },
-			func(c *application.CountryCatalog) *application.ListCountries { return application.NewListCountries(c) },
+			newGetCountry,
+			newListCountries,
+			newCountryCatalog,
 		),
 		fx.Provide(
-			fx.Private,
-			// The country table is read into memory, again every five
-			// minutes, not once per request.
-			func(countries application.CountryFinder, clock application.Clock) *application.CountryCatalog {
-				return application.NewCountryCatalog(countries, clock, 5*time.Minute)
-			},
-		),
-		fx.Provide(
-			// A key the authorization server removed is dropped at once, and
-			// with it every cached verification of a token it signed.
-			fx.Annotate(func(keys *josekit.RemoteKeySet) func(domain.Event) {
-				return func(e domain.Event) {
-					if e.Kind == domain.EventKeyRemoved {
-						keys.Forget(e.KID)
-					}
-				}
-			}, fx.ResultTags(`group:"feed"`)),
-			fx.Annotate(func(revoked *application.RevocationSet) func(domain.Event) { return revoked.Apply }, fx.ResultTags(`group:"feed"`)),
+			remoteKeySetFeed,
+			revocationFeed,
 		),
 		resourceUseCaseTracing,
-		fx.Invoke(startResource, registerResourceCacheMetrics),
+		fx.Provide(resourceListener),
+		fx.Invoke(registerResourceCacheMetrics),
 	)
 }
 
@@ -485,7 +442,8 @@ type resourceParams struct {
 	Tracing   *echohttp.Tracing `optional:"true"`
 }
 
-func startResource(p resourceParams) {
+// resourceListener is the resource server.
+func resourceListener(p resourceParams) listenerOut {
 	e := echohttp.NewResourceServer(echohttp.Options{
 		BasePath:       p.Config.ResourceBasePath,
 		MaxBodyBytes:   p.Config.MaxBodyBytes,
@@ -498,5 +456,94 @@ func startResource(p resourceParams) {
 		Tracing:        p.Tracing,
 	}, echohttp.ResourceHandlers{Authorize: p.Authorize, GetCountry: p.Get, ListCountries: p.List,
 		DPoPAlgorithms: p.DPoP.Algorithms()})
-	serve(p.Lifecycle, p.Log, string(RoleResource), p.Config.ResourceAddr, e, p.Config.MaxHeaderBytes, p.TLS.config)
+	return listenerOut{Listener: listener{role: string(RoleResource), addr: p.Config.ResourceAddr, handler: e, tls: p.TLS.config}}
+}
+
+// newAuthVerifier verifies, for introspection and revocation, the JWTs
+// this server issued, against its own key ring, whatever algorithm each
+// of its keys has.
+func newAuthVerifier(ring *application.KeyRing, c Config, clock application.Clock) application.AccessTokenVerifier {
+	return josekit.NewVerifier(ring, josekit.VerifierOptions{
+		Issuer: c.Issuer(), Clock: clock, Algorithms: domain.SigningAlgorithms,
+	})
+}
+
+// newClientCache keeps up to 10,000 client records in front of the
+// registry, each for client-cache-ttl.
+func newClientCache(clients *gormstore.Clients, clock application.Clock, c Config) *application.ClientCache {
+	return application.NewClientCache(clients, clock, c.ClientCacheTTL, c.ClientCacheStale, 10_000)
+}
+
+// newPublishJWKS lets the JWKS be cached as long as a new key waits
+// before it signs: whoever cached the set before it appeared refetches
+// in time.
+func newPublishJWKS(r *application.KeyRing, e application.JWKSEncoder, c Config) *application.PublishJWKS {
+	return application.NewPublishJWKS(r, e, c.KeyPublishLead)
+}
+
+func newPublishMetadata(c Config, scopes application.ScopeLister, r *application.KeyRing) *application.PublishMetadata {
+	return application.NewPublishMetadata(serverMetadata(c), scopes, r)
+}
+
+func newGetCountry(c *application.CountryCatalog) *application.GetCountry {
+	return application.NewGetCountry(c)
+}
+
+func newListCountries(c *application.CountryCatalog) *application.ListCountries {
+	return application.NewListCountries(c)
+}
+
+// newCountryCatalog reads the country table into memory, and again
+// every five minutes, not once per request.
+func newCountryCatalog(countries application.CountryFinder, clock application.Clock) *application.CountryCatalog {
+	return application.NewCountryCatalog(countries, clock, 5*time.Minute)
+}
+
+// feedHandler is one handler of the events between nodes (see feedModule).
+type feedHandler struct {
+	fx.Out
+	Handle func(domain.Event) `group:"feed"`
+}
+
+// clientCacheFeed drops a client another node changed from the cache.
+func clientCacheFeed(cache *application.ClientCache) feedHandler {
+	return feedHandler{Handle: cache.Apply}
+}
+
+// keyRingFeed takes a key another node removed or revoked out of this
+// node's ring at once: introspection answers its tokens inactive and the
+// JWKS stops listing it. The ring is then reloaded, to pick up the key
+// that took over if the removed one was signing.
+func keyRingFeed(ring *application.KeyRing, reloads keyReloads) feedHandler {
+	return feedHandler{Handle: func(e domain.Event) {
+		if e.Kind == domain.EventKeyRemoved && e.KID != "" && ring.Remove(e.KID) {
+			reloads.ask()
+		}
+	}}
+}
+
+// clientRevocationFeed has introspection refuse the tokens of a client
+// revoked as a whole; the resource role's handler feeds the same set.
+func clientRevocationFeed(revoked *application.RevocationSet) feedHandler {
+	return feedHandler{Handle: func(e domain.Event) {
+		if e.Kind == domain.EventClientTokensRevoked {
+			revoked.Apply(e)
+		}
+	}}
+}
+
+// remoteKeySetFeed drops a key the authorization server removed at once,
+// and with it every cached verification of a token it signed.
+func remoteKeySetFeed(keys *josekit.RemoteKeySet) feedHandler {
+	return feedHandler{Handle: func(e domain.Event) {
+		if e.Kind == domain.EventKeyRemoved {
+			keys.Forget(e.KID)
+		}
+	}}
+}
+
+// revocationFeed gives the resource role every revocation: tokens by jti
+// and clients as a whole.
+func revocationFeed(revoked *application.RevocationSet) feedHandler {
+	return feedHandler{Handle: revoked.Apply}
 }

@@ -18,6 +18,42 @@ import (
 	"github.com/sigilauth/sigil/adapters/echohttp"
 )
 
+// listener is one HTTP server of the app: each role, the management
+// module and the profiler provide theirs to the group "listeners", and
+// ServersModule runs them all, so that how a server listens, drains and
+// reports its errors is written once.
+type listener struct {
+	role    string
+	addr    string
+	handler http.Handler
+	tls     *tls.Config // nil serves plain HTTP
+}
+
+// listenerOut provides a listener to the group.
+type listenerOut struct {
+	fx.Out
+	Listener listener `group:"listeners"`
+}
+
+type serversParams struct {
+	fx.In
+	Lifecycle fx.Lifecycle
+	Log       *slog.Logger
+	Config    Config
+	Listeners []listener `group:"listeners"`
+}
+
+// ServersModule owns the lifecycle of every listener of the app: each
+// listens on start, after the start hooks of what it needs (a role's
+// signing keys), and drains on stop, before them.
+var ServersModule = fx.Module("servers", fx.Invoke(runListeners))
+
+func runListeners(p serversParams) {
+	for _, l := range p.Listeners {
+		serve(p.Lifecycle, p.Log, l.role, l.addr, l.handler, p.Config.MaxHeaderBytes, l.tls)
+	}
+}
+
 // serve runs handler on addr for the app's lifetime: it listens on start,
 // so a taken port fails the start with a clear error, and drains
 // connections on stop.
