@@ -11,10 +11,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	mrand "math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -220,13 +223,36 @@ func deleteByPrefix(ctx context.Context, client redis.UniversalClient, prefix st
 }
 
 // FreePort finds a loopback port nobody listens on, for a server the test
-// starts.
+// starts. It draws from below the kernel's ephemeral range (32768 and up
+// on Linux), where the port would otherwise be free only until an
+// outgoing connection of a load test takes it as its own end, and never
+// hands the same port out twice in a process.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for range 1000 {
+		port := minFreePort + mrand.IntN(maxFreePort-minFreePort)
+		if portsGiven[port] {
+			continue
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			continue // in use
+		}
+		ln.Close()
+		portsGiven[port] = true
+		return port
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free loopback port between 10000 and 20000")
+	return 0
 }
+
+// The ports FreePort draws from (below the Redis Cluster nodes of
+// StartRedisCluster and their buses), and those it has handed out.
+const minFreePort, maxFreePort = 10000, 20000
+
+var (
+	portsMu    sync.Mutex
+	portsGiven = map[int]bool{}
+)
