@@ -6,6 +6,10 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sigilauth/sigil/adapters/echohttp"
 )
 
 // The benchmarks below measure the HTTP adapter on the hot paths: Echo's
@@ -44,6 +48,26 @@ func BenchmarkTokenEndpoint(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			e := benchEnv(b)
 			benchPost(b, e.auth, tokenPath, basic(c.id, c.secret), "grant_type=client_credentials")
+		})
+	}
+}
+
+// BenchmarkTokenEndpointMetrics is the opaque token request with the
+// request metrics off and on: the per-request cost of counting.
+func BenchmarkTokenEndpointMetrics(b *testing.B) {
+	for _, on := range []bool{false, true} {
+		b.Run(map[bool]string{false: "off", true: "on"}[on], func(b *testing.B) {
+			e := newEnv(b, func(d *deps) {
+				d.logLevel = slog.LevelWarn
+				if on {
+					m, err := echohttp.NewHTTPMetrics(prometheus.NewRegistry())
+					if err != nil {
+						b.Fatal(err)
+					}
+					d.metrics = m
+				}
+			})
+			benchPost(b, e.auth, tokenPath, basic(opaqueClient, opaqueSecret), "grant_type=client_credentials")
 		})
 	}
 }

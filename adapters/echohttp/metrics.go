@@ -26,6 +26,40 @@ type HTTPMetrics struct {
 	authFailures *prometheus.CounterVec
 	throttled    *prometheus.CounterVec
 	reasons      *BoundedLabel
+
+	// series caches the counter and histogram of each label set seen, so
+	// that a request costs a map lookup rather than hashing its labels
+	// and allocating their slice twice. Its keys are bounded as the
+	// labels are.
+	mu     sync.RWMutex
+	series map[seriesKey]requestSeries
+}
+
+type seriesKey struct {
+	role, route, method string
+	code                int
+}
+
+type requestSeries struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+}
+
+func (m *HTTPMetrics) seriesOf(k seriesKey) requestSeries {
+	m.mu.RLock()
+	s, ok := m.series[k]
+	m.mu.RUnlock()
+	if ok {
+		return s
+	}
+	s = requestSeries{
+		requests: m.requests.WithLabelValues(k.role, k.route, k.method, strconv.Itoa(k.code)),
+		duration: m.duration.WithLabelValues(k.role, k.route),
+	}
+	m.mu.Lock()
+	m.series[k] = s
+	m.mu.Unlock()
+	return s
 }
 
 // NewHTTPMetrics registers the request metrics with reg.
@@ -51,6 +85,7 @@ func NewHTTPMetrics(reg prometheus.Registerer) (*HTTPMetrics, error) {
 			Help: "Requests turned away before any work, by role and reason: failures (too many failed authentications), rate (over the client's rate limit), busy (shed: no slot for the slow hash).",
 		}, []string{"role", "reason"}),
 		reasons: NewBoundedLabel(maxReasonLabels, "unspecified"),
+		series:  make(map[seriesKey]requestSeries),
 	}
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.authFailures, m.throttled} {
 		if err := reg.Register(c); err != nil {
@@ -76,8 +111,9 @@ func (m *HTTPMetrics) middleware(role string) echo.MiddlewareFunc {
 			if route == "" {
 				route = "unmatched"
 			}
-			m.requests.WithLabelValues(role, route, methodLabel(c.Request().Method), strconv.Itoa(c.Response().Status)).Inc()
-			m.duration.WithLabelValues(role, route).Observe(time.Since(start).Seconds())
+			s := m.seriesOf(seriesKey{role: role, route: route, method: methodLabel(c.Request().Method), code: c.Response().Status})
+			s.requests.Inc()
+			s.duration.Observe(time.Since(start).Seconds())
 			return nil
 		}
 	}
