@@ -225,6 +225,8 @@ func TestJWTBearerGrant(t *testing.T) {
 	}
 	_, err := grant(application.ClientCredentials{}, s.token(func(t *application.FederatedToken) { t.Audience = []string{"https://elsewhere"} }))
 	wantReason(t, err, domain.ErrInvalidGrant, "aud")
+	_, err = grant(application.ClientCredentials{}, s.token(func(t *application.FederatedToken) { t.Issuer = "https://evil.example" }))
+	wantReason(t, err, domain.ErrInvalidGrant, "issuer not configured")
 	// Client authentication beside the grant (RFC 7523 §3.1) must be the
 	// mapped client's.
 	both := s.token(func(t *application.FederatedToken) { t.Subject = "system:serviceaccount:shop:both" })

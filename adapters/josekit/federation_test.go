@@ -305,3 +305,35 @@ func TestUnknownKidsCostTheIssuerOneFetchPerInterval(t *testing.T) {
 		t.Fatalf("20 unknown kids made %d fetches of the issuer's JWKS, want 1", got)
 	}
 }
+
+func TestDiscoveryDocumentNamingAnotherIssuerGivesNoKeys(t *testing.T) {
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.HandleFunc("/.well-known/openid-configuration", func(rw http.ResponseWriter, _ *http.Request) {
+		_ = json.NewEncoder(rw).Encode(map[string]string{"issuer": "https://impostor.example", "jwks_uri": srv.URL + "/jwks"})
+	})
+	mux.HandleFunc("/jwks", func(rw http.ResponseWriter, _ *http.Request) {
+		_, _ = rw.Write(jwkSet(t, jose.JSONWebKey{Key: &key.PublicKey, KeyID: "k", Algorithm: "RS256"}))
+	})
+	v, err := josekit.NewFederatedTokens([]josekit.FederatedIssuerKeys{{Issuer: srv.URL, DiscoveryURL: srv.URL + "/.well-known/openid-configuration"}}, josekit.ClientAssertionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := signFederated(t, key, jose.RS256, "k", map[string]any{"iss": srv.URL, "sub": "x", "aud": "a", "exp": time.Now().Add(time.Minute).Unix()})
+	_, err = v.VerifyFederatedToken(context.Background(), srv.URL, application.DefaultFederationAlgorithms, tok)
+	if !errors.Is(err, domain.ErrTemporarilyUnavailable) || !strings.Contains(err.Error(), "impostor") {
+		t.Fatalf("got %v, want the keys unavailable because the document names another issuer", err)
+	}
+}
+
+func TestInlineJWKSWithoutAPublicKeyIsRefusedAtStart(t *testing.T) {
+	_, err := josekit.NewFederatedTokens([]josekit.FederatedIssuerKeys{{Issuer: "https://k8s.example", JWKS: []byte(`{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}`)}}, josekit.ClientAssertionOptions{})
+	if err == nil {
+		t.Fatal("a JWKS holding only a symmetric key was accepted")
+	}
+}
