@@ -82,7 +82,14 @@ type AuthenticateClient struct {
 	limiter  RateLimiter
 	limits   RequestLimits
 	hold     time.Duration
+	// federation, when set, takes the assertions of trusted external
+	// issuers (see Federate).
+	federation *Federation
 }
+
+// Federate turns on federated client authentication: an assertion whose
+// iss is one of f's issuers is judged by f, never by a client's keys.
+func (a *AuthenticateClient) Federate(f *Federation) { a.federation = f }
 
 // Defences are what keeps the slow hash from being turned against the
 // server, and clients from sending more than their share. Any may be left
@@ -359,6 +366,9 @@ func (a *AuthenticateClient) byAssertion(ctx context.Context, in ClientCredentia
 	iss, err := a.assertions.UnverifiedIssuer(in.Assertion)
 	if err != nil {
 		return domain.Client{}, assertionError("read client assertion", err)
+	}
+	if a.federation.Trusts(iss) {
+		return a.federation.authenticate(ctx, in.Assertion, in.ID, errFederatedToken)
 	}
 	// RFC 7523 §3 item 1 and RFC 6749 §2.3: a client_id sent beside the
 	// assertion must name the same client.

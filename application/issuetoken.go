@@ -20,6 +20,8 @@ type IssueTokenInput struct {
 	// 9449 §5), none without DPoP; Method is the request's HTTP method.
 	DPoPProofs []string
 	Method     string
+	// Assertion is the assertion of the JWT bearer grant (RFC 7523 §2.1).
+	Assertion string
 }
 
 // IssuedToken is a successful token response (RFC 6749 §5.1).
@@ -68,11 +70,18 @@ func (h *IssueToken) Handle(ctx context.Context, in IssueTokenInput) (_ IssuedTo
 		return IssuedToken{}, domain.ErrInvalidRequest.With("grant_type is required")
 	}
 	in.Credentials.Endpoint = EndpointToken
-	client, err := h.auth.Handle(ctx, in.Credentials)
+	var client domain.Client
+	grant := domain.GrantType(in.GrantType)
+	if in.GrantType == GrantTypeJWTBearer {
+		// A client_credentials token for the client the assertion maps to.
+		client, err = h.auth.federatedGrant(ctx, in)
+		grant = domain.GrantClientCredentials
+	} else {
+		client, err = h.auth.Handle(ctx, in.Credentials)
+	}
 	if err != nil {
 		return IssuedToken{}, err
 	}
-	grant := domain.GrantType(in.GrantType)
 	if grant != domain.GrantClientCredentials {
 		return IssuedToken{}, domain.ErrUnsupportedGrantType.With("grant_type " + in.GrantType + " is not supported")
 	}

@@ -268,3 +268,17 @@ type DPoPVerifier interface {
 type Tracer interface {
 	Start(ctx context.Context, name string) (context.Context, func(err error))
 }
+
+// FederatedTokenVerifier checks tokens of trusted external issuers
+// (Federation): the signature with the keys of that issuer only.
+type FederatedTokenVerifier interface {
+	// UnverifiedIssuer reads the iss of a token without checking it, to
+	// pick the trust relationship whose keys will check it.
+	UnverifiedIssuer(raw string) (string, error)
+	// VerifyFederatedToken checks raw's signature with the keys of the
+	// configured issuer iss and an algorithm among algs, and returns its
+	// claims for the caller to judge. A token that is not valid matches
+	// domain.ErrInvalidClient; keys that cannot be had match
+	// domain.ErrTemporarilyUnavailable.
+	VerifyFederatedToken(ctx context.Context, iss string, algs []domain.Algorithm, raw string) (FederatedToken, error)
+}

@@ -112,6 +112,8 @@ type Config struct {
 	KeyRotationCheck time.Duration
 	ClientCacheTTL   time.Duration
 	ClientCacheStale time.Duration
+	// FederationFile names the trusted external issuers (federation.go).
+	FederationFile string
 	// CredentialCacheTTL bounds how long verified client credentials
 	// skip the slow hash; 0 turns that off.
 	CredentialCacheTTL time.Duration

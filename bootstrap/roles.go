@@ -85,6 +85,7 @@ func AuthRole() fx.Option {
 		),
 		fx.Provide(
 			newAuthenticateClient,
+			newFederation,
 			newClientCache,
 			func(cache *application.ClientCache) application.ClientFinder { return cache },
 			clientCacheFeed,
@@ -138,6 +139,9 @@ func serverMetadata(c Config) application.ServerMetadata {
 	for i, g := range application.GrantTypes {
 		grants[i] = string(g)
 	}
+	if c.FederationFile != "" {
+		grants = append(grants, application.GrantTypeJWTBearer)
+	}
 	methods := make([]string, len(domain.AuthMethods))
 	for i, m := range domain.AuthMethods {
 		methods[i] = string(m)
@@ -156,7 +160,8 @@ func serverMetadata(c Config) application.ServerMetadata {
 }
 
 func newAuthenticateClient(clients application.ClientFinder, hasher application.SecretHasher, clock application.Clock,
-	verifier application.ClientAssertionVerifier, box application.SecretBox, replays application.ReplayGuard, limiter application.RateLimiter, known application.KnownAddresses, c Config) (*application.AuthenticateClient, error) {
+	verifier application.ClientAssertionVerifier, box application.SecretBox, replays application.ReplayGuard, limiter application.RateLimiter, known application.KnownAddresses, c Config,
+	fed *application.Federation) (*application.AuthenticateClient, error) {
 	token, introspection, revocation := endpointURLs(c)
 	auth, err := application.NewAuthenticateClient(clients, hasher, clock, application.AssertionSupport{
 		Verifier:  verifier,
@@ -169,6 +174,7 @@ func newAuthenticateClient(clients application.ClientFinder, hasher application.
 	}
 	auth.RememberVerified(c.CredentialCacheTTL, 100_000)
 	auth.Defend(defences(c, limiter, known, clock))
+	auth.Federate(fed)
 	return auth, nil
 }
 

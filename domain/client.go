@@ -191,7 +191,7 @@ func (c Client) Validate() error {
 		return bad("at least one authentication method is required")
 	}
 	for _, m := range c.AuthMethods {
-		if !slices.Contains(AuthMethods, m) {
+		if !slices.Contains(AuthMethods, m) && m != AuthFederatedJWT {
 			return bad("unknown authentication method " + string(m))
 		}
 	}

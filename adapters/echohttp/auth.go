@@ -41,6 +41,7 @@ func (a authAPI) token(c echo.Context) error {
 		Resources:   resources(form),
 		DPoPProofs:  req.Header.Values(headerDPoP),
 		Method:      req.Method,
+		Assertion:   form.Get("assertion"),
 	})
 	if err != nil {
 		return failedAt(tokenEndpoint, basic, err)

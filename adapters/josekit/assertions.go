@@ -150,6 +150,12 @@ func decodeAssertionClaims(payload []byte) (assertionClaims, error) {
 // UnverifiedIssuer reads the assertion's iss without checking the
 // signature, only to find the client whose keys will check it.
 func (a *ClientAssertions) UnverifiedIssuer(assertion string) (string, error) {
+	return unverifiedIssuer(assertion)
+}
+
+// unverifiedIssuer reads the iss of a compact JWS without checking its
+// signature.
+func unverifiedIssuer(assertion string) (string, error) {
 	jws, err := parseAssertion(assertion)
 	if err != nil {
 		return "", err
@@ -235,6 +241,13 @@ func (a *ClientAssertions) verifyPublic(ctx context.Context, c domain.Client, jw
 	if err != nil {
 		return nil, err
 	}
+	return verifyWithKeys(ctx, src, jws, alg)
+}
+
+// verifyWithKeys checks an asymmetric signature with the keys of src: the
+// one the kid names, or without a kid each key that fits alg, fetching a
+// newer set at most once and within src's refresh limit.
+func verifyWithKeys(ctx context.Context, src keySource, jws *jose.JSONWebSignature, alg domain.Algorithm) ([]byte, error) {
 	if kid := jws.Signatures[0].Protected.KeyID; kid != "" {
 		set, err := src.keysFor(ctx, func(s *keySet) bool {
 			_, ok := s.byKid[kid]

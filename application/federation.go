@@ -1,0 +1,258 @@
+package application
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sigilauth/sigil/domain"
+)
+
+// GrantTypeJWTBearer is the JWT bearer authorization grant (RFC 7523
+// §2.1): a federated token stands in for the client's credentials and
+// yields a token as client_credentials would.
+const GrantTypeJWTBearer = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+// DefaultFederationAlgorithms are the algorithms a trusted issuer may sign
+// with when its entry names none: asymmetric only, never HMAC (the
+// issuer's public key must not serve as a shared secret, RFC 8725 §2.1).
+var DefaultFederationAlgorithms = []domain.Algorithm{"RS256", "ES256", "PS256", "EdDSA"}
+
+// DefaultFederationMaxLifetime bounds exp-iat of a federated token when
+// its issuer's entry sets no bound: Kubernetes' default projected token
+// lives an hour.
+const DefaultFederationMaxLifetime = time.Hour
+
+// FederatedIssuer is one trust relationship: tokens iss signs with its
+// keys may authenticate the clients its mappings name.
+type FederatedIssuer struct {
+	// Issuer is the exact iss of the tokens.
+	Issuer string
+	// Audiences are the aud values accepted; the token must name one.
+	Audiences []string
+	// Algorithms are the JWS algorithms accepted.
+	Algorithms []domain.Algorithm
+	// MaxLifetime bounds exp-iat (exp-now without iat).
+	MaxLifetime time.Duration
+	// AllowReuse accepts a token with a jti more than once (Kubernetes'
+	// kubelet hands the same projected token out until it rotates it);
+	// otherwise each jti is single use across every node.
+	AllowReuse bool
+	// Mappings map a token to a client; the first that matches wins.
+	Mappings []FederationMapping
+}
+
+// FederationMapping maps a federated token to one of Sigil's clients by
+// its exact sub, its claims, or both.
+type FederationMapping struct {
+	Client string
+	// Subject, if set, must equal sub exactly.
+	Subject string
+	// Claims must each equal the token's string claim of that name.
+	Claims map[string]string
+}
+
+func (m FederationMapping) matches(t FederatedToken) bool {
+	if m.Subject != "" && m.Subject != t.Subject {
+		return false
+	}
+	for name, want := range m.Claims {
+		if got, ok := t.Claims[name]; !ok || got != want {
+			return false
+		}
+	}
+	return true
+}
+
+// FederatedToken is what a trusted issuer's token says, once its
+// signature is checked.
+type FederatedToken struct {
+	Issuer    string
+	Subject   string
+	Audience  []string
+	ID        string
+	IssuedAt  time.Time
+	NotBefore time.Time
+	ExpiresAt time.Time
+	// Type is the JOSE header's typ, empty if absent.
+	Type string
+	// Claims holds the token's top-level string claims, for mappings.
+	Claims map[string]string
+}
+
+// Federation authenticates clients by tokens of trusted external issuers
+// (workload identity federation): a Kubernetes service account token, a
+// SPIFFE JWT-SVID, a CI job's OIDC token. It is used by AuthenticateClient
+// for client assertions (RFC 7523 §2.2) and by IssueToken for the JWT
+// bearer grant (RFC 7523 §2.1).
+type Federation struct {
+	issuers  map[string]FederatedIssuer
+	verifier FederatedTokenVerifier
+	clients  ClientFinder
+	replays  ReplayGuard
+	clock    Clock
+}
+
+// NewFederation builds a Federation trusting issuers. Entries are taken as
+// validated (bootstrap does that at start).
+func NewFederation(issuers []FederatedIssuer, verifier FederatedTokenVerifier, clients ClientFinder, replays ReplayGuard, clock Clock) *Federation {
+	f := &Federation{issuers: map[string]FederatedIssuer{}, verifier: verifier, clients: clients, replays: replays, clock: clock}
+	for _, i := range issuers {
+		f.issuers[i.Issuer] = i
+	}
+	return f
+}
+
+// Trusts reports whether iss is a configured issuer; false on a nil
+// Federation, so callers need not check whether federation is on.
+func (f *Federation) Trusts(iss string) bool {
+	if f == nil {
+		return false
+	}
+	_, ok := f.issuers[iss]
+	return ok
+}
+
+// Enabled reports whether any issuer is trusted.
+func (f *Federation) Enabled() bool { return f != nil && len(f.issuers) > 0 }
+
+// errFederatedToken is the one answer to a federated token refused at the
+// token endpoint's client authentication; the log reason says which check.
+var errFederatedToken = domain.ErrInvalidClient.With("client assertion is invalid")
+
+// errFederatedGrant is the same for the JWT bearer grant (RFC 7523 §3.1:
+// invalid_grant).
+var errFederatedGrant = domain.ErrInvalidGrant.With("assertion is invalid")
+
+// allowedTokenTypes are the typ values a federated token may carry: the
+// plain JWT ones. Anything else (dpop+jwt, at+jwt, a logout token) is a
+// token made for another purpose (RFC 8725 §3.11).
+var allowedTokenTypes = []string{"", "jwt", "jose", "application/jwt"}
+
+// authenticate checks raw as a token of a trusted issuer and returns the
+// client it maps to. refusal is the answer for a bad token (errFederatedToken
+// or errFederatedGrant); its log reason names the failed check. clientID,
+// if set, must be the mapped client.
+func (f *Federation) authenticate(ctx context.Context, raw, clientID string, refusal *domain.Error) (domain.Client, error) {
+	fail := func(why string) error { return refusal.Because("federated token: " + why) }
+	iss, err := f.verifier.UnverifiedIssuer(raw)
+	if err != nil {
+		return domain.Client{}, federationError(refusal, err)
+	}
+	trust, ok := f.issuers[iss]
+	if !ok {
+		return domain.Client{}, fail("issuer not configured")
+	}
+	t, err := f.verifier.VerifyFederatedToken(ctx, iss, trust.Algorithms, raw)
+	if err != nil {
+		return domain.Client{}, federationError(refusal, err)
+	}
+	now := f.clock.Now()
+	switch {
+	case t.Issuer != trust.Issuer:
+		return domain.Client{}, fail("iss does not match")
+	case !slices.Contains(allowedTokenTypes, strings.ToLower(t.Type)):
+		return domain.Client{}, fail("typ " + t.Type + " not accepted")
+	case t.Subject == "":
+		return domain.Client{}, fail("no sub")
+	case !slices.ContainsFunc(t.Audience, func(a string) bool { return slices.Contains(trust.Audiences, a) }):
+		return domain.Client{}, fail("aud does not name this server")
+	case t.ExpiresAt.IsZero():
+		return domain.Client{}, fail("no exp")
+	case !now.Add(-assertionLeeway).Before(t.ExpiresAt):
+		return domain.Client{}, fail("expired")
+	case !t.NotBefore.IsZero() && now.Add(assertionLeeway).Before(t.NotBefore):
+		return domain.Client{}, fail("nbf in the future")
+	case !t.IssuedAt.IsZero() && now.Add(assertionLeeway).Before(t.IssuedAt):
+		return domain.Client{}, fail("iat in the future")
+	case lifetime(t, now) > trust.MaxLifetime:
+		return domain.Client{}, fail("lifetime longer than the issuer's max_lifetime")
+	}
+	i := slices.IndexFunc(trust.Mappings, func(m FederationMapping) bool { return m.matches(t) })
+	if i < 0 {
+		return domain.Client{}, fail("no mapping matches sub " + t.Subject)
+	}
+	id := trust.Mappings[i].Client
+	if clientID != "" && clientID != id {
+		return domain.Client{}, refusal.With("client_id does not match the federated token").Because("federated token maps to another client")
+	}
+	c, err := f.clients.FindClient(ctx, id)
+	if errors.Is(err, domain.ErrNotFound) {
+		return domain.Client{}, fail("mapped client " + id + " does not exist")
+	}
+	if err != nil {
+		return domain.Client{}, fmt.Errorf("find client: %w", err)
+	}
+	if !c.AllowsAuthMethod(domain.AuthFederatedJWT) {
+		return domain.Client{}, fail("client " + id + " does not allow " + string(domain.AuthFederatedJWT))
+	}
+	if t.ID != "" && !trust.AllowReuse {
+		first, err := f.replays.FirstUse(ctx, "federated "+iss+" "+t.ID, t.ExpiresAt.Add(assertionLeeway))
+		if err != nil {
+			return domain.Client{}, fmt.Errorf("record federated token: %w", err)
+		}
+		if !first {
+			return domain.Client{}, refusal.With("assertion was already used").Because("federated token: jti replayed")
+		}
+	}
+	return c, nil
+}
+
+// lifetime is how long the token claims to live: from iat, or from now
+// when it has none.
+func lifetime(t FederatedToken, now time.Time) time.Duration {
+	from := t.IssuedAt
+	if from.IsZero() || from.After(now) {
+		from = now
+	}
+	return t.ExpiresAt.Sub(from)
+}
+
+// federationError keeps a verifier's refusal as the log reason behind the
+// one answer; anything else (keys that cannot be fetched) passes wrapped.
+func federationError(refusal *domain.Error, err error) error {
+	var refused *domain.Error
+	if errors.As(err, &refused) && (refused.Code == domain.CodeInvalidClient || refused.Code == domain.CodeInvalidGrant) {
+		return refusal.Because("federated token: " + refused.LogReason())
+	}
+	return fmt.Errorf("verify federated token: %w", err)
+}
+
+// errGrantUnsupported answers the JWT bearer grant when no issuer is
+// trusted.
+var errGrantUnsupported = domain.ErrUnsupportedGrantType.With("grant_type " + GrantTypeJWTBearer + " is not supported")
+
+// federatedGrant authenticates a JWT bearer grant (RFC 7523 §2.1): the
+// assertion names the client. Client authentication is optional there
+// (§3.1); when the request carries credentials too, they must be the
+// mapped client's.
+func (a *AuthenticateClient) federatedGrant(ctx context.Context, in IssueTokenInput) (domain.Client, error) {
+	if !a.federation.Enabled() {
+		return domain.Client{}, errGrantUnsupported
+	}
+	if in.Assertion == "" {
+		return domain.Client{}, domain.ErrInvalidRequest.With("assertion is required")
+	}
+	creds := in.Credentials
+	authenticated := creds.Secret != "" || creds.Assertion != "" || creds.AssertionType != ""
+	if authenticated {
+		c, err := a.Handle(ctx, creds)
+		if err != nil {
+			return domain.Client{}, err
+		}
+		creds.ID = c.ID
+	}
+	c, err := a.federation.authenticate(ctx, in.Assertion, creds.ID, errFederatedGrant)
+	if err != nil {
+		return domain.Client{}, err
+	}
+	if !authenticated {
+		if err := a.limitRequests(ctx, c.ID, creds.Endpoint); err != nil {
+			return domain.Client{}, err
+		}
+	}
+	return c, nil
+}
