@@ -44,16 +44,17 @@ func closest(name string, candidates []string) string {
 	best, bestDist := "", len(name)
 	limit := max(1, (len(name)-len("SIGIL_"))/3)
 	for _, c := range candidates {
-		if d := editDistance(name, c); d <= limit && d < bestDist {
+		if d := EditDistance(name, c); d <= limit && d < bestDist {
 			best, bestDist = c, d
 		}
 	}
 	return best
 }
 
-// editDistance is the Levenshtein distance between a and b, in bytes
-// (variable names are ASCII).
-func editDistance(a, b string) int {
+// EditDistance is the Levenshtein distance between a and b, in bytes
+// (variable, setting and flag names are ASCII): what suggests the name
+// an operator meant, here and on the command line.
+func EditDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {

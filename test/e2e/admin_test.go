@@ -91,27 +91,41 @@ func auditEvents(t *testing.T, logs []byte) []map[string]any {
 // over the Go client and plain HTTP: a client's whole life, as an operator
 // would go through it, checked at the token endpoint, the resource server
 // and introspection.
+// adminServe is a built sigil serve with both roles and the admin API on,
+// with the e2e tests' admin token in tokenFile.
+type adminServe struct {
+	process                    *serveProcess
+	issuer, resource, adminURL string
+	tokenFile                  string
+}
+
+func startAdminServe(t *testing.T, bin string) adminServe {
+	t.Helper()
+	a := adminServe{tokenFile: filepath.Join(t.TempDir(), "admin-token")}
+	if err := os.WriteFile(a.tokenFile, []byte(adminToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	authPort, resourcePort, adminPort := freePort(t), freePort(t), freePort(t)
+	a.issuer = "http://localhost:" + strconv.Itoa(authPort) + "/ms-auth-server"
+	a.resource = "http://127.0.0.1:" + strconv.Itoa(resourcePort) + "/ms-system/country/code/AUS"
+	a.adminURL = "http://127.0.0.1:" + strconv.Itoa(adminPort)
+	a.process = startServe(t, bin, "http://127.0.0.1:"+strconv.Itoa(authPort)+"/readyz",
+		"SIGIL_AUTH_ADDR=127.0.0.1:"+strconv.Itoa(authPort),
+		"SIGIL_RESOURCE_ADDR=127.0.0.1:"+strconv.Itoa(resourcePort),
+		"SIGIL_ADMIN_ADDR=127.0.0.1:"+strconv.Itoa(adminPort),
+		"SIGIL_ADMIN_TOKEN_FILE="+a.tokenFile,
+		"SIGIL_LOG_FORMAT=json")
+	waitReady(t, "http://127.0.0.1:"+strconv.Itoa(resourcePort)+"/readyz", a.process.exited)
+	return a
+}
+
 func TestAdminAPI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
 	bin := buildSigil(t)
-	dir := t.TempDir()
-	tokenFile := filepath.Join(dir, "admin-token")
-	if err := os.WriteFile(tokenFile, []byte(adminToken+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	authPort, resourcePort, adminPort := freePort(t), freePort(t), freePort(t)
-	issuer := "http://localhost:" + strconv.Itoa(authPort) + "/ms-auth-server"
-	resource := "http://127.0.0.1:" + strconv.Itoa(resourcePort) + "/ms-system/country/code/AUS"
-	adminURL := "http://127.0.0.1:" + strconv.Itoa(adminPort)
-	p := startServe(t, bin, "http://127.0.0.1:"+strconv.Itoa(authPort)+"/readyz",
-		"SIGIL_AUTH_ADDR=127.0.0.1:"+strconv.Itoa(authPort),
-		"SIGIL_RESOURCE_ADDR=127.0.0.1:"+strconv.Itoa(resourcePort),
-		"SIGIL_ADMIN_ADDR=127.0.0.1:"+strconv.Itoa(adminPort),
-		"SIGIL_ADMIN_TOKEN_FILE="+tokenFile,
-		"SIGIL_LOG_FORMAT=json")
-	waitReady(t, "http://127.0.0.1:"+strconv.Itoa(resourcePort)+"/readyz", p.exited)
+	a := startAdminServe(t, bin)
+	p, issuer, resource, adminURL := a.process, a.issuer, a.resource, a.adminURL
 	if !strings.Contains(p.logs.String(), `"msg":"admin API on"`) {
 		t.Errorf("the start log does not say the admin API is on:\n%s", p.logs)
 	}

@@ -3,8 +3,6 @@ package e2e_test
 import (
 	"net/http"
 	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -20,25 +18,11 @@ func TestClientsCommandThroughTheAdminAPI(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	bin := buildSigil(t)
-	dir := t.TempDir()
-	tokenFile := filepath.Join(dir, "admin-token")
-	if err := os.WriteFile(tokenFile, []byte(adminToken+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	authPort, resourcePort, adminPort := freePort(t), freePort(t), freePort(t)
-	issuer := "http://localhost:" + strconv.Itoa(authPort) + "/ms-auth-server"
-	resource := "http://127.0.0.1:" + strconv.Itoa(resourcePort) + "/ms-system/country/code/AUS"
-	adminURL := "http://127.0.0.1:" + strconv.Itoa(adminPort)
-	p := startServe(t, bin, "http://127.0.0.1:"+strconv.Itoa(authPort)+"/readyz",
-		"SIGIL_AUTH_ADDR=127.0.0.1:"+strconv.Itoa(authPort),
-		"SIGIL_RESOURCE_ADDR=127.0.0.1:"+strconv.Itoa(resourcePort),
-		"SIGIL_ADMIN_ADDR=127.0.0.1:"+strconv.Itoa(adminPort),
-		"SIGIL_ADMIN_TOKEN_FILE="+tokenFile,
-		"SIGIL_LOG_FORMAT=json")
-	waitReady(t, "http://127.0.0.1:"+strconv.Itoa(resourcePort)+"/readyz", p.exited)
+	a := startAdminServe(t, bin)
+	p, issuer, resource, tokenFile := a.process, a.issuer, a.resource, a.tokenFile
 
 	laptop := t.TempDir()
-	env := []string{"SIGIL_ADMIN_URL=" + adminURL, "SIGIL_ADMIN_TOKEN_FILE=" + tokenFile}
+	env := []string{"SIGIL_ADMIN_URL=" + a.adminURL, "SIGIL_ADMIN_TOKEN_FILE=" + tokenFile}
 	sigil := func(stdin string, args ...string) string {
 		t.Helper()
 		code, out, errOut := sigilIn(t, bin, laptop, stdin, env, args...)
