@@ -37,6 +37,9 @@ type ClientCredentials struct {
 	Address netip.Addr
 	// Endpoint is where the client authenticates, for its request limit.
 	Endpoint Endpoint
+	// Certificate is the TLS client certificate the request came with
+	// (RFC 8705), nil without one.
+	Certificate *domain.ClientCertificate
 }
 
 // errAuthFailed is the one answer to every secret failure, so the
@@ -81,6 +84,9 @@ type AuthenticateClient struct {
 	limiter  RateLimiter
 	limits   RequestLimits
 	hold     time.Duration
+	// mtls and certKeys: see AcceptCertificates.
+	mtls     bool
+	certKeys CertificateKeys
 }
 
 // Defences are what keeps the slow hash from being turned against the
@@ -150,7 +156,9 @@ func (a *AuthenticateClient) Handle(ctx context.Context, in ClientCredentials) (
 		c   domain.Client
 		err error
 	)
-	if in.Assertion != "" || in.AssertionType != "" {
+	if in.ByCertificate() {
+		c, err = a.byCertificate(ctx, in)
+	} else if in.Assertion != "" || in.AssertionType != "" {
 		c, err = a.byAssertion(ctx, in)
 	} else {
 		c, err = a.bySecret(ctx, in)

@@ -21,6 +21,9 @@ type AuthorizeBearerInput struct {
 	DPoPProofs []string
 	Method     string
 	URL        string
+	// Certificate is the x5t#S256 of the TLS client certificate the
+	// request came with (RFC 8705 §3), empty without one.
+	Certificate string
 }
 
 // AuthorizeBearer is the resource server's check of a bearer token
@@ -67,6 +70,9 @@ func (h *AuthorizeBearer) Handle(ctx context.Context, in AuthorizeBearerInput) (
 		return domain.Token{}, domain.ErrInvalidToken.With("the token is not intended for this resource")
 	}
 	if err := h.checkBinding(ctx, in, t); err != nil {
+		return domain.Token{}, err
+	}
+	if err := checkCertBinding(in, t); err != nil {
 		return domain.Token{}, err
 	}
 	if !t.Scopes.ContainsAll(in.Required) {

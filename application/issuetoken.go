@@ -91,6 +91,10 @@ func (h *IssueToken) Handle(ctx context.Context, in IssueTokenInput) (IssuedToke
 	if err != nil {
 		return IssuedToken{}, err
 	}
+	x5t, err := certBinding(client, in.Credentials)
+	if err != nil {
+		return IssuedToken{}, err
+	}
 
 	jti, err := newUUID(h.random)
 	if err != nil {
@@ -109,6 +113,7 @@ func (h *IssueToken) Handle(ctx context.Context, in IssueTokenInput) (IssuedToke
 		NotBefore: now,
 		ExpiresAt: now.Add(client.Lifetime()),
 		JKT:       jkt,
+		X5T:       x5t,
 	}
 	var alg domain.Algorithm
 	switch client.TokenFormat {

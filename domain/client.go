@@ -22,7 +22,8 @@ const (
 )
 
 // AuthMethods lists every authentication method Sigil implements.
-var AuthMethods = []AuthMethod{AuthClientSecretBasic, AuthClientSecretPost, AuthClientSecretJWT, AuthPrivateKeyJWT}
+var AuthMethods = []AuthMethod{AuthClientSecretBasic, AuthClientSecretPost, AuthClientSecretJWT, AuthPrivateKeyJWT,
+	AuthTLSClientAuth, AuthSelfSignedTLSClientAuth}
 
 // ClientSecret is one of a client's secrets. A client may hold several at
 // once, each with its own expiry, so a secret can be replaced without
@@ -101,6 +102,13 @@ type Client struct {
 	// always sends a DPoP proof, so a token request without one is
 	// refused rather than answered with a bearer token.
 	DPoPBound bool
+	// TLSSubject is what a tls_client_auth client's certificate must
+	// name (RFC 8705 §2.1.2); zero for other clients.
+	TLSSubject TLSSubject
+	// CertBound is tls_client_certificate_bound_access_tokens (RFC 8705
+	// §3.4): the client's tokens are bound to its TLS certificate even
+	// when it authenticates otherwise, and a request without one fails.
+	CertBound bool
 }
 
 // AllowsAuthMethod reports whether the client may authenticate with m.
@@ -226,5 +234,5 @@ func (c Client) Validate() error {
 	if c.TokenLifetime < 0 {
 		return bad("token lifetime must not be negative")
 	}
-	return nil
+	return c.validateTLS()
 }
