@@ -95,6 +95,10 @@ type Config struct {
 	TLSCertFile   string
 	TLSKeyFile    string
 	TLSMinVersion TLSVersion
+	// Client certificates (RFC 8705): see publicTLS and clientCerts.
+	TLSClientAuth    string
+	TLSClientCAFile  string
+	ClientCertHeader string
 
 	AuthAddr     string
 	AuthBasePath string
@@ -315,6 +319,7 @@ func (c Config) Validate() error {
 		add("resource-identifier %q is not an absolute URI without a fragment", c.ResourceIdentifier)
 	}
 	c.validateTLS(add)
+	c.validateMTLS(add)
 	if c.RSABits < 2048 {
 		add("rsa-bits %d is below 2048", c.RSABits)
 	}

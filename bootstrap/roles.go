@@ -29,7 +29,7 @@ func App(c Config, log *slog.Logger) fx.Option {
 		limiterModule(c),
 		debugModule(c),
 		managementModule(c),
-		fx.Provide(newServerTLS),
+		fx.Provide(newServerTLS, clientCerts),
 		Role(c),
 	)
 }
@@ -165,9 +165,11 @@ func serverMetadata(c Config) application.ServerMetadata {
 	for i, g := range application.GrantTypes {
 		grants[i] = string(g)
 	}
-	methods := make([]string, len(domain.AuthMethods))
-	for i, m := range domain.AuthMethods {
-		methods[i] = string(m)
+	var methods []string
+	for _, m := range domain.AuthMethods {
+		if c.MTLSEnabled() || (m != domain.AuthTLSClientAuth && m != domain.AuthSelfSignedTLSClientAuth) {
+			methods = append(methods, string(m))
+		}
 	}
 	return application.ServerMetadata{
 		Issuer:                c.Issuer(),
@@ -179,11 +181,13 @@ func serverMetadata(c Config) application.ServerMetadata {
 		AuthMethods:           methods,
 		AuthSigningAlgs:       josekit.ClientAssertionAlgorithms(),
 		DPoPSigningAlgs:       dpopAlgorithmNames(),
+		CertBoundTokens:       c.MTLSEnabled(),
 	}
 }
 
 func newAuthenticateClient(clients application.ClientFinder, hasher application.SecretHasher, clock application.Clock,
-	verifier application.ClientAssertionVerifier, box application.SecretBox, replays application.ReplayGuard, limiter application.RateLimiter, known application.KnownAddresses, c Config) (*application.AuthenticateClient, error) {
+	verifier application.ClientAssertionVerifier, box application.SecretBox, replays application.ReplayGuard, limiter application.RateLimiter, known application.KnownAddresses, c Config,
+	certKeys application.CertificateKeys) (*application.AuthenticateClient, error) {
 	token, introspection, revocation := endpointURLs(c)
 	auth, err := application.NewAuthenticateClient(clients, hasher, clock, application.AssertionSupport{
 		Verifier:  verifier,
@@ -195,6 +199,9 @@ func newAuthenticateClient(clients application.ClientFinder, hasher application.
 		return nil, err
 	}
 	auth.RememberVerified(c.CredentialCacheTTL, 100_000)
+	if c.MTLSEnabled() {
+		auth.AcceptCertificates(certKeys)
+	}
 	auth.Defend(defences(c, limiter, known, clock))
 	return auth, nil
 }
@@ -218,6 +225,8 @@ type authParams struct {
 	Tokens     readiness `name:"tokens"`
 	Metrics    *echohttp.HTTPMetrics
 	TLS        serverTLS
+	// ClientCerts: see clientCerts.
+	ClientCerts echohttp.ClientCerts
 }
 
 // checkTokenLifetimes refuses to start when a registered client's tokens
@@ -337,10 +346,11 @@ func startAuth(p authParams) {
 		TrustedProxies: p.Config.TrustedProxies,
 		Metrics:        p.Metrics,
 		Role:           string(RoleAuth),
+		ClientCerts:    p.ClientCerts,
 	}, echohttp.AuthHandlers{
 		Issue: p.Issue, Introspect: p.Introspect, Revoke: p.Revoke, JWKS: p.JWKS, Metadata: p.Metadata,
 	})
-	serve(p.Lifecycle, p.Log, string(RoleAuth), p.Config.AuthAddr, e, p.Config.MaxHeaderBytes, p.TLS.config)
+	serve(p.Lifecycle, p.Log, string(RoleAuth), p.Config.AuthAddr, e, p.Config.MaxHeaderBytes, publicTLS(p.Config, p.TLS))
 }
 
 // logRotation reports what a rotation step changed.
@@ -477,6 +487,8 @@ type resourceParams struct {
 	Metrics   *echohttp.HTTPMetrics
 	TLS       serverTLS
 	DPoP      *josekit.DPoPProofs
+	// ClientCerts: see clientCerts.
+	ClientCerts echohttp.ClientCerts
 }
 
 func startResource(p resourceParams) {
@@ -489,7 +501,8 @@ func startResource(p resourceParams) {
 		Metrics:        p.Metrics,
 		Role:           string(RoleResource),
 		PublicURL:      p.Config.ResourcePublicURL,
+		ClientCerts:    p.ClientCerts,
 	}, echohttp.ResourceHandlers{Authorize: p.Authorize, GetCountry: p.Get, ListCountries: p.List,
 		DPoPAlgorithms: p.DPoP.Algorithms()})
-	serve(p.Lifecycle, p.Log, string(RoleResource), p.Config.ResourceAddr, e, p.Config.MaxHeaderBytes, p.TLS.config)
+	serve(p.Lifecycle, p.Log, string(RoleResource), p.Config.ResourceAddr, e, p.Config.MaxHeaderBytes, publicTLS(p.Config, p.TLS))
 }
