@@ -110,16 +110,18 @@ func sameEmail(a, b string) bool {
 // validateTLS checks the mutual-TLS part of a registration.
 func (c Client) validateTLS() error {
 	bad := func(why string) error { return ErrInvalidClientMetadata.With(why) }
-	switch {
-	case c.AllowsAuthMethod(AuthTLSClientAuth) && c.TLSSubject.IsZero():
+	if c.AllowsAuthMethod(AuthTLSClientAuth) && c.TLSSubject.IsZero() {
 		return bad("tls_client_auth needs one of " + joinKinds())
-	case !c.TLSSubject.IsZero() && !slices.Contains(TLSSubjectKinds, c.TLSSubject.Kind):
+	}
+	if !c.TLSSubject.IsZero() && !slices.Contains(TLSSubjectKinds, c.TLSSubject.Kind) {
 		return bad("unknown subject kind " + string(c.TLSSubject.Kind))
-	case c.TLSSubject.Kind == TLSSubjectSANIP:
+	}
+	if c.TLSSubject.Kind == TLSSubjectSANIP {
 		if _, err := netip.ParseAddr(c.TLSSubject.Value); err != nil {
 			return bad("tls_client_auth_san_ip must be an IPv4 or IPv6 address")
 		}
-	case c.AllowsAuthMethod(AuthSelfSignedTLSClientAuth) && (c.JWKS == "") == (c.JWKSURI == ""):
+	}
+	if c.AllowsAuthMethod(AuthSelfSignedTLSClientAuth) && (c.JWKS == "") == (c.JWKSURI == "") {
 		return bad("self_signed_tls_client_auth needs exactly one of jwks and jwks_uri")
 	}
 	return nil
