@@ -455,6 +455,8 @@ func (a *AuthenticateClient) checkAssertionClaims(c domain.Client, t domain.Clie
 		return fail("was issued in the future")
 	case t.ID == "":
 		return fail("has no jti")
+	case c.FAPI2() && !domain.FAPI2Algorithm(t.Algorithm):
+		return domain.ErrFAPI2Algorithm
 	}
 	return nil
 }

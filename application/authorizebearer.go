@@ -35,6 +35,8 @@ type AuthorizeBearer struct {
 	revoked  *RevocationSet
 	audience string
 	dpop     *DPoPCheck
+	// senderOnly: see RequireSenderConstrained.
+	senderOnly bool
 }
 
 // NewAuthorizeBearer builds the use case. revoked holds the revocations
@@ -72,7 +74,7 @@ func (h *AuthorizeBearer) Handle(ctx context.Context, in AuthorizeBearerInput) (
 	if err := h.checkBinding(ctx, in, t); err != nil {
 		return domain.Token{}, err
 	}
-	if err := checkCertBinding(in, t); err != nil {
+	if err := h.checkCertBinding(in, t); err != nil {
 		return domain.Token{}, err
 	}
 	if !t.Scopes.ContainsAll(in.Required) {

@@ -91,7 +91,7 @@ func (h *IssueToken) Handle(ctx context.Context, in IssueTokenInput) (IssuedToke
 	if err != nil {
 		return IssuedToken{}, err
 	}
-	x5t, err := certBinding(client, in.Credentials)
+	x5t, err := certBinding(client, in.Credentials, jkt)
 	if err != nil {
 		return IssuedToken{}, err
 	}

@@ -41,6 +41,8 @@ type clientDoc struct {
 	TLSSANIP        string `yaml:"tls_client_auth_san_ip"`
 	TLSSANEmail     string `yaml:"tls_client_auth_san_email"`
 	CertBoundTokens bool   `yaml:"tls_client_certificate_bound_access_tokens"`
+	// Profile is empty or fapi2 (FAPI 2.0).
+	Profile string `yaml:"profile"`
 }
 
 type secretDoc struct {
@@ -102,7 +104,7 @@ func (d clientDoc) toInput(lookup func(string) (string, bool)) (application.Regi
 	if err != nil {
 		return application.RegisterClientInput{}, err
 	}
-	c.TLSSubject, c.CertBound = subject, d.CertBoundTokens
+	c.TLSSubject, c.CertBound, c.Profile = subject, d.CertBoundTokens, domain.Profile(d.Profile)
 	if d.TokenFormat != "" {
 		c.TokenFormat = domain.TokenFormat(d.TokenFormat)
 	}

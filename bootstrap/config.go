@@ -99,6 +99,8 @@ type Config struct {
 	TLSClientAuth    string
 	TLSClientCAFile  string
 	ClientCertHeader string
+	// Profile is the server-wide security profile: see validateProfile.
+	Profile domain.Profile
 
 	AuthAddr     string
 	AuthBasePath string
@@ -288,6 +290,9 @@ func (c Config) DemoEnabled() bool {
 // server publishes, across a change of algorithm.
 func (c Config) VerifyAlgorithms() []domain.Algorithm {
 	if len(c.ResourceAlgorithms) == 0 {
+		if c.Profile == domain.ProfileFAPI2 {
+			return domain.FAPI2Algorithms
+		}
 		return domain.SigningAlgorithms
 	}
 	return c.ResourceAlgorithms
@@ -320,6 +325,7 @@ func (c Config) Validate() error {
 	}
 	c.validateTLS(add)
 	c.validateMTLS(add)
+	c.validateProfile(add)
 	if c.RSABits < 2048 {
 		add("rsa-bits %d is below 2048", c.RSABits)
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/sigilauth/sigil/adapters/echohttp"
+	"github.com/sigilauth/sigil/domain"
 )
 
 // Values of tls-client-auth.
@@ -86,5 +87,25 @@ func (c Config) validateMTLS(add func(format string, a ...any)) {
 	}
 	if c.ClientCertHeader != "" && len(c.TrustedProxies) == 0 {
 		add("client-cert-header needs trusted-proxies: the header is believed only from them")
+	}
+}
+
+// validateProfile checks that the settings can meet profile fapi2: the
+// access tokens signed with an algorithm FAPI 2.0 §5.4.1 allows, and the
+// resource role accepting no other.
+func (c Config) validateProfile(add func(format string, a ...any)) {
+	switch c.Profile {
+	case "":
+	case domain.ProfileFAPI2:
+		if !domain.FAPI2Algorithm(c.KeyAlgorithm) {
+			add("profile fapi2 needs key-algorithm PS256, ES256 or EdDSA, not %s", c.KeyAlgorithm)
+		}
+		for _, a := range c.ResourceAlgorithms {
+			if !domain.FAPI2Algorithm(a) {
+				add("profile fapi2 allows resource-algorithms PS256, ES256 and EdDSA only, not %s", a)
+			}
+		}
+	default:
+		add("profile %q is not one of fapi2 or empty", c.Profile)
 	}
 }

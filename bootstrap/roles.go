@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"go.uber.org/fx"
@@ -167,7 +168,8 @@ func serverMetadata(c Config) application.ServerMetadata {
 	}
 	var methods []string
 	for _, m := range domain.AuthMethods {
-		if c.MTLSEnabled() || (m != domain.AuthTLSClientAuth && m != domain.AuthSelfSignedTLSClientAuth) {
+		if (c.MTLSEnabled() || (m != domain.AuthTLSClientAuth && m != domain.AuthSelfSignedTLSClientAuth)) &&
+			(c.Profile != domain.ProfileFAPI2 || slices.Contains(domain.FAPI2AuthMethods, m)) {
 			methods = append(methods, string(m))
 		}
 	}
@@ -180,7 +182,7 @@ func serverMetadata(c Config) application.ServerMetadata {
 		GrantTypes:            grants,
 		AuthMethods:           methods,
 		AuthSigningAlgs:       josekit.ClientAssertionAlgorithms(),
-		DPoPSigningAlgs:       dpopAlgorithmNames(),
+		DPoPSigningAlgs:       dpopAlgorithmNames(c),
 		CertBoundTokens:       c.MTLSEnabled(),
 	}
 }
@@ -189,7 +191,7 @@ func newAuthenticateClient(clients application.ClientFinder, hasher application.
 	verifier application.ClientAssertionVerifier, box application.SecretBox, replays application.ReplayGuard, limiter application.RateLimiter, known application.KnownAddresses, c Config,
 	certKeys application.CertificateKeys) (*application.AuthenticateClient, error) {
 	token, introspection, revocation := endpointURLs(c)
-	auth, err := application.NewAuthenticateClient(clients, hasher, clock, application.AssertionSupport{
+	auth, err := application.NewAuthenticateClient(application.UnderProfile(clients, c.Profile), hasher, clock, application.AssertionSupport{
 		Verifier:  verifier,
 		Box:       box,
 		Replays:   replays,
@@ -472,7 +474,11 @@ func newIntrospector(c Config, hc *http.Client, clock application.Clock) applica
 // configured audience.
 func newAuthorizeBearer(jwts application.AccessTokenVerifier, opaque application.TokenIntrospector,
 	revoked *application.RevocationSet, c Config) *application.AuthorizeBearer {
-	return application.NewAuthorizeBearer(jwts, opaque, revoked, c.Audience())
+	h := application.NewAuthorizeBearer(jwts, opaque, revoked, c.Audience())
+	if c.Profile == domain.ProfileFAPI2 {
+		h.RequireSenderConstrained()
+	}
+	return h
 }
 
 type resourceParams struct {

@@ -64,6 +64,8 @@ var Settings = []Setting{
 	{"tls-client-ca-file", "", "PEM bundle of the CAs a tls_client_auth client certificate must chain to (the system's are not used); empty allows only self_signed_tls_client_auth", func(c *Config) any { return &c.TLSClientCAFile }},
 	{"client-cert-header", "", "request header in which a TLS-terminating proxy of trusted-proxies forwards the client certificate: Envoy's x-forwarded-client-cert (one element, Cert=) or a URL-encoded PEM as nginx's $ssl_client_escaped_cert; ignored from other addresses", func(c *Config) any { return &c.ClientCertHeader }},
 
+	{"profile", "", "server-wide security profile: empty, or fapi2 (FAPI 2.0: sender-constrained tokens only, private_key_jwt or mTLS only, PS256, ES256 or EdDSA only); a client may also register profile: fapi2", func(c *Config) any { return &c.Profile }},
+
 	{"auth-addr", ":8085", "listen address of the authorization server", func(c *Config) any { return &c.AuthAddr }},
 	{"auth-base-path", "/ms-auth-server", "path prefix of the authorization server's endpoints", func(c *Config) any { return &c.AuthBasePath }},
 	{"auth-issuer", "", "issuer identifier (iss); empty means http://localhost:{auth port}{auth base path}, https with tls-cert-file", func(c *Config) any { return &c.AuthIssuer }},

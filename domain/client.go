@@ -109,10 +109,16 @@ type Client struct {
 	// §3.4): the client's tokens are bound to its TLS certificate even
 	// when it authenticates otherwise, and a request without one fails.
 	CertBound bool
+	// Profile is the security profile the client follows: "" or
+	// ProfileFAPI2.
+	Profile Profile
 }
 
-// AllowsAuthMethod reports whether the client may authenticate with m.
-func (c Client) AllowsAuthMethod(m AuthMethod) bool { return slices.Contains(c.AuthMethods, m) }
+// AllowsAuthMethod reports whether the client may authenticate with m:
+// one it registered, and under FAPI 2.0 one the profile allows.
+func (c Client) AllowsAuthMethod(m AuthMethod) bool {
+	return slices.Contains(c.AuthMethods, m) && (!c.FAPI2() || slices.Contains(FAPI2AuthMethods, m))
+}
 
 // AllowsGrant reports whether the client may use grant type g.
 func (c Client) AllowsGrant(g GrantType) bool { return slices.Contains(c.GrantTypes, g) }
@@ -233,6 +239,9 @@ func (c Client) Validate() error {
 	}
 	if c.TokenLifetime < 0 {
 		return bad("token lifetime must not be negative")
+	}
+	if err := c.validateProfile(); err != nil {
+		return err
 	}
 	return c.validateTLS()
 }

@@ -19,6 +19,8 @@ type ClientAssertion struct {
 	IssuedAt  time.Time
 	NotBefore time.Time
 	ExpiresAt time.Time
+	// Algorithm is the assertion's alg.
+	Algorithm Algorithm
 }
 
 // Token is an issued access token and what it grants.

@@ -63,6 +63,9 @@ type clientRow struct {
 	TLSSubjectKind string `gorm:"column:tls_subject_kind;not null;default:''"`
 	TLSSubject     string `gorm:"column:tls_subject;not null;default:''"`
 	CertBound      bool   `gorm:"column:tls_client_certificate_bound_access_tokens;not null;default:false"`
+	// Profile is the client's security profile, empty or fapi2 (added
+	// by migration 6).
+	Profile string `gorm:"column:profile;not null;default:''"`
 }
 
 func (clientRow) TableName() string { return "sigil_clients" }
@@ -98,6 +101,7 @@ func toClientRows(c domain.Client) (clientRow, []clientSecretRow, error) {
 		TLSSubjectKind:       string(c.TLSSubject.Kind),
 		TLSSubject:           c.TLSSubject.Value,
 		CertBound:            c.CertBound,
+		Profile:              string(c.Profile),
 	}
 	var err error
 	if r.AuthMethods, err = joinWords("auth method", c.AuthMethods); err != nil {
@@ -166,6 +170,7 @@ func (r clientRow) toDomain(secrets []clientSecretRow) (domain.Client, error) {
 		DPoPBound:     r.DPoPBound,
 		TLSSubject:    domain.TLSSubject{Kind: domain.TLSSubjectKind(r.TLSSubjectKind), Value: r.TLSSubject},
 		CertBound:     r.CertBound,
+		Profile:       domain.Profile(r.Profile),
 	}
 	for _, s := range secrets {
 		c.Secrets = append(c.Secrets, domain.ClientSecret{

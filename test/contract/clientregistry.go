@@ -307,6 +307,7 @@ func fullClient() domain.Client {
 		DPoPBound:     true,
 		TLSSubject:    domain.TLSSubject{Kind: domain.TLSSubjectSANURI, Value: "spiffe://example.com/svc"},
 		CertBound:     true,
+		Profile:       domain.ProfileFAPI2,
 	}
 }
 
@@ -344,6 +345,7 @@ func assertSameClient(t *testing.T, got, want domain.Client) {
 	check("DPoPBound", got.DPoPBound == want.DPoPBound, got.DPoPBound, want.DPoPBound)
 	check("TLSSubject", got.TLSSubject == want.TLSSubject, got.TLSSubject, want.TLSSubject)
 	check("CertBound", got.CertBound == want.CertBound, got.CertBound, want.CertBound)
+	check("Profile", got.Profile == want.Profile, got.Profile, want.Profile)
 	for _, d := range diffs {
 		t.Error(d)
 	}

@@ -38,7 +38,8 @@ type Client struct {
 
 // MTLS is a client's RFC 8705 metadata, in requests and answers alike:
 // at most one tls_client_auth subject (§2.1.2) and
-// tls_client_certificate_bound_access_tokens (§3.4), left out when unset.
+// tls_client_certificate_bound_access_tokens (§3.4), with the security
+// profile that builds on them; each left out when unset.
 type MTLS struct {
 	SubjectDN string `json:"tls_client_auth_subject_dn,omitempty"`
 	SANDNS    string `json:"tls_client_auth_san_dns,omitempty"`
@@ -46,11 +47,13 @@ type MTLS struct {
 	SANIP     string `json:"tls_client_auth_san_ip,omitempty"`
 	SANEmail  string `json:"tls_client_auth_san_email,omitempty"`
 	CertBound bool   `json:"tls_client_certificate_bound_access_tokens,omitempty"`
+	// Profile is the client's security profile: empty, or fapi2.
+	Profile string `json:"profile,omitempty"`
 }
 
 // MTLSOf is the wire form of c's mutual-TLS metadata.
 func MTLSOf(c domain.Client) MTLS {
-	m := MTLS{CertBound: c.CertBound}
+	m := MTLS{CertBound: c.CertBound, Profile: string(c.Profile)}
 	v := c.TLSSubject.Value
 	switch c.TLSSubject.Kind {
 	case domain.TLSSubjectDN:
@@ -77,7 +80,7 @@ func (m MTLS) applyTo(c *domain.Client) error {
 	if err != nil {
 		return err
 	}
-	c.TLSSubject, c.CertBound = s, m.CertBound
+	c.TLSSubject, c.CertBound, c.Profile = s, m.CertBound, domain.Profile(m.Profile)
 	return nil
 }
 

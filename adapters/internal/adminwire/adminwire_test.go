@@ -68,6 +68,7 @@ func TestClientViewRoundTrip(t *testing.T) {
 		AllowedScopes: domain.NewScopes("a"), DefaultScopes: domain.NewScopes(), Resources: []string{"https://api.example.com"},
 		JWKS: `{"keys":[]}`, CanIntrospect: true, DPoPBound: true,
 		TLSSubject: domain.TLSSubject{Kind: domain.TLSSubjectSANIP, Value: "192.0.2.7"}, CertBound: true,
+		Profile: domain.ProfileFAPI2,
 		Secrets: []domain.ClientSecret{{ID: "s", ExpiresAt: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}},
 	}
 	got, err := adminwire.ViewOf(c).ToDomain()
