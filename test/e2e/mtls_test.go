@@ -60,6 +60,12 @@ func mtlsClients(t *testing.T, selfCert tls.Certificate) []application.RegisterC
 
 func startMTLS(t *testing.T) *mtlsSetup {
 	t.Helper()
+	return startMTLSWith(t, nil)
+}
+
+// startMTLSWith is startMTLS with change applied to the node's settings.
+func startMTLSWith(t *testing.T, change func(c *bootstrap.Config)) *mtlsSetup {
+	t.Helper()
 	s := &mtlsSetup{serverCA: testenv.NewCA(t), certCA: testenv.NewCA(t), dir: t.TempDir()}
 	certFile, keyFile := s.serverCA.WriteCert(t, s.dir, "sigil")
 	serverCAFile, clientCAFile := filepath.Join(s.dir, "server-ca.pem"), filepath.Join(s.dir, "client-ca.pem")
@@ -74,6 +80,9 @@ func startMTLS(t *testing.T) *mtlsSetup {
 		c.OutboundCAFile = serverCAFile
 		c.TLSClientAuth = "request"
 		c.TLSClientCAFile = clientCAFile
+		if change != nil {
+			change(c)
+		}
 	})
 	s.node.register(t, mtlsClients(t, s.selfCert)...)
 	return s
