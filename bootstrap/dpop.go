@@ -23,7 +23,9 @@ const memoryReplayIDs = 1_000_000
 
 // newDPoPProofs reads DPoP proofs with the fixed allow-list of
 // josekit.DefaultDPoPAlgorithms, or FAPI 2.0's under profile fapi2.
-func newDPoPProofs(c Config) (*josekit.DPoPProofs, error) { return josekit.NewDPoPProofs(dpopAlgorithms(c)) }
+func newDPoPProofs(c Config) (*josekit.DPoPProofs, error) {
+	return josekit.NewDPoPProofs(dpopAlgorithms(c))
+}
 
 func dpopAlgorithms(c Config) []domain.Algorithm {
 	if c.Profile == domain.ProfileFAPI2 {
