@@ -109,3 +109,13 @@ func (c Config) validateProfile(add func(format string, a ...any)) {
 		add("profile %q is not one of fapi2 or empty", c.Profile)
 	}
 }
+
+// assertionAudiences are the aud values a client assertion may name: the
+// issuer, or the URL of the endpoint; under profile fapi2 the issuer
+// alone (FAPI 2.0 §5.3.2.1 item 6).
+func assertionAudiences(c Config, endpoints ...string) []string {
+	if c.Profile == domain.ProfileFAPI2 {
+		return []string{c.Issuer()}
+	}
+	return append([]string{c.Issuer()}, endpoints...)
+}

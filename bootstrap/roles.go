@@ -195,7 +195,7 @@ func newAuthenticateClient(clients application.ClientFinder, hasher application.
 		Verifier:  verifier,
 		Box:       box,
 		Replays:   replays,
-		Audiences: []string{c.Issuer(), token, introspection, revocation},
+		Audiences: assertionAudiences(c, token, introspection, revocation),
 	})
 	if err != nil {
 		return nil, err

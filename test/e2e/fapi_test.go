@@ -91,8 +91,9 @@ func TestFAPI2Profile(t *testing.T) {
 	// A FAPI node with mTLS, as startMTLS makes, but signing with ES256.
 	s = startMTLSWith(t, func(c *bootstrap.Config) { c.Profile = domain.ProfileFAPI2; c.KeyAlgorithm = domain.ES256 })
 	n := s.node
-	// What assertions' aud and proofs' htu name; requests go to AuthURL.
-	tokenURL := n.Config.Issuer() + "/oauth2/token"
+	// What proofs' htu name; requests go to AuthURL. Assertions name the
+	// issuer: FAPI 2.0 §5.3.2.1 item 6 allows no other aud.
+	tokenURL, issuer := n.Config.Issuer()+"/oauth2/token", n.Config.Issuer()
 	es, rs := newFAPIKey(t, false), newFAPIKey(t, true)
 	n.register(t, application.RegisterClientInput{Client: es.client(t, "fapi-es")}, application.RegisterClientInput{Client: rs.client(t, "fapi-rs")})
 	none, dn := s.client(nil), s.client(&s.dnCert)
@@ -104,12 +105,12 @@ func TestFAPI2Profile(t *testing.T) {
 		wantError(t, send(t, none, req), http.StatusUnauthorized, "invalid_client")
 	})
 	t.Run("a token bound to nothing is refused", func(t *testing.T) {
-		wantError(t, tokenRequest(t, none, n.AuthURL, "fapi-es", es.form(t, "fapi-es", tokenURL)), http.StatusBadRequest, "invalid_request")
+		wantError(t, tokenRequest(t, none, n.AuthURL, "fapi-es", es.form(t, "fapi-es", issuer)), http.StatusBadRequest, "invalid_request")
 	})
 	t.Run("private_key_jwt with ES256 and a DPoP proof gets a DPoP token", func(t *testing.T) {
 		key := dpopclient.NewES256()
 		req, _ := http.NewRequest(http.MethodPost, n.AuthURL+"/oauth2/token", strings.NewReader(url.Values{
-			"grant_type": {"client_credentials"}, "client_id": {"fapi-es"}}.Encode()+"&"+es.form(t, "fapi-es", tokenURL).Encode()))
+			"grant_type": {"client_credentials"}, "client_id": {"fapi-es"}}.Encode()+"&"+es.form(t, "fapi-es", issuer).Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("DPoP", key.Make(dpopclient.Proof{Method: "POST", URL: tokenURL}))
 		r := send(t, none, req)
@@ -122,13 +123,16 @@ func TestFAPI2Profile(t *testing.T) {
 	})
 	t.Run("a DPoP proof signed with RS256 is refused", func(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodPost, n.AuthURL+"/oauth2/token", strings.NewReader(url.Values{
-			"grant_type": {"client_credentials"}, "client_id": {"fapi-es"}}.Encode()+"&"+es.form(t, "fapi-es", tokenURL).Encode()))
+			"grant_type": {"client_credentials"}, "client_id": {"fapi-es"}}.Encode()+"&"+es.form(t, "fapi-es", issuer).Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("DPoP", dpopclient.NewRS256().Make(dpopclient.Proof{Method: "POST", URL: tokenURL}))
 		wantError(t, send(t, none, req), http.StatusBadRequest, "invalid_dpop_proof")
 	})
+	t.Run("an assertion addressed to the token endpoint's URL is refused", func(t *testing.T) {
+		wantError(t, tokenRequest(t, dn, n.AuthURL, "fapi-es", es.form(t, "fapi-es", tokenURL)), http.StatusUnauthorized, "invalid_client")
+	})
 	t.Run("an RS256 client assertion is refused", func(t *testing.T) {
-		r := tokenRequest(t, dn, n.AuthURL, "fapi-rs", rs.form(t, "fapi-rs", tokenURL))
+		r := tokenRequest(t, dn, n.AuthURL, "fapi-rs", rs.form(t, "fapi-rs", issuer))
 		wantError(t, r, http.StatusUnauthorized, "invalid_client")
 		wantError(t, r, http.StatusUnauthorized, "PS256, ES256 or EdDSA")
 	})
