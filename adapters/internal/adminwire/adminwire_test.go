@@ -21,6 +21,8 @@ func TestPatchRoundTrip(t *testing.T) {
 		{TokenFormat: ptr(domain.FormatOpaque), TokenLifetime: ptr(90 * time.Minute), Introspect: ptr(false), DPoPBound: ptr(true),
 			AuthMethods: ptr([]domain.AuthMethod{domain.AuthPrivateKeyJWT}), DefaultScopes: ptr(domain.NewScopes()),
 			Resources: ptr([]string{"https://api.example.com"}), JWKSURI: ptr("https://c.example/jwks"), JWKS: ptr("")},
+		{TLSSubject: ptr(domain.TLSSubject{Kind: domain.TLSSubjectSANDNS, Value: "billing.example.com"}), CertBound: ptr(true), Profile: ptr(domain.ProfileFAPI2)},
+		{TLSSubject: ptr(domain.TLSSubject{}), CertBound: ptr(false), Profile: ptr(domain.Profile(""))},
 	} {
 		raw, err := adminwire.EncodePatch(p)
 		if err != nil {
