@@ -37,6 +37,9 @@ type ClientCredentials struct {
 	Address netip.Addr
 	// Endpoint is where the client authenticates, for its request limit.
 	Endpoint Endpoint
+	// Certificate is the TLS client certificate the request came with
+	// (RFC 8705), nil without one.
+	Certificate *domain.ClientCertificate
 }
 
 // errAuthFailed is the one answer to every secret failure, so the
@@ -85,6 +88,9 @@ type AuthenticateClient struct {
 	// federation, when set, takes the assertions of trusted external
 	// issuers (see Federate).
 	federation *Federation
+	// mtls and certKeys: see AcceptCertificates.
+	mtls     bool
+	certKeys CertificateKeys
 }
 
 // Federate turns on federated client authentication: an assertion whose
@@ -158,7 +164,9 @@ func (a *AuthenticateClient) Handle(ctx context.Context, in ClientCredentials) (
 	defer func() { end(err) }()
 
 	var c domain.Client
-	if in.Assertion != "" || in.AssertionType != "" {
+	if in.ByCertificate() {
+		c, err = a.byCertificate(ctx, in)
+	} else if in.Assertion != "" || in.AssertionType != "" {
 		c, err = a.byAssertion(ctx, in)
 	} else {
 		c, err = a.bySecret(ctx, in)
@@ -458,6 +466,8 @@ func (a *AuthenticateClient) checkAssertionClaims(c domain.Client, t domain.Clie
 		return fail("was issued in the future")
 	case t.ID == "":
 		return fail("has no jti")
+	case c.FAPI2() && !domain.FAPI2Algorithm(t.Algorithm):
+		return domain.ErrFAPI2Algorithm
 	}
 	return nil
 }

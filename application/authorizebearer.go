@@ -21,6 +21,9 @@ type AuthorizeBearerInput struct {
 	DPoPProofs []string
 	Method     string
 	URL        string
+	// Certificate is the x5t#S256 of the TLS client certificate the
+	// request came with (RFC 8705 §3), empty without one.
+	Certificate string
 }
 
 // AuthorizeBearer is the resource server's check of a bearer token
@@ -33,6 +36,8 @@ type AuthorizeBearer struct {
 	revoked  *RevocationSet
 	audience string
 	dpop     *DPoPCheck
+	// senderOnly: see RequireSenderConstrained.
+	senderOnly bool
 }
 
 // NewAuthorizeBearer builds the use case. revoked holds the revocations
@@ -68,6 +73,9 @@ func (h *AuthorizeBearer) Handle(ctx context.Context, in AuthorizeBearerInput) (
 		return domain.Token{}, domain.ErrInvalidToken.With("the token is not intended for this resource")
 	}
 	if err := h.checkBinding(ctx, in, t); err != nil {
+		return domain.Token{}, err
+	}
+	if err := h.checkCertBinding(in, t); err != nil {
 		return domain.Token{}, err
 	}
 	if !t.Scopes.ContainsAll(in.Required) {

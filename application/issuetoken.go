@@ -104,6 +104,10 @@ func (h *IssueToken) Handle(ctx context.Context, in IssueTokenInput) (_ IssuedTo
 	if err != nil {
 		return IssuedToken{}, err
 	}
+	x5t, err := certBinding(client, in.Credentials, jkt)
+	if err != nil {
+		return IssuedToken{}, err
+	}
 
 	jti, err := newUUID(h.random)
 	if err != nil {
@@ -122,6 +126,7 @@ func (h *IssueToken) Handle(ctx context.Context, in IssueTokenInput) (_ IssuedTo
 		NotBefore: now,
 		ExpiresAt: now.Add(client.Lifetime()),
 		JKT:       jkt,
+		X5T:       x5t,
 	}
 	var alg domain.Algorithm
 	switch client.TokenFormat {

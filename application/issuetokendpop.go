@@ -45,5 +45,8 @@ func (h *IssueToken) dpopKey(ctx context.Context, client domain.Client, in Issue
 	if err != nil {
 		return "", err
 	}
+	if client.FAPI2() && !domain.FAPI2Algorithm(p.Algorithm) {
+		return "", domain.ErrFAPI2ProofAlgorithm
+	}
 	return p.JKT, nil
 }

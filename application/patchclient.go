@@ -28,6 +28,12 @@ type ClientPatch struct {
 	DPoPBound          *bool
 	JWKS               *string
 	JWKSURI            *string
+	// TLSSubject replaces the tls_client_auth subject (the zero one
+	// clears it), CertBound tls_client_certificate_bound_access_tokens,
+	// Profile the security profile.
+	TLSSubject *domain.TLSSubject
+	CertBound  *bool
+	Profile    *domain.Profile
 }
 
 // PatchClientInput names the client and the change.
@@ -143,6 +149,18 @@ func applyPatch(old domain.Client, p ClientPatch) (domain.Client, []string) {
 	if p.JWKSURI != nil {
 		c.JWKSURI = *p.JWKSURI
 		set("jwks_uri", c.JWKSURI != old.JWKSURI)
+	}
+	if p.TLSSubject != nil {
+		c.TLSSubject = *p.TLSSubject
+		set("tls_client_auth_subject", c.TLSSubject != old.TLSSubject)
+	}
+	if p.CertBound != nil {
+		c.CertBound = *p.CertBound
+		set("tls_client_certificate_bound_access_tokens", c.CertBound != old.CertBound)
+	}
+	if p.Profile != nil {
+		c.Profile = *p.Profile
+		set("profile", c.Profile != old.Profile)
 	}
 	return c, sortedFields(changed)
 }

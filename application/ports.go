@@ -282,3 +282,12 @@ type FederatedTokenVerifier interface {
 	// domain.ErrTemporarilyUnavailable.
 	VerifyFederatedToken(ctx context.Context, iss string, algs []domain.Algorithm, raw string) (FederatedToken, error)
 }
+
+// CertificateKeys tells whether a public key is among a client's
+// registered keys (jwks or jwks_uri), for self_signed_tls_client_auth
+// (RFC 8705 §2.2).
+type CertificateKeys interface {
+	// HasCertificateKey reports whether spki, a DER SubjectPublicKeyInfo,
+	// is the public key of one of c's registered JWKs.
+	HasCertificateKey(ctx context.Context, c domain.Client, spki []byte) (bool, error)
+}

@@ -25,6 +25,9 @@ type ServerMetadata struct {
 	// DPoPSigningAlgs are the algorithms accepted on DPoP proofs (RFC
 	// 9449 §5.1).
 	DPoPSigningAlgs []string
+	// CertBoundTokens says that tokens can be bound to TLS client
+	// certificates (RFC 8705 §3.3).
+	CertBoundTokens bool
 }
 
 // PublishMetadata serves the server metadata: the static part fixed at

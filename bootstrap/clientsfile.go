@@ -33,6 +33,16 @@ type clientDoc struct {
 	Secrets       []secretDoc `yaml:"secrets"`
 	// DPoPBound is RFC 9449 §5.2's dpop_bound_access_tokens.
 	DPoPBound bool `yaml:"dpop_bound_access_tokens"`
+	// The RFC 8705 metadata: one subject for tls_client_auth (§2.1.2),
+	// and tls_client_certificate_bound_access_tokens (§3.4).
+	TLSSubjectDN    string `yaml:"tls_client_auth_subject_dn"`
+	TLSSANDNS       string `yaml:"tls_client_auth_san_dns"`
+	TLSSANURI       string `yaml:"tls_client_auth_san_uri"`
+	TLSSANIP        string `yaml:"tls_client_auth_san_ip"`
+	TLSSANEmail     string `yaml:"tls_client_auth_san_email"`
+	CertBoundTokens bool   `yaml:"tls_client_certificate_bound_access_tokens"`
+	// Profile is empty or fapi2 (FAPI 2.0).
+	Profile string `yaml:"profile"`
 }
 
 type secretDoc struct {
@@ -87,6 +97,14 @@ func (d clientDoc) toInput(lookup func(string) (string, bool)) (application.Regi
 		JWKS:          d.JWKS,
 		JWKSURI:       d.JWKSURI,
 	}
+	subject, err := domain.NewTLSSubject(map[domain.TLSSubjectKind]string{
+		domain.TLSSubjectDN: d.TLSSubjectDN, domain.TLSSubjectSANDNS: d.TLSSANDNS, domain.TLSSubjectSANURI: d.TLSSANURI,
+		domain.TLSSubjectSANIP: d.TLSSANIP, domain.TLSSubjectSANEmail: d.TLSSANEmail,
+	})
+	if err != nil {
+		return application.RegisterClientInput{}, err
+	}
+	c.TLSSubject, c.CertBound, c.Profile = subject, d.CertBoundTokens, domain.Profile(d.Profile)
 	if d.TokenFormat != "" {
 		c.TokenFormat = domain.TokenFormat(d.TokenFormat)
 	}

@@ -95,6 +95,12 @@ type Config struct {
 	TLSCertFile   string
 	TLSKeyFile    string
 	TLSMinVersion TLSVersion
+	// Client certificates (RFC 8705): see publicTLS and clientCerts.
+	TLSClientAuth    string
+	TLSClientCAFile  string
+	ClientCertHeader string
+	// Profile is the server-wide security profile: see validateProfile.
+	Profile domain.Profile
 
 	AuthAddr     string
 	AuthBasePath string
@@ -286,6 +292,9 @@ func (c Config) DemoEnabled() bool {
 // server publishes, across a change of algorithm.
 func (c Config) VerifyAlgorithms() []domain.Algorithm {
 	if len(c.ResourceAlgorithms) == 0 {
+		if c.Profile == domain.ProfileFAPI2 {
+			return domain.FAPI2Algorithms
+		}
 		return domain.SigningAlgorithms
 	}
 	return c.ResourceAlgorithms
@@ -317,6 +326,8 @@ func (c Config) Validate() error {
 		add("resource-identifier %q is not an absolute URI without a fragment", c.ResourceIdentifier)
 	}
 	c.validateTLS(add)
+	c.validateMTLS(add)
+	c.validateProfile(add)
 	if c.RSABits < 2048 {
 		add("rsa-bits %d is below 2048", c.RSABits)
 	}

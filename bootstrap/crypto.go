@@ -20,7 +20,7 @@ var JoseModule = fx.Module("josekit",
 		fx.Annotate(josekit.NewSigner, fx.As(new(application.AccessTokenSigner))),
 		fx.Annotate(josekit.NewKeySetEncoder, fx.As(new(application.JWKSEncoder))),
 		fx.Annotate(josekit.NewIntrospectionSigner, fx.As(new(application.IntrospectionSigner))),
-		fx.Annotate(newClientAssertions, fx.As(new(application.ClientAssertionVerifier))),
+		fx.Annotate(newClientAssertions, fx.As(new(application.ClientAssertionVerifier)), fx.As(new(application.CertificateKeys))),
 	),
 )
 

@@ -13,6 +13,7 @@ import (
 	"github.com/sigilauth/sigil/adapters/josekit"
 	"github.com/sigilauth/sigil/adapters/redisstore"
 	"github.com/sigilauth/sigil/application"
+	"github.com/sigilauth/sigil/domain"
 )
 
 // memoryReplayIDs bounds the DPoP proof ids a resource node without Redis
@@ -21,13 +22,23 @@ import (
 const memoryReplayIDs = 1_000_000
 
 // newDPoPProofs reads DPoP proofs with the fixed allow-list of
-// josekit.DefaultDPoPAlgorithms.
-func newDPoPProofs() (*josekit.DPoPProofs, error) { return josekit.NewDPoPProofs(nil) }
+// josekit.DefaultDPoPAlgorithms, or FAPI 2.0's under profile fapi2.
+func newDPoPProofs(c Config) (*josekit.DPoPProofs, error) {
+	return josekit.NewDPoPProofs(dpopAlgorithms(c))
+}
+
+func dpopAlgorithms(c Config) []domain.Algorithm {
+	if c.Profile == domain.ProfileFAPI2 {
+		return domain.FAPI2Algorithms
+	}
+	return josekit.DefaultDPoPAlgorithms
+}
 
 // dpopAlgorithmNames is that allow-list, for the metadata.
-func dpopAlgorithmNames() []string {
-	out := make([]string, len(josekit.DefaultDPoPAlgorithms))
-	for i, a := range josekit.DefaultDPoPAlgorithms {
+func dpopAlgorithmNames(c Config) []string {
+	algs := dpopAlgorithms(c)
+	out := make([]string, len(algs))
+	for i, a := range algs {
 		out[i] = string(a)
 	}
 	return out

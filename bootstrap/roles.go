@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"go.uber.org/fx"
@@ -29,7 +30,7 @@ func App(c Config, log *slog.Logger) fx.Option {
 		limiterModule(c),
 		debugModule(c),
 		managementModule(c),
-		fx.Provide(newServerTLS),
+		fx.Provide(newServerTLS, clientCerts),
 		tracingModule(c),
 		Role(c),
 		ServersModule,
@@ -142,9 +143,12 @@ func serverMetadata(c Config) application.ServerMetadata {
 	if c.FederationFile != "" {
 		grants = append(grants, application.GrantTypeJWTBearer)
 	}
-	methods := make([]string, len(domain.AuthMethods))
-	for i, m := range domain.AuthMethods {
-		methods[i] = string(m)
+	var methods []string
+	for _, m := range domain.AuthMethods {
+		if (c.MTLSEnabled() || (m != domain.AuthTLSClientAuth && m != domain.AuthSelfSignedTLSClientAuth)) &&
+			(c.Profile != domain.ProfileFAPI2 || slices.Contains(domain.FAPI2AuthMethods, m)) {
+			methods = append(methods, string(m))
+		}
 	}
 	return application.ServerMetadata{
 		Issuer:                c.Issuer(),
@@ -155,24 +159,28 @@ func serverMetadata(c Config) application.ServerMetadata {
 		GrantTypes:            grants,
 		AuthMethods:           methods,
 		AuthSigningAlgs:       josekit.ClientAssertionAlgorithms(),
-		DPoPSigningAlgs:       dpopAlgorithmNames(),
+		DPoPSigningAlgs:       dpopAlgorithmNames(c),
+		CertBoundTokens:       c.MTLSEnabled(),
 	}
 }
 
 func newAuthenticateClient(clients application.ClientFinder, hasher application.SecretHasher, clock application.Clock,
 	verifier application.ClientAssertionVerifier, box application.SecretBox, replays application.ReplayGuard, limiter application.RateLimiter, known application.KnownAddresses, c Config,
-	fed *application.Federation) (*application.AuthenticateClient, error) {
+	certKeys application.CertificateKeys, fed *application.Federation) (*application.AuthenticateClient, error) {
 	token, introspection, revocation := endpointURLs(c)
-	auth, err := application.NewAuthenticateClient(clients, hasher, clock, application.AssertionSupport{
+	auth, err := application.NewAuthenticateClient(application.UnderProfile(clients, c.Profile), hasher, clock, application.AssertionSupport{
 		Verifier:  verifier,
 		Box:       box,
 		Replays:   replays,
-		Audiences: []string{c.Issuer(), token, introspection, revocation},
+		Audiences: assertionAudiences(c, token, introspection, revocation),
 	})
 	if err != nil {
 		return nil, err
 	}
 	auth.RememberVerified(c.CredentialCacheTTL, 100_000)
+	if c.MTLSEnabled() {
+		auth.AcceptCertificates(certKeys)
+	}
 	auth.Defend(defences(c, limiter, known, clock))
 	auth.Federate(fed)
 	return auth, nil
@@ -198,6 +206,8 @@ type authParams struct {
 	Metrics    *echohttp.HTTPMetrics
 	TLS        serverTLS
 	Tracing    *echohttp.Tracing `optional:"true"`
+	// ClientCerts: see clientCerts.
+	ClientCerts echohttp.ClientCerts
 }
 
 // checkTokenLifetimes refuses to start when a registered client's tokens
@@ -318,10 +328,11 @@ func authListener(p authParams) listenerOut {
 		Metrics:        p.Metrics,
 		Role:           string(RoleAuth),
 		Tracing:        p.Tracing,
+		ClientCerts:    p.ClientCerts,
 	}, echohttp.AuthHandlers{
 		Issue: p.Issue, Introspect: p.Introspect, Revoke: p.Revoke, JWKS: p.JWKS, Metadata: p.Metadata,
 	})
-	return listenerOut{Listener: listener{role: string(RoleAuth), addr: p.Config.AuthAddr, handler: e, tls: p.TLS.config}}
+	return listenerOut{Listener: listener{role: string(RoleAuth), addr: p.Config.AuthAddr, handler: e, tls: publicTLS(p.Config, p.TLS)}}
 }
 
 // logRotation reports what a rotation step changed.
@@ -430,7 +441,11 @@ func newIntrospector(c Config, hc *http.Client, clock application.Clock) applica
 // configured audience.
 func newAuthorizeBearer(jwts application.AccessTokenVerifier, opaque application.TokenIntrospector,
 	revoked *application.RevocationSet, c Config) *application.AuthorizeBearer {
-	return application.NewAuthorizeBearer(jwts, opaque, revoked, c.Audience())
+	h := application.NewAuthorizeBearer(jwts, opaque, revoked, c.Audience())
+	if c.Profile == domain.ProfileFAPI2 {
+		h.RequireSenderConstrained()
+	}
+	return h
 }
 
 type resourceParams struct {
@@ -446,6 +461,8 @@ type resourceParams struct {
 	TLS       serverTLS
 	DPoP      *josekit.DPoPProofs
 	Tracing   *echohttp.Tracing `optional:"true"`
+	// ClientCerts: see clientCerts.
+	ClientCerts echohttp.ClientCerts
 }
 
 // resourceListener is the resource server.
@@ -460,9 +477,10 @@ func resourceListener(p resourceParams) listenerOut {
 		Role:           string(RoleResource),
 		PublicURL:      p.Config.ResourcePublicURL,
 		Tracing:        p.Tracing,
+		ClientCerts:    p.ClientCerts,
 	}, echohttp.ResourceHandlers{Authorize: p.Authorize, GetCountry: p.Get, ListCountries: p.List,
 		DPoPAlgorithms: p.DPoP.Algorithms()})
-	return listenerOut{Listener: listener{role: string(RoleResource), addr: p.Config.ResourceAddr, handler: e, tls: p.TLS.config}}
+	return listenerOut{Listener: listener{role: string(RoleResource), addr: p.Config.ResourceAddr, handler: e, tls: publicTLS(p.Config, p.TLS)}}
 }
 
 // newAuthVerifier verifies, for introspection and revocation, the JWTs

@@ -60,6 +60,11 @@ var Settings = []Setting{
 	{"tls-cert-file", "", "PEM certificate chain the auth and resource listeners serve over TLS (HTTP/2 on); read again when it changes; empty serves plain HTTP", func(c *Config) any { return &c.TLSCertFile }},
 	{"tls-key-file", "", "PEM private key of tls-cert-file", func(c *Config) any { return &c.TLSKeyFile }},
 	{"tls-min-version", "1.2", "oldest TLS version accepted: 1.2 or 1.3", func(c *Config) any { return &c.TLSMinVersion }},
+	{"tls-client-auth", "off", "client certificates on the auth and resource listeners (RFC 8705): off, or request (asked for, never required, chains checked by tls_client_auth against tls-client-ca-file)", func(c *Config) any { return &c.TLSClientAuth }},
+	{"tls-client-ca-file", "", "PEM bundle of the CAs a tls_client_auth client certificate must chain to (the system's are not used); empty allows only self_signed_tls_client_auth", func(c *Config) any { return &c.TLSClientCAFile }},
+	{"client-cert-header", "", "request header in which a TLS-terminating proxy of trusted-proxies forwards the client certificate: Envoy's x-forwarded-client-cert (one element, Cert=) or a URL-encoded PEM as nginx's $ssl_client_escaped_cert; ignored from other addresses", func(c *Config) any { return &c.ClientCertHeader }},
+
+	{"profile", "", "server-wide security profile: empty, or fapi2 (FAPI 2.0: sender-constrained tokens only, private_key_jwt or mTLS only, PS256, ES256 or EdDSA only); a client may also register profile: fapi2", func(c *Config) any { return &c.Profile }},
 
 	{"auth-addr", ":8085", "listen address of the authorization server", func(c *Config) any { return &c.AuthAddr }},
 	{"auth-base-path", "/ms-auth-server", "path prefix of the authorization server's endpoints", func(c *Config) any { return &c.AuthBasePath }},

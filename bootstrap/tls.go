@@ -52,9 +52,8 @@ var tls12Suites = []uint16{
 }
 
 // serverTLS is the TLS configuration of the public listeners, nil when
-// they serve plain HTTP. Both listeners share one certificate reloader.
-// Client certificates (RFC 8705 mTLS) would be requested here, per
-// listener, by setting ClientAuth and ClientCAs on a clone.
+// they serve plain HTTP. Both listeners share one certificate reloader;
+// publicTLS (mtls.go) asks for client certificates on a clone.
 type serverTLS struct{ config *tls.Config }
 
 // newServerTLS loads tls-cert-file and tls-key-file, failing the start

@@ -52,9 +52,24 @@ func valueOf(field any) value {
 		return limitValue{p}
 	case *[]netip.Prefix:
 		return prefixesValue{p}
+	case *domain.Profile:
+		return profileValue{p}
 	}
 	panic(fmt.Sprintf("bootstrap: a setting binds a %T, which has no text form", field))
 }
+
+// profileValue reads a security profile: empty, or fapi2.
+type profileValue struct{ p *domain.Profile }
+
+func (v profileValue) Set(s string) error {
+	switch p := domain.Profile(s); p {
+	case "", domain.ProfileFAPI2:
+		*v.p = p
+		return nil
+	}
+	return fmt.Errorf("%q is not one of fapi2 or empty", s)
+}
+func (v profileValue) String() string { return string(*v.p) }
 
 type stringValue struct{ p *string }
 

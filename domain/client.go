@@ -22,7 +22,8 @@ const (
 )
 
 // AuthMethods lists every authentication method Sigil implements.
-var AuthMethods = []AuthMethod{AuthClientSecretBasic, AuthClientSecretPost, AuthClientSecretJWT, AuthPrivateKeyJWT}
+var AuthMethods = []AuthMethod{AuthClientSecretBasic, AuthClientSecretPost, AuthClientSecretJWT, AuthPrivateKeyJWT,
+	AuthTLSClientAuth, AuthSelfSignedTLSClientAuth}
 
 // ClientSecret is one of a client's secrets. A client may hold several at
 // once, each with its own expiry, so a secret can be replaced without
@@ -101,10 +102,23 @@ type Client struct {
 	// always sends a DPoP proof, so a token request without one is
 	// refused rather than answered with a bearer token.
 	DPoPBound bool
+	// TLSSubject is what a tls_client_auth client's certificate must
+	// name (RFC 8705 §2.1.2); zero for other clients.
+	TLSSubject TLSSubject
+	// CertBound is tls_client_certificate_bound_access_tokens (RFC 8705
+	// §3.4): the client's tokens are bound to its TLS certificate even
+	// when it authenticates otherwise, and a request without one fails.
+	CertBound bool
+	// Profile is the security profile the client follows: "" or
+	// ProfileFAPI2.
+	Profile Profile
 }
 
-// AllowsAuthMethod reports whether the client may authenticate with m.
-func (c Client) AllowsAuthMethod(m AuthMethod) bool { return slices.Contains(c.AuthMethods, m) }
+// AllowsAuthMethod reports whether the client may authenticate with m:
+// one it registered, and under FAPI 2.0 one the profile allows.
+func (c Client) AllowsAuthMethod(m AuthMethod) bool {
+	return slices.Contains(c.AuthMethods, m) && (!c.FAPI2() || slices.Contains(FAPI2AuthMethods, m))
+}
 
 // AllowsGrant reports whether the client may use grant type g.
 func (c Client) AllowsGrant(g GrantType) bool { return slices.Contains(c.GrantTypes, g) }
@@ -226,5 +240,8 @@ func (c Client) Validate() error {
 	if c.TokenLifetime < 0 {
 		return bad("token lifetime must not be negative")
 	}
-	return nil
+	if err := c.validateProfile(); err != nil {
+		return err
+	}
+	return c.validateTLS()
 }

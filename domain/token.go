@@ -19,6 +19,8 @@ type ClientAssertion struct {
 	IssuedAt  time.Time
 	NotBefore time.Time
 	ExpiresAt time.Time
+	// Algorithm is the assertion's alg.
+	Algorithm Algorithm
 }
 
 // Token is an issued access token and what it grants.
@@ -44,6 +46,10 @@ type Token struct {
 	// token is bound to, its cnf.jkt (RFC 9449 §6); empty for a bearer
 	// token. A bound token is accepted only with a proof made by that key.
 	JKT string
+	// X5T is the x5t#S256 of the TLS client certificate the token is
+	// bound to (RFC 8705 §3.1); empty when it is not. It is checked apart
+	// from JKT: a token may be bound to both, and then needs both.
+	X5T string
 }
 
 // Type is the token_type the token is issued and introspected as.

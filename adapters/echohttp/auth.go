@@ -18,6 +18,8 @@ type authAPI struct {
 	revoke     *application.RevokeToken
 	jwks       *application.PublishJWKS
 	metadata   *application.PublishMetadata
+	// certs finds the client's TLS certificate (RFC 8705 §2).
+	certs certSource
 }
 
 // token is the token endpoint (RFC 6749 §3.2), client_credentials grant
@@ -33,6 +35,9 @@ func (a authAPI) token(c echo.Context) error {
 		return failedAt(tokenEndpoint, basic, err)
 	}
 	creds.Address = clientAddress(c)
+	if creds.Certificate, err = a.certs.certificate(req); err != nil {
+		return failedAt(tokenEndpoint, basic, err)
+	}
 	noteClient(c, creds.ID)
 	out, err := a.issue.Handle(req.Context(), application.IssueTokenInput{
 		Credentials: creds,
@@ -70,6 +75,9 @@ func (a authAPI) introspection(c echo.Context) error {
 		return failedAt(introspectionEndpoint, basic, err)
 	}
 	creds.Address = clientAddress(c)
+	if creds.Certificate, err = a.certs.certificate(req); err != nil {
+		return failedAt(introspectionEndpoint, basic, err)
+	}
 	noteClient(c, creds.ID)
 	asJWT := prefersIntrospectionJWT(req.Header.Values(echo.HeaderAccept))
 	out, err := a.introspect.Handle(req.Context(), application.IntrospectInput{
@@ -107,6 +115,9 @@ func (a authAPI) revocation(c echo.Context) error {
 		return failedAt(revocationEndpoint, basic, err)
 	}
 	creds.Address = clientAddress(c)
+	if creds.Certificate, err = a.certs.certificate(req); err != nil {
+		return failedAt(revocationEndpoint, basic, err)
+	}
 	noteClient(c, creds.ID)
 	err = a.revoke.Handle(req.Context(), application.RevokeInput{
 		Credentials:   creds,

@@ -50,6 +50,9 @@ type metadataJSON struct {
 	IntrospectionSigningAlgs []string `json:"introspection_signing_alg_values_supported,omitempty"`
 	// DPoPSigningAlgs are RFC 9449 §5.1's.
 	DPoPSigningAlgs []string `json:"dpop_signing_alg_values_supported,omitempty"`
+	// CertBoundTokens is RFC 8705 §3.3's
+	// tls_client_certificate_bound_access_tokens.
+	CertBoundTokens bool `json:"tls_client_certificate_bound_access_tokens,omitempty"`
 }
 
 // toMetadataJSON lays the metadata out as RFC 8414 §2 names it. The same
@@ -75,6 +78,7 @@ func toMetadataJSON(m application.ServerMetadata) metadataJSON {
 		TokenAuthSigningAlgs:     signingAlgs,
 		IntrospectionSigningAlgs: m.IntrospectionSigningAlgs,
 		DPoPSigningAlgs:          m.DPoPSigningAlgs,
+		CertBoundTokens:          m.CertBoundTokens,
 	}
 	if m.RevocationEndpoint != "" {
 		out.RevocationEndpoint = m.RevocationEndpoint

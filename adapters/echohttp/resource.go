@@ -25,6 +25,8 @@ type resourceAPI struct {
 	base      string
 	publicURL string
 	dpopAlgs  string
+	// certs finds the certificate a bound token must come with (RFC 8705 §3).
+	certs certSource
 }
 
 // resourceRoute is one route of the resource server and the scopes a
@@ -62,6 +64,9 @@ func (r resourceAPI) requireScopes(scopes ...string) echo.MiddlewareFunc {
 			in := application.AuthorizeBearerInput{Token: raw, Required: required}
 			if dpop {
 				in.DPoP, in.DPoPProofs, in.Method, in.URL = true, req.Header.Values(headerDPoP), req.Method, r.requestURL(req)
+			}
+			if in.Certificate, err = r.certs.thumbprint(req); err != nil {
+				return r.failed(dpop, err)
 			}
 			tok, err := r.authorize.Handle(ctx, in)
 			if err != nil {

@@ -54,6 +54,8 @@ type Options struct {
 	// the htu of a DPoP proof must name behind a proxy that changes the
 	// scheme, host or path. Empty means the request's own.
 	PublicURL string
+	// ClientCerts say where TLS client certificates (RFC 8705) come from.
+	ClientCerts ClientCerts
 
 	// Tracing, when not nil, reports each request as a span and puts its
 	// trace id in the access line.
@@ -102,7 +104,8 @@ type ResourceHandlers struct {
 // The caller serves it as an http.Handler.
 func NewAuthServer(opts Options, h AuthHandlers) *echo.Echo {
 	e, s := newServer(opts)
-	a := authAPI{issue: h.Issue, introspect: h.Introspect, revoke: h.Revoke, jwks: h.JWKS, metadata: h.Metadata}
+	a := authAPI{issue: h.Issue, introspect: h.Introspect, revoke: h.Revoke, jwks: h.JWKS, metadata: h.Metadata,
+		certs: newCertSource(opts, s.log)}
 	e.POST(s.base+TokenPath, a.token)
 	e.POST(s.base+IntrospectionPath, a.introspection)
 	e.POST(s.base+RevocationPath, a.revocation)
@@ -126,7 +129,8 @@ func NewAuthServer(opts Options, h AuthHandlers) *echo.Echo {
 func NewResourceServer(opts Options, h ResourceHandlers) *echo.Echo {
 	e, s := newServer(opts)
 	r := resourceAPI{authorize: h.Authorize, get: h.GetCountry, list: h.ListCountries,
-		base: s.base, publicURL: strings.TrimRight(opts.PublicURL, "/"), dpopAlgs: strings.Join(h.DPoPAlgorithms, " ")}
+		base: s.base, publicURL: strings.TrimRight(opts.PublicURL, "/"), dpopAlgs: strings.Join(h.DPoPAlgorithms, " "),
+		certs: newCertSource(opts, s.log)}
 	for _, route := range resourceRoutes {
 		e.Add(route.method, s.base+route.path, func(c echo.Context) error { return route.handle(r, c) },
 			r.requireScopes(route.scopes...))

@@ -57,6 +57,15 @@ type clientRow struct {
 	CanIntrospect        bool  `gorm:"column:can_introspect;not null"`
 	// DPoPBound is dpop_bound_access_tokens (added by migration 5).
 	DPoPBound bool `gorm:"column:dpop_bound_access_tokens;not null;default:false"`
+	// TLSSubjectKind names the RFC 8705 §2.1.2 parameter TLSSubject
+	// holds; CertBound is tls_client_certificate_bound_access_tokens
+	// (added by migration 6).
+	TLSSubjectKind string `gorm:"column:tls_subject_kind;not null;default:''"`
+	TLSSubject     string `gorm:"column:tls_subject;not null;default:''"`
+	CertBound      bool   `gorm:"column:tls_client_certificate_bound_access_tokens;not null;default:false"`
+	// Profile is the client's security profile, empty or fapi2 (added
+	// by migration 6).
+	Profile string `gorm:"column:profile;not null;default:''"`
 }
 
 func (clientRow) TableName() string { return "sigil_clients" }
@@ -89,6 +98,10 @@ func toClientRows(c domain.Client) (clientRow, []clientSecretRow, error) {
 		TokenLifetimeSeconds: int64(c.TokenLifetime / time.Second),
 		CanIntrospect:        c.CanIntrospect,
 		DPoPBound:            c.DPoPBound,
+		TLSSubjectKind:       string(c.TLSSubject.Kind),
+		TLSSubject:           c.TLSSubject.Value,
+		CertBound:            c.CertBound,
+		Profile:              string(c.Profile),
 	}
 	var err error
 	if r.AuthMethods, err = joinWords("auth method", c.AuthMethods); err != nil {
@@ -155,6 +168,9 @@ func (r clientRow) toDomain(secrets []clientSecretRow) (domain.Client, error) {
 		TokenLifetime: time.Duration(r.TokenLifetimeSeconds) * time.Second,
 		CanIntrospect: r.CanIntrospect,
 		DPoPBound:     r.DPoPBound,
+		TLSSubject:    domain.TLSSubject{Kind: domain.TLSSubjectKind(r.TLSSubjectKind), Value: r.TLSSubject},
+		CertBound:     r.CertBound,
+		Profile:       domain.Profile(r.Profile),
 	}
 	for _, s := range secrets {
 		c.Secrets = append(c.Secrets, domain.ClientSecret{

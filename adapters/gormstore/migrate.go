@@ -30,6 +30,7 @@ var migrations = []migration{
 	{3, "lock leases", createLockTable},
 	{4, "client token revocations", createClientRevocationTable},
 	{5, "dpop key binding", migrateDPoPColumns},
+	{6, "mutual tls and fapi2 profile", migrateMTLSColumns},
 }
 
 // Migrate applies the steps of migrations the database has not recorded
@@ -311,6 +312,35 @@ func migrateDPoPColumns(db *gorm.DB) error {
 	}{
 		{&tokenRow{}, "jkt", "ALTER TABLE sigil_opaque_tokens ADD COLUMN jkt TEXT NOT NULL DEFAULT ''"},
 		{&clientRow{}, "dpop_bound_access_tokens", "ALTER TABLE sigil_clients ADD COLUMN dpop_bound_access_tokens BOOLEAN NOT NULL DEFAULT false"},
+	}
+	for _, c := range columns {
+		if db.Migrator().HasColumn(c.model, c.name) {
+			continue
+		}
+		if err := db.Exec(c.ddl).Error; err != nil {
+			return fmt.Errorf("add column %s: %w", c.name, err)
+		}
+	}
+	return nil
+}
+
+// migrateMTLSColumns is step 6: the certificate an opaque token is bound
+// to (RFC 8705 §3), and a client's tls_client_auth subject (§2.1.2) and
+// tls_client_certificate_bound_access_tokens (§3.4), and its security
+// profile (FAPI 2.0). As in step 5, each
+// column is added only if missing, and the defaults say what existing
+// rows are: unbound tokens, clients without mutual TLS.
+func migrateMTLSColumns(db *gorm.DB) error {
+	columns := []struct {
+		model any
+		name  string
+		ddl   string
+	}{
+		{&tokenRow{}, "x5t_s256", "ALTER TABLE sigil_opaque_tokens ADD COLUMN x5t_s256 TEXT NOT NULL DEFAULT ''"},
+		{&clientRow{}, "tls_subject_kind", "ALTER TABLE sigil_clients ADD COLUMN tls_subject_kind TEXT NOT NULL DEFAULT ''"},
+		{&clientRow{}, "tls_subject", "ALTER TABLE sigil_clients ADD COLUMN tls_subject TEXT NOT NULL DEFAULT ''"},
+		{&clientRow{}, "tls_client_certificate_bound_access_tokens", "ALTER TABLE sigil_clients ADD COLUMN tls_client_certificate_bound_access_tokens BOOLEAN NOT NULL DEFAULT false"},
+		{&clientRow{}, "profile", "ALTER TABLE sigil_clients ADD COLUMN profile TEXT NOT NULL DEFAULT ''"},
 	}
 	for _, c := range columns {
 		if db.Migrator().HasColumn(c.model, c.name) {

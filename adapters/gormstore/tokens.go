@@ -50,6 +50,9 @@ type tokenRow struct {
 	// JKT is the thumbprint of the DPoP key the token is bound to, empty
 	// for a bearer token (added by migration 5).
 	JKT string `gorm:"column:jkt;not null;default:''"`
+	// X5T is the x5t#S256 of the certificate the token is bound to,
+	// empty when none (added by migration 6).
+	X5T string `gorm:"column:x5t_s256;not null;default:''"`
 }
 
 func (tokenRow) TableName() string { return "sigil_opaque_tokens" }
@@ -66,6 +69,7 @@ func toTokenRow(t domain.Token) (tokenRow, error) {
 		NotBefore: toMicros(t.NotBefore),
 		ExpiresAt: t.ExpiresAt.UnixMicro(),
 		JKT:       t.JKT,
+		X5T:       t.X5T,
 	}
 	var err error
 	if r.Scopes, err = joinWords("scope", t.Scopes); err != nil {
@@ -96,6 +100,7 @@ func (r tokenRow) toDomain(value string) (domain.Token, error) {
 		NotBefore: fromMicros(r.NotBefore),
 		ExpiresAt: fromMicros(&exp),
 		JKT:       r.JKT,
+		X5T:       r.X5T,
 	}, nil
 }
 

@@ -142,6 +142,7 @@ func (c *Client) IntrospectToken(ctx context.Context, raw string) (domain.Token,
 		NotBefore: r.NotBefore.Time(),
 		ExpiresAt: exp,
 		JKT:       r.Cnf.Thumbprint(),
+		X5T:       r.Cnf.CertificateThumbprint(),
 	}, nil
 }
 

@@ -45,13 +45,10 @@ func appendAccessTokenClaims(dst []byte, t domain.Token) []byte {
 		dst = append(dst, `,"scope":`...)
 		dst = jsonwire.AppendScope(dst, t.Scopes)
 	}
-	// cnf binds the token to a DPoP key (RFC 9449 §6.1), left out for a
-	// bearer token as omitempty leaves out a nil pointer.
-	if t.JKT != "" {
-		dst = append(dst, `,"cnf":{"jkt":`...)
-		dst = jsonwire.AppendString(dst, t.JKT)
-		dst = append(dst, '}')
-	}
+	// cnf binds the token to a DPoP key (RFC 9449 §6.1) or a TLS client
+	// certificate (RFC 8705 §3.1), left out for a bearer token as
+	// omitempty leaves out a nil pointer.
+	dst = claims.AppendConfirmation(dst, t.JKT, t.X5T)
 	return append(dst, '}')
 }
 

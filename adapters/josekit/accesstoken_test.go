@@ -24,7 +24,7 @@ func marshalAccessTokenClaims(t domain.Token) ([]byte, error) {
 		ID:        t.ID,
 		ClientID:  t.ClientID,
 		Scope:     claims.Scope(t.Scopes.String()),
-		Cnf:       claims.NewConfirmation(t.JKT),
+		Cnf:       claims.NewConfirmation(t.JKT, t.X5T),
 	})
 }
 
@@ -47,17 +47,21 @@ func TestAccessTokenClaimsAreWhatJSONMarshalWrites(t *testing.T) {
 		return tok
 	}
 	for name, tok := range map[string]domain.Token{
-		"typical":             typical,
-		"several audiences":   with(func(t *domain.Token) { t.Audience = []string{"a", "b", "c"} }),
-		"no audience":         with(func(t *domain.Token) { t.Audience = nil }),
-		"empty audience":      with(func(t *domain.Token) { t.Audience = []string{} }),
-		"one empty audience":  with(func(t *domain.Token) { t.Audience = []string{""} }),
-		"empty scope":         with(func(t *domain.Token) { t.Scopes = nil }),
-		"one empty scope":     with(func(t *domain.Token) { t.Scopes = domain.Scopes{""} }),
-		"two empty scopes":    with(func(t *domain.Token) { t.Scopes = domain.Scopes{"", ""} }),
-		"one scope":           with(func(t *domain.Token) { t.Scopes = domain.Scopes{"openid"} }),
-		"bound to a DPoP key": with(func(t *domain.Token) { t.JKT = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I" }),
-		"odd jkt":             with(func(t *domain.Token) { t.JKT = `"<\` + "\xff" }),
+		"typical":                typical,
+		"several audiences":      with(func(t *domain.Token) { t.Audience = []string{"a", "b", "c"} }),
+		"no audience":            with(func(t *domain.Token) { t.Audience = nil }),
+		"empty audience":         with(func(t *domain.Token) { t.Audience = []string{} }),
+		"one empty audience":     with(func(t *domain.Token) { t.Audience = []string{""} }),
+		"empty scope":            with(func(t *domain.Token) { t.Scopes = nil }),
+		"one empty scope":        with(func(t *domain.Token) { t.Scopes = domain.Scopes{""} }),
+		"two empty scopes":       with(func(t *domain.Token) { t.Scopes = domain.Scopes{"", ""} }),
+		"one scope":              with(func(t *domain.Token) { t.Scopes = domain.Scopes{"openid"} }),
+		"bound to a DPoP key":    with(func(t *domain.Token) { t.JKT = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I" }),
+		"odd jkt":                with(func(t *domain.Token) { t.JKT = `"<\` + "\xff" }),
+		"bound to a certificate": with(func(t *domain.Token) { t.X5T = "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2" }),
+		"bound to both": with(func(t *domain.Token) {
+			t.JKT, t.X5T = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I", "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"
+		}),
 		"no optional members": {
 			Issuer: "https://auth.example.test", ExpiresAt: at,
 		},
@@ -96,7 +100,7 @@ func FuzzAccessTokenClaims(f *testing.F) {
 	f.Add("i\"ss", "s\\ub", "a|b|", "\xff", "<&>", "|", int64(-5), int64(-1), int64(253402300799))
 	f.Fuzz(func(t *testing.T, iss, sub, aud, jti, clientID, scope string, exp, iat, nbf int64) {
 		tok := domain.Token{
-			Issuer: iss, Subject: sub, ID: jti, ClientID: clientID, JKT: sub,
+			Issuer: iss, Subject: sub, ID: jti, ClientID: clientID, JKT: sub, X5T: iss,
 			ExpiresAt: time.Unix(exp, 0), IssuedAt: time.Unix(iat, 0), NotBefore: time.Unix(nbf, 0),
 		}
 		if aud != "" {

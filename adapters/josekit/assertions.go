@@ -210,6 +210,7 @@ func (a *ClientAssertions) VerifyClientAssertion(ctx context.Context, c domain.C
 		IssuedAt:  t.IssuedAt.Time(),
 		NotBefore: t.NotBefore.Time(),
 		ExpiresAt: t.ExpiresAt.Time(),
+		Algorithm: alg,
 	}, method, nil
 }
 

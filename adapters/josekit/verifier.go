@@ -180,5 +180,6 @@ func (v *Verifier) VerifyAccessToken(ctx context.Context, raw string) (domain.To
 		ExpiresAt: exp,
 		KeyID:     header.KeyID,
 		JKT:       c.Cnf.Thumbprint(),
+		X5T:       c.Cnf.CertificateThumbprint(),
 	}, nil
 }

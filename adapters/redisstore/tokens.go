@@ -67,6 +67,8 @@ type tokenWire struct {
 	// JKT is the DPoP key's thumbprint (only in the binary form's
 	// version 2; JSON values predate DPoP).
 	JKT string `json:"-"`
+	// X5T is the certificate's thumbprint (only in version 3).
+	X5T string `json:"-"`
 }
 
 func toWire(t domain.Token) tokenWire {
@@ -82,6 +84,7 @@ func toWire(t domain.Token) tokenWire {
 		NotBefore: t.NotBefore,
 		ExpiresAt: t.ExpiresAt,
 		JKT:       t.JKT,
+		X5T:       t.X5T,
 	}
 }
 
@@ -99,6 +102,7 @@ func (w tokenWire) toDomain(value string) domain.Token {
 		NotBefore: w.NotBefore,
 		ExpiresAt: w.ExpiresAt,
 		JKT:       w.JKT,
+		X5T:       w.X5T,
 	}
 }
 

@@ -51,9 +51,14 @@ import (
 // the DPoP key the token is bound to (RFC 9449 §6.2). Only bound tokens
 // are written as version 2: a bearer token keeps version 1's bytes, which
 // a node of the release before DPoP still reads during a rolling upgrade.
+//
+// Version 3 is version 2 followed by one more string, the x5t#S256 of the
+// TLS client certificate the token is bound to (RFC 8705 §3); only
+// certificate-bound tokens are written as version 3.
 const (
 	tokenWireV1 = 0x01
 	tokenWireV2 = 0x02
+	tokenWireV3 = 0x03
 )
 
 // maxTimeSize is the most bytes a time takes: the presence byte, the
@@ -70,9 +75,13 @@ func encodeToken(w tokenWire) []byte {
 		stringSize(w.Subject) + stringSize(w.ClientID) +
 		listSize(w.Scopes) + listSize(w.Audience) + 3*maxTimeSize
 	version := byte(tokenWireV1)
-	if w.JKT != "" {
+	if w.JKT != "" || w.X5T != "" {
 		version = tokenWireV2
 		size += stringSize(w.JKT)
+	}
+	if w.X5T != "" {
+		version = tokenWireV3
+		size += stringSize(w.X5T)
 	}
 	b := make([]byte, 0, size)
 	b = append(b, version)
@@ -86,8 +95,11 @@ func encodeToken(w tokenWire) []byte {
 	b = appendTime(b, w.IssuedAt)
 	b = appendTime(b, w.NotBefore)
 	b = appendTime(b, w.ExpiresAt)
-	if version == tokenWireV2 {
+	if version >= tokenWireV2 {
 		b = appendString(b, w.JKT)
+	}
+	if version == tokenWireV3 {
+		b = appendString(b, w.X5T)
 	}
 	return b
 }
@@ -142,7 +154,7 @@ func decodeToken(data string) (tokenWire, error) {
 		return tokenWire{}, errTruncated
 	}
 	version := data[0]
-	if version != tokenWireV1 && version != tokenWireV2 {
+	if version < tokenWireV1 || version > tokenWireV3 {
 		return tokenWire{}, fmt.Errorf("token wire: unknown version %#02x", data[0])
 	}
 	r := wireReader{rest: data[1:]}
@@ -158,8 +170,11 @@ func decodeToken(data string) (tokenWire, error) {
 		NotBefore: r.time(),
 		ExpiresAt: r.time(),
 	}
-	if version == tokenWireV2 {
+	if version >= tokenWireV2 {
 		w.JKT = r.string()
+	}
+	if version == tokenWireV3 {
+		w.X5T = r.string()
 	}
 	if r.err != nil {
 		return tokenWire{}, r.err

@@ -305,6 +305,9 @@ func fullClient() domain.Client {
 		TokenLifetime: 4 * time.Hour,
 		CanIntrospect: true,
 		DPoPBound:     true,
+		TLSSubject:    domain.TLSSubject{Kind: domain.TLSSubjectSANURI, Value: "spiffe://example.com/svc"},
+		CertBound:     true,
+		Profile:       domain.ProfileFAPI2,
 	}
 }
 
@@ -340,6 +343,9 @@ func assertSameClient(t *testing.T, got, want domain.Client) {
 	check("TokenLifetime", got.TokenLifetime == want.TokenLifetime, got.TokenLifetime, want.TokenLifetime)
 	check("CanIntrospect", got.CanIntrospect == want.CanIntrospect, got.CanIntrospect, want.CanIntrospect)
 	check("DPoPBound", got.DPoPBound == want.DPoPBound, got.DPoPBound, want.DPoPBound)
+	check("TLSSubject", got.TLSSubject == want.TLSSubject, got.TLSSubject, want.TLSSubject)
+	check("CertBound", got.CertBound == want.CertBound, got.CertBound, want.CertBound)
+	check("Profile", got.Profile == want.Profile, got.Profile, want.Profile)
 	for _, d := range diffs {
 		t.Error(d)
 	}

@@ -38,6 +38,18 @@ func TokenStore(t *testing.T, newStore func(t *testing.T, clock *fakes.Clock) ap
 		assertSameToken(t, got, want)
 	})
 
+	t.Run("a certificate-bound token keeps its certificate's thumbprint", func(t *testing.T) {
+		store, now := setup(t)
+		want := sampleToken(now)
+		want.X5T = "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"
+		mustSaveToken(t, store, want)
+		got, err := store.FindToken(t.Context(), want.Value)
+		if err != nil {
+			t.Fatalf("FindToken: %v", err)
+		}
+		assertSameToken(t, got, want)
+	})
+
 	t.Run("a DPoP-bound token keeps the thumbprint of its key", func(t *testing.T) {
 		store, now := setup(t)
 		want := sampleToken(now)
@@ -229,6 +241,7 @@ func assertSameToken(t *testing.T, got, want domain.Token) {
 	check("NotBefore", got.NotBefore.Equal(want.NotBefore), got.NotBefore, want.NotBefore)
 	check("ExpiresAt", got.ExpiresAt.Equal(want.ExpiresAt), got.ExpiresAt, want.ExpiresAt)
 	check("JKT", got.JKT == want.JKT, got.JKT, want.JKT)
+	check("X5T", got.X5T == want.X5T, got.X5T, want.X5T)
 	for _, d := range diffs {
 		t.Error(d)
 	}

@@ -33,6 +33,55 @@ type Client struct {
 	JWKS          json.RawMessage `json:"jwks,omitempty"`
 	JWKSURI       string          `json:"jwks_uri,omitempty"`
 	Secrets       []Secret        `json:"secrets,omitempty"`
+	MTLS
+}
+
+// MTLS is a client's RFC 8705 metadata, in requests and answers alike:
+// at most one tls_client_auth subject (§2.1.2) and
+// tls_client_certificate_bound_access_tokens (§3.4), with the security
+// profile that builds on them; each left out when unset.
+type MTLS struct {
+	SubjectDN string `json:"tls_client_auth_subject_dn,omitempty"`
+	SANDNS    string `json:"tls_client_auth_san_dns,omitempty"`
+	SANURI    string `json:"tls_client_auth_san_uri,omitempty"`
+	SANIP     string `json:"tls_client_auth_san_ip,omitempty"`
+	SANEmail  string `json:"tls_client_auth_san_email,omitempty"`
+	CertBound bool   `json:"tls_client_certificate_bound_access_tokens,omitempty"`
+	// Profile is the client's security profile: empty, or fapi2.
+	Profile string `json:"profile,omitempty"`
+}
+
+// MTLSOf is the wire form of c's mutual-TLS metadata.
+func MTLSOf(c domain.Client) MTLS {
+	m := MTLS{CertBound: c.CertBound, Profile: string(c.Profile)}
+	v := c.TLSSubject.Value
+	switch c.TLSSubject.Kind {
+	case domain.TLSSubjectDN:
+		m.SubjectDN = v
+	case domain.TLSSubjectSANDNS:
+		m.SANDNS = v
+	case domain.TLSSubjectSANURI:
+		m.SANURI = v
+	case domain.TLSSubjectSANIP:
+		m.SANIP = v
+	case domain.TLSSubjectSANEmail:
+		m.SANEmail = v
+	}
+	return m
+}
+
+// applyTo sets c's mutual-TLS metadata from m; more than one subject is
+// invalid_client_metadata.
+func (m MTLS) applyTo(c *domain.Client) error {
+	s, err := domain.NewTLSSubject(map[domain.TLSSubjectKind]string{
+		domain.TLSSubjectDN: m.SubjectDN, domain.TLSSubjectSANDNS: m.SANDNS, domain.TLSSubjectSANURI: m.SANURI,
+		domain.TLSSubjectSANIP: m.SANIP, domain.TLSSubjectSANEmail: m.SANEmail,
+	})
+	if err != nil {
+		return err
+	}
+	c.TLSSubject, c.CertBound, c.Profile = s, m.CertBound, domain.Profile(m.Profile)
+	return nil
 }
 
 // Secret is a client secret in a request: Secret in the clear. In the
@@ -60,6 +109,7 @@ type ClientView struct {
 	JWKS          json.RawMessage `json:"jwks,omitempty"`
 	JWKSURI       string          `json:"jwks_uri,omitempty"`
 	Secrets       []SecretView    `json:"secrets"`
+	MTLS
 }
 
 // SecretView is a secret as answers show it.
@@ -194,6 +244,9 @@ func (d Client) ToRegistration() (application.RegisterClientInput, error) {
 		JWKS:          jwks,
 		JWKSURI:       d.JWKSURI,
 	}
+	if err := d.MTLS.applyTo(&c); err != nil {
+		return application.RegisterClientInput{}, err
+	}
 	if d.TokenFormat != "" {
 		c.TokenFormat = domain.TokenFormat(d.TokenFormat)
 	}
@@ -244,6 +297,7 @@ func FromRegistration(in application.RegisterClientInput) Client {
 		DPoPBound:     c.DPoPBound,
 		JWKS:          jwksJSON(c.JWKS),
 		JWKSURI:       c.JWKSURI,
+		MTLS:          MTLSOf(c),
 	}
 	if c.TokenLifetime != 0 {
 		d.TokenLifetime = c.TokenLifetime.String()
@@ -270,6 +324,7 @@ func ViewOf(c domain.Client) ClientView {
 		JWKS:          jwksJSON(c.JWKS),
 		JWKSURI:       c.JWKSURI,
 		Secrets:       []SecretView{},
+		MTLS:          MTLSOf(c),
 	}
 	if c.TokenLifetime != 0 {
 		v.TokenLifetime = c.TokenLifetime.String()
@@ -297,6 +352,9 @@ func (v ClientView) ToDomain() (domain.Client, error) {
 		CanIntrospect: v.Introspect,
 		DPoPBound:     v.DPoPBound,
 		JWKSURI:       v.JWKSURI,
+	}
+	if err := v.MTLS.applyTo(&c); err != nil {
+		return domain.Client{}, err
 	}
 	var err error
 	if c.JWKS, err = jwksText(v.JWKS); err != nil {

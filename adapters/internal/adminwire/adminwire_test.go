@@ -21,6 +21,8 @@ func TestPatchRoundTrip(t *testing.T) {
 		{TokenFormat: ptr(domain.FormatOpaque), TokenLifetime: ptr(90 * time.Minute), Introspect: ptr(false), DPoPBound: ptr(true),
 			AuthMethods: ptr([]domain.AuthMethod{domain.AuthPrivateKeyJWT}), DefaultScopes: ptr(domain.NewScopes()),
 			Resources: ptr([]string{"https://api.example.com"}), JWKSURI: ptr("https://c.example/jwks"), JWKS: ptr("")},
+		{TLSSubject: ptr(domain.TLSSubject{Kind: domain.TLSSubjectSANDNS, Value: "billing.example.com"}), CertBound: ptr(true), Profile: ptr(domain.ProfileFAPI2)},
+		{TLSSubject: ptr(domain.TLSSubject{}), CertBound: ptr(false), Profile: ptr(domain.Profile(""))},
 	} {
 		raw, err := adminwire.EncodePatch(p)
 		if err != nil {
@@ -67,6 +69,8 @@ func TestClientViewRoundTrip(t *testing.T) {
 		AuthMethods: []domain.AuthMethod{domain.AuthPrivateKeyJWT}, GrantTypes: []domain.GrantType{domain.GrantClientCredentials},
 		AllowedScopes: domain.NewScopes("a"), DefaultScopes: domain.NewScopes(), Resources: []string{"https://api.example.com"},
 		JWKS: `{"keys":[]}`, CanIntrospect: true, DPoPBound: true,
+		TLSSubject: domain.TLSSubject{Kind: domain.TLSSubjectSANIP, Value: "192.0.2.7"}, CertBound: true,
+		Profile: domain.ProfileFAPI2,
 		Secrets: []domain.ClientSecret{{ID: "s", ExpiresAt: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}},
 	}
 	got, err := adminwire.ViewOf(c).ToDomain()

@@ -134,6 +134,38 @@ func setMember(p *application.ClientPatch, name string, v json.RawMessage, id st
 			}
 		}
 		p.Introspect = &b
+	case string(domain.TLSSubjectDN), string(domain.TLSSubjectSANDNS), string(domain.TLSSubjectSANURI),
+		string(domain.TLSSubjectSANIP), string(domain.TLSSubjectSANEmail):
+		s, err := str()
+		if err != nil {
+			return err
+		}
+		subject := domain.TLSSubject{}
+		if s != "" {
+			subject = domain.TLSSubject{Kind: domain.TLSSubjectKind(name), Value: s}
+		}
+		// A patch names one subject: it replaces the one registered.
+		if p.TLSSubject != nil && !p.TLSSubject.IsZero() && !subject.IsZero() {
+			return domain.ErrInvalidClientMetadata.With("register only one of " + string(p.TLSSubject.Kind) + " and " + name)
+		}
+		if p.TLSSubject == nil || !subject.IsZero() {
+			p.TLSSubject = &subject
+		}
+	case "tls_client_certificate_bound_access_tokens":
+		b := false
+		if !null {
+			if err := json.Unmarshal(v, &b); err != nil {
+				return err
+			}
+		}
+		p.CertBound = &b
+	case "profile":
+		s, err := str()
+		if err != nil {
+			return err
+		}
+		pr := domain.Profile(s)
+		p.Profile = &pr
 	case "dpop_bound_access_tokens":
 		b := false
 		if !null {
@@ -207,6 +239,21 @@ func EncodePatch(p application.ClientPatch) ([]byte, error) {
 	}
 	if p.JWKSURI != nil {
 		m["jwks_uri"] = *p.JWKSURI
+	}
+	if p.TLSSubject != nil {
+		if p.TLSSubject.IsZero() {
+			for _, k := range domain.TLSSubjectKinds {
+				m[string(k)] = nil
+			}
+		} else {
+			m[string(p.TLSSubject.Kind)] = p.TLSSubject.Value
+		}
+	}
+	if p.CertBound != nil {
+		m["tls_client_certificate_bound_access_tokens"] = *p.CertBound
+	}
+	if p.Profile != nil {
+		m["profile"] = string(*p.Profile)
 	}
 	return json.Marshal(m)
 }

@@ -133,19 +133,30 @@ func (d *NumericDate) UnmarshalJSON(b []byte) error {
 }
 
 // Confirmation is the cnf claim (RFC 7800 §3.1) of a token bound to a
-// key: for DPoP, jkt, the key's SHA-256 JWK thumbprint (RFC 9449 §6.1).
-// It is a JWT claim and an introspection member (§6.2) alike.
+// key: for DPoP, jkt, the key's SHA-256 JWK thumbprint (RFC 9449 §6.1);
+// for mutual TLS, x5t#S256, the certificate's SHA-256 thumbprint (RFC
+// 8705 §3.1). It is a JWT claim and an introspection member (RFC 9449
+// §6.2, RFC 8705 §3.2) alike.
 type Confirmation struct {
 	JKT string `json:"jkt,omitempty"`
+	X5T string `json:"x5t#S256,omitempty"`
 }
 
-// NewConfirmation is the cnf of a token bound to jkt, nil for a bearer
-// token, so that omitempty leaves it out.
-func NewConfirmation(jkt string) *Confirmation {
-	if jkt == "" {
+// NewConfirmation is the cnf of a token bound to jkt and x5t, nil for a
+// bearer token, so that omitempty leaves it out.
+func NewConfirmation(jkt, x5t string) *Confirmation {
+	if jkt == "" && x5t == "" {
 		return nil
 	}
-	return &Confirmation{JKT: jkt}
+	return &Confirmation{JKT: jkt, X5T: x5t}
+}
+
+// CertificateThumbprint is the x5t#S256 c names, empty for nil.
+func (c *Confirmation) CertificateThumbprint() string {
+	if c == nil {
+		return ""
+	}
+	return c.X5T
 }
 
 // Thumbprint is the jkt c names, empty for nil.

@@ -62,7 +62,7 @@ func NewIntrospection(r application.Introspection) Introspection {
 		ID:        t.ID,
 		ClientID:  t.ClientID,
 		TokenType: t.Type(),
-		Cnf:       NewConfirmation(t.JKT),
+		Cnf:       NewConfirmation(t.JKT, t.X5T),
 	}
 	if len(t.Audience) > 0 {
 		out.Audience = AudienceList(t.Audience)
@@ -101,12 +101,12 @@ func AppendIntrospection(dst []byte, r application.Introspection) []byte {
 	dst = appendDate(dst, `,"iat":`, NewNumericDate(t.IssuedAt))
 	dst = appendMember(dst, `,"jti":`, t.ID)
 	dst = appendMember(dst, `,"client_id":`, t.ClientID)
-	if t.JKT == "" {
+	if t.JKT == "" && t.X5T == "" {
 		return append(dst, `,"token_type":"`+domain.TokenTypeBearer+`"}`...)
 	}
-	dst = append(dst, `,"token_type":"`+domain.TokenTypeDPoP+`","cnf":{"jkt":`...)
-	dst = jsonwire.AppendString(dst, t.JKT)
-	return append(dst, "}}"...)
+	dst = append(dst, `,"token_type":`...)
+	dst = jsonwire.AppendString(dst, t.Type())
+	return append(AppendConfirmation(dst, t.JKT, t.X5T), '}')
 }
 
 // appendMember appends name and the string v unless v is empty, as
@@ -126,4 +126,26 @@ func appendDate(dst []byte, name string, d NumericDate) []byte {
 	}
 	dst = append(dst, name...)
 	return strconv.AppendInt(dst, int64(d), 10)
+}
+
+// AppendConfirmation appends ,"cnf":{...} for a token bound to jkt and
+// x5t, the bytes json.Marshal writes for NewConfirmation(jkt, x5t); nothing
+// for a bearer token.
+func AppendConfirmation(dst []byte, jkt, x5t string) []byte {
+	switch {
+	case jkt == "" && x5t == "":
+		return dst
+	case x5t == "":
+		dst = append(dst, `,"cnf":{"jkt":`...)
+		dst = jsonwire.AppendString(dst, jkt)
+	case jkt == "":
+		dst = append(dst, `,"cnf":{"x5t#S256":`...)
+		dst = jsonwire.AppendString(dst, x5t)
+	default:
+		dst = append(dst, `,"cnf":{"jkt":`...)
+		dst = jsonwire.AppendString(dst, jkt)
+		dst = append(dst, `,"x5t#S256":`...)
+		dst = jsonwire.AppendString(dst, x5t)
+	}
+	return append(dst, '}')
 }

@@ -43,6 +43,11 @@ func TestAppendIntrospection(t *testing.T) {
 			want: `{"active":true,"sub":"s","exp":1795377919,"token_type":"DPoP","cnf":{"jkt":"0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}}`,
 		},
 		{
+			name: "a certificate-bound token stays Bearer, with its cnf",
+			in:   application.Introspection{Active: true, Token: domain.Token{Subject: "s", ExpiresAt: at, X5T: "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}},
+			want: `{"active":true,"sub":"s","exp":1795377919,"token_type":"Bearer","cnf":{"x5t#S256":"bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}}`,
+		},
+		{
 			name: "inactive says nothing more, whatever the token holds",
 			in:   application.Introspection{Active: false, Token: domain.Token{Subject: "svc", ExpiresAt: at}},
 			want: `{"active":false}`,
@@ -118,7 +123,7 @@ func FuzzIntrospection(f *testing.F) {
 	f.Add(true, "<&>\u2028", "\n", " ", "\x00", "\xff", "é", int64(-1), int64(253402300800), int64(-62135596800))
 	f.Fuzz(func(t *testing.T, active bool, sub, aud, scope, iss, jti, clientID string, nbf, exp, iat int64) {
 		tok := domain.Token{
-			Subject: sub, Issuer: iss, ID: jti, ClientID: clientID, JKT: clientID,
+			Subject: sub, Issuer: iss, ID: jti, ClientID: clientID, JKT: clientID, X5T: iss,
 			Scopes:    domain.Scopes(strings.Split(scope, " ")),
 			NotBefore: unixOrZero(nbf), ExpiresAt: unixOrZero(exp), IssuedAt: unixOrZero(iat),
 		}
