@@ -207,20 +207,25 @@ func exactArgs(n int, need string) cobra.PositionalArgs {
 // table shows and the rest of its registration, never a secret's hash
 // or sealed form.
 type clientView struct {
-	ID            string       `json:"id" yaml:"id"`
-	TokenFormat   string       `json:"token_format" yaml:"token_format"`
-	TokenLifetime string       `json:"token_lifetime,omitempty" yaml:"token_lifetime,omitempty"`
-	AuthMethods   []string     `json:"auth_methods" yaml:"auth_methods"`
-	GrantTypes    []string     `json:"grant_types" yaml:"grant_types"`
-	Scopes        []string     `json:"scopes" yaml:"scopes"`
-	DefaultScopes []string     `json:"default_scopes" yaml:"default_scopes"`
-	Resources     []string     `json:"resources" yaml:"resources"`
-	Audience      []string     `json:"audience" yaml:"audience"`
-	Introspect    bool         `json:"introspect" yaml:"introspect"`
-	DPoPBound     bool         `json:"dpop_bound_access_tokens" yaml:"dpop_bound_access_tokens"`
-	JWKSURI       string       `json:"jwks_uri,omitempty" yaml:"jwks_uri,omitempty"`
-	JWKS          string       `json:"jwks,omitempty" yaml:"jwks,omitempty"`
-	Secrets       []secretView `json:"secrets" yaml:"secrets"`
+	ID            string   `json:"id" yaml:"id"`
+	TokenFormat   string   `json:"token_format" yaml:"token_format"`
+	TokenLifetime string   `json:"token_lifetime,omitempty" yaml:"token_lifetime,omitempty"`
+	AuthMethods   []string `json:"auth_methods" yaml:"auth_methods"`
+	GrantTypes    []string `json:"grant_types" yaml:"grant_types"`
+	Scopes        []string `json:"scopes" yaml:"scopes"`
+	DefaultScopes []string `json:"default_scopes" yaml:"default_scopes"`
+	Resources     []string `json:"resources" yaml:"resources"`
+	Audience      []string `json:"audience" yaml:"audience"`
+	Introspect    bool     `json:"introspect" yaml:"introspect"`
+	DPoPBound     bool     `json:"dpop_bound_access_tokens" yaml:"dpop_bound_access_tokens"`
+	CertBound     bool     `json:"tls_client_certificate_bound_access_tokens" yaml:"tls_client_certificate_bound_access_tokens"`
+	// TLSSubject is the RFC 8705 §2.1.2 parameter and its value, as
+	// "tls_client_auth_subject_dn=CN=reports"; empty without one.
+	TLSSubject string       `json:"tls_client_auth_subject,omitempty" yaml:"tls_client_auth_subject,omitempty"`
+	Profile    string       `json:"profile,omitempty" yaml:"profile,omitempty"`
+	JWKSURI    string       `json:"jwks_uri,omitempty" yaml:"jwks_uri,omitempty"`
+	JWKS       string       `json:"jwks,omitempty" yaml:"jwks,omitempty"`
+	Secrets    []secretView `json:"secrets" yaml:"secrets"`
 }
 
 // secretView is a secret's id and expiry: never the secret.
@@ -235,11 +240,15 @@ func toClientView(c domain.Client) clientView {
 		AuthMethods: words(c.AuthMethods), GrantTypes: words(c.GrantTypes),
 		Scopes: words(c.AllowedScopes), DefaultScopes: words(c.DefaultScopes),
 		Resources: orEmpty(c.Resources), Audience: orEmpty(c.Audience),
-		Introspect: c.CanIntrospect, DPoPBound: c.DPoPBound, JWKSURI: c.JWKSURI, JWKS: c.JWKS,
+		Introspect: c.CanIntrospect, DPoPBound: c.DPoPBound, CertBound: c.CertBound, Profile: string(c.Profile),
+		JWKSURI: c.JWKSURI, JWKS: c.JWKS,
 		Secrets: make([]secretView, len(c.Secrets)),
 	}
 	if c.TokenLifetime > 0 {
 		v.TokenLifetime = c.TokenLifetime.String()
+	}
+	if !c.TLSSubject.IsZero() {
+		v.TLSSubject = string(c.TLSSubject.Kind) + "=" + c.TLSSubject.Value
 	}
 	for i, s := range c.Secrets {
 		v.Secrets[i] = secretView{ID: s.ID}
@@ -324,6 +333,9 @@ func printClient(w io.Writer, v clientView) {
 		{"AUDIENCE", dash(strings.Join(v.Audience, ","))},
 		{"INTROSPECT", fmt.Sprint(v.Introspect)},
 		{"DPOP BOUND", fmt.Sprint(v.DPoPBound)},
+		{"CERT BOUND", fmt.Sprint(v.CertBound)},
+		{"TLS SUBJECT", dash(v.TLSSubject)},
+		{"PROFILE", dash(v.Profile)},
 		{"JWKS", jwks},
 		{"SECRETS", dash(secretsCell(v.Secrets))},
 	} {
