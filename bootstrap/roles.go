@@ -490,6 +490,10 @@ func startResource(p resourceParams) {
 		Role:           string(RoleResource),
 		PublicURL:      p.Config.ResourcePublicURL,
 	}, echohttp.ResourceHandlers{Authorize: p.Authorize, GetCountry: p.Get, ListCountries: p.List,
-		DPoPAlgorithms: p.DPoP.Algorithms()})
+		DPoPAlgorithms: p.DPoP.Algorithms(),
+		Metadata: &echohttp.ResourceMetadata{
+			Resource:             p.Config.ResourceURL(),
+			AuthorizationServers: []string{p.Config.ExpectedIssuer()},
+		}})
 	serve(p.Lifecycle, p.Log, string(RoleResource), p.Config.ResourceAddr, e, p.Config.MaxHeaderBytes, p.TLS.config)
 }

@@ -104,7 +104,7 @@ var Settings = []Setting{
 	{"resource-client-secret", "service-client-jwt-secret", "client secret the resource server introspects with", func(c *Config) any { return &c.ResourceClientSecret }},
 	{"resource-leeway", "30s", "clock skew the resource server allows when checking a token's exp and nbf", func(c *Config) any { return &c.ResourceLeeway }},
 	{"resource-introspection-cache-ttl", "10s", "how long the resource server reuses an introspection answer (never past the token's expiry); 0 asks every time", func(c *Config) any { return &c.ResourceIntrospectionCacheTTL }},
-	{"resource-identifier", "", "this resource server's identifier (RFC 8707), e.g. http://localhost:8091/ms-system", func(c *Config) any { return &c.ResourceIdentifier }},
+	{"resource-identifier", "", "this resource server's identifier (RFC 8707), e.g. http://localhost:8091/ms-system, checked against tokens' aud; the resource of its RFC 9728 metadata, where empty means resource-public-url, else http://localhost:{resource port}{resource base path}", func(c *Config) any { return &c.ResourceIdentifier }},
 	{"resource-audience-check", "true", "refuse tokens whose aud lacks the resource identifier (only when one is set)", func(c *Config) any { return &c.ResourceAudienceCheck }},
 	{"resource-algorithms", "", "comma-separated JWT algorithms the resource server accepts; empty means all of RS256, PS256, ES256, EdDSA, each key only with its own", func(c *Config) any { return &c.ResourceAlgorithms }},
 

@@ -120,6 +120,9 @@ type deps struct {
 	metrics *echohttp.HTTPMetrics
 	// dpop turns DPoP on at both servers (see dpopDeps).
 	dpop *dpopDeps
+	// resourceMetadata, when set, is the resource server's RFC 9728
+	// metadata.
+	resourceMetadata *echohttp.ResourceMetadata
 }
 
 // env is both servers built from the real use cases over fakes, sharing
@@ -248,6 +251,7 @@ func newEnv(t testing.TB, tweaks ...func(*deps)) *env {
 			GetCountry:     application.NewGetCountry(d.countries),
 			ListCountries:  application.NewListCountries(d.countries),
 			DPoPAlgorithms: dpopAlgs,
+			Metadata:       d.resourceMetadata,
 		}),
 	}
 }

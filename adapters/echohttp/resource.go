@@ -25,6 +25,9 @@ type resourceAPI struct {
 	base      string
 	publicURL string
 	dpopAlgs  string
+	// metadataURL, when set, is where the RFC 9728 metadata is, for the
+	// resource_metadata of the Bearer challenge (§5.1).
+	metadataURL string
 }
 
 // resourceRoute is one route of the resource server and the scopes a

@@ -88,6 +88,10 @@ type ResourceHandlers struct {
 	// DPoPAlgorithms are the proof algorithms Authorize accepts, for the
 	// DPoP challenge (RFC 9449 §7.1); none when it accepts no DPoP.
 	DPoPAlgorithms []string
+	// Metadata, when set, is published at the RFC 9728 well-known paths
+	// and named in the Bearer challenges (§5.1). Its Resource must parse
+	// as a URL (bootstrap checks the settings it comes from).
+	Metadata *ResourceMetadata
 }
 
 // NewAuthServer builds the authorization server: POST {base}/oauth2/token,
@@ -118,11 +122,19 @@ func NewAuthServer(opts Options, h AuthHandlers) *echo.Echo {
 
 // NewResourceServer builds the resource server: the routes of
 // resourceRoutes under {base}, each behind a bearer-token check for its
-// scopes, and the health routes. The caller serves it as an http.Handler.
+// scopes, its metadata when h.Metadata is set, and the health routes. The
+// caller serves it as an http.Handler.
 func NewResourceServer(opts Options, h ResourceHandlers) *echo.Echo {
 	e, s := newServer(opts)
 	r := resourceAPI{authorize: h.Authorize, get: h.GetCountry, list: h.ListCountries,
 		base: s.base, publicURL: strings.TrimRight(opts.PublicURL, "/"), dpopAlgs: strings.Join(h.DPoPAlgorithms, " ")}
+	if h.Metadata != nil {
+		u, err := serveResourceMetadata(e, s.base, *h.Metadata, h.DPoPAlgorithms)
+		if err != nil {
+			panic("resource metadata: " + err.Error())
+		}
+		r.metadataURL = u
+	}
 	for _, route := range resourceRoutes {
 		e.Add(route.method, s.base+route.path, func(c echo.Context) error { return route.handle(r, c) },
 			r.requireScopes(route.scopes...))
