@@ -25,6 +25,8 @@ type ServerMetadata struct {
 	// DPoPSigningAlgs are the algorithms accepted on DPoP proofs (RFC
 	// 9449 §5.1).
 	DPoPSigningAlgs []string
+	// RegistrationEndpoint is RFC 7591 §3's, when registration is on.
+	RegistrationEndpoint string
 }
 
 // PublishMetadata serves the server metadata: the static part fixed at

@@ -185,6 +185,14 @@ type Config struct {
 	// DPoPNonce requires server nonces in the token endpoint's proofs.
 	DPoPNonce bool
 
+	// Dynamic client registration (RFC 7591, 7592): see registration.go.
+	RegistrationTokenFile     string
+	RegistrationTokenSHA256   string
+	RegistrationOpen          bool
+	RegistrationScopes        string
+	RegistrationStatementKeys string
+	RegistrationSecretTTL     time.Duration
+
 	// renamed are the settings Load was given by their former names,
 	// with the names to use (see WarnRenamed). It is not a setting.
 	renamed [][2]string

@@ -128,6 +128,7 @@ func AuthRole() fx.Option {
 			}, fx.ResultTags(`group:"feed"`)),
 		),
 		adminOps(),
+		registration,
 		fx.Invoke(startAuth, registerKeyMetrics, registerAuthCacheMetrics),
 	)
 }
@@ -169,7 +170,7 @@ func serverMetadata(c Config) application.ServerMetadata {
 	for i, m := range domain.AuthMethods {
 		methods[i] = string(m)
 	}
-	return application.ServerMetadata{
+	m := application.ServerMetadata{
 		Issuer:                c.Issuer(),
 		TokenEndpoint:         token,
 		JWKSURI:               c.Issuer() + echohttp.JWKSPath,
@@ -180,6 +181,10 @@ func serverMetadata(c Config) application.ServerMetadata {
 		AuthSigningAlgs:       josekit.ClientAssertionAlgorithms(),
 		DPoPSigningAlgs:       dpopAlgorithmNames(),
 	}
+	if c.RegistrationOn() {
+		m.RegistrationEndpoint = c.registrationEndpoint()
+	}
+	return m
 }
 
 func newAuthenticateClient(clients application.ClientFinder, hasher application.SecretHasher, clock application.Clock,
@@ -212,12 +217,14 @@ type authParams struct {
 	Revoke     *application.RevokeToken
 	JWKS       *application.PublishJWKS
 	Metadata   *application.PublishMetadata
-	Reloads    keyReloads
-	Clients    *gormstore.Clients
-	Database   readiness `name:"database"`
-	Tokens     readiness `name:"tokens"`
-	Metrics    *echohttp.HTTPMetrics
-	TLS        serverTLS
+	// Registration is dynamic client registration, Register nil when off.
+	Registration echohttp.Registration
+	Reloads      keyReloads
+	Clients      *gormstore.Clients
+	Database     readiness `name:"database"`
+	Tokens       readiness `name:"tokens"`
+	Metrics      *echohttp.HTTPMetrics
+	TLS          serverTLS
 }
 
 // checkTokenLifetimes refuses to start when a registered client's tokens
@@ -339,6 +346,7 @@ func startAuth(p authParams) {
 		Role:           string(RoleAuth),
 	}, echohttp.AuthHandlers{
 		Issue: p.Issue, Introspect: p.Introspect, Revoke: p.Revoke, JWKS: p.JWKS, Metadata: p.Metadata,
+		Registration: p.Registration,
 	})
 	serve(p.Lifecycle, p.Log, string(RoleAuth), p.Config.AuthAddr, e, p.Config.MaxHeaderBytes, p.TLS.config)
 }

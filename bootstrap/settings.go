@@ -126,6 +126,13 @@ var Settings = []Setting{
 	{"dpop-proof-window", "1m", "how far a DPoP proof's iat may lie from the server's clock, either way; each proof's jti is remembered that long", func(c *Config) any { return &c.DPoPProofWindow }},
 	{"dpop-nonce", "false", "require a server nonce (RFC 9449 §8) in DPoP proofs at the token endpoint; nonces rotate every dpop-proof-window and every auth node with the same key-encryption key accepts them", func(c *Config) any { return &c.DPoPNonce }},
 	{"resource-public-url", "", "the resource server's URL as clients reach it, base path included, which DPoP proofs must name behind a proxy; empty means the request's scheme, Host and path", func(c *Config) any { return &c.ResourcePublicURL }},
+
+	{"registration-token-file", "", "file holding the initial access token of dynamic client registration (RFC 7591, at least 32 characters), or sha256:<hex> of it; with it, or registration-token-sha256 or registration-open, the auth role serves {auth base path}/oauth2/register", func(c *Config) any { return &c.RegistrationTokenFile }},
+	{"registration-token-sha256", "", "hex SHA-256 of the initial access token, instead of registration-token-file", func(c *Config) any { return &c.RegistrationTokenSHA256 }},
+	{"registration-open", "false", "let anyone register a client, without an initial access token", func(c *Config) any { return &c.RegistrationOpen }},
+	{"registration-scopes", "", "space-separated scopes a registered client may ask for; empty means every scope some client already has", func(c *Config) any { return &c.RegistrationScopes }},
+	{"registration-statement-keys", "", "JWK Set file of the trusted signers of software statements (RFC 7591 §2.3); empty refuses every statement as unapproved", func(c *Config) any { return &c.RegistrationStatementKeys }},
+	{"registration-secret-lifetime", "0s", "how long a secret issued at registration is valid (client_secret_expires_at); 0 never expires", func(c *Config) any { return &c.RegistrationSecretTTL }},
 }
 
 // secretSettings are never printed.

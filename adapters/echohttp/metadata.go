@@ -50,6 +50,8 @@ type metadataJSON struct {
 	IntrospectionSigningAlgs []string `json:"introspection_signing_alg_values_supported,omitempty"`
 	// DPoPSigningAlgs are RFC 9449 §5.1's.
 	DPoPSigningAlgs []string `json:"dpop_signing_alg_values_supported,omitempty"`
+	// RegistrationEndpoint is RFC 7591 §3's (RFC 8414 §2), when on.
+	RegistrationEndpoint string `json:"registration_endpoint,omitempty"`
 }
 
 // toMetadataJSON lays the metadata out as RFC 8414 §2 names it. The same
@@ -75,6 +77,7 @@ func toMetadataJSON(m application.ServerMetadata) metadataJSON {
 		TokenAuthSigningAlgs:     signingAlgs,
 		IntrospectionSigningAlgs: m.IntrospectionSigningAlgs,
 		DPoPSigningAlgs:          m.DPoPSigningAlgs,
+		RegistrationEndpoint:     m.RegistrationEndpoint,
 	}
 	if m.RevocationEndpoint != "" {
 		out.RevocationEndpoint = m.RevocationEndpoint

@@ -78,6 +78,18 @@ type AuthHandlers struct {
 	Revoke     *application.RevokeToken
 	JWKS       *application.PublishJWKS
 	Metadata   *application.PublishMetadata
+	// Registration, when its use cases are set, serves dynamic client
+	// registration (RFC 7591) and management (RFC 7592).
+	Registration Registration
+}
+
+// Registration are the use cases of dynamic client registration and the
+// endpoint's absolute URL (the issuer's, plus RegistrationPath), for the
+// registration_client_uri of the answers. Register nil turns it off.
+type Registration struct {
+	Register *application.RegisterDynamicClient
+	Manage   *application.ManageRegistration
+	Endpoint string
 }
 
 // ResourceHandlers are the use cases the resource server serves.
@@ -107,6 +119,13 @@ func NewAuthServer(opts Options, h AuthHandlers) *echo.Echo {
 	e.POST(s.base+IntrospectionPath, a.introspection)
 	e.POST(s.base+RevocationPath, a.revocation)
 	e.GET(s.base+JWKSPath, a.jwksDocument)
+	if h.Registration.Register != nil {
+		r := registrationAPI{register: h.Registration.Register, manage: h.Registration.Manage, endpoint: h.Registration.Endpoint}
+		e.POST(s.base+RegistrationPath, r.registerClient)
+		for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
+			e.Add(m, s.base+RegistrationPath+"/:client_id", r.manageClient)
+		}
+	}
 	// RFC 8414 §3.1 inserts the well-known segment between host and path:
 	// issuer https://host/ms-auth-server publishes at
 	// https://host/.well-known/oauth-authorization-server/ms-auth-server.

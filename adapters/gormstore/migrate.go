@@ -30,6 +30,9 @@ var migrations = []migration{
 	{3, "lock leases", createLockTable},
 	{4, "client token revocations", createClientRevocationTable},
 	{5, "dpop key binding", migrateDPoPColumns},
+	// Step 6 is taken by the mTLS work (certificate-bound clients), which
+	// lands beside this one; the steps are independent, in either order.
+	{7, "dynamic client registrations", createRegistrationTable},
 }
 
 // Migrate applies the steps of migrations the database has not recorded
@@ -319,6 +322,22 @@ func migrateDPoPColumns(db *gorm.DB) error {
 		if err := db.Exec(c.ddl).Error; err != nil {
 			return fmt.Errorf("add column %s: %w", c.name, err)
 		}
+	}
+	return nil
+}
+
+// createRegistrationTable holds the dynamic registrations (RFC 7591,
+// 7592; see Registrations). No foreign key to sigil_clients: the client
+// is deleted through the admin use case, then its registration.
+func createRegistrationTable(db *gorm.DB) error {
+	err := db.Exec(`CREATE TABLE IF NOT EXISTS sigil_client_registrations (
+		client_id TEXT PRIMARY KEY,
+		token_hash TEXT NOT NULL,
+		client_name TEXT NOT NULL,
+		issued_at BIGINT NOT NULL
+	)`).Error
+	if err != nil {
+		return fmt.Errorf("create sigil_client_registrations: %w", err)
 	}
 	return nil
 }
