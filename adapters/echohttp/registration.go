@@ -39,8 +39,21 @@ func readMetadata(c echo.Context) (registrationwire.Metadata, error) {
 	if err := json.Unmarshal(body, &m); err != nil {
 		return registrationwire.Metadata{}, errMetadataNotJSON
 	}
+	if len(m.JWKS) > 0 {
+		// RFC 7591 §2: jwks is a JWK Set document, keys an array of
+		// objects; whether Sigil can use the keys is seen at the first
+		// assertion, as for a clients file.
+		var set struct {
+			Keys []map[string]json.RawMessage `json:"keys"`
+		}
+		if err := json.Unmarshal(m.JWKS, &set); err != nil || len(set.Keys) == 0 {
+			return registrationwire.Metadata{}, errJWKSNotASet
+		}
+	}
 	return m, nil
 }
+
+var errJWKSNotASet = domain.ErrInvalidClientMetadata.With("jwks must be a JWK Set with at least one key (RFC 7517 §5)")
 
 // presentedToken is the request's bearer token, or "" when it has none
 // or a malformed one: the use case answers both invalid_token.
