@@ -23,6 +23,9 @@ const (
 	introspectionEndpoint
 	revocationEndpoint
 	protectedResource
+	// registrationEndpoint is RFC 7591 §3 and RFC 7592 §2: a bearer
+	// token (initial or registration access token) guards them.
+	registrationEndpoint
 )
 
 // endpointError tells handleError where an error arose, because the same
@@ -341,7 +344,12 @@ func oauthResponse(e *domain.Error, where endpoint, basic bool) response {
 		// to another client.
 		return response{status: http.StatusBadRequest, body: body}
 	case domain.CodeInvalidToken:
-		return response{status: http.StatusUnauthorized, body: body}
+		r := response{status: http.StatusUnauthorized, body: body}
+		if where == registrationEndpoint {
+			// RFC 6750 §3: a refused bearer token gets its challenge.
+			r.challenge = bearerErrorChallenge(e, false)
+		}
+		return r
 	case domain.CodeInsufficientScope:
 		return response{status: http.StatusForbidden, body: body}
 	case domain.CodeUseDPoPNonce:

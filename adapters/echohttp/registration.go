@@ -76,7 +76,7 @@ func (r registrationAPI) registerClient(c echo.Context) error {
 		InitialToken: presentedToken(c.Request()), Metadata: m.ToApplication(),
 	})
 	if err != nil {
-		return err
+		return failedAt(registrationEndpoint, false, err)
 	}
 	return r.answer(c, http.StatusCreated, out)
 }
@@ -99,7 +99,7 @@ func (r registrationAPI) manageClient(c echo.Context) error {
 	}
 	out, err := r.manage.Handle(c.Request().Context(), in)
 	if err != nil {
-		return err
+		return failedAt(registrationEndpoint, false, err)
 	}
 	if in.Action == application.DeleteRegistration {
 		c.Response().Header().Set(echo.HeaderCacheControl, "no-store")

@@ -254,6 +254,9 @@ func TestDynamicRegistrationRefusals(t *testing.T) {
 			if r.Status != tt.status || r.JSON(t)["error"] != tt.code || r.Header.Get("Content-Type") != "application/json" {
 				t.Fatalf("%d %s, want %d %s", r.Status, r.Body, tt.status, tt.code)
 			}
+			if ch := r.Header.Get("WWW-Authenticate"); (tt.status == 401) != strings.HasPrefix(ch, `Bearer error="invalid_token"`) {
+				t.Errorf("WWW-Authenticate = %q with %d", ch, tt.status)
+			}
 		})
 	}
 
@@ -266,8 +269,9 @@ func TestDynamicRegistrationRefusals(t *testing.T) {
 	} {
 		for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
 			r := sendJSON(t, m, u, tok, map[string]any{"client_id": a["client_id"]})
-			if r.Status != http.StatusUnauthorized || r.JSON(t)["error"] != "invalid_token" {
-				t.Errorf("%s %s token: %d %s, want 401 invalid_token", m, name, r.Status, r.Body)
+			if r.Status != http.StatusUnauthorized || r.JSON(t)["error"] != "invalid_token" ||
+				!strings.HasPrefix(r.Header.Get("WWW-Authenticate"), `Bearer error="invalid_token"`) {
+				t.Errorf("%s %s token: %d %s %q, want 401 invalid_token with its challenge", m, name, r.Status, r.Body, r.Header.Get("WWW-Authenticate"))
 			}
 		}
 	}
