@@ -28,6 +28,8 @@ type ManageRegistrationInput struct {
 	// ReplaceRegistration: the body must name the client (§2.2).
 	Metadata     ClientMetadata
 	BodyClientID string
+	// Unreadable is as in RegisterDynamicClientInput.
+	Unreadable error
 }
 
 // ManageRegistration reads, replaces and deletes dynamically registered
@@ -66,6 +68,8 @@ func (h *ManageRegistration) Handle(ctx context.Context, in ManageRegistrationIn
 		return RegisteredClient{}, fmt.Errorf("find registration: %w", err)
 	case !tokenMatches(reg.TokenHash, in.Token):
 		return RegisteredClient{}, errBadRegistrationToken
+	case in.Unreadable != nil:
+		return RegisteredClient{}, in.Unreadable
 	}
 	switch in.Action {
 	case DeleteRegistration:

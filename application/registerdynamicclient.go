@@ -92,6 +92,10 @@ type RegisterDynamicClientInput struct {
 	// InitialToken is the bearer token the request carried, if any.
 	InitialToken string
 	Metadata     ClientMetadata
+	// Unreadable, when set, is why the request's metadata could not be
+	// read: returned once the token is checked, so that a caller without
+	// a valid token learns nothing but that (RFC 7591 §3).
+	Unreadable error
 }
 
 // RegisteredClient is the answer of registration and management (RFC
@@ -135,6 +139,9 @@ var errBadInitialToken = domain.ErrInvalidToken.With("the initial access token i
 func (h *RegisterDynamicClient) Handle(ctx context.Context, in RegisterDynamicClientInput) (RegisteredClient, error) {
 	if !h.policy.Open && !tokenMatches(h.policy.InitialTokenHash, in.InitialToken) {
 		return RegisteredClient{}, errBadInitialToken
+	}
+	if in.Unreadable != nil {
+		return RegisteredClient{}, in.Unreadable
 	}
 	m, err := resolveStatement(ctx, h.statements, in.Metadata)
 	if err != nil {

@@ -228,3 +228,25 @@ func TestManageRegistrationCannotMoveToASecretWithoutOne(t *testing.T) {
 		t.Fatalf("err = %v, want invalid_client_metadata", err)
 	}
 }
+
+// TestUnreadableMetadataAfterTheToken: a caller without a valid token
+// learns only that, whatever its body.
+func TestUnreadableMetadataAfterTheToken(t *testing.T) {
+	d := newDCR(t, nil)
+	bad := domain.ErrInvalidClientMetadata.With("not JSON")
+	if _, err := d.register.Handle(t.Context(), application.RegisterDynamicClientInput{Unreadable: bad}); !errors.Is(err, domain.ErrInvalidToken) {
+		t.Errorf("no token, bad body: %v, want invalid_token", err)
+	}
+	if _, err := d.register.Handle(t.Context(), application.RegisterDynamicClientInput{InitialToken: initialToken, Unreadable: bad}); !errors.Is(err, bad) {
+		t.Errorf("token, bad body: %v, want the body's error", err)
+	}
+	out := d.registerOK(t, application.ClientMetadata{})
+	in := application.ManageRegistrationInput{ClientID: out.ClientID, Action: application.ReplaceRegistration, Unreadable: bad}
+	if _, err := manage(d, t.Context(), in); !errors.Is(err, domain.ErrInvalidToken) {
+		t.Errorf("replace without token, bad body: %v, want invalid_token", err)
+	}
+	in.Token = out.RegistrationToken
+	if _, err := manage(d, t.Context(), in); !errors.Is(err, bad) {
+		t.Errorf("replace with token, bad body: %v, want the body's error", err)
+	}
+}

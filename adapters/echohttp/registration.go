@@ -2,6 +2,7 @@ package echohttp
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 
@@ -26,6 +27,12 @@ type registrationAPI struct {
 	endpoint string
 }
 
+// isTooLarge tells a body past the limit, answered 413 before anything.
+func isTooLarge(err error) bool {
+	var tooLarge *http.MaxBytesError
+	return errors.As(err, &tooLarge)
+}
+
 var errMetadataNotJSON = domain.ErrInvalidClientMetadata.With("the body must be a JSON object of client metadata (RFC 7591 §2)")
 
 // readMetadata decodes the request body. A member of the wrong type is
@@ -33,7 +40,7 @@ var errMetadataNotJSON = domain.ErrInvalidClientMetadata.With("the body must be 
 func readMetadata(c echo.Context) (registrationwire.Metadata, error) {
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
-		return registrationwire.Metadata{}, err // too large: 413, as everywhere
+		return registrationwire.Metadata{}, err // too large: 413, as everywhere; else the connection broke
 	}
 	var m registrationwire.Metadata
 	if err := json.Unmarshal(body, &m); err != nil {
@@ -69,11 +76,11 @@ func presentedToken(req *http.Request) string {
 // the client information (§3.2.1).
 func (r registrationAPI) registerClient(c echo.Context) error {
 	m, err := readMetadata(c)
-	if err != nil {
+	if isTooLarge(err) {
 		return err
 	}
 	out, err := r.register.Handle(c.Request().Context(), application.RegisterDynamicClientInput{
-		InitialToken: presentedToken(c.Request()), Metadata: m.ToApplication(),
+		InitialToken: presentedToken(c.Request()), Metadata: m.ToApplication(), Unreadable: err,
 	})
 	if err != nil {
 		return failedAt(registrationEndpoint, false, err)
@@ -88,10 +95,10 @@ func (r registrationAPI) manageClient(c echo.Context) error {
 	switch c.Request().Method {
 	case http.MethodPut:
 		m, err := readMetadata(c)
-		if err != nil {
+		if isTooLarge(err) {
 			return err
 		}
-		in.Action, in.Metadata, in.BodyClientID = application.ReplaceRegistration, m.ToApplication(), m.ClientID
+		in.Action, in.Metadata, in.BodyClientID, in.Unreadable = application.ReplaceRegistration, m.ToApplication(), m.ClientID, err
 	case http.MethodDelete:
 		in.Action = application.DeleteRegistration
 	default:

@@ -235,6 +235,7 @@ func TestDynamicRegistrationRefusals(t *testing.T) {
 		{"no initial token", "", map[string]any{}, 401, "invalid_token"},
 		{"wrong initial token", registrationIAT + "x", map[string]any{}, 401, "invalid_token"},
 		{"not JSON", registrationIAT, "client_name=x", 400, "invalid_client_metadata"},
+		{"not JSON, no token", "", "client_name=x", 401, "invalid_token"},
 		{"member of the wrong type", registrationIAT, `{"scope":["country.read"]}`, 400, "invalid_client_metadata"},
 		{"auth method none", registrationIAT, map[string]any{"token_endpoint_auth_method": "none"}, 400, "invalid_client_metadata"},
 		{"unsupported grant", registrationIAT, map[string]any{"grant_types": []string{"authorization_code"}}, 400, "invalid_client_metadata"},
