@@ -291,3 +291,22 @@ type CertificateKeys interface {
 	// is the public key of one of c's registered JWKs.
 	HasCertificateKey(ctx context.Context, c domain.Client, spki []byte) (bool, error)
 }
+
+// RegistrationStore keeps the dynamic registrations of clients (RFC 7592
+// §3): one per client, with the hash of its registration access token.
+type RegistrationStore interface {
+	SaveRegistration(ctx context.Context, r domain.ClientRegistration) error
+	// FindRegistration gives domain.ErrNotFound for a client not
+	// registered dynamically.
+	FindRegistration(ctx context.Context, clientID string) (domain.ClientRegistration, error)
+	DeleteRegistration(ctx context.Context, clientID string) error
+}
+
+// SoftwareStatementVerifier checks a software statement (RFC 7591 §2.3)
+// against the keys of the trusted statement issuers and returns the
+// client metadata it asserts. A statement that cannot be read or whose
+// signature fails matches domain.ErrInvalidSoftwareStatement; one signed
+// by no trusted key, domain.ErrUnapprovedSoftwareStatement.
+type SoftwareStatementVerifier interface {
+	VerifySoftwareStatement(ctx context.Context, statement string) (ClientMetadata, error)
+}

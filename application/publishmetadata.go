@@ -28,6 +28,8 @@ type ServerMetadata struct {
 	// CertBoundTokens says that tokens can be bound to TLS client
 	// certificates (RFC 8705 §3.3).
 	CertBoundTokens bool
+	// RegistrationEndpoint is RFC 7591 §3's, when registration is on.
+	RegistrationEndpoint string
 }
 
 // PublishMetadata serves the server metadata: the static part fixed at

@@ -3,7 +3,6 @@ package bootstrap
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -19,25 +18,32 @@ const minAdminTokenLength = 32
 // sha256:<hex> of it); nil when neither is set, which turns the API off.
 // Only the hash is kept: the file's text is dropped once read.
 func adminTokenHash(c Config) ([]byte, error) {
+	return tokenHash("admin-token", c.AdminTokenFile, c.AdminTokenSHA256)
+}
+
+// tokenHash is the SHA-256 of a bearer token an operator hands over, by
+// the settings {name}-file and {name}-sha256 (file and sha): the admin
+// token, the registration's initial access token. Nil when neither is set.
+func tokenHash(name, file, sha string) ([]byte, error) {
 	switch {
-	case c.AdminTokenFile != "" && c.AdminTokenSHA256 != "":
-		return nil, errors.New("admin-token-file and admin-token-sha256 are both set: give one")
-	case c.AdminTokenSHA256 != "":
-		return parseTokenHash("admin-token-sha256", strings.TrimPrefix(strings.TrimSpace(c.AdminTokenSHA256), "sha256:"))
-	case c.AdminTokenFile == "":
+	case file != "" && sha != "":
+		return nil, fmt.Errorf("%[1]s-file and %[1]s-sha256 are both set: give one", name)
+	case sha != "":
+		return parseTokenHash(name+"-sha256", strings.TrimPrefix(strings.TrimSpace(sha), "sha256:"))
+	case file == "":
 		return nil, nil
 	}
-	raw, err := os.ReadFile(c.AdminTokenFile)
+	raw, err := os.ReadFile(file)
 	if err != nil {
-		return nil, fmt.Errorf("admin-token-file: %w", err)
+		return nil, fmt.Errorf("%s-file: %w", name, err)
 	}
 	text := strings.TrimSpace(string(raw))
 	if h, ok := strings.CutPrefix(text, "sha256:"); ok {
-		return parseTokenHash("admin-token-file "+c.AdminTokenFile, h)
+		return parseTokenHash(name+"-file "+file, h)
 	}
 	if len(text) < minAdminTokenLength {
-		return nil, fmt.Errorf("admin-token-file %s: the token has %d characters, fewer than %d; make one with `openssl rand -base64 32`",
-			c.AdminTokenFile, len(text), minAdminTokenLength)
+		return nil, fmt.Errorf("%s-file %s: the token has %d characters, fewer than %d; make one with `openssl rand -base64 32`",
+			name, file, len(text), minAdminTokenLength)
 	}
 	sum := sha256.Sum256([]byte(text))
 	return sum[:], nil

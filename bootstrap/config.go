@@ -193,6 +193,14 @@ type Config struct {
 	// DPoPNonce requires server nonces in the token endpoint's proofs.
 	DPoPNonce bool
 
+	// Dynamic client registration (RFC 7591, 7592): see registration.go.
+	RegistrationTokenFile     string
+	RegistrationTokenSHA256   string
+	RegistrationOpen          bool
+	RegistrationScopes        string
+	RegistrationStatementKeys string
+	RegistrationSecretTTL     time.Duration
+
 	// renamed are the settings Load was given by their former names,
 	// with the names to use (see WarnRenamed). It is not a setting.
 	renamed [][2]string
@@ -214,6 +222,30 @@ func (c Config) Issuer() string {
 		scheme = "https://"
 	}
 	return scheme + "localhost:" + port + c.AuthBasePath
+}
+
+// ResourceURL is the resource role's identifier as its RFC 9728 metadata
+// publishes it: resource-identifier, else resource-public-url, else
+// http://localhost:{port}{base path} from the listen address (https when
+// the listeners serve TLS), as Issuer does for the auth role. Only an
+// explicit resource-identifier is also checked against tokens' aud
+// (Audience): the seed's tokens carry none.
+func (c Config) ResourceURL() string {
+	switch {
+	case c.ResourceIdentifier != "":
+		return c.ResourceIdentifier
+	case c.ResourcePublicURL != "":
+		return strings.TrimRight(c.ResourcePublicURL, "/")
+	}
+	port := "8091"
+	if _, p, err := net.SplitHostPort(c.ResourceAddr); err == nil && p != "" {
+		port = p
+	}
+	scheme := "http://"
+	if c.TLSEnabled() {
+		scheme = "https://"
+	}
+	return scheme + "localhost:" + port + c.ResourceBasePath
 }
 
 // ExpectedIssuer is the issuer the resource role accepts tokens from.

@@ -101,6 +101,7 @@ func AuthRole() fx.Option {
 			clientRevocationFeed,
 		),
 		adminOps(),
+		registration,
 		authUseCaseTracing,
 		fx.Provide(authListener),
 		fx.Invoke(registerKeyMetrics, registerAuthCacheMetrics),
@@ -150,7 +151,7 @@ func serverMetadata(c Config) application.ServerMetadata {
 			methods = append(methods, string(m))
 		}
 	}
-	return application.ServerMetadata{
+	m := application.ServerMetadata{
 		Issuer:                c.Issuer(),
 		TokenEndpoint:         token,
 		JWKSURI:               c.Issuer() + echohttp.JWKSPath,
@@ -162,6 +163,10 @@ func serverMetadata(c Config) application.ServerMetadata {
 		DPoPSigningAlgs:       dpopAlgorithmNames(c),
 		CertBoundTokens:       c.MTLSEnabled(),
 	}
+	if c.RegistrationOn() {
+		m.RegistrationEndpoint = c.registrationEndpoint()
+	}
+	return m
 }
 
 func newAuthenticateClient(clients application.ClientFinder, hasher application.SecretHasher, clock application.Clock,
@@ -199,13 +204,15 @@ type authParams struct {
 	Revoke     *application.RevokeToken
 	JWKS       *application.PublishJWKS
 	Metadata   *application.PublishMetadata
-	Reloads    keyReloads
-	Clients    *gormstore.Clients
-	Database   readiness `name:"database"`
-	Tokens     readiness `name:"tokens"`
-	Metrics    *echohttp.HTTPMetrics
-	TLS        serverTLS
-	Tracing    *echohttp.Tracing `optional:"true"`
+	// Registration is dynamic client registration, Register nil when off.
+	Registration echohttp.Registration
+	Reloads      keyReloads
+	Clients      *gormstore.Clients
+	Database     readiness `name:"database"`
+	Tokens       readiness `name:"tokens"`
+	Metrics      *echohttp.HTTPMetrics
+	TLS          serverTLS
+	Tracing      *echohttp.Tracing `optional:"true"`
 	// ClientCerts: see clientCerts.
 	ClientCerts echohttp.ClientCerts
 }
@@ -331,6 +338,7 @@ func authListener(p authParams) listenerOut {
 		ClientCerts:    p.ClientCerts,
 	}, echohttp.AuthHandlers{
 		Issue: p.Issue, Introspect: p.Introspect, Revoke: p.Revoke, JWKS: p.JWKS, Metadata: p.Metadata,
+		Registration: p.Registration,
 	})
 	return listenerOut{Listener: listener{role: string(RoleAuth), addr: p.Config.AuthAddr, handler: e, tls: publicTLS(p.Config, p.TLS)}}
 }
@@ -479,7 +487,11 @@ func resourceListener(p resourceParams) listenerOut {
 		Tracing:        p.Tracing,
 		ClientCerts:    p.ClientCerts,
 	}, echohttp.ResourceHandlers{Authorize: p.Authorize, GetCountry: p.Get, ListCountries: p.List,
-		DPoPAlgorithms: p.DPoP.Algorithms()})
+		DPoPAlgorithms: p.DPoP.Algorithms(),
+		Metadata: &echohttp.ResourceMetadata{
+			Resource:             p.Config.ResourceURL(),
+			AuthorizationServers: []string{p.Config.ExpectedIssuer()},
+		}})
 	return listenerOut{Listener: listener{role: string(RoleResource), addr: p.Config.ResourceAddr, handler: e, tls: publicTLS(p.Config, p.TLS)}}
 }
 

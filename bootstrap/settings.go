@@ -110,7 +110,7 @@ var Settings = []Setting{
 	{"resource-client-secret", "service-client-jwt-secret", "client secret the resource server introspects with", func(c *Config) any { return &c.ResourceClientSecret }},
 	{"resource-leeway", "30s", "clock skew the resource server allows when checking a token's exp and nbf", func(c *Config) any { return &c.ResourceLeeway }},
 	{"resource-introspection-cache-ttl", "10s", "how long the resource server reuses an introspection answer (never past the token's expiry); 0 asks every time", func(c *Config) any { return &c.ResourceIntrospectionCacheTTL }},
-	{"resource-identifier", "", "this resource server's identifier (RFC 8707), e.g. http://localhost:8091/ms-system", func(c *Config) any { return &c.ResourceIdentifier }},
+	{"resource-identifier", "", "this resource server's identifier (RFC 8707), e.g. http://localhost:8091/ms-system, checked against tokens' aud; the resource of its RFC 9728 metadata, where empty means resource-public-url, else http://localhost:{resource port}{resource base path}", func(c *Config) any { return &c.ResourceIdentifier }},
 	{"resource-audience-check", "true", "refuse tokens whose aud lacks the resource identifier (only when one is set)", func(c *Config) any { return &c.ResourceAudienceCheck }},
 	{"resource-algorithms", "", "comma-separated JWT algorithms the resource server accepts; empty means all of RS256, PS256, ES256, EdDSA, each key only with its own", func(c *Config) any { return &c.ResourceAlgorithms }},
 
@@ -132,6 +132,13 @@ var Settings = []Setting{
 	{"dpop-proof-window", "1m", "how far a DPoP proof's iat may lie from the server's clock, either way; each proof's jti is remembered that long", func(c *Config) any { return &c.DPoPProofWindow }},
 	{"dpop-nonce", "false", "require a server nonce (RFC 9449 §8) in DPoP proofs at the token endpoint; nonces rotate every dpop-proof-window and every auth node with the same key-encryption key accepts them", func(c *Config) any { return &c.DPoPNonce }},
 	{"resource-public-url", "", "the resource server's URL as clients reach it, base path included, which DPoP proofs must name behind a proxy; empty means the request's scheme, Host and path", func(c *Config) any { return &c.ResourcePublicURL }},
+
+	{"registration-token-file", "", "file holding the initial access token of dynamic client registration (RFC 7591, at least 32 characters), or sha256:<hex> of it; with it, or registration-token-sha256 or registration-open, the auth role serves {auth base path}/oauth2/register", func(c *Config) any { return &c.RegistrationTokenFile }},
+	{"registration-token-sha256", "", "hex SHA-256 of the initial access token, instead of registration-token-file", func(c *Config) any { return &c.RegistrationTokenSHA256 }},
+	{"registration-open", "false", "let anyone register a client, without an initial access token", func(c *Config) any { return &c.RegistrationOpen }},
+	{"registration-scopes", "", "space-separated scopes a registered client may ask for; empty means every scope some client already has", func(c *Config) any { return &c.RegistrationScopes }},
+	{"registration-statement-keys", "", "JWK Set file of the trusted signers of software statements (RFC 7591 §2.3); empty refuses every statement as unapproved", func(c *Config) any { return &c.RegistrationStatementKeys }},
+	{"registration-secret-lifetime", "0s", "how long a secret issued at registration is valid (client_secret_expires_at); 0 never expires", func(c *Config) any { return &c.RegistrationSecretTTL }},
 }
 
 // secretSettings are never printed.

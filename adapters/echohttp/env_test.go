@@ -122,6 +122,9 @@ type deps struct {
 	dpop *dpopDeps
 	// tracing, when set, reports both servers' requests as spans.
 	tracing *echohttp.Tracing
+	// resourceMetadata, when set, is the resource server's RFC 9728
+	// metadata.
+	resourceMetadata *echohttp.ResourceMetadata
 }
 
 // env is both servers built from the real use cases over fakes, sharing
@@ -250,6 +253,7 @@ func newEnv(t testing.TB, tweaks ...func(*deps)) *env {
 			GetCountry:     application.NewGetCountry(d.countries),
 			ListCountries:  application.NewListCountries(d.countries),
 			DPoPAlgorithms: dpopAlgs,
+			Metadata:       d.resourceMetadata,
 		}),
 	}
 }

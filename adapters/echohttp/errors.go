@@ -23,6 +23,9 @@ const (
 	introspectionEndpoint
 	revocationEndpoint
 	protectedResource
+	// registrationEndpoint is RFC 7591 §3 and RFC 7592 §2: a bearer
+	// token (initial or registration access token) guards them.
+	registrationEndpoint
 )
 
 // endpointError tells handleError where an error arose, because the same
@@ -40,6 +43,9 @@ type endpointError struct {
 	// algorithms for the DPoP challenge (RFC 9449 §7.1).
 	dpop     bool
 	dpopAlgs string
+	// resourceMetadata, at a protected resource that publishes RFC 9728
+	// metadata, is its URL for the Bearer challenge.
+	resourceMetadata string
 }
 
 func (e *endpointError) Error() string { return e.err.Error() }
@@ -197,6 +203,10 @@ func respond(err error) response {
 		var oauth *domain.Error
 		errors.As(err, &oauth)
 		resourceChallenges(&r, oauth, ee.dpop, ee.dpopAlgs)
+		if ee.resourceMetadata != "" {
+			r.challenge = withResourceMetadata(r.challenge, ee.resourceMetadata)
+			r.extraChallenge = withResourceMetadata(r.extraChallenge, ee.resourceMetadata)
+		}
 	}
 	return r
 }
@@ -334,7 +344,12 @@ func oauthResponse(e *domain.Error, where endpoint, basic bool) response {
 		// to another client.
 		return response{status: http.StatusBadRequest, body: body}
 	case domain.CodeInvalidToken:
-		return response{status: http.StatusUnauthorized, body: body}
+		r := response{status: http.StatusUnauthorized, body: body}
+		if where == registrationEndpoint {
+			// RFC 6750 §3: a refused bearer token gets its challenge.
+			r.challenge = bearerErrorChallenge(e, false)
+		}
+		return r
 	case domain.CodeInsufficientScope:
 		return response{status: http.StatusForbidden, body: body}
 	case domain.CodeUseDPoPNonce:
@@ -385,6 +400,25 @@ func bearerErrorChallenge(e *domain.Error, withScope bool) string {
 		b.WriteString(`, error_description=`)
 		writeQuoted(&b, e.Description)
 	}
+	return b.String()
+}
+
+// withResourceMetadata adds resource_metadata (RFC 9728 §5.1) to a Bearer
+// challenge, after its other parameters, so that "Bearer" stays the first
+// word, as the seed documents show it; other challenges are returned as
+// they are.
+func withResourceMetadata(challenge, metadataURL string) string {
+	if challenge != bearerChallenge && !strings.HasPrefix(challenge, bearerChallenge+" ") {
+		return challenge
+	}
+	var b strings.Builder
+	b.WriteString(challenge)
+	if challenge == bearerChallenge {
+		b.WriteString(" resource_metadata=")
+	} else {
+		b.WriteString(", resource_metadata=")
+	}
+	writeQuoted(&b, metadataURL)
 	return b.String()
 }
 

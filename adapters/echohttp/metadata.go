@@ -53,6 +53,8 @@ type metadataJSON struct {
 	// CertBoundTokens is RFC 8705 §3.3's
 	// tls_client_certificate_bound_access_tokens.
 	CertBoundTokens bool `json:"tls_client_certificate_bound_access_tokens,omitempty"`
+	// RegistrationEndpoint is RFC 7591 §3's (RFC 8414 §2), when on.
+	RegistrationEndpoint string `json:"registration_endpoint,omitempty"`
 }
 
 // toMetadataJSON lays the metadata out as RFC 8414 §2 names it. The same
@@ -79,6 +81,7 @@ func toMetadataJSON(m application.ServerMetadata) metadataJSON {
 		IntrospectionSigningAlgs: m.IntrospectionSigningAlgs,
 		DPoPSigningAlgs:          m.DPoPSigningAlgs,
 		CertBoundTokens:          m.CertBoundTokens,
+		RegistrationEndpoint:     m.RegistrationEndpoint,
 	}
 	if m.RevocationEndpoint != "" {
 		out.RevocationEndpoint = m.RevocationEndpoint

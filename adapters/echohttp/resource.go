@@ -27,6 +27,9 @@ type resourceAPI struct {
 	dpopAlgs  string
 	// certs finds the certificate a bound token must come with (RFC 8705 §3).
 	certs certSource
+	// metadataURL, when set, is where the RFC 9728 metadata is, for the
+	// resource_metadata of the Bearer challenge (§5.1).
+	metadataURL string
 }
 
 // resourceRoute is one route of the resource server and the scopes a

@@ -109,5 +109,5 @@ func resourceChallenges(r *response, e *domain.Error, dpopScheme bool, algs stri
 // failed marks err as a protected resource's, with what its challenges
 // need.
 func (r resourceAPI) failed(dpop bool, err error) error {
-	return &endpointError{err: err, at: protectedResource, dpop: dpop, dpopAlgs: r.dpopAlgs}
+	return &endpointError{err: err, at: protectedResource, dpop: dpop, dpopAlgs: r.dpopAlgs, resourceMetadata: r.metadataURL}
 }

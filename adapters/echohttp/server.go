@@ -84,6 +84,18 @@ type AuthHandlers struct {
 	Revoke     *application.RevokeToken
 	JWKS       *application.PublishJWKS
 	Metadata   *application.PublishMetadata
+	// Registration, when its use cases are set, serves dynamic client
+	// registration (RFC 7591) and management (RFC 7592).
+	Registration Registration
+}
+
+// Registration are the use cases of dynamic client registration and the
+// endpoint's absolute URL (the issuer's, plus RegistrationPath), for the
+// registration_client_uri of the answers. Register nil turns it off.
+type Registration struct {
+	Register *application.RegisterDynamicClient
+	Manage   *application.ManageRegistration
+	Endpoint string
 }
 
 // ResourceHandlers are the use cases the resource server serves.
@@ -94,6 +106,10 @@ type ResourceHandlers struct {
 	// DPoPAlgorithms are the proof algorithms Authorize accepts, for the
 	// DPoP challenge (RFC 9449 §7.1); none when it accepts no DPoP.
 	DPoPAlgorithms []string
+	// Metadata, when set, is published at the RFC 9728 well-known paths
+	// and named in the Bearer challenges (§5.1). Its Resource must parse
+	// as a URL (bootstrap checks the settings it comes from).
+	Metadata *ResourceMetadata
 }
 
 // NewAuthServer builds the authorization server: POST {base}/oauth2/token,
@@ -110,6 +126,13 @@ func NewAuthServer(opts Options, h AuthHandlers) *echo.Echo {
 	e.POST(s.base+IntrospectionPath, a.introspection)
 	e.POST(s.base+RevocationPath, a.revocation)
 	e.GET(s.base+JWKSPath, a.jwksDocument)
+	if h.Registration.Register != nil {
+		r := registrationAPI{register: h.Registration.Register, manage: h.Registration.Manage, endpoint: h.Registration.Endpoint}
+		e.POST(s.base+RegistrationPath, r.registerClient)
+		for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
+			e.Add(m, s.base+RegistrationPath+"/:client_id", r.manageClient)
+		}
+	}
 	// RFC 8414 §3.1 inserts the well-known segment between host and path:
 	// issuer https://host/ms-auth-server publishes at
 	// https://host/.well-known/oauth-authorization-server/ms-auth-server.
@@ -125,12 +148,20 @@ func NewAuthServer(opts Options, h AuthHandlers) *echo.Echo {
 
 // NewResourceServer builds the resource server: the routes of
 // resourceRoutes under {base}, each behind a bearer-token check for its
-// scopes, and the health routes. The caller serves it as an http.Handler.
+// scopes, its metadata when h.Metadata is set, and the health routes. The
+// caller serves it as an http.Handler.
 func NewResourceServer(opts Options, h ResourceHandlers) *echo.Echo {
 	e, s := newServer(opts)
 	r := resourceAPI{authorize: h.Authorize, get: h.GetCountry, list: h.ListCountries,
 		base: s.base, publicURL: strings.TrimRight(opts.PublicURL, "/"), dpopAlgs: strings.Join(h.DPoPAlgorithms, " "),
 		certs: newCertSource(opts, s.log)}
+	if h.Metadata != nil {
+		u, err := serveResourceMetadata(e, s.base, *h.Metadata, h.DPoPAlgorithms)
+		if err != nil {
+			panic("resource metadata: " + err.Error())
+		}
+		r.metadataURL = u
+	}
 	for _, route := range resourceRoutes {
 		e.Add(route.method, s.base+route.path, func(c echo.Context) error { return route.handle(r, c) },
 			r.requireScopes(route.scopes...))

@@ -31,6 +31,7 @@ var migrations = []migration{
 	{4, "client token revocations", createClientRevocationTable},
 	{5, "dpop key binding", migrateDPoPColumns},
 	{6, "mutual tls and fapi2 profile", migrateMTLSColumns},
+	{7, "dynamic client registrations", createRegistrationTable},
 }
 
 // Migrate applies the steps of migrations the database has not recorded
@@ -349,6 +350,22 @@ func migrateMTLSColumns(db *gorm.DB) error {
 		if err := db.Exec(c.ddl).Error; err != nil {
 			return fmt.Errorf("add column %s: %w", c.name, err)
 		}
+	}
+	return nil
+}
+
+// createRegistrationTable holds the dynamic registrations (RFC 7591,
+// 7592; see Registrations). No foreign key to sigil_clients: the client
+// is deleted through the admin use case, then its registration.
+func createRegistrationTable(db *gorm.DB) error {
+	err := db.Exec(`CREATE TABLE IF NOT EXISTS sigil_client_registrations (
+		client_id TEXT PRIMARY KEY,
+		token_hash TEXT NOT NULL,
+		client_name TEXT NOT NULL,
+		issued_at BIGINT NOT NULL
+	)`).Error
+	if err != nil {
+		return fmt.Errorf("create sigil_client_registrations: %w", err)
 	}
 	return nil
 }

@@ -333,3 +333,16 @@ func TestRateLimiterWhenRedisIsDown(t *testing.T) {
 		t.Errorf("with Redis down: %d of 4 allowed under a burst of 2, %d failures reported; want 2 and 1", allowed, failures)
 	}
 }
+
+func TestRegistrations(t *testing.T) {
+	t.Run("fake", func(t *testing.T) {
+		contract.Registrations(t, func(*testing.T) application.RegistrationStore { return fakes.NewRegistrations() })
+	})
+	for name, open := range databases {
+		t.Run("gorm "+name, func(t *testing.T) {
+			contract.Registrations(t, func(t *testing.T) application.RegistrationStore {
+				return gormstore.NewRegistrations(open(t))
+			})
+		})
+	}
+}

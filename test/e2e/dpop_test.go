@@ -211,7 +211,7 @@ func TestDPoPRefusals(t *testing.T) {
 
 	t.Run("no token: the seeds' Bearer challenge first", func(t *testing.T) {
 		r := get(t, aus, "")
-		if ch := r.Header.Values("WWW-Authenticate"); r.Status != http.StatusUnauthorized || len(ch) != 2 || ch[0] != "Bearer" ||
+		if ch := r.Header.Values("WWW-Authenticate"); r.Status != http.StatusUnauthorized || len(ch) != 2 || !strings.HasPrefix(ch[0], `Bearer resource_metadata="`) ||
 			ch[1] != `DPoP algs="ES256 ES384 EdDSA PS256 RS256"` {
 			t.Errorf("%d WWW-Authenticate = %q", r.Status, ch)
 		}

@@ -20,6 +20,7 @@ import (
 // The seed documents' URLs, verbatim.
 const (
 	seedCountry    = "http://localhost:8091/ms-system/country/code/AUS"
+	seedChallenge  = `Bearer resource_metadata="http://localhost:8091/.well-known/oauth-protected-resource/ms-system"`
 	seedToken      = "http://localhost:8085/ms-auth-server/oauth2/token"
 	seedJWKS       = "http://localhost:8085/ms-auth-server/oauth2/jwks"
 	seedIntrospect = "http://localhost:8085/ms-auth-server/oauth2/introspect"
@@ -118,10 +119,13 @@ func TestSeedFlows(t *testing.T) {
 	dir := t.TempDir()
 	p := startSigil(t, bin, dir)
 
-	// 000: the resource without a token is refused with a bare Bearer challenge.
+	// 000: the resource without a token is refused with the Bearer
+	// challenge the seed shows, which names the resource's RFC 9728
+	// metadata (§5.1) as an auth-param (RFC 6750 §3 allows them): the
+	// scheme stays first and alone, what a seed client reads.
 	r := get(t, seedCountry, "")
-	if r.Status != http.StatusUnauthorized || r.Header.Get("WWW-Authenticate") != "Bearer" {
-		t.Fatalf("no token: got %d %q, want 401 \"Bearer\"", r.Status, r.Header.Get("WWW-Authenticate"))
+	if ch := r.Header.Get("WWW-Authenticate"); r.Status != http.StatusUnauthorized || ch != seedChallenge {
+		t.Fatalf("no token: got %d %q, want 401 %q", r.Status, ch, seedChallenge)
 	}
 
 	// 000: client_secret_post for the JWT client with the seed's scopes.

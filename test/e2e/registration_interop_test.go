@@ -1,0 +1,58 @@
+package e2e_test
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/sigilauth/sigil/bootstrap"
+)
+
+// TestRegistrationInterop runs panva's oauth4webapi for Node (test/e2e/node,
+// pinned by its package-lock.json; .ci/run installs it with npm ci): a
+// client that knows only the resource discovers its authorization server
+// (RFC 9728), registers itself (RFC 7591), gets a token and calls the
+// resource.
+func TestRegistrationInterop(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed: the registration interop test needs Node.js 20 or later")
+	}
+	dir, err := filepath.Abs("node")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "oauth4webapi")); err != nil {
+		t.Skip("oauth4webapi is not installed: run npm ci --prefix test/e2e/node")
+	}
+	sum := sha256.Sum256([]byte(registrationIAT))
+	n := startNode(t, func(c *bootstrap.Config) { c.RegistrationTokenSHA256 = hex.EncodeToString(sum[:]) })
+	cmd := exec.CommandContext(t.Context(), node, "registration-client.mjs",
+		n.Config.ResourceURL(), n.Config.ResourceURL()+"/country/code/AUS", registrationIAT)
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node client: %v\n%s", err, stderr.String())
+	}
+	var r struct {
+		RegistrationEndpoint string         `json:"registration_endpoint"`
+		ClientID             string         `json:"client_id"`
+		TokenType            string         `json:"token_type"`
+		ResourceStatus       int            `json:"resource_status"`
+		ResourceBody         map[string]any `json:"resource_body"`
+	}
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatalf("node client printed %q: %v", out, err)
+	}
+	if r.RegistrationEndpoint != n.Config.Issuer()+"/oauth2/register" || r.ClientID == "" || r.TokenType != "bearer" ||
+		r.ResourceStatus != 200 || r.ResourceBody["code"] != "AUS" {
+		t.Errorf("node client saw %+v", r)
+	}
+}
