@@ -306,23 +306,10 @@ func createClientRevocationTable(db *gorm.DB) error {
 // rows are bearer tokens and clients that may go without DPoP, which is
 // what the defaults say.
 func migrateDPoPColumns(db *gorm.DB) error {
-	columns := []struct {
-		model any
-		name  string
-		ddl   string
-	}{
+	return addColumns(db, []column{
 		{&tokenRow{}, "jkt", "ALTER TABLE sigil_opaque_tokens ADD COLUMN jkt TEXT NOT NULL DEFAULT ''"},
 		{&clientRow{}, "dpop_bound_access_tokens", "ALTER TABLE sigil_clients ADD COLUMN dpop_bound_access_tokens BOOLEAN NOT NULL DEFAULT false"},
-	}
-	for _, c := range columns {
-		if db.Migrator().HasColumn(c.model, c.name) {
-			continue
-		}
-		if err := db.Exec(c.ddl).Error; err != nil {
-			return fmt.Errorf("add column %s: %w", c.name, err)
-		}
-	}
-	return nil
+	})
 }
 
 // migrateMTLSColumns is step 6: the certificate an opaque token is bound
@@ -332,17 +319,26 @@ func migrateDPoPColumns(db *gorm.DB) error {
 // column is added only if missing, and the defaults say what existing
 // rows are: unbound tokens, clients without mutual TLS.
 func migrateMTLSColumns(db *gorm.DB) error {
-	columns := []struct {
-		model any
-		name  string
-		ddl   string
-	}{
+	return addColumns(db, []column{
 		{&tokenRow{}, "x5t_s256", "ALTER TABLE sigil_opaque_tokens ADD COLUMN x5t_s256 TEXT NOT NULL DEFAULT ''"},
 		{&clientRow{}, "tls_subject_kind", "ALTER TABLE sigil_clients ADD COLUMN tls_subject_kind TEXT NOT NULL DEFAULT ''"},
 		{&clientRow{}, "tls_subject", "ALTER TABLE sigil_clients ADD COLUMN tls_subject TEXT NOT NULL DEFAULT ''"},
 		{&clientRow{}, "tls_client_certificate_bound_access_tokens", "ALTER TABLE sigil_clients ADD COLUMN tls_client_certificate_bound_access_tokens BOOLEAN NOT NULL DEFAULT false"},
 		{&clientRow{}, "profile", "ALTER TABLE sigil_clients ADD COLUMN profile TEXT NOT NULL DEFAULT ''"},
-	}
+	})
+}
+
+// column is one column a step adds to an existing table, by its DDL.
+type column struct {
+	model any
+	name  string
+	ddl   string
+}
+
+// addColumns adds each column that is missing, so that a step can repeat
+// and the baseline (which creates the current rows on a new database)
+// need not be told apart from an old one.
+func addColumns(db *gorm.DB, columns []column) error {
 	for _, c := range columns {
 		if db.Migrator().HasColumn(c.model, c.name) {
 			continue
