@@ -17,27 +17,10 @@ import (
 // its proofs must get DPoP tokens bound to its keys, reach the resource,
 // and be refused when replayed.
 func TestDPoPInteropWithANodeClient(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not installed: the DPoP interop test needs Node.js 20 or later")
-	}
-	dir, err := filepath.Abs("node")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "dpop")); err != nil {
-		t.Skip("the dpop library is not installed: run npm ci --prefix test/e2e/node")
-	}
+	client := nodeClient(t, "dpop")
 	n := startNode(t, nil)
-	cmd := exec.CommandContext(t.Context(), node, "dpop-client.mjs",
+	out := client.run(t, "dpop-client.mjs",
 		n.Config.Issuer()+"/oauth2/token", n.ResourceURL+"/country/code/AUS", "service-client-jwt", "service-client-jwt-secret")
-	cmd.Dir = dir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node client: %v\n%s", err, stderr.String())
-	}
 	lines := 0
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
@@ -76,4 +59,41 @@ func TestDPoPInteropWithANodeClient(t *testing.T) {
 	if lines != 3 {
 		t.Errorf("node client printed %d results, want 3:\n%s", lines, out)
 	}
+}
+
+// nodeScripts runs the scripts of test/e2e/node with Node.js: clients
+// written with libraries the project did not write.
+type nodeScripts struct{ node, dir string }
+
+// nodeClient finds Node.js and the npm package pkg in test/e2e/node, or
+// skips the test saying what is missing (task test installs both).
+func nodeClient(t *testing.T, pkg string) nodeScripts {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed: the interop tests need Node.js 20 or later (go tool task test installs it)")
+	}
+	dir, err := filepath.Abs("node")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", pkg)); err != nil {
+		t.Skipf("%s is not installed: run npm ci --prefix test/e2e/node", pkg)
+	}
+	return nodeScripts{node: node, dir: dir}
+}
+
+// run runs script with args and returns what it printed; a failure ends
+// the test with the script's stderr.
+func (s nodeScripts) run(t *testing.T, script string, args ...string) []byte {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), s.node, append([]string{script}, args...)...)
+	cmd.Dir = s.dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node client %s: %v\n%s", script, err, stderr.String())
+	}
+	return out
 }

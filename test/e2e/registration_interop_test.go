@@ -1,13 +1,9 @@
 package e2e_test
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/sigilauth/sigil/bootstrap"
@@ -19,28 +15,11 @@ import (
 // (RFC 9728), registers itself (RFC 7591), gets a token and calls the
 // resource.
 func TestRegistrationInterop(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not installed: the registration interop test needs Node.js 20 or later")
-	}
-	dir, err := filepath.Abs("node")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "oauth4webapi")); err != nil {
-		t.Skip("oauth4webapi is not installed: run npm ci --prefix test/e2e/node")
-	}
+	client := nodeClient(t, "oauth4webapi")
 	sum := sha256.Sum256([]byte(registrationIAT))
 	n := startNode(t, func(c *bootstrap.Config) { c.RegistrationTokenSHA256 = hex.EncodeToString(sum[:]) })
-	cmd := exec.CommandContext(t.Context(), node, "registration-client.mjs",
+	out := client.run(t, "registration-client.mjs",
 		n.Config.ResourceURL(), n.Config.ResourceURL()+"/country/code/AUS", registrationIAT)
-	cmd.Dir = dir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node client: %v\n%s", err, stderr.String())
-	}
 	var r struct {
 		RegistrationEndpoint string         `json:"registration_endpoint"`
 		ClientID             string         `json:"client_id"`
