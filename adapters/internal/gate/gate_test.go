@@ -66,6 +66,7 @@ func TestGateClosesOnFailureAndOpensWhenTheProbeAnswers(t *testing.T) {
 	if !g.Allow() {
 		t.Fatal("an open gate refused a call")
 	}
+	g.Close() // the probe logs its "back" line just after opening the gate: wait for it
 	out := logs.String()
 	if n := strings.Count(out, "dependency down"); n != 1 {
 		t.Errorf("%d down lines, want 1:\n%s", n, out)
