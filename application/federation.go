@@ -43,6 +43,11 @@ type FederatedIssuer struct {
 	AllowReuse bool
 	// Mappings map a token to a client; the first that matches wins.
 	Mappings []FederationMapping
+	// SubjectScopes, when set, lets the issuer's tokens be subject tokens
+	// of token exchange (RFC 8693): an exchanged token keeps at most these
+	// scopes, the issuer's tokens granting none of Sigil's by themselves.
+	// Empty: its tokens authenticate clients only.
+	SubjectScopes domain.Scopes
 }
 
 // FederationMapping maps a federated token to one of Sigil's clients by
@@ -53,6 +58,15 @@ type FederationMapping struct {
 	Subject string
 	// Claims must each equal the token's string claim of that name.
 	Claims map[string]string
+}
+
+// mapsTo is the client the first matching mapping names, "" for none.
+func (i FederatedIssuer) mapsTo(t FederatedToken) string {
+	n := slices.IndexFunc(i.Mappings, func(m FederationMapping) bool { return m.matches(t) })
+	if n < 0 {
+		return ""
+	}
+	return i.Mappings[n].Client
 }
 
 func (m FederationMapping) matches(t FederatedToken) bool {
@@ -81,6 +95,9 @@ type FederatedToken struct {
 	Type string
 	// Claims holds the token's top-level string claims, for mappings.
 	Claims map[string]string
+	// Actor and MayAct are its act and may_act claims (RFC 8693 §4.1,
+	// §4.4), nil when absent, for token exchange.
+	Actor, MayAct *domain.Actor
 }
 
 // Federation authenticates clients by tokens of trusted external issuers
@@ -137,45 +154,78 @@ var allowedTokenTypes = []string{"", "jwt", "jose", "application/jwt"}
 // or errFederatedGrant); its log reason names the failed check. clientID,
 // if set, must be the mapped client.
 func (f *Federation) authenticate(ctx context.Context, raw, clientID string, refusal *domain.Error) (domain.Client, error) {
+	t, trust, err := f.verify(ctx, raw, refusal)
+	if err != nil {
+		return domain.Client{}, err
+	}
+	c, err := f.mappedClient(ctx, t, trust, clientID, refusal)
+	if err != nil {
+		return domain.Client{}, err
+	}
+	if t.ID != "" && !trust.AllowReuse {
+		first, err := f.replays.FirstUse(ctx, "federated "+t.Issuer+" "+t.ID, t.ExpiresAt.Add(assertionLeeway))
+		if err != nil {
+			return domain.Client{}, fmt.Errorf("record federated token: %w", err)
+		}
+		if !first {
+			return domain.Client{}, refusal.With("assertion was already used").Because("federated token: jti replayed")
+		}
+	}
+	return c, nil
+}
+
+// verify checks raw as a token of a trusted issuer: signature by the
+// issuer's keys, iss, typ, sub, aud, and the dates with leeway and the
+// issuer's maximum lifetime. It returns the token and its issuer's entry.
+func (f *Federation) verify(ctx context.Context, raw string, refusal *domain.Error) (FederatedToken, FederatedIssuer, error) {
 	fail := func(why string) error { return refusal.Because("federated token: " + why) }
 	iss, err := f.verifier.UnverifiedIssuer(raw)
 	if err != nil {
-		return domain.Client{}, federationError(refusal, err)
+		return FederatedToken{}, FederatedIssuer{}, federationError(refusal, err)
 	}
 	trust, ok := f.issuers[iss]
 	if !ok {
-		return domain.Client{}, fail("issuer not configured")
+		return FederatedToken{}, FederatedIssuer{}, fail("issuer not configured")
 	}
 	t, err := f.verifier.VerifyFederatedToken(ctx, iss, trust.Algorithms, raw)
 	if err != nil {
-		return domain.Client{}, federationError(refusal, err)
+		return FederatedToken{}, FederatedIssuer{}, federationError(refusal, err)
 	}
 	now := f.clock.Now()
+	var why string
 	switch {
 	case t.Issuer != trust.Issuer:
-		return domain.Client{}, fail("iss does not match")
+		why = "iss does not match"
 	case !slices.Contains(allowedTokenTypes, strings.ToLower(t.Type)):
-		return domain.Client{}, fail("typ " + t.Type + " not accepted")
+		why = "typ " + t.Type + " not accepted"
 	case t.Subject == "":
-		return domain.Client{}, fail("no sub")
+		why = "no sub"
 	case !slices.ContainsFunc(t.Audience, func(a string) bool { return slices.Contains(trust.Audiences, a) }):
-		return domain.Client{}, fail("aud does not name this server")
+		why = "aud does not name this server"
 	case t.ExpiresAt.IsZero():
-		return domain.Client{}, fail("no exp")
+		why = "no exp"
 	case !now.Add(-assertionLeeway).Before(t.ExpiresAt):
-		return domain.Client{}, fail("expired")
+		why = "expired"
 	case !t.NotBefore.IsZero() && now.Add(assertionLeeway).Before(t.NotBefore):
-		return domain.Client{}, fail("nbf in the future")
+		why = "nbf in the future"
 	case !t.IssuedAt.IsZero() && now.Add(assertionLeeway).Before(t.IssuedAt):
-		return domain.Client{}, fail("iat in the future")
+		why = "iat in the future"
 	case lifetime(t, now) > trust.MaxLifetime:
-		return domain.Client{}, fail("lifetime longer than the issuer's max_lifetime")
+		why = "lifetime longer than the issuer's max_lifetime"
+	default:
+		return t, trust, nil
 	}
-	i := slices.IndexFunc(trust.Mappings, func(m FederationMapping) bool { return m.matches(t) })
-	if i < 0 {
+	return FederatedToken{}, FederatedIssuer{}, fail(why)
+}
+
+// mappedClient is the client a verified token maps to, which must allow
+// federated_jwt; clientID, if set, must be it.
+func (f *Federation) mappedClient(ctx context.Context, t FederatedToken, trust FederatedIssuer, clientID string, refusal *domain.Error) (domain.Client, error) {
+	fail := func(why string) error { return refusal.Because("federated token: " + why) }
+	id := trust.mapsTo(t)
+	if id == "" {
 		return domain.Client{}, fail("no mapping matches sub " + t.Subject)
 	}
-	id := trust.Mappings[i].Client
 	if clientID != "" && clientID != id {
 		return domain.Client{}, refusal.With("client_id does not match the federated token").Because("federated token maps to another client")
 	}
@@ -188,15 +238,6 @@ func (f *Federation) authenticate(ctx context.Context, raw, clientID string, ref
 	}
 	if !c.AllowsAuthMethod(domain.AuthFederatedJWT) {
 		return domain.Client{}, fail("client " + id + " does not allow " + string(domain.AuthFederatedJWT))
-	}
-	if t.ID != "" && !trust.AllowReuse {
-		first, err := f.replays.FirstUse(ctx, "federated "+iss+" "+t.ID, t.ExpiresAt.Add(assertionLeeway))
-		if err != nil {
-			return domain.Client{}, fmt.Errorf("record federated token: %w", err)
-		}
-		if !first {
-			return domain.Client{}, refusal.With("assertion was already used").Because("federated token: jti replayed")
-		}
 	}
 	return c, nil
 }

@@ -118,14 +118,20 @@ func (l *tokenLookup) find(ctx context.Context, raw string) (t domain.Token, fou
 		if errors.Is(err, domain.ErrNotFound) {
 			return domain.Token{}, false, nil
 		}
-		return t, err == nil, err
-	}
-	t, err = l.verifier.VerifyAccessToken(ctx, raw)
-	if errors.Is(err, domain.ErrInvalidToken) {
-		return domain.Token{}, false, nil
-	}
-	if err != nil {
-		return domain.Token{}, false, err
+		if err != nil || t.Parent == "" {
+			return t, err == nil, err
+		}
+		// An opaque token exchanged from another is revoked with it by its
+		// jti (revokeExchanged), which only the deny list holds: its value,
+		// which keys the store, is kept nowhere to delete it by.
+	} else {
+		t, err = l.verifier.VerifyAccessToken(ctx, raw)
+		if errors.Is(err, domain.ErrInvalidToken) {
+			return domain.Token{}, false, nil
+		}
+		if err != nil {
+			return domain.Token{}, false, err
+		}
 	}
 	denied, err := l.denied.IsDenied(ctx, t.ID)
 	if err != nil {

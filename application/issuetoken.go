@@ -22,6 +22,12 @@ type IssueTokenInput struct {
 	Method     string
 	// Assertion is the assertion of the JWT bearer grant (RFC 7523 §2.1).
 	Assertion string
+	// The token exchange parameters (RFC 8693 §2.1); Resources holds its
+	// resource parameters, Audiences its audience parameters.
+	SubjectToken, SubjectTokenType string
+	ActorToken, ActorTokenType     string
+	Audiences                      []string
+	RequestedTokenType             string
 }
 
 // IssuedToken is a successful token response (RFC 6749 §5.1).
@@ -32,9 +38,14 @@ type IssuedToken struct {
 	Scope       string
 	// ClientID is the client the token was issued to.
 	ClientID string
+	// IssuedTokenType is the issued_token_type of a token exchange answer
+	// (RFC 8693 §2.2.1); empty for the other grants.
+	IssuedTokenType string
 }
 
-// GrantTypes are the grant types IssueToken implements.
+// GrantTypes are the grant types IssueToken implements whatever it is
+// configured with; token exchange (ExchangeWith) and the JWT bearer grant
+// (with a Federation) are added when on.
 var GrantTypes = []domain.GrantType{domain.GrantClientCredentials}
 
 // IssueToken runs the client_credentials grant: it authenticates the
@@ -51,6 +62,8 @@ type IssueToken struct {
 	issuer string
 	audit  Auditor
 	dpop   *tokenDPoP
+	// exchange, when set, serves the token exchange grant.
+	exchange *TokenExchange
 }
 
 // AuditTo records every token issued on a (AuditTokenIssued).
@@ -82,24 +95,37 @@ func (h *IssueToken) Handle(ctx context.Context, in IssueTokenInput) (_ IssuedTo
 	if err != nil {
 		return IssuedToken{}, err
 	}
-	if grant != domain.GrantClientCredentials {
+	if grant == domain.GrantTokenExchange && h.exchange == nil || grant != domain.GrantClientCredentials && grant != domain.GrantTokenExchange {
 		return IssuedToken{}, domain.ErrUnsupportedGrantType.With("grant_type " + in.GrantType + " is not supported")
 	}
 	if !client.AllowsGrant(grant) {
 		return IssuedToken{}, domain.ErrUnauthorizedClient.With("client may not use grant_type " + in.GrantType)
 	}
-	requested, err := domain.ParseScopes(in.Scope)
-	if err != nil {
-		return IssuedToken{}, err
+	now := h.clock.Now().Truncate(time.Second)
+	g := exchangeGrant{subject: client.ID, format: client.TokenFormat, expiresAt: now.Add(client.Lifetime())}
+	if grant == domain.GrantTokenExchange {
+		if g, err = h.exchange.decide(ctx, client, in); err != nil {
+			return IssuedToken{}, err
+		}
+		if limit := now.Add(client.Lifetime()); g.expiresAt.After(limit) {
+			g.expiresAt = limit
+		}
+		if !g.expiresAt.After(now) {
+			return IssuedToken{}, domain.ErrInvalidRequest.With("subject_token is invalid").Because("subject token expires within the second")
+		}
+	} else {
+		requested, err := domain.ParseScopes(in.Scope)
+		if err != nil {
+			return IssuedToken{}, err
+		}
+		if g.scopes, err = client.GrantScopes(requested); err != nil {
+			return IssuedToken{}, err
+		}
+		if g.audience, err = client.TokenAudience(in.Resources); err != nil {
+			return IssuedToken{}, err
+		}
 	}
-	scopes, err := client.GrantScopes(requested)
-	if err != nil {
-		return IssuedToken{}, err
-	}
-	audience, err := client.TokenAudience(in.Resources)
-	if err != nil {
-		return IssuedToken{}, err
-	}
+	scopes, audience := g.scopes, g.audience
 	jkt, err := h.dpopKey(ctx, client, in)
 	if err != nil {
 		return IssuedToken{}, err
@@ -113,23 +139,29 @@ func (h *IssueToken) Handle(ctx context.Context, in IssueTokenInput) (_ IssuedTo
 	if err != nil {
 		return IssuedToken{}, err
 	}
-	now := h.clock.Now().Truncate(time.Second)
 	t := domain.Token{
-		Format:    client.TokenFormat,
+		Format:    g.format,
 		ID:        jti,
 		Issuer:    h.issuer,
-		Subject:   client.ID,
+		Subject:   g.subject,
 		ClientID:  client.ID,
 		Scopes:    scopes,
 		Audience:  audience,
 		IssuedAt:  now,
 		NotBefore: now,
-		ExpiresAt: now.Add(client.Lifetime()),
+		ExpiresAt: g.expiresAt,
 		JKT:       jkt,
 		X5T:       x5t,
+		Actor:     g.actor,
+		Parent:    g.parent,
+	}
+	if h.exchange != nil {
+		if err := h.exchange.record(ctx, g.parent, t); err != nil {
+			return IssuedToken{}, err
+		}
 	}
 	var alg domain.Algorithm
-	switch client.TokenFormat {
+	switch g.format {
 	case domain.FormatOpaque:
 		if t.Value, err = newOpaqueValue(h.random); err != nil {
 			return IssuedToken{}, err
@@ -155,10 +187,11 @@ func (h *IssueToken) Handle(ctx context.Context, in IssueTokenInput) (_ IssuedTo
 		Format: t.Format, JTI: t.ID, ExpiresAt: t.ExpiresAt, KID: t.KeyID, Algorithm: alg,
 	})
 	return IssuedToken{
-		AccessToken: t.Value,
-		TokenType:   t.Type(),
-		ExpiresIn:   int64(client.Lifetime() / time.Second),
-		Scope:       scopes.String(),
-		ClientID:    client.ID,
+		AccessToken:     t.Value,
+		TokenType:       t.Type(),
+		ExpiresIn:       int64(t.ExpiresAt.Sub(now) / time.Second),
+		Scope:           scopes.String(),
+		ClientID:        client.ID,
+		IssuedTokenType: g.issuedType,
 	}, nil
 }

@@ -51,6 +51,21 @@ type TokenStore interface {
 	DeleteToken(ctx context.Context, value string) error
 }
 
+// ExchangeLedger remembers which tokens were exchanged from which of
+// Sigil's tokens (RFC 8693), until they expire, so that revoking a token
+// revokes what was exchanged from it.
+type ExchangeLedger interface {
+	RecordExchange(ctx context.Context, parentJTI string, child ExchangedToken) error
+	// ExchangedFrom lists the unexpired tokens exchanged from parentJTI.
+	ExchangedFrom(ctx context.Context, parentJTI string) ([]ExchangedToken, error)
+}
+
+// ExchangedToken is a token the ledger holds: its jti and expiry.
+type ExchangedToken struct {
+	JTI       string
+	ExpiresAt time.Time
+}
+
 // DenyList remembers revoked JWT access tokens by jti until they expire
 // (RFC 7009 §2 for self-contained tokens).
 type DenyList interface {

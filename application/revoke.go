@@ -27,7 +27,13 @@ type RevokeToken struct {
 	denied DenyList
 	events EventPublisher
 	audit  Auditor
+	// ledger, when set, lists the tokens exchanged from each token.
+	ledger ExchangeLedger
 }
+
+// CascadeTo makes a revocation revoke the tokens exchanged from the
+// token (RFC 8693), and from those, as ledger records them.
+func (h *RevokeToken) CascadeTo(ledger ExchangeLedger) { h.ledger = ledger }
 
 // AuditTo records every token revoked on a (AuditTokenRevoked).
 func (h *RevokeToken) AuditTo(a Auditor) { h.audit = a }
@@ -71,6 +77,11 @@ func (h *RevokeToken) Handle(ctx context.Context, in RevokeInput) (err error) {
 	if t.ClientID != client.ID {
 		return domain.ErrUnauthorizedClient.With("the token was not issued to this client")
 	}
+	// What was exchanged from the token goes first: should that fail (503),
+	// the token is still live and the client's retry walks the chain again.
+	if _, err := revokeExchanged(ctx, h.ledger, h.denied, h.events, t.ID); err != nil {
+		return fmt.Errorf("revoke exchanged tokens: %w", err)
+	}
 	// The jti goes on the deny list for both formats: a resource node that
 	// cached an opaque token's introspection, or verifies a JWT locally,
 	// learns of the revocation from the feed, or from the deny list when it
@@ -87,5 +98,10 @@ func (h *RevokeToken) Handle(ctx context.Context, in RevokeInput) (err error) {
 		return fmt.Errorf("publish revocation: %w", err)
 	}
 	audit(ctx, h.audit, AuditEvent{Kind: AuditTokenRevoked, ClientID: t.ClientID, Format: t.Format, JTI: t.ID, ExpiresAt: t.ExpiresAt})
+	// Once more, for a token exchanged from this one while it was being
+	// revoked: the exchange had found it live just before.
+	if _, err := revokeExchanged(ctx, h.ledger, h.denied, h.events, t.ID); err != nil {
+		return fmt.Errorf("revoke exchanged tokens: %w", err)
+	}
 	return nil
 }

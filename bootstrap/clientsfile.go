@@ -43,6 +43,14 @@ type clientDoc struct {
 	CertBoundTokens bool   `yaml:"tls_client_certificate_bound_access_tokens"`
 	// Profile is empty or fapi2 (FAPI 2.0).
 	Profile string `yaml:"profile"`
+	// TokenExchange, when present, allows the token exchange grant (RFC
+	// 8693) under this policy.
+	TokenExchange *struct {
+		Audiences        []string `yaml:"audiences"`
+		SubjectAudiences []string `yaml:"subject_audiences"`
+		Scopes           []string `yaml:"scopes"`
+		Delegate         bool     `yaml:"delegate"`
+	} `yaml:"token_exchange"`
 }
 
 type secretDoc struct {
@@ -105,6 +113,10 @@ func (d clientDoc) toInput(lookup func(string) (string, bool)) (application.Regi
 		return application.RegisterClientInput{}, err
 	}
 	c.TLSSubject, c.CertBound, c.Profile = subject, d.CertBoundTokens, domain.Profile(d.Profile)
+	if x := d.TokenExchange; x != nil {
+		c.GrantTypes = append(c.GrantTypes, domain.GrantTokenExchange)
+		c.Exchange = domain.ExchangePolicy{Audiences: x.Audiences, SubjectAudiences: x.SubjectAudiences, Scopes: domain.NewScopes(x.Scopes...), Delegate: x.Delegate}
+	}
 	if d.TokenFormat != "" {
 		c.TokenFormat = domain.TokenFormat(d.TokenFormat)
 	}

@@ -42,7 +42,10 @@ type federatedIssuerDoc struct {
 	Algorithms   []string `yaml:"algorithms"`
 	MaxLifetime  string   `yaml:"max_lifetime"`
 	AllowReuse   bool     `yaml:"allow_reuse"`
-	Clients      []struct {
+	// SubjectTokenScopes lets the issuer's tokens be token exchange
+	// subject tokens, keeping at most these scopes.
+	SubjectTokenScopes []string `yaml:"subject_token_scopes"`
+	Clients            []struct {
 		Client  string            `yaml:"client"`
 		Subject string            `yaml:"sub"`
 		Claims  map[string]string `yaml:"claims"`
@@ -168,8 +171,14 @@ func (d federatedIssuerDoc) check(dir string, defaultAudiences []string) (applic
 		}
 		iss.MaxLifetime = l
 	}
-	if len(d.Clients) == 0 {
-		return none, nokeys, errors.New("maps no clients")
+	for _, sc := range d.SubjectTokenScopes {
+		if sc == "" || strings.ContainsAny(sc, " \t\"\\") {
+			return none, nokeys, fmt.Errorf("subject_token_scopes: %q is not a scope token", sc)
+		}
+	}
+	iss.SubjectScopes = domain.NewScopes(d.SubjectTokenScopes...)
+	if len(d.Clients) == 0 && len(iss.SubjectScopes) == 0 {
+		return none, nokeys, errors.New("maps no clients and has no subject_token_scopes: it would be trusted for nothing")
 	}
 	for j, m := range d.Clients {
 		switch {

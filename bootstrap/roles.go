@@ -102,6 +102,7 @@ func AuthRole() fx.Option {
 		),
 		adminOps(),
 		registration,
+		tokenExchange,
 		authUseCaseTracing,
 		fx.Provide(authListener),
 		fx.Invoke(registerKeyMetrics, registerAuthCacheMetrics),
@@ -120,9 +121,10 @@ func newRotateSigningKeys(s application.KeyStore, g application.KeyGenerator, r 
 // newRevokeToken is the revocation endpoint's use case, auditing each
 // revocation.
 func newRevokeToken(auth *application.AuthenticateClient, store application.TokenStore, verifier application.AccessTokenVerifier,
-	denied application.DenyList, events application.EventPublisher, a application.Auditor) *application.RevokeToken {
+	denied application.DenyList, events application.EventPublisher, a application.Auditor, ledger application.ExchangeLedger) *application.RevokeToken {
 	h := application.NewRevokeToken(auth, store, verifier, denied, events)
 	h.AuditTo(a)
+	h.CascadeTo(ledger)
 	return h
 }
 
@@ -144,6 +146,7 @@ func serverMetadata(c Config) application.ServerMetadata {
 	if c.FederationFile != "" {
 		grants = append(grants, application.GrantTypeJWTBearer)
 	}
+	grants = append(grants, string(domain.GrantTokenExchange))
 	var methods []string
 	for _, m := range domain.AuthMethods {
 		if (c.MTLSEnabled() || (m != domain.AuthTLSClientAuth && m != domain.AuthSelfSignedTLSClientAuth)) &&
@@ -380,11 +383,12 @@ func ResourceRole() fx.Option {
 }
 
 // newIssueToken is the token endpoint's use case, issuing as this
-// server's issuer.
+// server's issuer, token exchange included.
 func newIssueToken(a *application.AuthenticateClient, r *application.KeyRing, s application.AccessTokenSigner,
-	t application.TokenStore, clock application.Clock, c Config, audit application.Auditor) *application.IssueToken {
+	t application.TokenStore, clock application.Clock, c Config, audit application.Auditor, x *application.TokenExchange) *application.IssueToken {
 	h := application.NewIssueToken(a, r, s, t, clock, rand.Reader, c.Issuer())
 	h.AuditTo(audit)
+	h.ExchangeWith(x)
 	return h
 }
 

@@ -112,6 +112,9 @@ type Client struct {
 	// Profile is the security profile the client follows: "" or
 	// ProfileFAPI2.
 	Profile Profile
+	// Exchange is what the client may do with the token exchange grant
+	// (RFC 8693); zero for a client without it.
+	Exchange ExchangePolicy
 }
 
 // AllowsAuthMethod reports whether the client may authenticate with m:
@@ -213,7 +216,7 @@ func (c Client) Validate() error {
 		return bad("at least one grant type is required")
 	}
 	for _, g := range c.GrantTypes {
-		if g != GrantClientCredentials {
+		if g != GrantClientCredentials && g != GrantTokenExchange {
 			return bad("unsupported grant type " + string(g))
 		}
 	}
@@ -241,6 +244,9 @@ func (c Client) Validate() error {
 		return bad("token lifetime must not be negative")
 	}
 	if err := c.validateProfile(); err != nil {
+		return err
+	}
+	if err := c.validateExchange(); err != nil {
 		return err
 	}
 	return c.validateTLS()

@@ -50,6 +50,16 @@ type Token struct {
 	// bound to (RFC 8705 §3.1); empty when it is not. It is checked apart
 	// from JKT: a token may be bound to both, and then needs both.
 	X5T string
+	// Actor is the act claim of a token issued by token exchange (RFC 8693
+	// §4.1) for a subject other than the client: who acts, and before it
+	// whom; nil otherwise.
+	Actor *Actor
+	// MayAct is the may_act claim (RFC 8693 §4.4) of a subject token: who
+	// may act for its subject. Sigil reads it and never issues it.
+	MayAct *Actor
+	// Parent is the jti of the token this one was exchanged from, when that
+	// was one of Sigil's: revoking the parent revokes it too.
+	Parent string
 }
 
 // Type is the token_type the token is issued and introspected as.

@@ -22,11 +22,12 @@ type authAPI struct {
 	certs certSource
 }
 
-// token is the token endpoint (RFC 6749 §3.2), client_credentials grant
-// (§4.4), with resource indicators (RFC 8707 §2).
+// token is the token endpoint (RFC 6749 §3.2): the client_credentials
+// grant (§4.4) with resource indicators (RFC 8707 §2), the JWT bearer
+// grant (RFC 7523 §2.1) and token exchange (RFC 8693 §2).
 func (a authAPI) token(c echo.Context) error {
 	req := c.Request()
-	form, err := readForm(req, paramResource)
+	form, err := readForm(req, paramResource, paramAudience)
 	if err != nil {
 		return failedAt(tokenEndpoint, false, err)
 	}
@@ -43,10 +44,17 @@ func (a authAPI) token(c echo.Context) error {
 		Credentials: creds,
 		GrantType:   form.Get("grant_type"),
 		Scope:       form.Get("scope"),
-		Resources:   resources(form),
+		Resources:   resources(form, paramResource),
 		DPoPProofs:  req.Header.Values(headerDPoP),
 		Method:      req.Method,
 		Assertion:   form.Get("assertion"),
+
+		SubjectToken:       form.Get("subject_token"),
+		SubjectTokenType:   form.Get("subject_token_type"),
+		ActorToken:         form.Get("actor_token"),
+		ActorTokenType:     form.Get("actor_token_type"),
+		Audiences:          resources(form, paramAudience),
+		RequestedTokenType: form.Get("requested_token_type"),
 	})
 	if err != nil {
 		return failedAt(tokenEndpoint, basic, err)

@@ -24,16 +24,18 @@ import (
 
 // tokenResponseJSON is a successful token response (RFC 6749 §5.1), the
 // shape appendTokenResponse writes: access_token, scope when not empty,
-// token_type, expires_in.
+// token_type, expires_in, and for token exchange issued_token_type (RFC
+// 8693 §2.2.1).
 type tokenResponseJSON struct {
-	AccessToken string `json:"access_token"`
-	Scope       string `json:"scope,omitempty"`
-	TokenType   string `json:"token_type"`
-	ExpiresIn   int64  `json:"expires_in"`
+	AccessToken     string `json:"access_token"`
+	Scope           string `json:"scope,omitempty"`
+	TokenType       string `json:"token_type"`
+	ExpiresIn       int64  `json:"expires_in"`
+	IssuedTokenType string `json:"issued_token_type,omitempty"`
 }
 
 func toTokenResponseJSON(out application.IssuedToken) tokenResponseJSON {
-	return tokenResponseJSON{AccessToken: out.AccessToken, Scope: out.Scope, TokenType: out.TokenType, ExpiresIn: out.ExpiresIn}
+	return tokenResponseJSON{AccessToken: out.AccessToken, Scope: out.Scope, TokenType: out.TokenType, ExpiresIn: out.ExpiresIn, IssuedTokenType: out.IssuedTokenType}
 }
 
 // appendTokenResponse writes out as json.Marshal writes
@@ -49,6 +51,10 @@ func appendTokenResponse(b []byte, out application.IssuedToken) []byte {
 	b = jsonwire.AppendString(b, out.TokenType)
 	b = append(b, `,"expires_in":`...)
 	b = strconv.AppendInt(b, out.ExpiresIn, 10)
+	if out.IssuedTokenType != "" {
+		b = append(b, `,"issued_token_type":`...)
+		b = jsonwire.AppendString(b, out.IssuedTokenType)
+	}
 	return append(b, '}')
 }
 

@@ -73,16 +73,21 @@ func readBody(req *http.Request) ([]byte, error) {
 	return io.ReadAll(req.Body)
 }
 
-// paramResource is the resource indicator (RFC 8707 §2), the one token
-// request parameter that may be repeated.
-const paramResource = "resource"
+// paramResource is the resource indicator (RFC 8707 §2) and paramAudience
+// the token exchange's audience (RFC 8693 §2.1), the token request
+// parameters that may be repeated.
+const (
+	paramResource = "resource"
+	paramAudience = "audience"
+)
 
-// resources returns the non-empty resource values in the order sent; an
-// empty one is as if omitted (RFC 6749 §3.1). Checking that each is an
-// absolute URI the client may ask for is the use case's.
-func resources(form url.Values) []string {
+// resources returns the non-empty values of the repeatable parameter name
+// (paramResource, paramAudience) in the order sent; an empty one is as if
+// omitted (RFC 6749 §3.1). Checking that each is a target the client may
+// ask for is the use case's.
+func resources(form url.Values, name string) []string {
 	var out []string
-	for _, r := range form[paramResource] {
+	for _, r := range form[name] {
 		if r != "" {
 			out = append(out, r)
 		}

@@ -112,7 +112,7 @@ func FuzzReadForm(f *testing.F) {
 				wantRes = append(wantRes, r)
 			}
 		}
-		if res := resources(got); !reflect.DeepEqual(res, wantRes) {
+		if res := resources(got, paramResource); !reflect.DeepEqual(res, wantRes) {
 			t.Fatalf("resources = %q, want %q", res, wantRes)
 		}
 	})

@@ -2,6 +2,7 @@ package gormstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -66,6 +67,39 @@ type clientRow struct {
 	// Profile is the client's security profile, empty or fapi2 (added
 	// by migration 6).
 	Profile string `gorm:"column:profile;not null;default:''"`
+	// TokenExchange is the client's token exchange policy as JSON
+	// (exchangePolicyJSON), empty for none (added by migration 8).
+	TokenExchange string `gorm:"column:token_exchange;not null;default:''"`
+}
+
+// exchangePolicyJSON is the stored form of a domain.ExchangePolicy.
+type exchangePolicyJSON struct {
+	Audiences        []string `json:"audiences,omitempty"`
+	SubjectAudiences []string `json:"subject_audiences,omitempty"`
+	Scopes           []string `json:"scopes,omitempty"`
+	Delegate         bool     `json:"delegate,omitempty"`
+}
+
+func encodeExchangePolicy(p domain.ExchangePolicy) (string, error) {
+	if !p.Enabled() && len(p.SubjectAudiences) == 0 && len(p.Scopes) == 0 && !p.Delegate {
+		return "", nil
+	}
+	b, err := json.Marshal(exchangePolicyJSON{Audiences: p.Audiences, SubjectAudiences: p.SubjectAudiences, Scopes: p.Scopes, Delegate: p.Delegate})
+	if err != nil {
+		return "", fmt.Errorf("token exchange policy: %w", err)
+	}
+	return string(b), nil
+}
+
+func decodeExchangePolicy(s string) (domain.ExchangePolicy, error) {
+	if s == "" {
+		return domain.ExchangePolicy{}, nil
+	}
+	var j exchangePolicyJSON
+	if err := json.Unmarshal([]byte(s), &j); err != nil {
+		return domain.ExchangePolicy{}, fmt.Errorf("token_exchange column: %w", err)
+	}
+	return domain.ExchangePolicy{Audiences: j.Audiences, SubjectAudiences: j.SubjectAudiences, Scopes: domain.NewScopes(j.Scopes...), Delegate: j.Delegate}, nil
 }
 
 func (clientRow) TableName() string { return "sigil_clients" }
@@ -122,6 +156,9 @@ func toClientRows(c domain.Client) (clientRow, []clientSecretRow, error) {
 	if r.Resources, err = encodeStrings(c.Resources); err != nil {
 		return clientRow{}, nil, err
 	}
+	if r.TokenExchange, err = encodeExchangePolicy(c.Exchange); err != nil {
+		return clientRow{}, nil, err
+	}
 	secrets := make([]clientSecretRow, len(c.Secrets))
 	seen := make(map[string]bool, len(c.Secrets))
 	for i, s := range c.Secrets {
@@ -154,6 +191,10 @@ func (r clientRow) toDomain(secrets []clientSecretRow) (domain.Client, error) {
 	if err != nil {
 		return domain.Client{}, fmt.Errorf("resources column: %w", err)
 	}
+	exchange, err := decodeExchangePolicy(r.TokenExchange)
+	if err != nil {
+		return domain.Client{}, err
+	}
 	c := domain.Client{
 		ID:            r.ID,
 		AuthMethods:   splitWords[domain.AuthMethod](r.AuthMethods),
@@ -171,6 +212,7 @@ func (r clientRow) toDomain(secrets []clientSecretRow) (domain.Client, error) {
 		TLSSubject:    domain.TLSSubject{Kind: domain.TLSSubjectKind(r.TLSSubjectKind), Value: r.TLSSubject},
 		CertBound:     r.CertBound,
 		Profile:       domain.Profile(r.Profile),
+		Exchange:      exchange,
 	}
 	for _, s := range secrets {
 		c.Secrets = append(c.Secrets, domain.ClientSecret{

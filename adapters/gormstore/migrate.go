@@ -32,6 +32,7 @@ var migrations = []migration{
 	{5, "dpop key binding", migrateDPoPColumns},
 	{6, "mutual tls and fapi2 profile", migrateMTLSColumns},
 	{7, "dynamic client registrations", createRegistrationTable},
+	{8, "token exchange", migrateTokenExchange},
 }
 
 // Migrate applies the steps of migrations the database has not recorded
@@ -362,6 +363,34 @@ func createRegistrationTable(db *gorm.DB) error {
 	)`).Error
 	if err != nil {
 		return fmt.Errorf("create sigil_client_registrations: %w", err)
+	}
+	return nil
+}
+
+// migrateTokenExchange is step 8 (RFC 8693): the clients' exchange
+// policy, the act and parent of exchanged opaque tokens, and the ledger of
+// exchanges (see Exchanges).
+func migrateTokenExchange(db *gorm.DB) error {
+	err := addColumns(db, []column{
+		{&clientRow{}, "token_exchange", "ALTER TABLE sigil_clients ADD COLUMN token_exchange TEXT NOT NULL DEFAULT ''"},
+		{&tokenRow{}, "act", "ALTER TABLE sigil_opaque_tokens ADD COLUMN act TEXT NOT NULL DEFAULT ''"},
+		{&tokenRow{}, "parent_jti", "ALTER TABLE sigil_opaque_tokens ADD COLUMN parent_jti TEXT NOT NULL DEFAULT ''"},
+	})
+	if err != nil {
+		return err
+	}
+	for _, ddl := range []string{
+		`CREATE TABLE IF NOT EXISTS sigil_token_exchanges (
+			parent_jti TEXT NOT NULL,
+			child_jti TEXT NOT NULL,
+			expires_at BIGINT NOT NULL,
+			PRIMARY KEY (parent_jti, child_jti)
+		)`,
+		`CREATE INDEX IF NOT EXISTS idx_sigil_token_exchanges_expires_at ON sigil_token_exchanges (expires_at)`,
+	} {
+		if err := db.Exec(ddl).Error; err != nil {
+			return fmt.Errorf("create sigil_token_exchanges: %w", err)
+		}
 	}
 	return nil
 }

@@ -2,12 +2,14 @@ package gormstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/sigilauth/sigil/adapters/internal/claims"
 	"github.com/sigilauth/sigil/adapters/internal/storekey"
 	"github.com/sigilauth/sigil/application"
 	"github.com/sigilauth/sigil/domain"
@@ -53,6 +55,11 @@ type tokenRow struct {
 	// X5T is the x5t#S256 of the certificate the token is bound to,
 	// empty when none (added by migration 6).
 	X5T string `gorm:"column:x5t_s256;not null;default:''"`
+	// Act is the act claim of an exchanged token as JSON, empty when it
+	// has none; ParentJTI the jti it was exchanged from (added by
+	// migration 8).
+	Act       string `gorm:"column:act;not null;default:''"`
+	ParentJTI string `gorm:"column:parent_jti;not null;default:''"`
 }
 
 func (tokenRow) TableName() string { return "sigil_opaque_tokens" }
@@ -70,8 +77,16 @@ func toTokenRow(t domain.Token) (tokenRow, error) {
 		ExpiresAt: t.ExpiresAt.UnixMicro(),
 		JKT:       t.JKT,
 		X5T:       t.X5T,
+		ParentJTI: t.Parent,
 	}
 	var err error
+	if t.Actor != nil {
+		b, err := json.Marshal(claims.NewActor(t.Actor))
+		if err != nil {
+			return tokenRow{}, fmt.Errorf("act: %w", err)
+		}
+		r.Act = string(b)
+	}
 	if r.Scopes, err = joinWords("scope", t.Scopes); err != nil {
 		return tokenRow{}, err
 	}
@@ -85,6 +100,16 @@ func (r tokenRow) toDomain(value string) (domain.Token, error) {
 	aud, err := decodeStrings(r.Audience)
 	if err != nil {
 		return domain.Token{}, fmt.Errorf("audience column: %w", err)
+	}
+	var act *domain.Actor
+	if r.Act != "" {
+		var a *claims.Actor
+		if err := json.Unmarshal([]byte(r.Act), &a); err != nil {
+			return domain.Token{}, fmt.Errorf("act column: %w", err)
+		}
+		if act, err = a.ToDomain(); err != nil {
+			return domain.Token{}, fmt.Errorf("act column: %w", err)
+		}
 	}
 	exp := r.ExpiresAt
 	return domain.Token{
@@ -101,6 +126,8 @@ func (r tokenRow) toDomain(value string) (domain.Token, error) {
 		ExpiresAt: fromMicros(&exp),
 		JKT:       r.JKT,
 		X5T:       r.X5T,
+		Actor:     act,
+		Parent:    r.ParentJTI,
 	}, nil
 }
 

@@ -49,6 +49,9 @@ func appendAccessTokenClaims(dst []byte, t domain.Token) []byte {
 	// certificate (RFC 8705 §3.1), left out for a bearer token as
 	// omitempty leaves out a nil pointer.
 	dst = claims.AppendConfirmation(dst, t.JKT, t.X5T)
+	// act names who acts for the subject of an exchanged token (RFC 8693
+	// §4.1), left out otherwise.
+	dst = claims.AppendActor(dst, `,"act":`, t.Actor)
 	return append(dst, '}')
 }
 

@@ -17,6 +17,9 @@ type accessTokenClaims struct {
 	Scope     claims.Scope       `json:"scope,omitempty"`
 	// Cnf binds the token to a DPoP key (RFC 9449 §6.1).
 	Cnf *claims.Confirmation `json:"cnf,omitempty"`
+	// Act says who acts for the subject of an exchanged token (RFC 8693
+	// §4.1).
+	Act *claims.Actor `json:"act,omitempty"`
 }
 
 // assertionClaims are the claims Sigil reads from a client assertion

@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/sigilauth/sigil/adapters/internal/claims"
 	"github.com/sigilauth/sigil/application"
 	"github.com/sigilauth/sigil/domain"
 )
@@ -114,10 +115,22 @@ func (f *FederatedTokens) VerifyFederatedToken(ctx context.Context, iss string, 
 	if err != nil {
 		return application.FederatedToken{}, err
 	}
-	var c assertionClaims
+	var c struct {
+		assertionClaims
+		Act    *claims.Actor `json:"act"`
+		MayAct *claims.Actor `json:"may_act"`
+	}
 	var all map[string]json.RawMessage
 	if json.Unmarshal(payload, &c) != nil || json.Unmarshal(payload, &all) != nil {
 		return application.FederatedToken{}, refuse("malformed federated token claims")
+	}
+	act, err := c.Act.ToDomain()
+	if err != nil {
+		return application.FederatedToken{}, refuse("malformed act claim in federated token")
+	}
+	mayAct, err := c.MayAct.ToDomain()
+	if err != nil || mayAct != nil && mayAct.Prior != nil {
+		return application.FederatedToken{}, refuse("malformed may_act claim in federated token")
 	}
 	strs := make(map[string]string, len(all))
 	for name, v := range all {
@@ -137,6 +150,8 @@ func (f *FederatedTokens) VerifyFederatedToken(ctx context.Context, iss string, 
 		ExpiresAt: c.ExpiresAt.Time(),
 		Type:      typ,
 		Claims:    strs,
+		Actor:     act,
+		MayAct:    mayAct,
 	}, nil
 }
 

@@ -166,6 +166,10 @@ func (v *Verifier) VerifyAccessToken(ctx context.Context, raw string) (domain.To
 	if err != nil {
 		return domain.Token{}, invalid("malformed scope claim")
 	}
+	act, err := c.Act.ToDomain()
+	if err != nil {
+		return domain.Token{}, invalid("malformed act claim")
+	}
 	return domain.Token{
 		Value:     raw,
 		Format:    domain.FormatJWT,
@@ -181,5 +185,6 @@ func (v *Verifier) VerifyAccessToken(ctx context.Context, raw string) (domain.To
 		KeyID:     header.KeyID,
 		JKT:       c.Cnf.Thumbprint(),
 		X5T:       c.Cnf.CertificateThumbprint(),
+		Actor:     act,
 	}, nil
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sigilauth/sigil/adapters/internal/claims"
 	"github.com/sigilauth/sigil/adapters/internal/storekey"
 	"github.com/sigilauth/sigil/application"
 	"github.com/sigilauth/sigil/domain"
@@ -69,6 +70,10 @@ type tokenWire struct {
 	JKT string `json:"-"`
 	// X5T is the certificate's thumbprint (only in version 3).
 	X5T string `json:"-"`
+	// Act is the act claim of an exchanged token as JSON, Parent the jti
+	// it was exchanged from (only in version 4).
+	Act    string `json:"-"`
+	Parent string `json:"-"`
 }
 
 func toWire(t domain.Token) tokenWire {
@@ -85,7 +90,34 @@ func toWire(t domain.Token) tokenWire {
 		ExpiresAt: t.ExpiresAt,
 		JKT:       t.JKT,
 		X5T:       t.X5T,
+		Act:       actJSON(t.Actor),
+		Parent:    t.Parent,
 	}
+}
+
+// actJSON is the act claim as JSON, "" for none.
+func actJSON(a *domain.Actor) string {
+	if a == nil {
+		return ""
+	}
+	b, err := json.Marshal(claims.NewActor(a))
+	if err != nil {
+		// Strings and pointers only: Marshal cannot fail on them.
+		panic("redisstore: marshal act: " + err.Error())
+	}
+	return string(b)
+}
+
+// actor reads what actJSON wrote.
+func actor(s string) (*domain.Actor, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var a *claims.Actor
+	if err := json.Unmarshal([]byte(s), &a); err != nil {
+		return nil, err
+	}
+	return a.ToDomain()
 }
 
 func (w tokenWire) toDomain(value string) domain.Token {
@@ -103,6 +135,7 @@ func (w tokenWire) toDomain(value string) domain.Token {
 		ExpiresAt: w.ExpiresAt,
 		JKT:       w.JKT,
 		X5T:       w.X5T,
+		Parent:    w.Parent,
 	}
 }
 
@@ -173,7 +206,11 @@ func (s *Tokens) FindToken(ctx context.Context, value string) (domain.Token, err
 	if !s.now().Before(w.ExpiresAt) {
 		return domain.Token{}, domain.ErrNotFound
 	}
-	return w.toDomain(value), nil
+	t := w.toDomain(value)
+	if t.Actor, err = actor(w.Act); err != nil {
+		return domain.Token{}, fmt.Errorf("find token: decode act: %w", err)
+	}
+	return t, nil
 }
 
 // decodeStoredToken reads a key's value in either form it may hold: a JSON

@@ -55,10 +55,16 @@ import (
 // Version 3 is version 2 followed by one more string, the x5t#S256 of the
 // TLS client certificate the token is bound to (RFC 8705 §3); only
 // certificate-bound tokens are written as version 3.
+//
+// Version 4 is version 3 followed by two more strings: the act claim of a
+// token issued by token exchange, as JSON (RFC 8693 §4.1), and the jti of
+// the token it was exchanged from; only exchanged tokens are written as
+// version 4.
 const (
 	tokenWireV1 = 0x01
 	tokenWireV2 = 0x02
 	tokenWireV3 = 0x03
+	tokenWireV4 = 0x04
 )
 
 // maxTimeSize is the most bytes a time takes: the presence byte, the
@@ -75,13 +81,17 @@ func encodeToken(w tokenWire) []byte {
 		stringSize(w.Subject) + stringSize(w.ClientID) +
 		listSize(w.Scopes) + listSize(w.Audience) + 3*maxTimeSize
 	version := byte(tokenWireV1)
-	if w.JKT != "" || w.X5T != "" {
+	if w.JKT != "" || w.X5T != "" || w.Act != "" || w.Parent != "" {
 		version = tokenWireV2
 		size += stringSize(w.JKT)
 	}
-	if w.X5T != "" {
+	if w.X5T != "" || w.Act != "" || w.Parent != "" {
 		version = tokenWireV3
 		size += stringSize(w.X5T)
+	}
+	if w.Act != "" || w.Parent != "" {
+		version = tokenWireV4
+		size += stringSize(w.Act) + stringSize(w.Parent)
 	}
 	b := make([]byte, 0, size)
 	b = append(b, version)
@@ -98,8 +108,12 @@ func encodeToken(w tokenWire) []byte {
 	if version >= tokenWireV2 {
 		b = appendString(b, w.JKT)
 	}
-	if version == tokenWireV3 {
+	if version >= tokenWireV3 {
 		b = appendString(b, w.X5T)
+	}
+	if version == tokenWireV4 {
+		b = appendString(b, w.Act)
+		b = appendString(b, w.Parent)
 	}
 	return b
 }
@@ -154,7 +168,7 @@ func decodeToken(data string) (tokenWire, error) {
 		return tokenWire{}, errTruncated
 	}
 	version := data[0]
-	if version < tokenWireV1 || version > tokenWireV3 {
+	if version < tokenWireV1 || version > tokenWireV4 {
 		return tokenWire{}, fmt.Errorf("token wire: unknown version %#02x", data[0])
 	}
 	r := wireReader{rest: data[1:]}
@@ -173,8 +187,12 @@ func decodeToken(data string) (tokenWire, error) {
 	if version >= tokenWireV2 {
 		w.JKT = r.string()
 	}
-	if version == tokenWireV3 {
+	if version >= tokenWireV3 {
 		w.X5T = r.string()
+	}
+	if version == tokenWireV4 {
+		w.Act = r.string()
+		w.Parent = r.string()
 	}
 	if r.err != nil {
 		return tokenWire{}, r.err

@@ -50,6 +50,9 @@ func sameWire(t *testing.T, got, want tokenWire) {
 	check("Scopes", slices.Equal(got.Scopes, want.Scopes), got.Scopes, want.Scopes)
 	check("Audience", slices.Equal(got.Audience, want.Audience), got.Audience, want.Audience)
 	check("JKT", got.JKT == want.JKT, got.JKT, want.JKT)
+	check("X5T", got.X5T == want.X5T, got.X5T, want.X5T)
+	check("Act", got.Act == want.Act, got.Act, want.Act)
+	check("Parent", got.Parent == want.Parent, got.Parent, want.Parent)
 	for _, tm := range []struct {
 		field     string
 		got, want time.Time
@@ -93,8 +96,13 @@ func TestBinaryTokenRoundTrips(t *testing.T) {
 	bound := demoToken()
 	bound.JKT = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
 
+	exchanged := demoToken()
+	exchanged.Actor = &domain.Actor{Subject: "service-b", Prior: &domain.Actor{Subject: "spiffe://example.org/a", Issuer: "https://spire.example.org"}}
+	exchanged.Parent = "a1c0f7d2-0000-4000-8000-000000000001"
+
 	for name, tok := range map[string]domain.Token{
 		"bound to a DPoP key":    bound,
+		"exchanged, with act":    exchanged,
 		"every field set":        everything,
 		"demo client":            demoToken(),
 		"sub-second times":       subSecond,
@@ -340,5 +348,26 @@ func TestBearerTokensKeepVersionOne(t *testing.T) {
 	bound.JKT = "jkt"
 	if b := encodeToken(toWire(bound)); b[0] != tokenWireV2 {
 		t.Errorf("a bound token is stored as version %d, want 2", b[0])
+	}
+}
+
+func TestExchangedTokensTakeVersionFourAndKeepTheirChain(t *testing.T) {
+	tok := demoToken()
+	tok.Actor = &domain.Actor{Subject: "service-c", Prior: &domain.Actor{Subject: "service-b"}}
+	tok.Parent = "parent-jti"
+	b := encodeToken(toWire(tok))
+	if b[0] != tokenWireV4 {
+		t.Fatalf("an exchanged token is stored as version %d, want 4", b[0])
+	}
+	w, err := decodeToken(string(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := actor(w.Act)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Depth() != 2 || got.Subject != "service-c" || got.Prior.Subject != "service-b" || w.Parent != "parent-jti" {
+		t.Errorf("chain came back as %+v (prior %+v), parent %q", got, got.Prior, w.Parent)
 	}
 }

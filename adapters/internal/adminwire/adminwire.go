@@ -34,6 +34,39 @@ type Client struct {
 	JWKSURI       string          `json:"jwks_uri,omitempty"`
 	Secrets       []Secret        `json:"secrets,omitempty"`
 	MTLS
+	// TokenExchange, when set, allows the token exchange grant.
+	TokenExchange *TokenExchange `json:"token_exchange,omitempty"`
+}
+
+// TokenExchange is a client's token exchange policy (RFC 8693), as the
+// clients file writes it: audiences it may exchange into, the aud its
+// subject tokens must carry, the scopes it may keep, and whether it may
+// act for others.
+type TokenExchange struct {
+	Audiences        []string `json:"audiences"`
+	SubjectAudiences []string `json:"subject_audiences,omitempty"`
+	Scopes           []string `json:"scopes,omitempty"`
+	Delegate         bool     `json:"delegate,omitempty"`
+}
+
+// TokenExchangeOf is the wire form of c's policy, nil without one.
+func TokenExchangeOf(c domain.Client) *TokenExchange {
+	p := c.Exchange
+	if !p.Enabled() {
+		return nil
+	}
+	return &TokenExchange{Audiences: p.Audiences, SubjectAudiences: p.SubjectAudiences, Scopes: p.Scopes, Delegate: p.Delegate}
+}
+
+// applyTo sets the policy on c and allows it the grant.
+func (t *TokenExchange) applyTo(c *domain.Client) {
+	if t == nil {
+		return
+	}
+	c.Exchange = domain.ExchangePolicy{Audiences: t.Audiences, SubjectAudiences: t.SubjectAudiences, Scopes: domain.NewScopes(t.Scopes...), Delegate: t.Delegate}
+	if !c.AllowsGrant(domain.GrantTokenExchange) {
+		c.GrantTypes = append(c.GrantTypes, domain.GrantTokenExchange)
+	}
 }
 
 // MTLS is a client's RFC 8705 metadata, in requests and answers alike:
@@ -110,6 +143,7 @@ type ClientView struct {
 	JWKSURI       string          `json:"jwks_uri,omitempty"`
 	Secrets       []SecretView    `json:"secrets"`
 	MTLS
+	TokenExchange *TokenExchange `json:"token_exchange,omitempty"`
 }
 
 // SecretView is a secret as answers show it.
@@ -247,6 +281,7 @@ func (d Client) ToRegistration() (application.RegisterClientInput, error) {
 	if err := d.MTLS.applyTo(&c); err != nil {
 		return application.RegisterClientInput{}, err
 	}
+	d.TokenExchange.applyTo(&c)
 	if d.TokenFormat != "" {
 		c.TokenFormat = domain.TokenFormat(d.TokenFormat)
 	}
@@ -298,6 +333,7 @@ func FromRegistration(in application.RegisterClientInput) Client {
 		JWKS:          jwksJSON(c.JWKS),
 		JWKSURI:       c.JWKSURI,
 		MTLS:          MTLSOf(c),
+		TokenExchange: TokenExchangeOf(c),
 	}
 	if c.TokenLifetime != 0 {
 		d.TokenLifetime = c.TokenLifetime.String()
@@ -325,6 +361,7 @@ func ViewOf(c domain.Client) ClientView {
 		JWKSURI:       c.JWKSURI,
 		Secrets:       []SecretView{},
 		MTLS:          MTLSOf(c),
+		TokenExchange: TokenExchangeOf(c),
 	}
 	if c.TokenLifetime != 0 {
 		v.TokenLifetime = c.TokenLifetime.String()
@@ -363,6 +400,7 @@ func (v ClientView) ToDomain() (domain.Client, error) {
 	for _, g := range v.GrantTypes {
 		c.GrantTypes = append(c.GrantTypes, domain.GrantType(g))
 	}
+	v.TokenExchange.applyTo(&c)
 	if v.TokenLifetime != "" {
 		if c.TokenLifetime, err = time.ParseDuration(v.TokenLifetime); err != nil {
 			return domain.Client{}, fmt.Errorf("token_lifetime: %w", err)

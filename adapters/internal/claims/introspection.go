@@ -41,6 +41,9 @@ type Introspection struct {
 	TokenType string       `json:"token_type,omitempty"`
 	// Cnf is the key a DPoP-bound token is bound to (RFC 9449 §6.2).
 	Cnf *Confirmation `json:"cnf,omitempty"`
+	// Act is who acts for the subject of an exchanged token (RFC 8693
+	// §4.1).
+	Act *Actor `json:"act,omitempty"`
 }
 
 // NewIntrospection is the answer for r: for an active token every member
@@ -63,6 +66,7 @@ func NewIntrospection(r application.Introspection) Introspection {
 		ClientID:  t.ClientID,
 		TokenType: t.Type(),
 		Cnf:       NewConfirmation(t.JKT, t.X5T),
+		Act:       NewActor(t.Actor),
 	}
 	if len(t.Audience) > 0 {
 		out.Audience = AudienceList(t.Audience)
@@ -101,12 +105,13 @@ func AppendIntrospection(dst []byte, r application.Introspection) []byte {
 	dst = appendDate(dst, `,"iat":`, NewNumericDate(t.IssuedAt))
 	dst = appendMember(dst, `,"jti":`, t.ID)
 	dst = appendMember(dst, `,"client_id":`, t.ClientID)
-	if t.JKT == "" && t.X5T == "" {
+	if t.JKT == "" && t.X5T == "" && t.Actor == nil {
 		return append(dst, `,"token_type":"`+domain.TokenTypeBearer+`"}`...)
 	}
 	dst = append(dst, `,"token_type":`...)
 	dst = jsonwire.AppendString(dst, t.Type())
-	return append(AppendConfirmation(dst, t.JKT, t.X5T), '}')
+	dst = AppendConfirmation(dst, t.JKT, t.X5T)
+	return append(AppendActor(dst, `,"act":`, t.Actor), '}')
 }
 
 // appendMember appends name and the string v unless v is empty, as
