@@ -222,19 +222,20 @@ const maxCascade = 10000
 
 // revokeExchanged revokes every token exchanged from jti, and from those,
 // down the chain: each jti is denied until its token expires and announced
-// to every node, as RevokeToken does for the token itself.
-func revokeExchanged(ctx context.Context, ledger ExchangeLedger, denied DenyList, events EventPublisher, jti string) (int, error) {
+// to every node, as RevokeToken does for the token itself. seen holds the
+// jtis already revoked, which a second pass skips.
+func revokeExchanged(ctx context.Context, ledger ExchangeLedger, denied DenyList, events EventPublisher, jti string, seen map[string]bool) error {
 	if ledger == nil {
-		return 0, nil
+		return nil
 	}
-	queue, seen := []string{jti}, map[string]bool{jti: true}
-	revoked := 0
-	for len(queue) > 0 && revoked < maxCascade {
+	queue := []string{jti}
+	seen[jti] = true
+	for len(queue) > 0 && len(seen) <= maxCascade {
 		parent := queue[0]
 		queue = queue[1:]
 		children, err := ledger.ExchangedFrom(ctx, parent)
 		if err != nil {
-			return revoked, fmt.Errorf("list exchanged tokens: %w", err)
+			return fmt.Errorf("list exchanged tokens: %w", err)
 		}
 		for _, c := range children {
 			if seen[c.JTI] {
@@ -242,14 +243,13 @@ func revokeExchanged(ctx context.Context, ledger ExchangeLedger, denied DenyList
 			}
 			seen[c.JTI] = true
 			if err := denied.Deny(ctx, c.JTI, c.ExpiresAt); err != nil {
-				return revoked, fmt.Errorf("deny exchanged jti: %w", err)
+				return fmt.Errorf("deny exchanged jti: %w", err)
 			}
 			if err := events.Publish(ctx, domain.Event{Kind: domain.EventRevoked, JTI: c.JTI, ExpiresAt: c.ExpiresAt}); err != nil {
-				return revoked, fmt.Errorf("publish revocation: %w", err)
+				return fmt.Errorf("publish revocation: %w", err)
 			}
-			revoked++
 			queue = append(queue, c.JTI)
 		}
 	}
-	return revoked, nil
+	return nil
 }

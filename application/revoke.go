@@ -79,7 +79,8 @@ func (h *RevokeToken) Handle(ctx context.Context, in RevokeInput) (err error) {
 	}
 	// What was exchanged from the token goes first: should that fail (503),
 	// the token is still live and the client's retry walks the chain again.
-	if _, err := revokeExchanged(ctx, h.ledger, h.denied, h.events, t.ID); err != nil {
+	seen := map[string]bool{}
+	if err := revokeExchanged(ctx, h.ledger, h.denied, h.events, t.ID, seen); err != nil {
 		return fmt.Errorf("revoke exchanged tokens: %w", err)
 	}
 	// The jti goes on the deny list for both formats: a resource node that
@@ -100,7 +101,7 @@ func (h *RevokeToken) Handle(ctx context.Context, in RevokeInput) (err error) {
 	audit(ctx, h.audit, AuditEvent{Kind: AuditTokenRevoked, ClientID: t.ClientID, Format: t.Format, JTI: t.ID, ExpiresAt: t.ExpiresAt})
 	// Once more, for a token exchanged from this one while it was being
 	// revoked: the exchange had found it live just before.
-	if _, err := revokeExchanged(ctx, h.ledger, h.denied, h.events, t.ID); err != nil {
+	if err := revokeExchanged(ctx, h.ledger, h.denied, h.events, t.ID, seen); err != nil {
 		return fmt.Errorf("revoke exchanged tokens: %w", err)
 	}
 	return nil

@@ -346,3 +346,18 @@ func TestRegistrations(t *testing.T) {
 		})
 	}
 }
+
+func TestExchangeLedger(t *testing.T) {
+	t.Run("fake", func(t *testing.T) {
+		contract.ExchangeLedger(t, func(_ *testing.T, clock *fakes.Clock) application.ExchangeLedger {
+			return fakes.NewExchanges(clock)
+		})
+	})
+	for name, open := range databases {
+		t.Run("gorm "+name, func(t *testing.T) {
+			contract.ExchangeLedger(t, func(t *testing.T, clock *fakes.Clock) application.ExchangeLedger {
+				return gormstore.NewExchanges(open(t), clock)
+			})
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"reflect"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -31,6 +32,19 @@ func TokenStore(t *testing.T, newStore func(t *testing.T, clock *fakes.Clock) ap
 		want := sampleToken(now)
 		mustSaveToken(t, store, want)
 
+		got, err := store.FindToken(t.Context(), want.Value)
+		if err != nil {
+			t.Fatalf("FindToken: %v", err)
+		}
+		assertSameToken(t, got, want)
+	})
+
+	t.Run("an exchanged token keeps its act chain and its parent", func(t *testing.T) {
+		store, now := setup(t)
+		want := sampleToken(now)
+		want.Actor = &domain.Actor{Subject: "service-c", Prior: &domain.Actor{Subject: "spiffe://example.org/b", Issuer: "https://spire.example.org"}}
+		want.Parent = "0b9f4a1e-2c3d-4e5f-8a9b-0c1d2e3f4a5b"
+		mustSaveToken(t, store, want)
 		got, err := store.FindToken(t.Context(), want.Value)
 		if err != nil {
 			t.Fatalf("FindToken: %v", err)
@@ -242,6 +256,8 @@ func assertSameToken(t *testing.T, got, want domain.Token) {
 	check("ExpiresAt", got.ExpiresAt.Equal(want.ExpiresAt), got.ExpiresAt, want.ExpiresAt)
 	check("JKT", got.JKT == want.JKT, got.JKT, want.JKT)
 	check("X5T", got.X5T == want.X5T, got.X5T, want.X5T)
+	check("Actor", reflect.DeepEqual(got.Actor, want.Actor), got.Actor, want.Actor)
+	check("Parent", got.Parent == want.Parent, got.Parent, want.Parent)
 	for _, d := range diffs {
 		t.Error(d)
 	}

@@ -702,3 +702,39 @@ func (s *ClientRevocations) ListClientRevocations(context.Context) ([]domain.Eve
 }
 
 var _ application.ClientRevocationStore = (*ClientRevocations)(nil)
+
+// Exchanges is an in-memory application.ExchangeLedger.
+type Exchanges struct {
+	mu    sync.Mutex
+	clock application.Clock
+	m     map[string]map[string]time.Time
+}
+
+// NewExchanges returns an empty ledger that expires entries by clock.
+func NewExchanges(clock application.Clock) *Exchanges {
+	return &Exchanges{clock: clock, m: map[string]map[string]time.Time{}}
+}
+
+// RecordExchange implements application.ExchangeLedger.
+func (e *Exchanges) RecordExchange(_ context.Context, parent string, child application.ExchangedToken) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.m[parent] == nil {
+		e.m[parent] = map[string]time.Time{}
+	}
+	e.m[parent][child.JTI] = child.ExpiresAt
+	return nil
+}
+
+// ExchangedFrom implements application.ExchangeLedger.
+func (e *Exchanges) ExchangedFrom(_ context.Context, parent string) ([]application.ExchangedToken, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []application.ExchangedToken
+	for jti, exp := range e.m[parent] {
+		if e.clock.Now().Before(exp) {
+			out = append(out, application.ExchangedToken{JTI: jti, ExpiresAt: exp})
+		}
+	}
+	return out, nil
+}
