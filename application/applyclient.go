@@ -106,6 +106,7 @@ func clientFields(c domain.Client) []string {
 		"jwks":           c.JWKS != "",
 		"jwks_uri":       c.JWKSURI != "",
 		"secrets":        len(c.Secrets) > 0,
+		"token_exchange": c.Exchange.Enabled(),
 	} {
 		if set {
 			fields = append(fields, name)

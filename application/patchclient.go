@@ -3,6 +3,7 @@ package application
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"time"
 
@@ -34,6 +35,9 @@ type ClientPatch struct {
 	TLSSubject *domain.TLSSubject
 	CertBound  *bool
 	Profile    *domain.Profile
+	// Exchange replaces the token exchange policy, and with it whether the
+	// client has the grant: the zero policy removes both.
+	Exchange *domain.ExchangePolicy
 }
 
 // PatchClientInput names the client and the change.
@@ -161,6 +165,14 @@ func applyPatch(old domain.Client, p ClientPatch) (domain.Client, []string) {
 	if p.Profile != nil {
 		c.Profile = *p.Profile
 		set("profile", c.Profile != old.Profile)
+	}
+	if p.Exchange != nil {
+		c.Exchange = *p.Exchange
+		c.GrantTypes = slices.DeleteFunc(slices.Clone(c.GrantTypes), func(g domain.GrantType) bool { return g == domain.GrantTokenExchange })
+		if c.Exchange.Enabled() {
+			c.GrantTypes = append(c.GrantTypes, domain.GrantTokenExchange)
+		}
+		set("token_exchange", !reflect.DeepEqual(c.Exchange, old.Exchange))
 	}
 	return c, sortedFields(changed)
 }

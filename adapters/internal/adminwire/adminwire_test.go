@@ -23,6 +23,9 @@ func TestPatchRoundTrip(t *testing.T) {
 			Resources: ptr([]string{"https://api.example.com"}), JWKSURI: ptr("https://c.example/jwks"), JWKS: ptr("")},
 		{TLSSubject: ptr(domain.TLSSubject{Kind: domain.TLSSubjectSANDNS, Value: "billing.example.com"}), CertBound: ptr(true), Profile: ptr(domain.ProfileFAPI2)},
 		{TLSSubject: ptr(domain.TLSSubject{}), CertBound: ptr(false), Profile: ptr(domain.Profile(""))},
+		{Exchange: ptr(domain.ExchangePolicy{Audiences: []string{"https://c.example"}, SubjectAudiences: []string{"https://b.example"},
+			Scopes: domain.NewScopes("orders.read"), Delegate: true})},
+		{Exchange: ptr(domain.ExchangePolicy{})},
 	} {
 		raw, err := adminwire.EncodePatch(p)
 		if err != nil {
@@ -66,8 +69,9 @@ func TestPatchNullResets(t *testing.T) {
 func TestClientViewRoundTrip(t *testing.T) {
 	c := domain.Client{
 		ID: "c", TokenFormat: domain.FormatJWT, TokenLifetime: time.Hour,
-		AuthMethods: []domain.AuthMethod{domain.AuthPrivateKeyJWT}, GrantTypes: []domain.GrantType{domain.GrantClientCredentials},
+		AuthMethods: []domain.AuthMethod{domain.AuthPrivateKeyJWT}, GrantTypes: []domain.GrantType{domain.GrantClientCredentials, domain.GrantTokenExchange},
 		AllowedScopes: domain.NewScopes("a"), DefaultScopes: domain.NewScopes(), Resources: []string{"https://api.example.com"},
+		Exchange: domain.ExchangePolicy{Audiences: []string{"https://c.example"}, Scopes: domain.NewScopes("a"), Delegate: true},
 		JWKS: `{"keys":[]}`, CanIntrospect: true, DPoPBound: true,
 		TLSSubject: domain.TLSSubject{Kind: domain.TLSSubjectSANIP, Value: "192.0.2.7"}, CertBound: true,
 		Profile: domain.ProfileFAPI2,

@@ -186,6 +186,16 @@ func setMember(p *application.ClientPatch, name string, v json.RawMessage, id st
 			return err
 		}
 		p.JWKSURI = &s
+	case "token_exchange":
+		var x *TokenExchange
+		if !null {
+			if err := Decode(v, &x); err != nil {
+				return domain.ErrInvalidClientMetadata.With("token_exchange must be an object with audiences, subject_audiences, scopes and delegate")
+			}
+		}
+		var c domain.Client
+		x.applyTo(&c)
+		p.Exchange = &c.Exchange
 	default:
 		return domain.ErrInvalidClientMetadata.With(fmt.Sprintf("unknown field %q", name))
 	}
@@ -254,6 +264,9 @@ func EncodePatch(p application.ClientPatch) ([]byte, error) {
 	}
 	if p.Profile != nil {
 		m["profile"] = string(*p.Profile)
+	}
+	if p.Exchange != nil {
+		m["token_exchange"] = TokenExchangeOf(domain.Client{Exchange: *p.Exchange})
 	}
 	return json.Marshal(m)
 }
