@@ -129,6 +129,10 @@ func (c *Client) IntrospectToken(ctx context.Context, raw string) (domain.Token,
 	if err != nil {
 		return domain.Token{}, domain.ErrInvalidToken.With("token carries a malformed scope")
 	}
+	act, err := r.Act.ToDomain()
+	if err != nil {
+		return domain.Token{}, domain.ErrInvalidToken.With("token carries a malformed act")
+	}
 	return domain.Token{
 		Value:     raw,
 		Format:    domain.FormatOpaque,
@@ -143,6 +147,7 @@ func (c *Client) IntrospectToken(ctx context.Context, raw string) (domain.Token,
 		ExpiresAt: exp,
 		JKT:       r.Cnf.Thumbprint(),
 		X5T:       r.Cnf.CertificateThumbprint(),
+		Actor:     act,
 	}, nil
 }
 

@@ -25,6 +25,7 @@ func marshalAccessTokenClaims(t domain.Token) ([]byte, error) {
 		ClientID:  t.ClientID,
 		Scope:     claims.Scope(t.Scopes.String()),
 		Cnf:       claims.NewConfirmation(t.JKT, t.X5T),
+		Act:       claims.NewActor(t.Actor),
 	})
 }
 
@@ -61,6 +62,12 @@ func TestAccessTokenClaimsAreWhatJSONMarshalWrites(t *testing.T) {
 		"bound to a certificate": with(func(t *domain.Token) { t.X5T = "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2" }),
 		"bound to both": with(func(t *domain.Token) {
 			t.JKT, t.X5T = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I", "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"
+		}),
+		"exchanged, with a chain of actors": with(func(t *domain.Token) {
+			t.Actor = &domain.Actor{Subject: "service-c", Prior: &domain.Actor{Subject: "spiffe://example.org/b", Issuer: "https://spire.example.org"}}
+		}),
+		"bound and exchanged": with(func(t *domain.Token) {
+			t.JKT, t.Actor = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I", &domain.Actor{Subject: `b"<`}
 		}),
 		"no optional members": {
 			Issuer: "https://auth.example.test", ExpiresAt: at,

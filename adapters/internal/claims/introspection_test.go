@@ -48,6 +48,12 @@ func TestAppendIntrospection(t *testing.T) {
 			want: `{"active":true,"sub":"s","exp":1795377919,"token_type":"Bearer","cnf":{"x5t#S256":"bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}}`,
 		},
 		{
+			name: "an exchanged token carries its act chain",
+			in: application.Introspection{Active: true, Token: domain.Token{Subject: "a", ExpiresAt: at,
+				Actor: &domain.Actor{Subject: "c", Prior: &domain.Actor{Subject: "b", Issuer: "https://spire.example"}}}},
+			want: `{"active":true,"sub":"a","exp":1795377919,"token_type":"Bearer","act":{"sub":"c","act":{"sub":"b","iss":"https://spire.example"}}}`,
+		},
+		{
 			name: "inactive says nothing more, whatever the token holds",
 			in:   application.Introspection{Active: false, Token: domain.Token{Subject: "svc", ExpiresAt: at}},
 			want: `{"active":false}`,
