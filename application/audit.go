@@ -15,7 +15,8 @@ type AuditKind string
 // Audit event kinds.
 const (
 	// AuditTokenIssued: ClientID, Scope, Audience, Format, JTI, ExpiresAt
-	// and, for a JWT, KID and Algorithm.
+	// and, for a JWT, KID and Algorithm; for a token exchange, Subject,
+	// Actor and Parent.
 	AuditTokenIssued AuditKind = "token_issued"
 	// AuditTokenRevoked: ClientID, Format, JTI, ExpiresAt.
 	AuditTokenRevoked AuditKind = "token_revoked"
@@ -61,6 +62,10 @@ type AuditEvent struct {
 	IssuedBefore time.Time
 	// Changed names the client fields a change set.
 	Changed []string
+	// Subject is the sub of a token issued by token exchange, Actor the
+	// sub of who acts for it (the current actor, empty without act), and
+	// Parent the jti of the subject token when it was one of Sigil's.
+	Subject, Actor, Parent string
 }
 
 // audit hands e to a, if there is one.

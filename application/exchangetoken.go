@@ -95,7 +95,10 @@ func (x *TokenExchange) decide(ctx context.Context, client domain.Client, in Iss
 		}
 	}
 	chain := subject.actor
-	if !acting.Is(&domain.Actor{Subject: subject.subject, Issuer: subject.issuer}) {
+	// Delegation needs an actor other than the subject; a token whose
+	// current actor is already this one keeps its chain (B narrowing a
+	// token it obtained for A does not name itself twice).
+	if !acting.Is(&domain.Actor{Subject: subject.subject, Issuer: subject.issuer}) && !acting.Is(chain) {
 		// Delegation (RFC 8693 §1.1): the actor acts for another subject.
 		switch {
 		case !client.Exchange.Delegate:

@@ -26,6 +26,7 @@ type exchangeEnv struct {
 	*env
 	ledger   *fakes.Exchanges
 	external *fakes.FederatedTokens
+	audits   *fakes.Auditor
 }
 
 func newExchangeEnv(t *testing.T) *exchangeEnv {
@@ -63,6 +64,8 @@ func newExchangeEnv(t *testing.T) *exchangeEnv {
 	fed := application.NewFederation([]application.FederatedIssuer{trust}, e.external, e.clients, e.replays, e.clock)
 	e.issue.ExchangeWith(application.NewTokenExchange(e.tokens, e.verifier, e.denied, e.revoked, fed, e.ledger, e.clock))
 	e.revoke.CascadeTo(e.ledger)
+	e.audits = &fakes.Auditor{}
+	e.issue.AuditTo(e.audits)
 	return e
 }
 
@@ -156,6 +159,18 @@ func TestExchangeChainsNestActAndRevokingTheSubjectRevokesTheChain(t *testing.T)
 	if _, err := e.exchange(t, "service-c", "c-secret", application.IssueTokenInput{SubjectToken: atB.AccessToken, Scope: "orders.write"}); err == nil {
 		t.Fatal("C kept orders.write, which C may not have")
 	}
+	// B narrowing the token it got for A does not name itself twice.
+	again, err := e.exchange(t, "service-b", "b-secret", application.IssueTokenInput{SubjectToken: atB.AccessToken, Scope: "orders.read"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if act := e.issued(t, again.AccessToken).Actor; act.Depth() != 1 || act.Subject != "service-b" {
+		t.Errorf("B's re-exchange: act %+v, want {sub: service-b} alone", act)
+	}
+	issued := e.audits.Events()
+	if last := issued[len(issued)-1]; last.Subject != "service-a" || last.Actor != "service-b" || last.Parent == "" || last.ClientID != "service-b" {
+		t.Errorf("audit of an exchange: %+v, want sub service-a, act service-b, the parent's jti", last)
+	}
 	for _, tok := range []string{subject, atB.AccessToken, atC.AccessToken} {
 		if !e.active(t, tok) {
 			t.Fatal("a token of the chain is inactive before any revocation")
@@ -176,8 +191,8 @@ func TestExchangeChainsNestActAndRevokingTheSubjectRevokesTheChain(t *testing.T)
 			revoked++
 		}
 	}
-	if revoked != 3 {
-		t.Errorf("%d revocations announced to the resource nodes, want 3 (the subject and the two exchanged)", revoked)
+	if revoked != 4 {
+		t.Errorf("%d revocations announced to the resource nodes, want 4 (the subject and the three exchanged)", revoked)
 	}
 	if _, err := e.exchange(t, "service-b", "b-secret", application.IssueTokenInput{SubjectToken: subject}); err == nil {
 		t.Error("a revoked subject token was exchanged")

@@ -185,6 +185,7 @@ func (h *IssueToken) Handle(ctx context.Context, in IssueTokenInput) (_ IssuedTo
 	audit(ctx, h.audit, AuditEvent{
 		Kind: AuditTokenIssued, ClientID: t.ClientID, Scope: scopes.String(), Audience: t.Audience,
 		Format: t.Format, JTI: t.ID, ExpiresAt: t.ExpiresAt, KID: t.KeyID, Algorithm: alg,
+		Subject: exchanged(grant, t.Subject), Actor: actorOf(t.Actor), Parent: t.Parent,
 	})
 	return IssuedToken{
 		AccessToken:     t.Value,
@@ -194,4 +195,21 @@ func (h *IssueToken) Handle(ctx context.Context, in IssueTokenInput) (_ IssuedTo
 		ClientID:        client.ID,
 		IssuedTokenType: g.issuedType,
 	}, nil
+}
+
+// exchanged is sub for a token exchange, empty otherwise (where it is the
+// client id the event already names).
+func exchanged(g domain.GrantType, sub string) string {
+	if g != domain.GrantTokenExchange {
+		return ""
+	}
+	return sub
+}
+
+// actorOf is the current actor's sub, empty for none.
+func actorOf(a *domain.Actor) string {
+	if a == nil {
+		return ""
+	}
+	return a.Subject
 }

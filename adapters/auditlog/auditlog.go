@@ -34,6 +34,9 @@ func (l *Logger) Audit(ctx context.Context, e application.AuditEvent) {
 		}
 	}
 	add("client_id", e.ClientID)
+	add("sub", e.Subject)
+	add("act", e.Actor)
+	add("parent_jti", e.Parent)
 	add("scope", e.Scope)
 	if len(e.Audience) > 0 {
 		attrs = append(attrs, slog.Any("aud", e.Audience))
