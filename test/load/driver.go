@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -88,11 +87,7 @@ func (d drive) run(ctx context.Context, r request) (wrkResult, error) {
 				if d.MaxRequests > 0 && sent.Add(1) > int64(d.MaxRequests) {
 					return
 				}
-				req, err := r.httpRequest(runCtx)
-				if err != nil {
-					t.noAnswer++
-					return
-				}
+				req, _ := r.httpRequest(runCtx) // check made one
 				began := time.Now()
 				resp, err := client.Do(req)
 				if err == nil {
@@ -154,11 +149,11 @@ func (d drive) check(r request) error {
 	if r.Lua != "" {
 		return errors.New("driver: the request has a wrk script; only wrk runs those")
 	}
-	u, err := url.Parse(r.URL)
+	req, err := r.httpRequest(context.Background())
 	if err != nil {
 		return fmt.Errorf("driver: %w", err)
 	}
-	if host := u.Hostname(); host != "localhost" {
+	if host := req.URL.Hostname(); host != "localhost" {
 		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
 			return fmt.Errorf("driver: %s is not a loopback address", host)
 		}

@@ -177,6 +177,7 @@ func TestDriverRefusesWhatItIsNotFor(t *testing.T) {
 		{"too long", drive{Workers: 1, Duration: maxDriveTime + time.Second}, ok},
 		{"not loopback", drive{Workers: 1, Duration: time.Second}, request{Method: http.MethodGet, URL: "https://192.0.2.1/"}},
 		{"a name", drive{Workers: 1, Duration: time.Second}, request{Method: http.MethodGet, URL: "https://example.com/"}},
+		{"not a request", drive{Workers: 1, Duration: time.Second}, request{Method: "GET /", URL: ok.URL}},
 		{"a wrk script", drive{Workers: 1, Duration: time.Second}, request{Method: http.MethodGet, URL: ok.URL, Lua: "request = nil"}},
 	} {
 		if _, err := c.d.run(t.Context(), c.r); err == nil {
