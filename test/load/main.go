@@ -55,7 +55,7 @@ func parseFlags(args []string) (options, error) {
 	// Chosen on 2 cores (README, "Performance"): the settings under which
 	// the HTTP ceiling, the reference of most rows, is highest.
 	fs.IntVar(&o.Load.Threads, "t", 1, "wrk threads")
-	fs.IntVar(&o.Load.Connections, "c", 128, "wrk connections, kept alive")
+	fs.IntVar(&o.Load.Connections, "c", 128, "wrk connections, kept alive (the Go driver's workers, one connection each, for the TLS rows)")
 	fs.StringVar(&o.RedisAddr, "redis-addr", "127.0.0.1:6379", "Redis for opaque tokens")
 	fs.StringVar(&o.Sigil, "sigil", "", "use this sigil binary instead of building one")
 	fs.StringVar(&o.OutDir, "out", "bench-results", "directory of the result files (relative to the module root)")
