@@ -1,7 +1,9 @@
 // Command load is Sigil's load harness (issues 5 and 10), run by `go tool
 // task bench`. It builds sigil, starts it as a user would (both roles,
 // SQLite in a new directory, opaque tokens in Redis, the demo clients),
-// drives each scenario with wrk for a fixed time, and prints one markdown
+// drives each scenario with wrk for a fixed time (the TLS rows, whose
+// client certificates wrk cannot present, with a Go driver of its own:
+// driver.go), and prints one markdown
 // table of requests/s, latency, errors, CPU and the ratio of each scenario
 // to its reference measured in the same run, then a table of what work
 // costs as it grows (bytes per stored token, first requests of new
@@ -53,7 +55,7 @@ func parseFlags(args []string) (options, error) {
 	// Chosen on 2 cores (README, "Performance"): the settings under which
 	// the HTTP ceiling, the reference of most rows, is highest.
 	fs.IntVar(&o.Load.Threads, "t", 1, "wrk threads")
-	fs.IntVar(&o.Load.Connections, "c", 128, "wrk connections, kept alive")
+	fs.IntVar(&o.Load.Connections, "c", 128, "wrk connections, kept alive (the Go driver's workers, one connection each, for the TLS rows)")
 	fs.StringVar(&o.RedisAddr, "redis-addr", "127.0.0.1:6379", "Redis for opaque tokens")
 	fs.StringVar(&o.Sigil, "sigil", "", "use this sigil binary instead of building one")
 	fs.StringVar(&o.OutDir, "out", "bench-results", "directory of the result files (relative to the module root)")
@@ -71,6 +73,13 @@ func parseFlags(args []string) (options, error) {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == ceilingCommand {
+		if err := serveCeiling(os.Args[2:]); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", ceilingCommand, err)
+			os.Exit(1)
+		}
+		return
+	}
 	opts, err := parseFlags(os.Args[1:])
 	if err != nil {
 		os.Exit(2)
@@ -167,9 +176,12 @@ func bench(ctx context.Context, o options) error {
 			RedisAddr: o.RedisAddr, RedisPrefix: prefix + strings.ToLower(nd.Name) + ":",
 			NoMetrics: nd.NoMetrics, Tracing: nd.Tracing,
 		}
-		if nd.Clients {
+		switch {
+		case nd.Clients:
 			figures = append(figures, runClientsNode(ctx, o, bin, wrk, nc, todo, result)...)
-		} else {
+		case nd.MTLS:
+			runMTLSNode(ctx, o, bin, wrk, nc, todo, result)
+		default:
 			runNode(ctx, o, bin, wrk, nc, todo, result)
 		}
 	}
@@ -306,12 +318,13 @@ func runScenario(ctx context.Context, o options, wrk string, r request, pid int)
 	if err := probe(ctx, r); err != nil {
 		return measurement{}, err
 	}
+	run := loaderOf(ctx, wrk, r, o.Load)
 	if o.Warmup > 0 {
-		if _, err := runWrk(ctx, wrk, r, o.Load, o.Warmup); err != nil {
+		if _, err := run(o.Warmup); err != nil {
 			return measurement{}, fmt.Errorf("warm-up: %w", err)
 		}
 	}
-	return measure(ctx, wrk, r, o.Load, o.Duration, pid)
+	return measure(run, o.Duration, pid)
 }
 
 // runUnderAttack runs r as runScenario does while a second wrk sends
@@ -383,13 +396,16 @@ func formatReport(o options, root, wrk string, rows []row, figures []figure, too
 	fmt.Fprintf(&b, "- sigil: %s; one `sigil serve --role all` per signing algorithm and one for the clients rows, "+
 		"SQLite in a new directory, opaque tokens in Redis at %s, demo clients, --log-level warn\n", sigil, o.RedisAddr)
 	fmt.Fprintf(&b, "- load: %s, %d thread(s), %d keep-alive connections, loopback; "+
-		"%s warm-up, then %s measured per scenario\n\n", wrkVersion(wrk), o.Load.Threads, o.Load.Connections, o.Warmup, o.Duration)
+		"%s warm-up, then %s measured per scenario; the TLS rows (client certificates, which wrk cannot present) "+
+		"with the harness's Go driver instead, %d workers with a keep-alive HTTP/1.1 connection each\n\n",
+		wrkVersion(wrk), o.Load.Threads, o.Load.Connections, o.Warmup, o.Duration, o.Load.Connections)
 	if len(rows) > 0 {
 		b.WriteString(formatTable(rows))
 		b.WriteString("\n- requests/s counts successful answers per second of load (signatures/s for the raw signing rows); " +
-			"errors are answers with a status of 400 or more plus requests without an answer.\n")
+			"errors are answers with a status of 400 or more (with the Go driver, any but 2xx) plus requests without an answer.\n")
 		b.WriteString("- CPU is the sigil process's utime+stime over the load (/proc/<pid>/stat), in cores; " +
-			"for the raw signing rows, the harness's own. wrk CPU is the load generator's, on the same cores.\n")
+			"for the raw signing rows, the harness's own; for the TLS ceiling, its server's. " +
+			"load CPU is the load generator's (wrk, or the Go driver in the harness), on the same cores.\n")
 		b.WriteString("- ratio is requests/s over the reference row's, both from this run; " +
 			"result is pass when the ratio meets the target with no errors.\n")
 		b.WriteString("- a signing row's ratio is R/S + R/H, its rate R over the raw signing rate S plus R over its sigil's ceiling H: " +

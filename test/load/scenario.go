@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
-	"time"
 )
 
 // The demo clients every new SQLite database gets (README, "Demo clients").
@@ -76,6 +74,9 @@ type node struct {
 	// Tracing turns tracing on (OTEL_EXPORTER_OTLP_ENDPOINT), exporting
 	// every request's spans to a receiver of the harness's own.
 	Tracing bool
+	// MTLS serves TLS with client certificates requested, for the rows
+	// of mtls.go.
+	MTLS bool
 }
 
 // metricsOff is the reference row of the metrics row.
@@ -96,6 +97,8 @@ var nodes = []node{
 	{Name: "no-metrics", KeyAlgorithm: "RS256", NoMetrics: true},
 	// The tracing row: that same sigil with tracing on, just after it.
 	{Name: "tracing", KeyAlgorithm: "RS256", NoMetrics: true, Tracing: true},
+	// The mutual-TLS rows, signed as the plain resource GET's token is.
+	{Name: "mTLS", KeyAlgorithm: "RS256", MTLS: true},
 }
 
 // tokens are the access tokens the resource and introspection scenarios
@@ -104,6 +107,7 @@ type tokens struct {
 	JWT    string // service-client-jwt's
 	Opaque string // user-client-opaque's, kept in Redis
 	DPoP   string // service-client-jwt's, bound to dpopKey
+	MTLS   string // the mTLS client's, bound to its certificate (mtls.go)
 }
 
 // tokenRequest is the client_credentials grant (RFC 6749 §4.4) with
@@ -220,9 +224,20 @@ var scenarios = []scenario{
 		Name: dpopResourceRow, Node: "ES256", Reference: rawDPoPResource, Ceiling: ceilingES256, ByCPU: true, Target: 0.60,
 		Request: dpopResourceRequest,
 	},
+	// Issue 12: mutual TLS, loaded by the Go driver, against a minimal Go
+	// HTTPS server that gives back the same answer with no work (mtls.go).
+	// The target allows Sigil's own work what the plain resource GET's
+	// 0.60 of its ceiling allows, on top of the TLS ceiling's higher cost
+	// per answer (README, "mTLS row").
+	{
+		Name: mtlsRow, Node: "mTLS", Reference: tlsCeiling, ByCPU: true, Target: 0.70,
+		Request: mtlsResourceRequest,
+	},
 	{Name: ceiling, Node: "RS256", Request: healthRequest},
 	{Name: ceilingES256, Node: "ES256", Request: healthRequest},
 	{Name: ceilingEdDSA, Node: "EdDSA", Request: healthRequest},
+	{Name: tlsCeiling, Node: "mTLS", Request: tlsCeilingRequest},
+	{Name: tlsHealthzRow, Node: "mTLS", Request: tlsHealthzRequest},
 	{Name: rawRS256, Node: "RS256", Raw: rsaPrimitive},
 	{Name: rawES256, Node: "ES256", Raw: ecdsaPrimitive},
 	{Name: rawEdDSA, Node: "EdDSA", Raw: ed25519Primitive},
@@ -249,15 +264,7 @@ func fetchTokens(ctx context.Context, s *sigil) (tokens, error) {
 // fetchToken sends a token request and returns the access token of a
 // successful answer (RFC 6749 §5.1).
 func fetchToken(ctx context.Context, r request) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, r.Method, r.URL, strings.NewReader(r.Body))
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	for k, v := range r.Header {
-		req.Header.Set(k, v)
-	}
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	resp, err := r.send(ctx)
 	if err != nil {
 		return "", fmt.Errorf("token: %w", err)
 	}

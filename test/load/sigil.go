@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -37,18 +38,26 @@ type nodeConfig struct {
 	RedisPrefix  string
 	NoMetrics    bool // --admin-addr "": no management listener, nothing counted
 	Tracing      bool // OTEL_EXPORTER_OTLP_ENDPOINT set, to a receiver of the harness's own
+	// TLS, when set, serves both roles over TLS with client certificates
+	// requested (--tls-client-auth request), from these certificates.
+	TLS *benchCerts
 }
 
 // sigil is one running `sigil serve` with both roles.
 type sigil struct {
-	AuthURL     string // http://127.0.0.1:port/ms-auth-server
+	AuthURL     string // http://127.0.0.1:port/ms-auth-server, https with TLS
 	ResourceURL string // http://127.0.0.1:port/ms-system
 	HealthURL   string // the auth server's /healthz
-	dir         string
-	cmd         *exec.Cmd
-	log         *bytes.Buffer
-	exited      chan struct{}
-	spans       *otlpSink // the receiver of a traced sigil's spans, or nil
+	// TLS is the client's side of a sigil serving TLS: the CA, and the
+	// certificate of the mTLS client (mtls.go); nil for plain HTTP.
+	TLS *tls.Config
+	// ceiling is the TLS ceiling's server beside a TLS sigil (mtls.go).
+	ceiling *ceilingServer
+	dir     string
+	cmd     *exec.Cmd
+	log     *bytes.Buffer
+	exited  chan struct{}
+	spans   *otlpSink // the receiver of a traced sigil's spans, or nil
 }
 
 // Pid is the process to sample CPU from: the sigil binary itself, not a
@@ -78,10 +87,14 @@ func startSigil(ctx context.Context, bin string, nc nodeConfig) (*sigil, error) 
 	if nc.NoMetrics {
 		admin = ""
 	}
+	scheme := "http://"
+	if nc.TLS != nil {
+		scheme = "https://"
+	}
 	s := &sigil{
-		AuthURL:     "http://" + auth + "/ms-auth-server",
-		ResourceURL: "http://" + resource + "/ms-system",
-		HealthURL:   "http://" + auth + "/healthz",
+		AuthURL:     scheme + auth + "/ms-auth-server",
+		ResourceURL: scheme + resource + "/ms-system",
+		HealthURL:   scheme + auth + "/healthz",
 		dir:         dir,
 		log:         &bytes.Buffer{},
 		exited:      make(chan struct{}),
@@ -104,6 +117,15 @@ func startSigil(ctx context.Context, bin string, nc nodeConfig) (*sigil, error) 
 		// X-Forwarded-For, as through a proxy.
 		"--trusted-proxies", "127.0.0.1/32",
 	)
+	if nc.TLS != nil {
+		s.TLS = nc.TLS.clientTLS()
+		// The resource role fetches the JWKS over TLS too: it trusts the
+		// CA of the server certificate (outbound-ca-file).
+		s.cmd.Args = append(s.cmd.Args,
+			"--tls-cert-file", nc.TLS.CertFile, "--tls-key-file", nc.TLS.KeyFile,
+			"--outbound-ca-file", nc.TLS.CAFile,
+			"--tls-client-auth", "request", "--tls-client-ca-file", nc.TLS.CAFile)
+	}
 	s.cmd.Dir = dir
 	s.cmd.Env = withoutSigilSettings(os.Environ())
 	if nc.Tracing {
@@ -126,8 +148,8 @@ func startSigil(ctx context.Context, bin string, nc nodeConfig) (*sigil, error) 
 		s.cmd.Wait()
 		close(s.exited)
 	}()
-	for _, u := range []string{"http://" + auth + "/readyz", "http://" + resource + "/readyz"} {
-		if err := waitReady(ctx, u, s.exited); err != nil {
+	for _, u := range []string{scheme + auth + "/readyz", scheme + resource + "/readyz"} {
+		if err := waitReady(ctx, request{Method: http.MethodGet, URL: u, TLS: s.TLS}, s.exited); err != nil {
 			s.stop()
 			return nil, fmt.Errorf("sigil (%s) did not start: %w\nits output:\n%s", nc.Name, err, s.log)
 		}
@@ -153,16 +175,20 @@ func (s *sigil) stop() {
 	if s.spans != nil {
 		s.spans.Close()
 	}
+	if s.ceiling != nil {
+		s.ceiling.stop()
+	}
 }
 
-// waitReady polls u until it answers 200, the process exits, or a minute
-// passes.
-func waitReady(ctx context.Context, u string, exited <-chan struct{}) error {
+// waitReady sends r until it is answered 200, the process exits, or a
+// minute passes.
+func waitReady(ctx context.Context, r request, exited <-chan struct{}) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	client := &http.Client{Timeout: 2 * time.Second}
+	client := &http.Client{Timeout: 2 * time.Second, Transport: r.transport(1)}
+	defer client.CloseIdleConnections()
 	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		req, err := r.httpRequest(ctx)
 		if err != nil {
 			return err
 		}
@@ -176,7 +202,7 @@ func waitReady(ctx context.Context, u string, exited <-chan struct{}) error {
 		case <-exited:
 			return errors.New("the process exited")
 		case <-ctx.Done():
-			return fmt.Errorf("%s not ready: %w", u, ctx.Err())
+			return fmt.Errorf("%s not ready: %w", r.URL, ctx.Err())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

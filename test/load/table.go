@@ -26,6 +26,9 @@ type measurement struct {
 	// to it rather than to the reference row, measured a minute earlier:
 	// on a shared machine the rate drifts by more than the attack costs.
 	CalmRPS float64
+	// Conn, for a row the Go driver loads over TLS, is the TLS version
+	// and cipher suite its connections agreed on.
+	Conn string
 }
 
 // row is one line of the table: a scenario, its reference and target,
@@ -157,7 +160,7 @@ func parts(r row, rows []row) (ofRaw, ofCeiling float64, ok bool) {
 // with zero errors).
 func formatTable(rows []row) string {
 	var b strings.Builder
-	b.WriteString("| scenario | requests/s | p50 | p99 | errors | CPU (cores) | wrk CPU | reference | ratio | target | result |\n")
+	b.WriteString("| scenario | requests/s | p50 | p99 | errors | CPU (cores) | load CPU | reference | ratio | target | result |\n")
 	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- |\n")
 	for _, r := range rows {
 		if r.Failure != "" {
@@ -182,6 +185,9 @@ func formatTable(rows []row) string {
 		}
 		if v, ok := cpuRatio(r, rows); ok && r.ByCPU {
 			notes = append(notes, "by CPU per answer "+formatRatio(v))
+		}
+		if m.Conn != "" {
+			notes = append(notes, m.Conn)
 		}
 		if len(notes) > 0 {
 			verdict += " (" + strings.Join(notes, "; ") + ")"

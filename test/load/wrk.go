@@ -4,11 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,6 +26,10 @@ type request struct {
 	// Lua, when set, is added to the script as it is: a request()
 	// function there makes each request anew (see floodLua).
 	Lua string
+	// TLS, when set, is the client's TLS (the CA it trusts, the
+	// certificate it presents). wrk cannot present a certificate, so
+	// such a request is loaded by the Go driver (driver.go).
+	TLS *tls.Config
 }
 
 // basicAuth is the Authorization header of client_secret_basic (RFC 6749
@@ -111,15 +115,18 @@ func mustLua(s string) string {
 type wrkResult struct {
 	Duration     time.Duration // how long the load lasted
 	Requests     int           // complete answers, whatever their status
-	StatusErrors int           // answers with a status of 400 or more
+	StatusErrors int           // answers with a status of 400 or more (the Go driver: not 2xx)
 	NoAnswer     int           // connect, read, write errors and timeouts
 	P50, P99     time.Duration
 	CPU          time.Duration // wrk's own user and system time
+	// Conn is the TLS version and cipher suite the Go driver's
+	// connections agreed on; empty for wrk and plain HTTP.
+	Conn string
 }
 
 // OK counts the answers that succeeded. wrk counts a status below 400 as
-// success; no scenario redirects, and probe checks each answers 2xx
-// before it is loaded.
+// success, the Go driver 2xx only; no scenario redirects, and probe
+// checks each answers 2xx before it is loaded.
 func (w wrkResult) OK() int { return w.Requests - w.StatusErrors }
 
 // Errors counts answers with an error status and requests without an answer.
@@ -166,21 +173,7 @@ func parseWrk(out string) (wrkResult, error) {
 // probe sends r once and fails unless it succeeds, so that a scenario
 // that cannot work is reported as such instead of measuring errors.
 func probe(ctx context.Context, r request) error {
-	var body io.Reader
-	if r.Body != "" {
-		body = strings.NewReader(r.Body)
-	}
-	req, err := http.NewRequestWithContext(ctx, r.Method, r.URL, body)
-	if err != nil {
-		return err
-	}
-	if r.Body != "" {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	for k, v := range r.Header {
-		req.Header.Set(k, v)
-	}
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	resp, err := r.send(ctx)
 	if err != nil {
 		return fmt.Errorf("probe %s %s: %w", r.Method, r.URL, err)
 	}
@@ -252,16 +245,29 @@ func runWrk(ctx context.Context, wrk string, r request, l load, d time.Duration)
 	return res, nil
 }
 
-// measure runs wrk on r and samples the CPU time of the process pid
-// around it: the load lasts wrk's duration, and pid does next to nothing
-// while wrk starts and prints, so CPU time over that duration is the
-// cores pid used under load.
-func measure(ctx context.Context, wrk string, r request, l load, d time.Duration, pid int) (measurement, error) {
+// loader is how r is loaded for a given time: by wrk, or by the Go
+// driver when r presents a client certificate.
+type loader func(d time.Duration) (wrkResult, error)
+
+func loaderOf(ctx context.Context, wrk string, r request, l load) loader {
+	if r.TLS != nil {
+		return func(d time.Duration) (wrkResult, error) {
+			return drive{Workers: l.Connections, Duration: d}.run(ctx, r)
+		}
+	}
+	return func(d time.Duration) (wrkResult, error) { return runWrk(ctx, wrk, r, l, d) }
+}
+
+// measure loads for d and samples the CPU time of the process pid
+// around it: the load lasts d, and pid does next to nothing while wrk
+// starts and prints, so CPU time over that duration is the cores pid
+// used under load.
+func measure(run loader, d time.Duration, pid int) (measurement, error) {
 	cpu0, err := cpuTime(pid)
 	if err != nil {
 		return measurement{}, err
 	}
-	w, err := runWrk(ctx, wrk, r, l, d)
+	w, err := run(d)
 	if err != nil {
 		return measurement{}, err
 	}
@@ -270,7 +276,7 @@ func measure(ctx context.Context, wrk string, r request, l load, d time.Duration
 		return measurement{}, err
 	}
 	if w.Duration <= 0 {
-		return measurement{}, fmt.Errorf("wrk ran for no time")
+		return measurement{}, fmt.Errorf("the load ran for no time")
 	}
 	return measurement{
 		RPS:     float64(w.OK()) / w.Duration.Seconds(),
@@ -279,5 +285,6 @@ func measure(ctx context.Context, wrk string, r request, l load, d time.Duration
 		Errors:  w.Errors(),
 		CPU:     cores(cpu1-cpu0, w.Duration),
 		LoadCPU: cores(w.CPU, w.Duration),
+		Conn:    w.Conn,
 	}, nil
 }
