@@ -106,7 +106,7 @@ func (h *ManageRegistration) replace(ctx context.Context, reg domain.ClientRegis
 	if err != nil {
 		return RegisteredClient{}, err
 	}
-	want, err := clientFromMetadata(ctx, in.ClientID, m, h.policy.Scopes, h.scopes)
+	want, err := clientFromMetadata(ctx, in.ClientID, m, h.policy, h.scopes)
 	if err != nil {
 		return RegisteredClient{}, err
 	}
@@ -130,6 +130,8 @@ func (h *ManageRegistration) replace(ctx context.Context, reg domain.ClientRegis
 		DPoPBound:     &want.DPoPBound,
 		JWKS:          &want.JWKS,
 		JWKSURI:       &want.JWKSURI,
+		TLSSubject:    &want.TLSSubject,
+		CertBound:     &want.CertBound,
 	}})
 	if err != nil {
 		return RegisteredClient{}, err

@@ -29,8 +29,14 @@ type ClientMetadata struct {
 	TokenFormat string
 	// Resources are the RFC 8707 resource indicators the client may ask
 	// tokens for (Sigil's extension, as in a clients file).
-	Resources       []string
-	DPoPBound       *bool
+	Resources []string
+	DPoPBound *bool
+	// TLSSubject is the tls_client_auth subject (RFC 8705 §2.1.2): one of
+	// tls_client_auth_subject_dn and the four SAN members, by kind.
+	TLSSubject map[domain.TLSSubjectKind]string
+	// CertBound is tls_client_certificate_bound_access_tokens (RFC 8705
+	// §3.4), nil when unset.
+	CertBound       *bool
 	SoftwareID      string
 	SoftwareVersion string
 	// SoftwareStatement is the signed JWT of RFC 7591 §2.3, if sent.
@@ -62,6 +68,12 @@ func (m ClientMetadata) overriddenBy(s ClientMetadata) ClientMetadata {
 	if s.DPoPBound != nil {
 		m.DPoPBound = s.DPoPBound
 	}
+	if len(s.TLSSubject) > 0 {
+		m.TLSSubject = s.TLSSubject
+	}
+	if s.CertBound != nil {
+		m.CertBound = s.CertBound
+	}
 	if s.JWKS != "" {
 		m.JWKSURI = ""
 	}
@@ -85,6 +97,10 @@ type RegistrationPolicy struct {
 	// SecretLifetime, when set, makes issued secrets expire after it
 	// (client_secret_expires_at); zero, they do not.
 	SecretLifetime time.Duration
+	// MTLS allows the RFC 8705 methods, tls_client_auth and
+	// self_signed_tls_client_auth: the server asks for client
+	// certificates.
+	MTLS bool
 }
 
 // RegisterDynamicClientInput is one registration request (RFC 7591 §3.1).
@@ -151,7 +167,7 @@ func (h *RegisterDynamicClient) Handle(ctx context.Context, in RegisterDynamicCl
 	if err != nil {
 		return RegisteredClient{}, err
 	}
-	c, err := clientFromMetadata(ctx, id, m, h.policy.Scopes, h.scopes)
+	c, err := clientFromMetadata(ctx, id, m, h.policy, h.scopes)
 	if err != nil {
 		return RegisteredClient{}, err
 	}
@@ -200,22 +216,35 @@ func resolveStatement(ctx context.Context, statements SoftwareStatementVerifier,
 }
 
 // registrableMethods are the token_endpoint_auth_method values a client
-// may register; "none" is not one: every Sigil client authenticates.
+// may register; "none" is not one: every Sigil client authenticates. The
+// RFC 8705 methods are added when the server asks for certificates.
 var registrableMethods = []domain.AuthMethod{
 	domain.AuthClientSecretBasic, domain.AuthClientSecretPost, domain.AuthClientSecretJWT, domain.AuthPrivateKeyJWT,
 }
 
+// mtlsMethods are the RFC 8705 §2 methods.
+var mtlsMethods = []domain.AuthMethod{domain.AuthTLSClientAuth, domain.AuthSelfSignedTLSClientAuth}
+
 // clientFromMetadata is the client m describes, under id, with the
 // defaults of RFC 7591 §2 (client_secret_basic, client_credentials) and
 // Sigil's (JWT tokens, the whole scope ceiling when m names none).
-func clientFromMetadata(ctx context.Context, id string, m ClientMetadata, ceiling domain.Scopes, known ScopeLister) (domain.Client, error) {
+func clientFromMetadata(ctx context.Context, id string, m ClientMetadata, policy RegistrationPolicy, known ScopeLister) (domain.Client, error) {
 	bad := func(why string) error { return domain.ErrInvalidClientMetadata.With(why) }
+	ceiling := policy.Scopes
 	method := domain.AuthMethod(m.TokenEndpointAuthMethod)
 	if method == "" {
 		method = domain.AuthClientSecretBasic
 	}
-	if !slices.Contains(registrableMethods, method) {
+	if !slices.Contains(registrableMethods, method) && !(policy.MTLS && slices.Contains(mtlsMethods, method)) {
 		return domain.Client{}, bad("token_endpoint_auth_method " + string(method) + " is not supported")
+	}
+	subject, err := domain.NewTLSSubject(m.TLSSubject)
+	if err != nil {
+		return domain.Client{}, err
+	}
+	certBound := m.CertBound != nil && *m.CertBound
+	if certBound && !policy.MTLS {
+		return domain.Client{}, bad("tls_client_certificate_bound_access_tokens needs a server that asks for client certificates")
 	}
 	grants := []domain.GrantType{domain.GrantClientCredentials}
 	if m.GrantTypes != nil {
@@ -266,6 +295,8 @@ func clientFromMetadata(ctx context.Context, id string, m ClientMetadata, ceilin
 		JWKSURI:       m.JWKSURI,
 		TokenFormat:   format,
 		DPoPBound:     m.DPoPBound != nil && *m.DPoPBound,
+		TLSSubject:    subject,
+		CertBound:     certBound,
 	}
 	if !format.Valid() {
 		return domain.Client{}, bad("sigil_token_format must be jwt or opaque")
@@ -283,7 +314,11 @@ func metadataOf(c domain.Client, reg domain.ClientRegistration) ClientMetadata {
 	if len(c.AuthMethods) > 0 {
 		method = string(c.AuthMethods[0])
 	}
-	dpop := c.DPoPBound
+	dpop, certBound := c.DPoPBound, c.CertBound
+	var subject map[domain.TLSSubjectKind]string
+	if !c.TLSSubject.IsZero() {
+		subject = map[domain.TLSSubjectKind]string{c.TLSSubject.Kind: c.TLSSubject.Value}
+	}
 	return ClientMetadata{
 		ClientName:              reg.ClientName,
 		TokenEndpointAuthMethod: method,
@@ -294,6 +329,8 @@ func metadataOf(c domain.Client, reg domain.ClientRegistration) ClientMetadata {
 		TokenFormat:             string(c.TokenFormat),
 		Resources:               c.Resources,
 		DPoPBound:               &dpop,
+		TLSSubject:              subject,
+		CertBound:               &certBound,
 	}
 }
 

@@ -250,3 +250,39 @@ func TestUnreadableMetadataAfterTheToken(t *testing.T) {
 		t.Errorf("replace with token, bad body: %v, want the body's error", err)
 	}
 }
+
+func TestRegisterMTLSClientsOnlyWhereCertificatesAreAsked(t *testing.T) {
+	dn := map[domain.TLSSubjectKind]string{domain.TLSSubjectDN: "CN=inventory,O=Example"}
+	bound := true
+	withMTLS := newDCR(t, func(p *application.RegistrationPolicy) { p.MTLS = true })
+	out := withMTLS.registerOK(t, application.ClientMetadata{TokenEndpointAuthMethod: "tls_client_auth", TLSSubject: dn, CertBound: &bound, Scope: "country.read"})
+	c, err := withMTLS.clients.FindClient(t.Context(), out.ClientID)
+	if err != nil || !c.AllowsAuthMethod(domain.AuthTLSClientAuth) || c.TLSSubject.Value != "CN=inventory,O=Example" || !c.CertBound || len(c.Secrets) != 0 {
+		t.Fatalf("registered %+v, %v: want a tls_client_auth client of that subject, certificate-bound, no secret", c, err)
+	}
+	if out.ClientSecret != "" || out.Metadata.TLSSubject[domain.TLSSubjectDN] != "CN=inventory,O=Example" || out.Metadata.CertBound == nil || !*out.Metadata.CertBound {
+		t.Errorf("answer %+v: want the subject and the binding back, and no secret", out)
+	}
+
+	without := newDCR(t, nil)
+	for name, m := range map[string]application.ClientMetadata{
+		"tls_client_auth without mTLS": {TokenEndpointAuthMethod: "tls_client_auth", TLSSubject: dn},
+		"binding without mTLS":         {CertBound: &bound},
+	} {
+		_, err := without.register.Handle(t.Context(), application.RegisterDynamicClientInput{InitialToken: initialToken, Metadata: m})
+		if !errors.Is(err, domain.ErrInvalidClientMetadata) {
+			t.Errorf("%s: %v, want invalid_client_metadata", name, err)
+		}
+	}
+	for name, m := range map[string]application.ClientMetadata{
+		"tls_client_auth without a subject": {TokenEndpointAuthMethod: "tls_client_auth"},
+		"two subjects": {TokenEndpointAuthMethod: "tls_client_auth",
+			TLSSubject: map[domain.TLSSubjectKind]string{domain.TLSSubjectDN: "CN=a", domain.TLSSubjectSANDNS: "a.example"}},
+		"self-signed without keys": {TokenEndpointAuthMethod: "self_signed_tls_client_auth"},
+	} {
+		_, err := withMTLS.register.Handle(t.Context(), application.RegisterDynamicClientInput{InitialToken: initialToken, Metadata: m})
+		if !errors.Is(err, domain.ErrInvalidClientMetadata) {
+			t.Errorf("%s: %v, want invalid_client_metadata", name, err)
+		}
+	}
+}

@@ -60,7 +60,7 @@ func registrationPolicy(c Config) (application.RegistrationPolicy, error) {
 		return application.RegistrationPolicy{}, errors.New("registration-secret-lifetime must not be negative")
 	}
 	return application.RegistrationPolicy{InitialTokenHash: hash, Open: c.RegistrationOpen, Scopes: scopes,
-		SecretLifetime: c.RegistrationSecretTTL}, nil
+		SecretLifetime: c.RegistrationSecretTTL, MTLS: c.MTLSEnabled()}, nil
 }
 
 // newStatementVerifier reads the trusted signers' keys, once, at start;

@@ -109,6 +109,20 @@ func TestTokenExchangeAlongAChainOfServices(t *testing.T) {
 		t.Errorf("C's token expires at %v, after the token it came from (%v)", exp, subjectExp)
 	}
 
+	// B's own token as the actor token: the same act, proven by a token.
+	r = postForm(t, tokenURL, url.Values{"grant_type": {"client_credentials"}}, []string{"service-b", "service-b-secret"})
+	if r.Status != http.StatusOK {
+		t.Fatalf("B's own token: %d %s", r.Status, r.Body)
+	}
+	ownB := r.JSON(t)["access_token"].(string)
+	r = postForm(t, tokenURL, exchangeForm(forB, "actor_token", ownB, "actor_token_type", domain.TokenTypeAccessToken), []string{"service-b", "service-b-secret"})
+	if r.Status != http.StatusOK {
+		t.Fatalf("exchange with an actor token: %d %s", r.Status, r.Body)
+	}
+	if act, _ := claimsOf(t, r.JSON(t)["access_token"].(string))["act"].(map[string]any); act["sub"] != "service-b" {
+		t.Errorf("act with B's actor token: %v", act)
+	}
+
 	// Each refusal as RFC 8693 §2.2.2 and RFC 6749 §5.2 say.
 	for name, tc := range map[string]struct {
 		form  url.Values
@@ -122,6 +136,9 @@ func TestTokenExchangeAlongAChainOfServices(t *testing.T) {
 		"an audience not allowed":    {exchangeForm(forB, "audience", "https://d.example"), []string{"service-b", "service-b-secret"}, "invalid_target"},
 		"a client without the grant": {exchangeForm(forB), []string{"service-a", "service-a-secret"}, "unauthorized_client"},
 		"a wrong secret":             {exchangeForm(forB), []string{"service-b", "wrong"}, "invalid_client"},
+		"another client's token as actor": {exchangeForm(forB, "actor_token", forB, "actor_token_type", domain.TokenTypeAccessToken),
+			[]string{"service-b", "service-b-secret"}, "invalid_request"},
+		"an actor_token_type alone": {exchangeForm(forB, "actor_token_type", domain.TokenTypeAccessToken), []string{"service-b", "service-b-secret"}, "invalid_request"},
 		"an unsupported requested_token_type": {exchangeForm(forB, "requested_token_type", "urn:ietf:params:oauth:token-type:saml2"),
 			[]string{"service-b", "service-b-secret"}, "invalid_request"},
 	} {
@@ -143,6 +160,9 @@ func TestTokenExchangeAlongAChainOfServices(t *testing.T) {
 		if got := introspectAs(t, n, tok); got["active"] != false {
 			t.Errorf("%s after the revocation of A's: %v", name, got)
 		}
+	}
+	if r := postForm(t, tokenURL, exchangeForm(forB), []string{"service-b", "service-b-secret"}); r.Status != http.StatusBadRequest || r.JSON(t)["error"] != "invalid_request" {
+		t.Errorf("a revoked subject token: %d %s", r.Status, r.Body)
 	}
 	waitFor(t, "the resource role to refuse B's revoked token", func() bool {
 		return get(t, n.ResourceURL+"/country/code/AUS", forC).Status == http.StatusUnauthorized

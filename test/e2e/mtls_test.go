@@ -404,3 +404,40 @@ func TestClientCertificateHeader(t *testing.T) {
 		}
 	})
 }
+
+// A client registers itself (RFC 7591) for tls_client_auth with the
+// subject its certificate names (RFC 8705 §2.1.2), then gets a token with
+// that certificate alone, bound to it.
+func TestDynamicRegistrationOfAnMTLSClient(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts servers")
+	}
+	s := startMTLSWith(t, func(c *bootstrap.Config) { c.RegistrationOpen = true })
+	hc := s.client(nil)
+	register := func(body string) response {
+		req, _ := http.NewRequest(http.MethodPost, s.node.AuthURL+"/oauth2/register", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		return send(t, hc, req)
+	}
+	r := register(`{"client_name":"dn by registration","token_endpoint_auth_method":"tls_client_auth",` +
+		`"tls_client_auth_subject_dn":"CN=mtls-dn,O=Sigil Test","tls_client_certificate_bound_access_tokens":true,"scope":"country.read"}`)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("register: %d %s", r.Status, r.Body)
+	}
+	reg := r.JSON(t)
+	if reg["client_secret"] != nil || reg["tls_client_auth_subject_dn"] != "CN=mtls-dn,O=Sigil Test" || reg["tls_client_certificate_bound_access_tokens"] != true {
+		t.Errorf("registration answer %v", reg)
+	}
+	id := reg["client_id"].(string)
+	tr := tokenRequest(t, s.client(&s.dnCert), s.node.AuthURL, id, nil)
+	if tr.Status != http.StatusOK {
+		t.Fatalf("token with the registered certificate: %d %s", tr.Status, tr.Body)
+	}
+	if cnf, _ := claimsOf(t, tr.JSON(t)["access_token"].(string))["cnf"].(map[string]any); cnf["x5t#S256"] != x5t(s.dnCert) {
+		t.Errorf("cnf %v, want the certificate's x5t#S256", cnf)
+	}
+	wantError(t, tokenRequest(t, s.client(&s.otherCert), s.node.AuthURL, id, nil), http.StatusUnauthorized, "invalid_client")
+	wantError(t, register(`{"token_endpoint_auth_method":"tls_client_auth"}`), http.StatusBadRequest, "invalid_client_metadata")
+	wantError(t, register(`{"token_endpoint_auth_method":"tls_client_auth","tls_client_auth_subject_dn":"CN=a","tls_client_auth_san_dns":"a.example"}`),
+		http.StatusBadRequest, "invalid_client_metadata")
+}

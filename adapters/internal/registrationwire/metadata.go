@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 
 	"github.com/sigilauth/sigil/application"
+	"github.com/sigilauth/sigil/domain"
 )
 
 // Metadata is a registration request, answer or software statement's
@@ -30,12 +31,20 @@ type Metadata struct {
 	JWKS                    json.RawMessage `json:"jwks,omitempty"`
 	JWKSURI                 string          `json:"jwks_uri,omitempty"`
 	// TokenFormat is Sigil's extension: jwt or opaque access tokens.
-	TokenFormat       string   `json:"sigil_token_format,omitempty"`
-	Resources         []string `json:"resources,omitempty"`
-	DPoPBound         *bool    `json:"dpop_bound_access_tokens,omitempty"`
-	SoftwareID        string   `json:"software_id,omitempty"`
-	SoftwareVersion   string   `json:"software_version,omitempty"`
-	SoftwareStatement string   `json:"software_statement,omitempty"`
+	TokenFormat string   `json:"sigil_token_format,omitempty"`
+	Resources   []string `json:"resources,omitempty"`
+	DPoPBound   *bool    `json:"dpop_bound_access_tokens,omitempty"`
+	// The RFC 8705 §2.1.2 subject of a tls_client_auth client, at most one,
+	// and §3.4's binding.
+	TLSSubjectDN      string `json:"tls_client_auth_subject_dn,omitempty"`
+	TLSSANDNS         string `json:"tls_client_auth_san_dns,omitempty"`
+	TLSSANURI         string `json:"tls_client_auth_san_uri,omitempty"`
+	TLSSANIP          string `json:"tls_client_auth_san_ip,omitempty"`
+	TLSSANEmail       string `json:"tls_client_auth_san_email,omitempty"`
+	CertBound         *bool  `json:"tls_client_certificate_bound_access_tokens,omitempty"`
+	SoftwareID        string `json:"software_id,omitempty"`
+	SoftwareVersion   string `json:"software_version,omitempty"`
+	SoftwareStatement string `json:"software_statement,omitempty"`
 }
 
 // ToApplication is the metadata the use cases read. jwks must be a JSON
@@ -51,9 +60,18 @@ func (m Metadata) ToApplication() application.ClientMetadata {
 		TokenFormat:             m.TokenFormat,
 		Resources:               m.Resources,
 		DPoPBound:               m.DPoPBound,
+		CertBound:               m.CertBound,
 		SoftwareID:              m.SoftwareID,
 		SoftwareVersion:         m.SoftwareVersion,
 		SoftwareStatement:       m.SoftwareStatement,
+	}
+	for k, v := range m.subject() {
+		if v != "" {
+			if out.TLSSubject == nil {
+				out.TLSSubject = map[domain.TLSSubjectKind]string{}
+			}
+			out.TLSSubject[k] = v
+		}
 	}
 	if len(m.JWKS) > 0 && string(m.JWKS) != "null" {
 		out.JWKS = string(m.JWKS)
@@ -72,11 +90,34 @@ func FromApplication(m application.ClientMetadata) Metadata {
 		TokenFormat:             m.TokenFormat,
 		Resources:               m.Resources,
 		DPoPBound:               m.DPoPBound,
+		CertBound:               m.CertBound,
 		SoftwareID:              m.SoftwareID,
 		SoftwareVersion:         m.SoftwareVersion,
+	}
+	for k, v := range m.TLSSubject {
+		switch k {
+		case domain.TLSSubjectDN:
+			out.TLSSubjectDN = v
+		case domain.TLSSubjectSANDNS:
+			out.TLSSANDNS = v
+		case domain.TLSSubjectSANURI:
+			out.TLSSANURI = v
+		case domain.TLSSubjectSANIP:
+			out.TLSSANIP = v
+		case domain.TLSSubjectSANEmail:
+			out.TLSSANEmail = v
+		}
 	}
 	if m.JWKS != "" && json.Valid([]byte(m.JWKS)) {
 		out.JWKS = json.RawMessage(m.JWKS)
 	}
 	return out
+}
+
+// subject is the five tls_client_auth subject members by kind.
+func (m Metadata) subject() map[domain.TLSSubjectKind]string {
+	return map[domain.TLSSubjectKind]string{
+		domain.TLSSubjectDN: m.TLSSubjectDN, domain.TLSSubjectSANDNS: m.TLSSANDNS, domain.TLSSubjectSANURI: m.TLSSANURI,
+		domain.TLSSubjectSANIP: m.TLSSANIP, domain.TLSSubjectSANEmail: m.TLSSANEmail,
+	}
 }
