@@ -95,7 +95,9 @@ func (h *IssueToken) Handle(ctx context.Context, in IssueTokenInput) (_ IssuedTo
 	if err != nil {
 		return IssuedToken{}, err
 	}
-	if grant == domain.GrantTokenExchange && h.exchange == nil || grant != domain.GrantClientCredentials && grant != domain.GrantTokenExchange {
+	switch {
+	case grant == domain.GrantClientCredentials, grant == domain.GrantTokenExchange && h.exchange != nil:
+	default:
 		return IssuedToken{}, domain.ErrUnsupportedGrantType.With("grant_type " + in.GrantType + " is not supported")
 	}
 	if !client.AllowsGrant(grant) {

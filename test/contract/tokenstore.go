@@ -1,10 +1,10 @@
 package contract
 
 import (
-	"reflect"
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 	"time"

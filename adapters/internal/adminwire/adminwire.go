@@ -74,42 +74,58 @@ func (t *TokenExchange) applyTo(c *domain.Client) {
 // tls_client_certificate_bound_access_tokens (§3.4), with the security
 // profile that builds on them; each left out when unset.
 type MTLS struct {
+	TLSSubject
+	CertBound bool `json:"tls_client_certificate_bound_access_tokens,omitempty"`
+	// Profile is the client's security profile: empty, or fapi2.
+	Profile string `json:"profile,omitempty"`
+}
+
+// TLSSubject is the five members of RFC 8705 §2.1.2, of which a
+// tls_client_auth client registers one: the admin API's and dynamic
+// registration's (RFC 7591) form alike.
+type TLSSubject struct {
 	SubjectDN string `json:"tls_client_auth_subject_dn,omitempty"`
 	SANDNS    string `json:"tls_client_auth_san_dns,omitempty"`
 	SANURI    string `json:"tls_client_auth_san_uri,omitempty"`
 	SANIP     string `json:"tls_client_auth_san_ip,omitempty"`
 	SANEmail  string `json:"tls_client_auth_san_email,omitempty"`
-	CertBound bool   `json:"tls_client_certificate_bound_access_tokens,omitempty"`
-	// Profile is the client's security profile: empty, or fapi2.
-	Profile string `json:"profile,omitempty"`
+}
+
+// TLSSubjectOf is the wire form of s.
+func TLSSubjectOf(s domain.TLSSubject) TLSSubject {
+	var t TLSSubject
+	switch s.Kind {
+	case domain.TLSSubjectDN:
+		t.SubjectDN = s.Value
+	case domain.TLSSubjectSANDNS:
+		t.SANDNS = s.Value
+	case domain.TLSSubjectSANURI:
+		t.SANURI = s.Value
+	case domain.TLSSubjectSANIP:
+		t.SANIP = s.Value
+	case domain.TLSSubjectSANEmail:
+		t.SANEmail = s.Value
+	}
+	return t
+}
+
+// Kinds is the members by kind, as domain.NewTLSSubject takes them.
+func (t TLSSubject) Kinds() map[domain.TLSSubjectKind]string {
+	return map[domain.TLSSubjectKind]string{
+		domain.TLSSubjectDN: t.SubjectDN, domain.TLSSubjectSANDNS: t.SANDNS, domain.TLSSubjectSANURI: t.SANURI,
+		domain.TLSSubjectSANIP: t.SANIP, domain.TLSSubjectSANEmail: t.SANEmail,
+	}
 }
 
 // MTLSOf is the wire form of c's mutual-TLS metadata.
 func MTLSOf(c domain.Client) MTLS {
-	m := MTLS{CertBound: c.CertBound, Profile: string(c.Profile)}
-	v := c.TLSSubject.Value
-	switch c.TLSSubject.Kind {
-	case domain.TLSSubjectDN:
-		m.SubjectDN = v
-	case domain.TLSSubjectSANDNS:
-		m.SANDNS = v
-	case domain.TLSSubjectSANURI:
-		m.SANURI = v
-	case domain.TLSSubjectSANIP:
-		m.SANIP = v
-	case domain.TLSSubjectSANEmail:
-		m.SANEmail = v
-	}
-	return m
+	return MTLS{TLSSubject: TLSSubjectOf(c.TLSSubject), CertBound: c.CertBound, Profile: string(c.Profile)}
 }
 
 // applyTo sets c's mutual-TLS metadata from m; more than one subject is
 // invalid_client_metadata.
 func (m MTLS) applyTo(c *domain.Client) error {
-	s, err := domain.NewTLSSubject(map[domain.TLSSubjectKind]string{
-		domain.TLSSubjectDN: m.SubjectDN, domain.TLSSubjectSANDNS: m.SANDNS, domain.TLSSubjectSANURI: m.SANURI,
-		domain.TLSSubjectSANIP: m.SANIP, domain.TLSSubjectSANEmail: m.SANEmail,
-	})
+	s, err := domain.NewTLSSubject(m.Kinds())
 	if err != nil {
 		return err
 	}

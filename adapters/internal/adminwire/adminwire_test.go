@@ -72,7 +72,7 @@ func TestClientViewRoundTrip(t *testing.T) {
 		AuthMethods: []domain.AuthMethod{domain.AuthPrivateKeyJWT}, GrantTypes: []domain.GrantType{domain.GrantClientCredentials, domain.GrantTokenExchange},
 		AllowedScopes: domain.NewScopes("a"), DefaultScopes: domain.NewScopes(), Resources: []string{"https://api.example.com"},
 		Exchange: domain.ExchangePolicy{Audiences: []string{"https://c.example"}, Scopes: domain.NewScopes("a"), Delegate: true},
-		JWKS: `{"keys":[]}`, CanIntrospect: true, DPoPBound: true,
+		JWKS:     `{"keys":[]}`, CanIntrospect: true, DPoPBound: true,
 		TLSSubject: domain.TLSSubject{Kind: domain.TLSSubjectSANIP, Value: "192.0.2.7"}, CertBound: true,
 		Profile: domain.ProfileFAPI2,
 		Secrets: []domain.ClientSecret{{ID: "s", ExpiresAt: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}},

@@ -7,6 +7,7 @@ package registrationwire
 import (
 	"encoding/json"
 
+	"github.com/sigilauth/sigil/adapters/internal/adminwire"
 	"github.com/sigilauth/sigil/application"
 	"github.com/sigilauth/sigil/domain"
 )
@@ -36,12 +37,9 @@ type Metadata struct {
 	DPoPBound   *bool    `json:"dpop_bound_access_tokens,omitempty"`
 	// The RFC 8705 §2.1.2 subject of a tls_client_auth client, at most one,
 	// and §3.4's binding.
-	TLSSubjectDN      string `json:"tls_client_auth_subject_dn,omitempty"`
-	TLSSANDNS         string `json:"tls_client_auth_san_dns,omitempty"`
-	TLSSANURI         string `json:"tls_client_auth_san_uri,omitempty"`
-	TLSSANIP          string `json:"tls_client_auth_san_ip,omitempty"`
-	TLSSANEmail       string `json:"tls_client_auth_san_email,omitempty"`
-	CertBound         *bool  `json:"tls_client_certificate_bound_access_tokens,omitempty"`
+	adminwire.TLSSubject
+	CertBound *bool `json:"tls_client_certificate_bound_access_tokens,omitempty"`
+
 	SoftwareID        string `json:"software_id,omitempty"`
 	SoftwareVersion   string `json:"software_version,omitempty"`
 	SoftwareStatement string `json:"software_statement,omitempty"`
@@ -65,7 +63,7 @@ func (m Metadata) ToApplication() application.ClientMetadata {
 		SoftwareVersion:         m.SoftwareVersion,
 		SoftwareStatement:       m.SoftwareStatement,
 	}
-	for k, v := range m.subject() {
+	for k, v := range m.Kinds() {
 		if v != "" {
 			if out.TLSSubject == nil {
 				out.TLSSubject = map[domain.TLSSubjectKind]string{}
@@ -95,29 +93,11 @@ func FromApplication(m application.ClientMetadata) Metadata {
 		SoftwareVersion:         m.SoftwareVersion,
 	}
 	for k, v := range m.TLSSubject {
-		switch k {
-		case domain.TLSSubjectDN:
-			out.TLSSubjectDN = v
-		case domain.TLSSubjectSANDNS:
-			out.TLSSANDNS = v
-		case domain.TLSSubjectSANURI:
-			out.TLSSANURI = v
-		case domain.TLSSubjectSANIP:
-			out.TLSSANIP = v
-		case domain.TLSSubjectSANEmail:
-			out.TLSSANEmail = v
-		}
+		// One at most: the registered subject.
+		out.TLSSubject = adminwire.TLSSubjectOf(domain.TLSSubject{Kind: k, Value: v})
 	}
 	if m.JWKS != "" && json.Valid([]byte(m.JWKS)) {
 		out.JWKS = json.RawMessage(m.JWKS)
 	}
 	return out
-}
-
-// subject is the five tls_client_auth subject members by kind.
-func (m Metadata) subject() map[domain.TLSSubjectKind]string {
-	return map[domain.TLSSubjectKind]string{
-		domain.TLSSubjectDN: m.TLSSubjectDN, domain.TLSSubjectSANDNS: m.TLSSANDNS, domain.TLSSubjectSANURI: m.TLSSANURI,
-		domain.TLSSubjectSANIP: m.TLSSANIP, domain.TLSSubjectSANEmail: m.TLSSANEmail,
-	}
 }
