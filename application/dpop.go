@@ -105,6 +105,20 @@ func (c *DPoPCheck) Check(ctx context.Context, in DPoPInput) (domain.DPoPProof, 
 	return p, nil
 }
 
+// NextNonce is the nonce to send with a successful answer to a request
+// that carried p (RFC 9449 §8.2): the current one when nonces are on and
+// p's is from the step before, so the client moves on before its nonce
+// runs out; empty otherwise.
+func (c *DPoPCheck) NextNonce(p domain.DPoPProof) string {
+	if c.nonces == nil {
+		return ""
+	}
+	if cur := c.nonces.Current(c.clock.Now()); cur != p.Nonce {
+		return cur
+	}
+	return ""
+}
+
 // withNonce gives a refused proof the current nonce when nonces are on,
 // so that the client's next proof can carry it (§8.2: a server may send
 // a fresh nonce with any answer).

@@ -213,8 +213,12 @@ func TestDPoPNonces(t *testing.T) {
 		t.Fatalf("use_dpop_nonce carries nonce %q", oerr.Nonce)
 	}
 	withNonce := func(n string) func(*domain.DPoPProof) { return func(p *domain.DPoPProof) { p.Nonce = n } }
-	if _, err := e.issueDPoP(t, jwtClientID, jwtSecret, e.proof(keyA, "POST", tokenEndpoint, "", withNonce(oerr.Nonce))); err != nil {
+	out, err := e.issueDPoP(t, jwtClientID, jwtSecret, e.proof(keyA, "POST", tokenEndpoint, "", withNonce(oerr.Nonce)))
+	if err != nil {
 		t.Fatalf("proof with the nonce refused: %v", err)
+	}
+	if out.DPoPNonce != "" {
+		t.Errorf("a proof with the current nonce was answered with another, %q", out.DPoPNonce)
 	}
 
 	// Another node with the same key makes and accepts the same nonces.
@@ -230,6 +234,12 @@ func TestDPoPNonces(t *testing.T) {
 	e.clock.Advance(time.Minute)
 	if !nonces.Valid(oerr.Nonce, e.clock.Now()) || nonces.Current(e.clock.Now()) == oerr.Nonce {
 		t.Error("one step later the nonce should still pass and a new one be current")
+	}
+	// A success with the step-old nonce hands the client the new one
+	// (§8.2), before the old one runs out.
+	out, err = e.issueDPoP(t, jwtClientID, jwtSecret, e.proof(keyA, "POST", tokenEndpoint, "", withNonce(oerr.Nonce)))
+	if err != nil || out.DPoPNonce != nonces.Current(e.clock.Now()) {
+		t.Errorf("success with the older nonce: %v, DPoP-Nonce %q, want the current %q", err, out.DPoPNonce, nonces.Current(e.clock.Now()))
 	}
 	e.clock.Advance(time.Minute)
 	if nonces.Valid(oerr.Nonce, e.clock.Now()) {

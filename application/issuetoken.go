@@ -41,6 +41,9 @@ type IssuedToken struct {
 	// IssuedTokenType is the issued_token_type of a token exchange answer
 	// (RFC 8693 §2.2.1); empty for the other grants.
 	IssuedTokenType string
+	// DPoPNonce, when set, is a fresh server nonce for the client's next
+	// proofs, sent in the DPoP-Nonce header (RFC 9449 §8.2).
+	DPoPNonce string
 }
 
 // GrantTypes are the grant types IssueToken implements whatever it is
@@ -128,7 +131,7 @@ func (h *IssueToken) Handle(ctx context.Context, in IssueTokenInput) (_ IssuedTo
 		}
 	}
 	scopes, audience := g.scopes, g.audience
-	jkt, err := h.dpopKey(ctx, client, in)
+	jkt, nonce, err := h.dpopKey(ctx, client, in)
 	if err != nil {
 		return IssuedToken{}, err
 	}
@@ -196,6 +199,7 @@ func (h *IssueToken) Handle(ctx context.Context, in IssueTokenInput) (_ IssuedTo
 		Scope:           scopes.String(),
 		ClientID:        client.ID,
 		IssuedTokenType: g.issuedType,
+		DPoPNonce:       nonce,
 	}, nil
 }
 

@@ -28,25 +28,20 @@ var errDPoPRequired = domain.ErrInvalidDPoPProof.With("this client must send a D
 // registered with dpop_bound_access_tokens must send one (§5.2).
 // RFC 9449 names no error code for the missing header; invalid_dpop_proof
 // is the code a DPoP client already reads as "the proof is the problem".
-func (h *IssueToken) dpopKey(ctx context.Context, client domain.Client, in IssueTokenInput) (string, error) {
-	if len(in.DPoPProofs) == 0 {
+// nonce is the DPoP-Nonce to send with the answer (DPoPCheck.NextNonce).
+func (h *IssueToken) dpopKey(ctx context.Context, client domain.Client, in IssueTokenInput) (jkt, nonce string, err error) {
+	if len(in.DPoPProofs) == 0 || h.dpop == nil {
 		if client.DPoPBound {
-			return "", errDPoPRequired
+			return "", "", errDPoPRequired
 		}
-		return "", nil
-	}
-	if h.dpop == nil {
-		if client.DPoPBound {
-			return "", errDPoPRequired
-		}
-		return "", nil
+		return "", "", nil
 	}
 	p, err := h.dpop.check.Check(ctx, DPoPInput{Proofs: in.DPoPProofs, Method: in.Method, URL: h.dpop.url})
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if client.FAPI2() && !domain.FAPI2Algorithm(p.Algorithm) {
-		return "", domain.ErrFAPI2ProofAlgorithm
+		return "", "", domain.ErrFAPI2ProofAlgorithm
 	}
-	return p.JKT, nil
+	return p.JKT, h.dpop.check.NextNonce(p), nil
 }

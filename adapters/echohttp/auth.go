@@ -64,6 +64,9 @@ func (a authAPI) token(c echo.Context) error {
 	h := c.Response().Header()
 	h.Set(echo.HeaderCacheControl, "no-store")
 	h.Set("Pragma", "no-cache")
+	if out.DPoPNonce != "" {
+		h.Set(headerDPoPNonce, out.DPoPNonce)
+	}
 	return c.JSONBlob(http.StatusOK, appendTokenResponse(make([]byte, 0, 128+len(out.AccessToken)), out))
 }
 
