@@ -139,6 +139,7 @@ type Config struct {
 	RevocationRateLimit    application.Limit
 
 	DemoClients    DemoMode
+	Playground     DemoMode
 	MaxBodyBytes   int64
 	MaxHeaderBytes int
 	ShutdownPeriod time.Duration
@@ -315,6 +316,52 @@ func (c Config) DemoEnabled() bool {
 	default:
 		return c.DatabaseDriver == SQLite
 	}
+}
+
+// PlaygroundEnabled tells whether the playground page is served (auth
+// role) and its origin may call the resource role: "auto" means exactly
+// when the demo clients are registered, as the page runs their flows.
+func (c Config) PlaygroundEnabled() bool {
+	switch c.Playground {
+	case DemoOn:
+		return true
+	case DemoOff:
+		return false
+	default:
+		return c.DemoEnabled()
+	}
+}
+
+// PlaygroundOrigin is the origin the playground page is served from, the
+// issuer's: the only origin the resource role lets call it cross-origin.
+func (c Config) PlaygroundOrigin() string { return origin(c.Issuer()) }
+
+// PlaygroundResourceURL is the resource role's URL as the playground's
+// browser calls it, base path included: resource-public-url, else
+// http://localhost:{resource port}{resource base path}.
+func (c Config) PlaygroundResourceURL() string {
+	if c.ResourcePublicURL != "" {
+		return strings.TrimRight(c.ResourcePublicURL, "/")
+	}
+	port := "8091"
+	if _, p, err := net.SplitHostPort(c.ResourceAddr); err == nil && p != "" {
+		port = p
+	}
+	scheme := "http://"
+	if c.TLSEnabled() {
+		scheme = "https://"
+	}
+	return scheme + "localhost:" + port + c.ResourceBasePath
+}
+
+// origin is the scheme and authority of an absolute URL, "" if it has
+// neither.
+func origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // VerifyAlgorithms are the algorithms the resource role accepts on JWTs:

@@ -16,6 +16,7 @@ import (
 	"github.com/sigilauth/sigil/adapters/gormstore"
 	"github.com/sigilauth/sigil/adapters/introspection"
 	"github.com/sigilauth/sigil/adapters/josekit"
+	"github.com/sigilauth/sigil/adapters/playground"
 	"github.com/sigilauth/sigil/application"
 	"github.com/sigilauth/sigil/domain"
 )
@@ -280,7 +281,12 @@ func runKeyReloads(lc fx.Lifecycle, log *slog.Logger, reloads keyReloads, keys *
 // authListener is the authorization server. It loads the signing keys
 // and the demo clients before the server starts listening, and then runs
 // the rotation schedule.
-func authListener(p authParams) listenerOut {
+func authListener(p authParams) (listenerOut, error) {
+	page, err := playgroundPage(p.Config)
+	if err != nil {
+		return listenerOut{}, fmt.Errorf("playground: %w", err)
+	}
+	logPlayground(p.Log, p.Config)
 	p.Lifecycle.Append(fx.StartHook(func(ctx context.Context) error {
 		// On a first start another node may hold the key lock while it
 		// creates the first key: wait for it rather than start keyless.
@@ -338,9 +344,9 @@ func authListener(p authParams) listenerOut {
 		ClientCerts:    p.ClientCerts,
 	}, echohttp.AuthHandlers{
 		Issue: p.Issue, Introspect: p.Introspect, Revoke: p.Revoke, JWKS: p.JWKS, Metadata: p.Metadata,
-		Registration: p.Registration,
+		Registration: p.Registration, Playground: page,
 	})
-	return listenerOut{Listener: listener{role: string(RoleAuth), addr: p.Config.AuthAddr, handler: e, tls: publicTLS(p.Config, p.TLS)}}
+	return listenerOut{Listener: listener{role: string(RoleAuth), addr: p.Config.AuthAddr, handler: e, tls: publicTLS(p.Config, p.TLS)}}, nil
 }
 
 // logRotation reports what a rotation step changed.
@@ -368,6 +374,7 @@ func ResourceRole() fx.Option {
 			newGetCountry,
 			newListCountries,
 			newCountryCatalog,
+			newPlaygroundHub,
 		),
 		fx.Provide(
 			remoteKeySetFeed,
@@ -411,12 +418,13 @@ func newIntrospect(p introspectParams) *application.Introspect {
 
 // newAuthServerKeySet fetches and caches the authorization server's JWKS
 // for the resource role.
-func newAuthServerKeySet(c Config, hc *http.Client, clock application.Clock, log *slog.Logger) *josekit.RemoteKeySet {
+func newAuthServerKeySet(c Config, hc *http.Client, clock application.Clock, log *slog.Logger, hub *playground.Hub) *josekit.RemoteKeySet {
 	return josekit.NewRemoteKeySet(c.JWKSURL(), hc, josekit.RemoteKeySetOptions{
 		MinRefreshInterval: c.JWKSMinRefreshInterval,
 		MaxAge:             c.JWKSMaxAge,
 		Clock:              clock,
 		Logger:             log,
+		Reporter:           upstreamReporter(hub),
 	})
 }
 
@@ -437,8 +445,9 @@ func newResourceVerifier(keys *josekit.RemoteKeySet, c Config, clock application
 // newIntrospector asks the authorization server about opaque tokens,
 // reusing an answer for resource-introspection-cache-ttl; the revocation
 // set is checked above it on every request.
-func newIntrospector(c Config, hc *http.Client, clock application.Clock) application.TokenIntrospector {
+func newIntrospector(c Config, hc *http.Client, clock application.Clock, hub *playground.Hub) application.TokenIntrospector {
 	i := introspection.NewClient(c.IntrospectionURL(), c.ResourceClientID, c.ResourceClientSecret, hc, clock)
+	i.ReportTo(upstreamReporter(hub))
 	if c.ResourceIntrospectionCacheTTL <= 0 {
 		return i
 	}
@@ -468,6 +477,7 @@ type resourceParams struct {
 	Metrics   *echohttp.HTTPMetrics
 	TLS       serverTLS
 	DPoP      *josekit.DPoPProofs
+	Hub       *playground.Hub
 	Tracing   *echohttp.Tracing `optional:"true"`
 	// ClientCerts: see clientCerts.
 	ClientCerts echohttp.ClientCerts
@@ -475,6 +485,9 @@ type resourceParams struct {
 
 // resourceListener is the resource server.
 func resourceListener(p resourceParams) listenerOut {
+	if p.Config.Role == RoleResource {
+		logPlayground(p.Log, p.Config)
+	}
 	e := echohttp.NewResourceServer(echohttp.Options{
 		BasePath:       p.Config.ResourceBasePath,
 		MaxBodyBytes:   p.Config.MaxBodyBytes,
@@ -488,6 +501,7 @@ func resourceListener(p resourceParams) listenerOut {
 		ClientCerts:    p.ClientCerts,
 	}, echohttp.ResourceHandlers{Authorize: p.Authorize, GetCountry: p.Get, ListCountries: p.List,
 		DPoPAlgorithms: p.DPoP.Algorithms(),
+		Playground:     resourcePlayground(p.Config, p.Hub),
 		Metadata: &echohttp.ResourceMetadata{
 			Resource:             p.Config.ResourceURL(),
 			AuthorizationServers: []string{p.Config.ExpectedIssuer()},
