@@ -506,7 +506,11 @@ func resourceListener(p resourceParams) listenerOut {
 			Resource:             p.Config.ResourceURL(),
 			AuthorizationServers: []string{p.Config.ExpectedIssuer()},
 		}})
-	return listenerOut{Listener: listener{role: string(RoleResource), addr: p.Config.ResourceAddr, handler: e, tls: publicTLS(p.Config, p.TLS)}}
+	l := listener{role: string(RoleResource), addr: p.Config.ResourceAddr, handler: e, tls: publicTLS(p.Config, p.TLS)}
+	if p.Hub != nil {
+		l.onShutdown = p.Hub.Close
+	}
+	return listenerOut{Listener: l}
 }
 
 // newAuthVerifier verifies, for introspection and revocation, the JWTs

@@ -59,6 +59,8 @@ func (h *Hub) Events() http.Handler {
 				return
 			case <-end.C:
 				return
+			case <-h.closed:
+				return
 			case <-tick.C:
 				if !write([]byte(": heartbeat\n\n")) {
 					return

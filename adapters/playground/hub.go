@@ -46,12 +46,19 @@ type Hub struct {
 	count atomic.Int32
 	mu    sync.RWMutex
 	subs  map[string][]chan []byte // by session id
+	// closed ends every stream and refuses new ones (Close).
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 var _ application.UpstreamReporter = (*Hub)(nil)
 
 // NewHub returns a hub without subscribers.
-func NewHub() *Hub { return &Hub{subs: map[string][]chan []byte{}} }
+func NewHub() *Hub { return &Hub{subs: map[string][]chan []byte{}, closed: make(chan struct{})} }
+
+// Close ends every stream, for a server that drains: a stream never ends
+// by itself. Later subscriptions are refused.
+func (h *Hub) Close() { h.closeOnce.Do(func() { close(h.closed) }) }
 
 // errTooMany refuses a stream over the bounds.
 var errTooMany = errors.New("too many playground streams")
@@ -60,6 +67,11 @@ var errTooMany = errors.New("too many playground streams")
 func (h *Hub) subscribe(session string) (<-chan []byte, func(), error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	select {
+	case <-h.closed:
+		return nil, nil, errTooMany
+	default:
+	}
 	if h.count.Load() >= maxSubscribers || len(h.subs[session]) >= maxPerSession {
 		return nil, nil, errTooMany
 	}

@@ -267,7 +267,8 @@ async function stepChallenge(step) {
   const ex = await exchange(req);
   const ok = ex.res.status === 401 && /^Bearer/i.test(ex.res.headers.get("www-authenticate") || "");
   arrow("challenge-req", ok ? "ok" : "fail");
-  arrow("challenge-res", ok ? "ok" : "fail", `${ex.res.status} ${ex.res.headers.get("www-authenticate") || ""}`);
+  // The scheme alone on the arrow; the whole challenge is in the answer below.
+  arrow("challenge-res", ok ? "ok" : "fail", `${ex.res.status} ${(ex.res.headers.get("www-authenticate") || "").split(/[ ,]/)[0]}`);
   report(step, li, ex, req, `curl -v --request GET '${resourceURL()}'`, ok);
   return true;
 }
@@ -354,7 +355,11 @@ async function stepResource(step) {
   showUpstream(li, evs, token);
   const ok = ex.res.status === 200;
   const challenge = ex.res.headers.get("www-authenticate");
-  arrow("resource-res", ok ? "ok" : "fail", ok ? `200 ${ex.body}` : `${ex.res.status} ${challenge || ""}`);
+  const code = /error="([^"]*)"/.exec(challenge || "");
+  arrow("resource-res", ok ? "ok" : "fail", ok ? `200 ${ex.body}` : `${ex.res.status} ${code ? code[1] : ""}`);
+  const jwt = document.querySelector("[data-jwt]");
+  const kid = evs.find((e) => e.kind === "jwks" && !e.error);
+  if (ok && jwt && kid) jwt.textContent += `\n\nverified by the resource server with the JWKS key kid ${kid.kid}`;
   report(step, li, ex, req, curl, ok);
   return ok;
 }
@@ -435,7 +440,6 @@ function reset() {
   explain();
   $("status").textContent = "Ready: press Run, or Step for one request at a time.";
   $("step").disabled = false;
-  $("run").disabled = false;
 }
 
 function finish() {
@@ -444,7 +448,6 @@ function finish() {
     for (const [id] of s.arrows) arrow(id, "skipped");
   }
   state.next = state.plan.length;
-  $("step").disabled = true;
   $("status").textContent = "Done" + (failure === "none" ? "." : ": see which arrow failed, and why, below.");
   document.body.dataset.done = String(Number(document.body.dataset.done || 0) + 1);
 }
@@ -468,11 +471,19 @@ async function stepOnce() {
 }
 
 async function run() {
-  if (state.next >= state.plan.length || state.next > 0) reset();
-  await state.ready;
-  $("run").disabled = true;
-  while (await stepOnce()) { /* step by step until the end */ }
-  $("run").disabled = false;
+  // The button stays enabled (a disabled one would lose the keyboard's
+  // focus); a press during a run is ignored.
+  if (state.running) return;
+  state.running = true;
+  $("run").setAttribute("aria-busy", "true");
+  try {
+    if (state.next > 0) reset();
+    await state.ready;
+    while (await stepOnce()) { /* step by step until the end */ }
+  } finally {
+    state.running = false;
+    $("run").removeAttribute("aria-busy");
+  }
 }
 
 function listen() {
