@@ -65,7 +65,12 @@ func NewIssueToken(auth *AuthenticateClient, keys *KeyRing, signer AccessTokenSi
 func (h *IssueToken) Handle(ctx context.Context, in IssueTokenInput) (_ IssuedToken, err error) {
 	ctx, end := h.span(ctx, "IssueToken")
 	defer func() { end(err) }()
+	return h.issue(ctx, in, false)
+}
 
+// issue answers a token request; expired backdates the token so that it
+// expired expiredBy ago (IssueExpiredDemoToken), never for a real one.
+func (h *IssueToken) issue(ctx context.Context, in IssueTokenInput, expired bool) (_ IssuedToken, err error) {
 	if in.GrantType == "" {
 		return IssuedToken{}, domain.ErrInvalidRequest.With("grant_type is required")
 	}
@@ -113,7 +118,14 @@ func (h *IssueToken) Handle(ctx context.Context, in IssueTokenInput) (_ IssuedTo
 	if err != nil {
 		return IssuedToken{}, err
 	}
-	now := h.clock.Now().Truncate(time.Second)
+	var age time.Duration
+	if expired && client.TokenFormat != domain.FormatJWT {
+		return IssuedToken{}, errNotDemoJWTClient
+	}
+	if expired {
+		age = client.Lifetime() + expiredBy
+	}
+	now := h.clock.Now().Add(-age).Truncate(time.Second)
 	t := domain.Token{
 		Format:    client.TokenFormat,
 		ID:        jti,
@@ -157,7 +169,7 @@ func (h *IssueToken) Handle(ctx context.Context, in IssueTokenInput) (_ IssuedTo
 	return IssuedToken{
 		AccessToken: t.Value,
 		TokenType:   t.Type(),
-		ExpiresIn:   int64(client.Lifetime() / time.Second),
+		ExpiresIn:   int64((client.Lifetime() - age) / time.Second),
 		Scope:       scopes.String(),
 		ClientID:    client.ID,
 	}, nil

@@ -56,12 +56,23 @@ func playgroundPage(c Config) (http.Handler, error) {
 		Issuer:              c.Issuer(),
 		ResourceURL:         c.PlaygroundResourceURL(),
 		TokenPath:           echohttp.TokenPath,
+		ExpiredTokenPath:    echohttp.PlaygroundExpiredTokenPath,
+		RotateKeysPath:      echohttp.PlaygroundRotateKeysPath,
 		RevocationPath:      echohttp.RevocationPath,
 		JWKSPath:            echohttp.JWKSPath,
 		EventsPath:          echohttp.PlaygroundEventsPath,
 		IntrospectionClient: c.ResourceClientID,
 		Clients:             clients,
 	})
+}
+
+// playgroundAPI are the playground's endpoints on the auth role, none
+// when it is off.
+func playgroundAPI(c Config, expired *application.IssueExpiredDemoToken, rotate *application.RotateDemoKeys) echohttp.PlaygroundAPI {
+	if !c.PlaygroundEnabled() {
+		return echohttp.PlaygroundAPI{}
+	}
+	return echohttp.PlaygroundAPI{Origin: c.PlaygroundOrigin(), Expired: expired, Rotate: rotate}
 }
 
 // logPlayground says at start whether the playground is on, and where.

@@ -99,6 +99,8 @@ func AuthRole() fx.Option {
 			newPublishJWKS,
 			newPublishMetadata,
 			application.NewSeedDemoClients,
+			application.NewIssueExpiredDemoToken,
+			application.NewRotateDemoKeys,
 			clientRevocationFeed,
 		),
 		adminOps(),
@@ -200,6 +202,10 @@ type authParams struct {
 	Keys       *application.RotateSigningKeys
 	Ring       *application.KeyRing
 	Demo       *application.SeedDemoClients
+	// Expired and RotateDemo serve the playground's failure choices,
+	// only when it is on.
+	Expired    *application.IssueExpiredDemoToken
+	RotateDemo *application.RotateDemoKeys
 	Issue      *application.IssueToken
 	Introspect *application.Introspect
 	Revoke     *application.RevokeToken
@@ -344,7 +350,7 @@ func authListener(p authParams) (listenerOut, error) {
 		ClientCerts:    p.ClientCerts,
 	}, echohttp.AuthHandlers{
 		Issue: p.Issue, Introspect: p.Introspect, Revoke: p.Revoke, JWKS: p.JWKS, Metadata: p.Metadata,
-		Registration: p.Registration, Playground: page,
+		Registration: p.Registration, Playground: page, PlaygroundAPI: playgroundAPI(p.Config, p.Expired, p.RotateDemo),
 	})
 	return listenerOut{Listener: listener{role: string(RoleAuth), addr: p.Config.AuthAddr, handler: e, tls: publicTLS(p.Config, p.TLS)}}, nil
 }

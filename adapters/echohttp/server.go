@@ -87,8 +87,10 @@ type AuthHandlers struct {
 	// Registration, when its use cases are set, serves dynamic client
 	// registration (RFC 7591) and management (RFC 7592).
 	Registration Registration
-	// Playground, when set, is served at {base}/playground and below.
-	Playground http.Handler
+	// Playground, when set, is served at {base}/playground and below,
+	// with PlaygroundAPI's endpoints when its use cases are set.
+	Playground    http.Handler
+	PlaygroundAPI PlaygroundAPI
 }
 
 // Registration are the use cases of dynamic client registration and the
@@ -151,6 +153,10 @@ func NewAuthServer(opts Options, h AuthHandlers) *echo.Echo {
 		page := echo.WrapHandler(h.Playground)
 		e.GET(s.base+PlaygroundPath, page)
 		e.GET(s.base+PlaygroundPath+"/*", page)
+		if api := (playgroundAPI{h.PlaygroundAPI}); api.Expired != nil && api.Rotate != nil {
+			e.POST(s.base+PlaygroundExpiredTokenPath, api.expiredToken)
+			e.POST(s.base+PlaygroundRotateKeysPath, api.rotateKeys)
+		}
 	}
 	return e
 }

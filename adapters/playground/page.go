@@ -34,6 +34,9 @@ type PageOptions struct {
 	ResourceURL string
 	// Paths of the endpoints, relative to the issuer and the resource.
 	TokenPath, RevocationPath, JWKSPath, EventsPath string
+	// ExpiredTokenPath and RotateKeysPath are the playground's own
+	// endpoints on the authorization server, relative to the issuer.
+	ExpiredTokenPath, RotateKeysPath string
 	// IntrospectionClient is who the resource role introspects as.
 	IntrospectionClient string
 	Clients             []Client

@@ -57,7 +57,7 @@ func TestPlaygroundInABrowser(t *testing.T) {
 	dir := t.TempDir()
 	authPort, resourcePort := strconv.Itoa(freePort(t)), strconv.Itoa(freePort(t))
 	p := &sigilProcess{cmd: exec.Command(bin, "serve", "--auth-addr", "127.0.0.1:"+authPort, "--resource-addr", "127.0.0.1:"+resourcePort,
-		"--admin-addr=", "--database-dsn", filepath.Join(dir, "sigil.db")), logs: &testenv.LockedBuffer{}, exited: make(chan struct{})}
+		"--admin-addr=", "--jwks-min-refresh-interval=1s", "--database-dsn", filepath.Join(dir, "sigil.db")), logs: &testenv.LockedBuffer{}, exited: make(chan struct{})}
 	p.cmd.Dir = dir
 	p.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
@@ -192,6 +192,25 @@ func checkPlaygroundRuns(t *testing.T, runs map[string]playgroundRun) {
 			arrow(t, r, "resource-res", "fail", "401 invalid_token")
 		})
 	}
+	t.Run("expired", func(t *testing.T) {
+		r := got(t, "jwt-expired")
+		arrow(t, r, "token-res", "ok", "200 Bearer")
+		arrow(t, r, "resource-res", "fail", "401 invalid_token")
+	})
+	t.Run("forced key rotation", func(t *testing.T) {
+		r := got(t, "jwt-rotation")
+		arrow(t, r, "rotate-res", "ok", "200 kid")
+		// The new kid is unknown to the resource server: it fetches the
+		// JWKS, which now holds the old key and the new one.
+		arrow(t, r, "upstream-res", "ok", "200 2 key(s)")
+		arrow(t, r, "resource-res", "ok", country)
+		if r.JWKS != "fetched" {
+			t.Errorf("after the rotation: JWKS %q, want fetched", r.JWKS)
+		}
+		if after := got(t, "jwt-after-rotation"); after.JWKS != "cached" {
+			t.Errorf("the next token with the new key: JWKS %q, want cached", after.JWKS)
+		}
+	})
 	t.Run("without country.read", func(t *testing.T) {
 		r := got(t, "jwt-noscope")
 		arrow(t, r, "token-res", "ok", "200 Bearer customer.read")

@@ -31,21 +31,33 @@ function randomHex(bytes) {
 
 function choice(name) { return document.querySelector(`input[name="${name}"]:checked`).value; }
 
+// jwtOnly are the failure choices that need a JWT: they run the JWT flow
+// whichever flow is chosen.
+const jwtOnly = ["noscope", "expired", "rotation"];
+
+function flowOf() { return jwtOnly.includes($("failure").value) ? "jwt" : choice("flow"); }
+
 function client(format) { return state.config.Clients.find((c) => c.format === format); }
 
 // The steps of a run: each has arrows (request, answer) and a function
 // performing it; upstream arrows belong to the resource call.
 function buildPlan() {
-  const flow = choice("flow");
+  const flow = flowOf();
   const failure = $("failure").value;
   const steps = [
     { id: "challenge", title: "Client asks for the country without a token", arrows: [
       ["challenge-req", "Client", "ResourceServer", "GET /country/code/AUS"],
       ["challenge-res", "ResourceServer", "Client", "401 WWW-Authenticate: Bearer"]], run: stepChallenge },
-    { id: "token", title: "Client asks the OAuthServer for an access token", arrows: [
-      ["token-req", "Client", "OAuthServer", "POST /oauth2/token (" + (choice("auth") === "basic" ? "client_secret_basic" : "client_secret_post") + ")"],
-      ["token-res", "OAuthServer", "Client", "access_token"]], run: stepToken },
   ];
+  if (failure === "rotation") {
+    steps.push({ id: "rotate", title: "The OAuthServer rotates its signing key (playground only)", arrows: [
+      ["rotate-req", "Client", "OAuthServer", "POST /playground/api/rotate-keys"],
+      ["rotate-res", "OAuthServer", "Client", "new kid"]], run: stepRotate });
+  }
+  steps.push(
+    { id: "token", title: "Client asks the OAuthServer for an access token", arrows: [
+      ["token-req", "Client", "OAuthServer", (failure === "expired" ? "POST /playground/api/expired-token (" : "POST /oauth2/token (") + (choice("auth") === "basic" ? "client_secret_basic" : "client_secret_post") + ")"],
+      ["token-res", "OAuthServer", "Client", "access_token"]], run: stepToken });
   if (failure === "revoked") {
     steps.push({ id: "revoke", title: "Client revokes the token (RFC 7009)", arrows: [
       ["revoke-req", "Client", "OAuthServer", "POST /oauth2/revoke"],
@@ -70,6 +82,8 @@ function explain() {
     tampered: "One character of the token is changed before it is sent: the signature (or the introspection) fails, 401 invalid_token.",
     noscope: "The JWT client asks only for customer.read: the token is valid but the resource needs country.read, 403 insufficient_scope.",
     revoked: "The token is revoked at the OAuthServer before it is used: the resource server refuses it, 401 invalid_token.",
+    expired: "A playground-only endpoint issues the JWT client a token that expired an hour ago: the resource server checks exp itself, 401 invalid_token.",
+    rotation: "A playground-only endpoint makes a new key sign at once. The JWKS gains it; the resource server meets an unknown kid and fetches the JWKS once (at most once per jwks-min-refresh-interval, 10s by default: sooner, it refuses the kid), then finds it in its cache.",
   };
   $("explain").textContent = text[$("failure").value];
 }
@@ -276,12 +290,13 @@ async function stepChallenge(step) {
 async function stepToken(step) {
   const li = stepItem(step);
   const failure = $("failure").value;
-  const format = failure === "noscope" ? "jwt" : choice("flow");
+  const format = flowOf();
   const c = client(format);
   let scope = c.scopes.join(" ");
   if (failure === "scope") scope = "admin.write";
   if (failure === "noscope") scope = "customer.read";
-  const { req, curl } = clientRequest(state.config.TokenPath, c, { grant_type: "client_credentials", scope });
+  const path = failure === "expired" ? state.config.ExpiredTokenPath : state.config.TokenPath;
+  const { req, curl } = clientRequest(path, c, { grant_type: "client_credentials", scope });
   arrow("token-req", "active");
   const ex = await exchange(req);
   const ok = ex.res.status === 200;
@@ -323,6 +338,21 @@ async function stepRevoke(step) {
   arrow("revoke-req", "ok");
   arrow("revoke-res", ok ? "ok" : "fail", String(ex.res.status));
   report(step, li, ex, req, curl, ok);
+  return ok;
+}
+
+async function stepRotate(step) {
+  const li = stepItem(step);
+  const url = state.config.Issuer + state.config.RotateKeysPath;
+  const req = { method: "POST", url, headers: {} };
+  arrow("rotate-req", "active");
+  const ex = await exchange(req);
+  const ok = ex.res.status === 200;
+  arrow("rotate-req", "ok");
+  let kid = "";
+  try { kid = JSON.parse(ex.body).kid; } catch { /* shown as text */ }
+  arrow("rotate-res", ok ? "ok" : "fail", ok ? `200 kid ${short(kid)}` : String(ex.res.status));
+  report(step, li, ex, req, `curl --location --request POST '${url}'`, ok);
   return ok;
 }
 

@@ -82,11 +82,18 @@ try {
     await done();
     await print(name);
   };
-  for (const f of ["scope", "tampered", "noscope", "revoked"]) await runWith(`jwt-${f}`, "jwt", f);
+  for (const f of ["scope", "tampered", "noscope", "revoked", "expired"]) await runWith(`jwt-${f}`, "jwt", f);
   await runWith("jwt-basic", "jwt", "none", "basic");
   await runWith("opaque", "opaque", "none");
   await runWith("opaque-basic", "opaque", "none", "basic");
   for (const f of ["scope", "tampered", "revoked"]) await runWith(`opaque-${f}`, "opaque", f);
+
+  // The resource server fetches the JWKS for an unknown kid at most once
+  // per jwks-min-refresh-interval (the test sets 1s): let it pass since
+  // the first fetch, then rotate.
+  await page.waitForTimeout(1100);
+  await runWith("jwt-rotation", "jwt", "rotation");
+  await runWith("jwt-after-rotation", "jwt", "none");
 
   // Step by step, one request per press of Step.
   await page.check("input[name=flow][value=jwt]");
