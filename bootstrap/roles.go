@@ -196,12 +196,12 @@ func newAuthenticateClient(clients application.ClientFinder, hasher application.
 
 type authParams struct {
 	fx.In
-	Lifecycle  fx.Lifecycle
-	Config     Config
-	Log        *slog.Logger
-	Keys       *application.RotateSigningKeys
-	Ring       *application.KeyRing
-	Demo       *application.SeedDemoClients
+	Lifecycle fx.Lifecycle
+	Config    Config
+	Log       *slog.Logger
+	Keys      *application.RotateSigningKeys
+	Ring      *application.KeyRing
+	Demo      *application.SeedDemoClients
 	// Expired and RotateDemo serve the playground's failure choices,
 	// only when it is on.
 	Expired    *application.IssueExpiredDemoToken
