@@ -334,7 +334,13 @@ func (c Config) PlaygroundEnabled() bool {
 
 // PlaygroundOrigin is the origin the playground page is served from, the
 // issuer's: the only origin the resource role lets call it cross-origin.
-func (c Config) PlaygroundOrigin() string { return origin(c.Issuer()) }
+// A resource node takes it from the issuer it accepts tokens from.
+func (c Config) PlaygroundOrigin() string {
+	if c.Role == RoleResource {
+		return origin(c.ExpectedIssuer())
+	}
+	return origin(c.Issuer())
+}
 
 // PlaygroundResourceURL is the resource role's URL as the playground's
 // browser calls it, base path included: resource-public-url, else
