@@ -214,15 +214,21 @@ func (c Config) Issuer() string {
 	if c.AuthIssuer != "" {
 		return strings.TrimSuffix(c.AuthIssuer, "/")
 	}
-	port := "8085"
-	if _, p, err := net.SplitHostPort(c.AuthAddr); err == nil && p != "" {
+	return c.localhostURL(c.AuthAddr, "8085", c.AuthBasePath)
+}
+
+// localhostURL is http://localhost:{port}{base}, https when the listeners
+// serve TLS, with the port of addr, else defaultPort.
+func (c Config) localhostURL(addr, defaultPort, base string) string {
+	port := defaultPort
+	if _, p, err := net.SplitHostPort(addr); err == nil && p != "" {
 		port = p
 	}
 	scheme := "http://"
 	if c.TLSEnabled() {
 		scheme = "https://"
 	}
-	return scheme + "localhost:" + port + c.AuthBasePath
+	return scheme + "localhost:" + port + base
 }
 
 // ResourceURL is the resource role's identifier as its RFC 9728 metadata
@@ -238,15 +244,7 @@ func (c Config) ResourceURL() string {
 	case c.ResourcePublicURL != "":
 		return strings.TrimRight(c.ResourcePublicURL, "/")
 	}
-	port := "8091"
-	if _, p, err := net.SplitHostPort(c.ResourceAddr); err == nil && p != "" {
-		port = p
-	}
-	scheme := "http://"
-	if c.TLSEnabled() {
-		scheme = "https://"
-	}
-	return scheme + "localhost:" + port + c.ResourceBasePath
+	return c.localhostURL(c.ResourceAddr, "8091", c.ResourceBasePath)
 }
 
 // ExpectedIssuer is the issuer the resource role accepts tokens from.
@@ -349,15 +347,7 @@ func (c Config) PlaygroundResourceURL() string {
 	if c.ResourcePublicURL != "" {
 		return strings.TrimRight(c.ResourcePublicURL, "/")
 	}
-	port := "8091"
-	if _, p, err := net.SplitHostPort(c.ResourceAddr); err == nil && p != "" {
-		port = p
-	}
-	scheme := "http://"
-	if c.TLSEnabled() {
-		scheme = "https://"
-	}
-	return scheme + "localhost:" + port + c.ResourceBasePath
+	return c.localhostURL(c.ResourceAddr, "8091", c.ResourceBasePath)
 }
 
 // origin is the scheme and authority of an absolute URL, "" if it has

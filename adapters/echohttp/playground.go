@@ -47,15 +47,10 @@ func (p playgroundAPI) expiredToken(c echo.Context) error {
 	if err := p.sameOrigin(req); err != nil {
 		return err
 	}
-	form, err := readForm(req)
+	form, creds, basic, err := clientForm(c, tokenEndpoint)
 	if err != nil {
-		return failedAt(tokenEndpoint, false, err)
+		return err
 	}
-	creds, basic, err := clientCredentials(req, form)
-	if err != nil {
-		return failedAt(tokenEndpoint, basic, err)
-	}
-	creds.Address = clientAddress(c)
 	noteClient(c, creds.ID)
 	out, err := p.Expired.Handle(req.Context(), application.IssueTokenInput{Credentials: creds, Scope: form.Get("scope")})
 	if err != nil {
