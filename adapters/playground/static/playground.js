@@ -279,10 +279,14 @@ async function stepChallenge(step) {
   const req = { method: "GET", url: resourceURL(), headers: {} };
   arrow("challenge-req", "active");
   const ex = await exchange(req);
-  const ok = ex.res.status === 401 && /^Bearer/i.test(ex.res.headers.get("www-authenticate") || "");
+  // Firefox keeps WWW-Authenticate from the page even when the server
+  // exposes it (Access-Control-Expose-Headers): then only the status
+  // can be checked here, and the curl shows the challenge.
+  const www = ex.res.headers.get("www-authenticate");
+  const ok = ex.res.status === 401 && (www === null || /^Bearer/i.test(www));
   arrow("challenge-req", ok ? "ok" : "fail");
   // The scheme alone on the arrow; the whole challenge is in the answer below.
-  arrow("challenge-res", ok ? "ok" : "fail", `${ex.res.status} ${(ex.res.headers.get("www-authenticate") || "").split(/[ ,]/)[0]}`);
+  arrow("challenge-res", ok ? "ok" : "fail", `${ex.res.status} ` + (www === null ? "(this browser hides the challenge)" : www.split(/[ ,]/)[0]));
   report(step, li, ex, req, `curl -v --request GET '${resourceURL()}'`, ok);
   return true;
 }
@@ -385,8 +389,11 @@ async function stepResource(step) {
   showUpstream(li, evs, token);
   const ok = ex.res.status === 200;
   const challenge = ex.res.headers.get("www-authenticate");
-  const code = /error="([^"]*)"/.exec(challenge || "");
-  arrow("resource-res", ok ? "ok" : "fail", ok ? `200 ${ex.body}` : `${ex.res.status} ${code ? code[1] : ""}`);
+  // The error code of the challenge, or of the body where the browser
+  // hides the challenge (see stepChallenge).
+  let code = (/error="([^"]*)"/.exec(challenge || "") || [])[1];
+  if (!code) try { code = JSON.parse(ex.body).error; } catch { code = ""; }
+  arrow("resource-res", ok ? "ok" : "fail", ok ? `200 ${ex.body}` : `${ex.res.status} ${code || ""}`);
   const jwt = document.querySelector("[data-jwt]");
   const kid = evs.find((e) => e.kind === "jwks" && !e.error);
   if (ok && jwt && kid) jwt.textContent += `\n\nverified by the resource server with the JWKS key kid ${kid.kid}`;
@@ -416,6 +423,12 @@ function showUpstream(li, evs, token) {
       u.dataset.jwks = "cached";
       arrow("upstream-req", "ok", `cache hit, kid ${short(ev.kid)}`, "key from the cache");
       arrow("upstream-res", "skipped", "no request");
+    } else if (ev.kind === "jwks" && !ev.status) {
+      // An unknown kid the resource server may not fetch for yet.
+      h.textContent = `JWKS not fetched for key ${ev.kid}: ${ev.error}`;
+      u.dataset.jwks = "refused";
+      arrow("upstream-req", "fail", `kid ${short(ev.kid)} unknown`, "key not in the cache");
+      arrow("upstream-res", "skipped", "no fetch yet");
     } else {
       const good = ev.status === 200;
       if (ev.kind === "jwks") {
