@@ -51,7 +51,7 @@ func Page(opts PageOptions) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	csp := "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	csp := "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; " +
 		"connect-src 'self' " + origin(opts.ResourceURL) + "; " +
 		"base-uri 'none'; form-action 'none'; frame-ancestors 'none'; object-src 'none'"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

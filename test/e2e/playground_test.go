@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/sigilauth/sigil/test/testenv"
 )
 
 // playgroundRun is what test/e2e/node/playground.mjs read off the page
@@ -56,16 +54,8 @@ func TestPlaygroundInABrowser(t *testing.T) {
 	bin := buildSigil(t)
 	dir := t.TempDir()
 	authPort, resourcePort := strconv.Itoa(freePort(t)), strconv.Itoa(freePort(t))
-	p := &sigilProcess{cmd: exec.Command(bin, "serve", "--auth-addr", "127.0.0.1:"+authPort, "--resource-addr", "127.0.0.1:"+resourcePort,
-		"--admin-addr=", "--jwks-min-refresh-interval=1s", "--database-dsn", filepath.Join(dir, "sigil.db")), logs: &testenv.LockedBuffer{}, exited: make(chan struct{})}
-	p.cmd.Dir = dir
-	p.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
-	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = p.cmd.Wait(); close(p.exited) }()
-	t.Cleanup(func() { p.stop(t) })
+	p := runSigil(t, bin, dir, []string{"serve", "--auth-addr", "127.0.0.1:" + authPort, "--resource-addr", "127.0.0.1:" + resourcePort,
+		"--admin-addr=", "--jwks-min-refresh-interval=1s", "--database-dsn", filepath.Join(dir, "sigil.db")})
 	waitReady(t, "http://127.0.0.1:"+authPort+"/readyz", p.exited)
 	waitReady(t, "http://127.0.0.1:"+resourcePort+"/readyz", p.exited)
 
