@@ -157,3 +157,19 @@ func TestPageServesItsFilesUnderTheCSP(t *testing.T) {
 		}
 	}
 }
+
+// Asking costs the token check no allocation, whether nobody listens or
+// only other sessions do.
+func TestHubWatchedAllocatesNothing(t *testing.T) {
+	h := playground.NewHub()
+	ctx := request(sessionA, "1")
+	if n := testing.AllocsPerRun(100, func() { h.Watched(ctx) }); n != 0 {
+		t.Errorf("Watched without subscribers: %v allocations", n)
+	}
+	srv := httptest.NewServer(h.Events())
+	t.Cleanup(srv.Close)
+	stream(t, srv, sessionB)
+	if n := testing.AllocsPerRun(100, func() { h.Watched(ctx) }); n != 0 {
+		t.Errorf("Watched with another session's stream: %v allocations", n)
+	}
+}
