@@ -81,7 +81,12 @@ func NewIssueToken(auth *AuthenticateClient, keys *KeyRing, signer AccessTokenSi
 func (h *IssueToken) Handle(ctx context.Context, in IssueTokenInput) (_ IssuedToken, err error) {
 	ctx, end := h.span(ctx, "IssueToken")
 	defer func() { end(err) }()
+	return h.issue(ctx, in, false)
+}
 
+// issue answers a token request; expired backdates the token so that it
+// expired expiredBy ago (IssueExpiredDemoToken), never for a real one.
+func (h *IssueToken) issue(ctx context.Context, in IssueTokenInput, expired bool) (_ IssuedToken, err error) {
 	if in.GrantType == "" {
 		return IssuedToken{}, domain.ErrInvalidRequest.With("grant_type is required")
 	}
@@ -144,6 +149,15 @@ func (h *IssueToken) Handle(ctx context.Context, in IssueTokenInput) (_ IssuedTo
 	if err != nil {
 		return IssuedToken{}, err
 	}
+	answeredAt := now
+	if expired {
+		// Backdated as a whole, so that it expired expiredBy ago.
+		if client.TokenFormat != domain.FormatJWT || grant != domain.GrantClientCredentials {
+			return IssuedToken{}, errNotDemoJWTClient
+		}
+		shift := client.Lifetime() + expiredBy
+		now, g.expiresAt = now.Add(-shift), g.expiresAt.Add(-shift)
+	}
 	t := domain.Token{
 		Format:    g.format,
 		ID:        jti,
@@ -195,7 +209,7 @@ func (h *IssueToken) Handle(ctx context.Context, in IssueTokenInput) (_ IssuedTo
 	return IssuedToken{
 		AccessToken:     t.Value,
 		TokenType:       t.Type(),
-		ExpiresIn:       int64(t.ExpiresAt.Sub(now) / time.Second),
+		ExpiresIn:       int64(t.ExpiresAt.Sub(answeredAt) / time.Second),
 		Scope:           scopes.String(),
 		ClientID:        client.ID,
 		IssuedTokenType: g.issuedType,

@@ -325,3 +325,40 @@ type RegistrationStore interface {
 type SoftwareStatementVerifier interface {
 	VerifySoftwareStatement(ctx context.Context, statement string) (ClientMetadata, error)
 }
+
+// UpstreamReporter hears of the calls a resource node makes to the
+// authorization server on behalf of one request (the JWKS fetch, or the
+// kid found in the cache; the introspection call), for the playground
+// page, which cannot see them. Whom a call is reported to is for the
+// adapter to tell from ctx. Reporters must be cheap when nobody listens:
+// callers ask Watched first and build the UpstreamCall only then.
+type UpstreamReporter interface {
+	// Watched reports whether anyone listens for ctx's request.
+	Watched(ctx context.Context) bool
+	Report(ctx context.Context, c UpstreamCall)
+}
+
+// UpstreamCall is one call a resource node made, or spared itself, to
+// check a token: as it went over the wire, credentials and the token
+// itself left out.
+type UpstreamCall struct {
+	// Kind is "jwks" or "introspection".
+	Kind string
+	// Cached is set when no call was made: the key (KeyID) or the
+	// answer was in the cache.
+	Cached bool
+	// KeyID is the kid the JWKS was consulted for.
+	KeyID string
+	// Method, URL, RequestHeaders and RequestBody are the request;
+	// Status and ResponseBody the answer (Status 0 with Error when none
+	// came). The request body names the token as "<token>".
+	Method         string
+	URL            string
+	RequestHeaders map[string]string
+	RequestBody    string
+	Status         int
+	ResponseBody   string
+	Error          string
+	Started        time.Time
+	Duration       time.Duration
+}

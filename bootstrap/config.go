@@ -139,6 +139,7 @@ type Config struct {
 	RevocationRateLimit    application.Limit
 
 	DemoClients    DemoMode
+	Playground     DemoMode
 	MaxBodyBytes   int64
 	MaxHeaderBytes int
 	ShutdownPeriod time.Duration
@@ -213,15 +214,21 @@ func (c Config) Issuer() string {
 	if c.AuthIssuer != "" {
 		return strings.TrimSuffix(c.AuthIssuer, "/")
 	}
-	port := "8085"
-	if _, p, err := net.SplitHostPort(c.AuthAddr); err == nil && p != "" {
+	return c.localhostURL(c.AuthAddr, "8085", c.AuthBasePath)
+}
+
+// localhostURL is http://localhost:{port}{base}, https when the listeners
+// serve TLS, with the port of addr, else defaultPort.
+func (c Config) localhostURL(addr, defaultPort, base string) string {
+	port := defaultPort
+	if _, p, err := net.SplitHostPort(addr); err == nil && p != "" {
 		port = p
 	}
 	scheme := "http://"
 	if c.TLSEnabled() {
 		scheme = "https://"
 	}
-	return scheme + "localhost:" + port + c.AuthBasePath
+	return scheme + "localhost:" + port + base
 }
 
 // ResourceURL is the resource role's identifier as its RFC 9728 metadata
@@ -237,15 +244,7 @@ func (c Config) ResourceURL() string {
 	case c.ResourcePublicURL != "":
 		return strings.TrimRight(c.ResourcePublicURL, "/")
 	}
-	port := "8091"
-	if _, p, err := net.SplitHostPort(c.ResourceAddr); err == nil && p != "" {
-		port = p
-	}
-	scheme := "http://"
-	if c.TLSEnabled() {
-		scheme = "https://"
-	}
-	return scheme + "localhost:" + port + c.ResourceBasePath
+	return c.localhostURL(c.ResourceAddr, "8091", c.ResourceBasePath)
 }
 
 // ExpectedIssuer is the issuer the resource role accepts tokens from.
@@ -315,6 +314,50 @@ func (c Config) DemoEnabled() bool {
 	default:
 		return c.DatabaseDriver == SQLite
 	}
+}
+
+// PlaygroundEnabled tells whether the playground page is served (auth
+// role) and its origin may call the resource role: "auto" means exactly
+// when the demo clients are registered, as the page runs their flows.
+func (c Config) PlaygroundEnabled() bool {
+	switch c.Playground {
+	case DemoOn:
+		return true
+	case DemoOff:
+		return false
+	default:
+		return c.DemoEnabled()
+	}
+}
+
+// PlaygroundOrigin is the origin the playground page is served from, the
+// issuer's: the only origin the resource role lets call it cross-origin.
+// A resource node takes it from the issuer it accepts tokens from.
+func (c Config) PlaygroundOrigin() string {
+	if c.Role == RoleResource {
+		return origin(c.ExpectedIssuer())
+	}
+	return origin(c.Issuer())
+}
+
+// PlaygroundResourceURL is the resource role's URL as the playground's
+// browser calls it, base path included: resource-public-url, else
+// http://localhost:{resource port}{resource base path}.
+func (c Config) PlaygroundResourceURL() string {
+	if c.ResourcePublicURL != "" {
+		return strings.TrimRight(c.ResourcePublicURL, "/")
+	}
+	return c.localhostURL(c.ResourceAddr, "8091", c.ResourceBasePath)
+}
+
+// origin is the scheme and authority of an absolute URL, "" if it has
+// neither.
+func origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // VerifyAlgorithms are the algorithms the resource role accepts on JWTs:

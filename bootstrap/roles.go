@@ -16,6 +16,7 @@ import (
 	"github.com/sigilauth/sigil/adapters/gormstore"
 	"github.com/sigilauth/sigil/adapters/introspection"
 	"github.com/sigilauth/sigil/adapters/josekit"
+	"github.com/sigilauth/sigil/adapters/playground"
 	"github.com/sigilauth/sigil/application"
 	"github.com/sigilauth/sigil/domain"
 )
@@ -98,6 +99,8 @@ func AuthRole() fx.Option {
 			newPublishJWKS,
 			newPublishMetadata,
 			application.NewSeedDemoClients,
+			application.NewIssueExpiredDemoToken,
+			application.NewRotateDemoKeys,
 			clientRevocationFeed,
 		),
 		adminOps(),
@@ -196,12 +199,16 @@ func newAuthenticateClient(clients application.ClientFinder, hasher application.
 
 type authParams struct {
 	fx.In
-	Lifecycle  fx.Lifecycle
-	Config     Config
-	Log        *slog.Logger
-	Keys       *application.RotateSigningKeys
-	Ring       *application.KeyRing
-	Demo       *application.SeedDemoClients
+	Lifecycle fx.Lifecycle
+	Config    Config
+	Log       *slog.Logger
+	Keys      *application.RotateSigningKeys
+	Ring      *application.KeyRing
+	Demo      *application.SeedDemoClients
+	// Expired and RotateDemo serve the playground's failure choices,
+	// only when it is on.
+	Expired    *application.IssueExpiredDemoToken
+	RotateDemo *application.RotateDemoKeys
 	Issue      *application.IssueToken
 	Introspect *application.Introspect
 	Revoke     *application.RevokeToken
@@ -283,7 +290,12 @@ func runKeyReloads(lc fx.Lifecycle, log *slog.Logger, reloads keyReloads, keys *
 // authListener is the authorization server. It loads the signing keys
 // and the demo clients before the server starts listening, and then runs
 // the rotation schedule.
-func authListener(p authParams) listenerOut {
+func authListener(p authParams) (listenerOut, error) {
+	page, err := playgroundPage(p.Config)
+	if err != nil {
+		return listenerOut{}, fmt.Errorf("playground: %w", err)
+	}
+	logPlayground(p.Log, p.Config)
 	p.Lifecycle.Append(fx.StartHook(func(ctx context.Context) error {
 		// On a first start another node may hold the key lock while it
 		// creates the first key: wait for it rather than start keyless.
@@ -341,9 +353,9 @@ func authListener(p authParams) listenerOut {
 		ClientCerts:    p.ClientCerts,
 	}, echohttp.AuthHandlers{
 		Issue: p.Issue, Introspect: p.Introspect, Revoke: p.Revoke, JWKS: p.JWKS, Metadata: p.Metadata,
-		Registration: p.Registration,
+		Registration: p.Registration, Playground: page, PlaygroundAPI: playgroundAPI(p.Config, p.Expired, p.RotateDemo),
 	})
-	return listenerOut{Listener: listener{role: string(RoleAuth), addr: p.Config.AuthAddr, handler: e, tls: publicTLS(p.Config, p.TLS)}}
+	return listenerOut{Listener: listener{role: string(RoleAuth), addr: p.Config.AuthAddr, handler: e, tls: publicTLS(p.Config, p.TLS)}}, nil
 }
 
 // logRotation reports what a rotation step changed.
@@ -371,6 +383,7 @@ func ResourceRole() fx.Option {
 			newGetCountry,
 			newListCountries,
 			newCountryCatalog,
+			newPlaygroundHub,
 		),
 		fx.Provide(
 			remoteKeySetFeed,
@@ -415,12 +428,13 @@ func newIntrospect(p introspectParams) *application.Introspect {
 
 // newAuthServerKeySet fetches and caches the authorization server's JWKS
 // for the resource role.
-func newAuthServerKeySet(c Config, hc *http.Client, clock application.Clock, log *slog.Logger) *josekit.RemoteKeySet {
+func newAuthServerKeySet(c Config, hc *http.Client, clock application.Clock, log *slog.Logger, hub *playground.Hub) *josekit.RemoteKeySet {
 	return josekit.NewRemoteKeySet(c.JWKSURL(), hc, josekit.RemoteKeySetOptions{
 		MinRefreshInterval: c.JWKSMinRefreshInterval,
 		MaxAge:             c.JWKSMaxAge,
 		Clock:              clock,
 		Logger:             log,
+		Reporter:           upstreamReporter(hub),
 	})
 }
 
@@ -441,8 +455,9 @@ func newResourceVerifier(keys *josekit.RemoteKeySet, c Config, clock application
 // newIntrospector asks the authorization server about opaque tokens,
 // reusing an answer for resource-introspection-cache-ttl; the revocation
 // set is checked above it on every request.
-func newIntrospector(c Config, hc *http.Client, clock application.Clock) application.TokenIntrospector {
+func newIntrospector(c Config, hc *http.Client, clock application.Clock, hub *playground.Hub) application.TokenIntrospector {
 	i := introspection.NewClient(c.IntrospectionURL(), c.ResourceClientID, c.ResourceClientSecret, hc, clock)
+	i.ReportTo(upstreamReporter(hub))
 	if c.ResourceIntrospectionCacheTTL <= 0 {
 		return i
 	}
@@ -472,6 +487,7 @@ type resourceParams struct {
 	Metrics   *echohttp.HTTPMetrics
 	TLS       serverTLS
 	DPoP      *josekit.DPoPProofs
+	Hub       *playground.Hub
 	Tracing   *echohttp.Tracing `optional:"true"`
 	// ClientCerts: see clientCerts.
 	ClientCerts echohttp.ClientCerts
@@ -479,6 +495,9 @@ type resourceParams struct {
 
 // resourceListener is the resource server.
 func resourceListener(p resourceParams) listenerOut {
+	if p.Config.Role == RoleResource {
+		logPlayground(p.Log, p.Config)
+	}
 	e := echohttp.NewResourceServer(echohttp.Options{
 		BasePath:       p.Config.ResourceBasePath,
 		MaxBodyBytes:   p.Config.MaxBodyBytes,
@@ -492,11 +511,16 @@ func resourceListener(p resourceParams) listenerOut {
 		ClientCerts:    p.ClientCerts,
 	}, echohttp.ResourceHandlers{Authorize: p.Authorize, GetCountry: p.Get, ListCountries: p.List,
 		DPoPAlgorithms: p.DPoP.Algorithms(),
+		Playground:     resourcePlayground(p.Config, p.Hub),
 		Metadata: &echohttp.ResourceMetadata{
 			Resource:             p.Config.ResourceURL(),
 			AuthorizationServers: []string{p.Config.ExpectedIssuer()},
 		}})
-	return listenerOut{Listener: listener{role: string(RoleResource), addr: p.Config.ResourceAddr, handler: e, tls: publicTLS(p.Config, p.TLS)}}
+	l := listener{role: string(RoleResource), addr: p.Config.ResourceAddr, handler: e, tls: publicTLS(p.Config, p.TLS)}
+	if p.Hub != nil {
+		l.onShutdown = p.Hub.Close
+	}
+	return listenerOut{Listener: l}
 }
 
 // newAuthVerifier verifies, for introspection and revocation, the JWTs

@@ -27,6 +27,10 @@ type listener struct {
 	addr    string
 	handler http.Handler
 	tls     *tls.Config // nil serves plain HTTP
+	// onShutdown, when set, runs as the server starts to drain: it ends
+	// the requests that would never end by themselves (the playground's
+	// event streams), which Shutdown would otherwise wait out.
+	onShutdown func()
 }
 
 // listenerOut provides a listener to the group.
@@ -50,7 +54,10 @@ var ServersModule = fx.Module("servers", fx.Invoke(runListeners))
 
 func runListeners(p serversParams) {
 	for _, l := range p.Listeners {
-		serve(p.Lifecycle, p.Log, l.role, l.addr, l.handler, p.Config.MaxHeaderBytes, l.tls)
+		srv := serve(p.Lifecycle, p.Log, l.role, l.addr, l.handler, p.Config.MaxHeaderBytes, l.tls)
+		if l.onShutdown != nil {
+			srv.RegisterOnShutdown(l.onShutdown)
+		}
 	}
 }
 
@@ -68,7 +75,7 @@ func runListeners(p serversParams) {
 // With a TLS configuration it serves HTTPS only, HTTP/2 included (net/http
 // adds h2 to the offered protocols); a plain HTTP request there is
 // answered 400 by net/http.
-func serve(lc fx.Lifecycle, log *slog.Logger, role, addr string, handler http.Handler, maxHeaderBytes int, tlsConf *tls.Config) {
+func serve(lc fx.Lifecycle, log *slog.Logger, role, addr string, handler http.Handler, maxHeaderBytes int, tlsConf *tls.Config) *http.Server {
 	// Each server gets a copy: net/http writes its protocols (h2) into the
 	// configuration as the server starts, and the listeners of one node
 	// share the certificate's.
@@ -121,6 +128,7 @@ func serve(lc fx.Lifecycle, log *slog.Logger, role, addr string, handler http.Ha
 			return err
 		},
 	})
+	return srv
 }
 
 // serverErrors writes net/http's own complaints to the log as warnings,

@@ -92,6 +92,7 @@ var Settings = []Setting{
 	{"client-cache-stale", "5m", "how much longer a cached client record serves while the database is down", func(c *Config) any { return &c.ClientCacheStale }},
 	{"federation-file", "", "YAML file of external issuers (Kubernetes, SPIFFE, CI) whose tokens authenticate federated_jwt clients and serve the jwt-bearer grant; empty turns federation off", func(c *Config) any { return &c.FederationFile }},
 	{"demo-clients", "auto", "register the seed documents' demo clients: auto (only on SQLite), true or false", func(c *Config) any { return &c.DemoClients }},
+	{"playground", "auto", "serve the playground page at {auth base path}/playground, which runs both seed flows from the browser, and let its origin call the resource role (CORS): auto (on exactly when the demo clients are), true or false", func(c *Config) any { return &c.Playground }},
 	{"max-body-bytes", "65536", "largest request body accepted", func(c *Config) any { return &c.MaxBodyBytes }},
 	{"max-header-bytes", "32768", "largest request header block accepted (plus net/http's 4 KiB of slack); beyond it, 431 Request Header Fields Too Large", func(c *Config) any { return &c.MaxHeaderBytes }},
 	{"shutdown-period", "10s", "how long a graceful shutdown may take", func(c *Config) any { return &c.ShutdownPeriod }},

@@ -27,15 +27,10 @@ type authAPI struct {
 // grant (RFC 7523 §2.1) and token exchange (RFC 8693 §2).
 func (a authAPI) token(c echo.Context) error {
 	req := c.Request()
-	form, err := readForm(req, paramResource, paramAudience)
+	form, creds, basic, err := clientForm(c, tokenEndpoint, paramResource, paramAudience)
 	if err != nil {
-		return failedAt(tokenEndpoint, false, err)
+		return err
 	}
-	creds, basic, err := clientCredentials(req, form)
-	if err != nil {
-		return failedAt(tokenEndpoint, basic, err)
-	}
-	creds.Address = clientAddress(c)
 	if creds.Certificate, err = a.certs.certificate(req); err != nil {
 		return failedAt(tokenEndpoint, basic, err)
 	}
@@ -77,15 +72,10 @@ func (a authAPI) token(c echo.Context) error {
 // JWT (RFC 9701 §4, §5); errors stay JSON (RFC 7662 §2.3).
 func (a authAPI) introspection(c echo.Context) error {
 	req := c.Request()
-	form, err := readForm(req)
+	form, creds, basic, err := clientForm(c, introspectionEndpoint)
 	if err != nil {
-		return failedAt(introspectionEndpoint, false, err)
+		return err
 	}
-	creds, basic, err := clientCredentials(req, form)
-	if err != nil {
-		return failedAt(introspectionEndpoint, basic, err)
-	}
-	creds.Address = clientAddress(c)
 	if creds.Certificate, err = a.certs.certificate(req); err != nil {
 		return failedAt(introspectionEndpoint, basic, err)
 	}
@@ -117,15 +107,10 @@ func (a authAPI) introspection(c echo.Context) error {
 // the client reads nothing but the status.
 func (a authAPI) revocation(c echo.Context) error {
 	req := c.Request()
-	form, err := readForm(req)
+	form, creds, basic, err := clientForm(c, revocationEndpoint)
 	if err != nil {
-		return failedAt(revocationEndpoint, false, err)
+		return err
 	}
-	creds, basic, err := clientCredentials(req, form)
-	if err != nil {
-		return failedAt(revocationEndpoint, basic, err)
-	}
-	creds.Address = clientAddress(c)
 	if creds.Certificate, err = a.certs.certificate(req); err != nil {
 		return failedAt(revocationEndpoint, basic, err)
 	}

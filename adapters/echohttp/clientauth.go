@@ -108,3 +108,22 @@ func clientAddress(c echo.Context) netip.Addr {
 	a, _ := netip.ParseAddr(c.RealIP())
 	return a
 }
+
+// clientForm reads the form of a request from a client that
+// authenticates in it or with Basic: the form (repeatable names the
+// parameters that may appear more than once), the credentials with the
+// caller's address, and whether they came as Basic. Its errors are
+// already answered as at endpoint.
+func clientForm(c echo.Context, at endpoint, repeatable ...string) (url.Values, application.ClientCredentials, bool, error) {
+	req := c.Request()
+	form, err := readForm(req, repeatable...)
+	if err != nil {
+		return nil, application.ClientCredentials{}, false, failedAt(at, false, err)
+	}
+	creds, basic, err := clientCredentials(req, form)
+	if err != nil {
+		return nil, application.ClientCredentials{}, basic, failedAt(at, basic, err)
+	}
+	creds.Address = clientAddress(c)
+	return form, creds, basic, nil
+}

@@ -87,6 +87,10 @@ type AuthHandlers struct {
 	// Registration, when its use cases are set, serves dynamic client
 	// registration (RFC 7591) and management (RFC 7592).
 	Registration Registration
+	// Playground, when set, is served at {base}/playground and below,
+	// with PlaygroundAPI's endpoints when its use cases are set.
+	Playground    http.Handler
+	PlaygroundAPI PlaygroundAPI
 }
 
 // Registration are the use cases of dynamic client registration and the
@@ -110,6 +114,8 @@ type ResourceHandlers struct {
 	// and named in the Bearer challenges (§5.1). Its Resource must parse
 	// as a URL (bootstrap checks the settings it comes from).
 	Metadata *ResourceMetadata
+	// Playground: see ResourcePlayground.
+	Playground ResourcePlayground
 }
 
 // NewAuthServer builds the authorization server: POST {base}/oauth2/token,
@@ -143,6 +149,15 @@ func NewAuthServer(opts Options, h AuthHandlers) *echo.Echo {
 	if s.base != "" {
 		e.GET(s.base+MetadataPath, a.serverMetadata)
 	}
+	if h.Playground != nil {
+		page := echo.WrapHandler(h.Playground)
+		e.GET(s.base+PlaygroundPath, page)
+		e.GET(s.base+PlaygroundPath+"/*", page)
+		if api := (playgroundAPI{h.PlaygroundAPI}); api.Expired != nil && api.Rotate != nil {
+			e.POST(s.base+PlaygroundExpiredTokenPath, api.expiredToken)
+			e.POST(s.base+PlaygroundRotateKeysPath, api.rotateKeys)
+		}
+	}
 	return e
 }
 
@@ -152,6 +167,10 @@ func NewAuthServer(opts Options, h AuthHandlers) *echo.Echo {
 // caller serves it as an http.Handler.
 func NewResourceServer(opts Options, h ResourceHandlers) *echo.Echo {
 	e, s := newServer(opts)
+	if p := h.Playground; p.Origin != "" {
+		e.Use(corsFor(p.Origin))
+		e.GET(s.base+PlaygroundEventsPath, echo.WrapHandler(p.Events))
+	}
 	r := resourceAPI{authorize: h.Authorize, get: h.GetCountry, list: h.ListCountries,
 		base: s.base, publicURL: strings.TrimRight(opts.PublicURL, "/"), dpopAlgs: strings.Join(h.DPoPAlgorithms, " "),
 		certs: newCertSource(opts, s.log)}

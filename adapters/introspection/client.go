@@ -36,6 +36,10 @@ type Client struct {
 	auth  string
 	http  *http.Client
 	clock application.Clock
+	// clientID names who the calls authenticate as, for a reporter;
+	// reporter, when set, hears of each call made for a watched request.
+	clientID string
+	reporter application.UpstreamReporter
 }
 
 var _ application.TokenIntrospector = (*Client)(nil)
@@ -57,8 +61,13 @@ func NewClient(endpoint, clientID, clientSecret string, httpClient *http.Client,
 		auth:     basicAuth(clientID, clientSecret),
 		http:     httpClient,
 		clock:    clock,
+		clientID: clientID,
 	}
 }
+
+// ReportTo has each call made for a watched request reported to r (the
+// playground), its credentials and the token left out.
+func (c *Client) ReportTo(r application.UpstreamReporter) { c.reporter = r }
 
 // basicAuth builds the Basic credentials of RFC 6749 §2.3.1: client id and
 // secret are each form-urlencoded (Appendix B) before being joined with a
@@ -75,6 +84,28 @@ func basicAuth(clientID, clientSecret string) string {
 // reached or answers anything but a well-formed 200 is an error matching
 // domain.ErrTemporarilyUnavailable.
 func (c *Client) IntrospectToken(ctx context.Context, raw string) (domain.Token, error) {
+	if c.reporter == nil || !c.reporter.Watched(ctx) {
+		return c.introspect(ctx, raw, nil)
+	}
+	call := application.UpstreamCall{Kind: "introspection", Method: http.MethodPost, URL: c.endpoint,
+		RequestHeaders: map[string]string{
+			"Content-Type":  "application/x-www-form-urlencoded",
+			"Accept":        "application/json",
+			"Authorization": "Basic (credentials of " + c.clientID + ")",
+		},
+		RequestBody: "token=<token>&token_type_hint=access_token",
+		Started:     time.Now()}
+	t, err := c.introspect(ctx, raw, &call)
+	call.Duration = time.Since(call.Started)
+	if call.Status == 0 && err != nil {
+		call.Error = "no answer"
+	}
+	c.reporter.Report(ctx, call)
+	return t, err
+}
+
+// introspect makes the call; with call set, it records the answer there.
+func (c *Client) introspect(ctx context.Context, raw string, call *application.UpstreamCall) (domain.Token, error) {
 	form := url.Values{"token": {raw}, "token_type_hint": {"access_token"}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
@@ -97,6 +128,9 @@ func (c *Client) IntrospectToken(ctx context.Context, raw string) (domain.Token,
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	if call != nil {
+		call.Status, call.ResponseBody = resp.StatusCode, string(body)
+	}
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		// Our own credentials were refused: no token can be checked until

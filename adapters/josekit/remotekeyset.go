@@ -38,6 +38,9 @@ type RemoteKeySetOptions struct {
 	Clock application.Clock
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// Reporter, when set, hears of each lookup of a kid made for a
+	// watched request: the fetch it waited for, or the cache hit.
+	Reporter application.UpstreamReporter
 }
 
 // RemoteKeySet is the client side of a published key set: the public
@@ -59,6 +62,7 @@ type RemoteKeySet struct {
 	maxAge     time.Duration
 	clock      application.Clock
 	log        *slog.Logger
+	reporter   application.UpstreamReporter
 
 	mu          sync.Mutex
 	set         *keySet   // nil until a fetch succeeds
@@ -124,8 +128,12 @@ func (s *keySet) candidates(alg domain.Algorithm) []remoteKey {
 }
 
 // keySetFetch is one fetch in progress; done closes when it has finished and
-// its outcome is in the RemoteKeySet.
-type keySetFetch struct{ done chan struct{} }
+// its outcome is in the RemoteKeySet, and call says how it went over the
+// wire, for a reporter.
+type keySetFetch struct {
+	done chan struct{}
+	call application.UpstreamCall
+}
 
 var (
 	_ application.VerificationKeys = (*RemoteKeySet)(nil)
@@ -146,6 +154,7 @@ func NewRemoteKeySet(url string, client *http.Client, opts RemoteKeySetOptions) 
 		maxAge:     opts.MaxAge,
 		clock:      opts.Clock,
 		log:        opts.Logger,
+		reporter:   opts.Reporter,
 	}
 	if r.minRefresh <= 0 {
 		r.minRefresh = 10 * time.Second
@@ -169,10 +178,13 @@ func (r *RemoteKeySet) VerificationKey(ctx context.Context, kid string) (crypto.
 	if kid == "" {
 		return nil, "", domain.ErrNotFound // byKid holds no key without a kid
 	}
-	set, err := r.keysFor(ctx, func(s *keySet) bool {
+	set, waited, err := r.keysForWaiting(ctx, func(s *keySet) bool {
 		_, ok := s.byKid[kid]
 		return ok
 	})
+	if r.reporter != nil && r.reporter.Watched(ctx) {
+		r.report(ctx, kid, waited, err)
+	}
 	if err != nil {
 		return nil, "", err
 	}
@@ -188,6 +200,13 @@ func (r *RemoteKeySet) VerificationKey(ctx context.Context, kid string) (crypto.
 // domain.ErrTemporarilyUnavailable if the last fetch failed. need runs
 // under the lock: it must be quick.
 func (r *RemoteKeySet) keysFor(ctx context.Context, need func(*keySet) bool) (*keySet, error) {
+	set, _, err := r.keysForWaiting(ctx, need)
+	return set, err
+}
+
+// keysForWaiting is keysFor that also returns the fetch it waited for,
+// nil if it waited for none.
+func (r *RemoteKeySet) keysForWaiting(ctx context.Context, need func(*keySet) bool) (*keySet, *keySetFetch, error) {
 	r.mu.Lock()
 	now := r.clock.Now()
 	if r.set != nil && need(r.set) {
@@ -196,27 +215,27 @@ func (r *RemoteKeySet) keysFor(ctx context.Context, need func(*keySet) bool) (*k
 		}
 		set := r.set
 		r.mu.Unlock()
-		return set, nil
+		return set, nil, nil
 	}
 	f := r.startFetchLocked(now, false)
 	if f == nil {
 		err := r.missingLocked()
 		r.mu.Unlock()
-		return nil, err
+		return nil, nil, err
 	}
 	r.mu.Unlock()
 
 	select {
 	case <-f.done:
 	case <-ctx.Done():
-		return nil, fmt.Errorf("wait for jwks: %w", ctx.Err())
+		return nil, f, fmt.Errorf("wait for jwks: %w", ctx.Err())
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.set != nil && need(r.set) {
-		return r.set, nil
+		return r.set, f, nil
 	}
-	return nil, r.missingLocked()
+	return nil, f, r.missingLocked()
 }
 
 // Refresh fetches the key set now, whatever the time since the last fetch,
@@ -270,7 +289,7 @@ func (r *RemoteKeySet) startFetchLocked(now time.Time, force bool) *keySetFetch 
 // not cancel the fetch the others share.
 func (r *RemoteKeySet) run(f *keySetFetch) {
 	ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
-	set, err := r.fetch(ctx)
+	set, err := r.fetch(ctx, &f.call)
 	cancel()
 
 	r.mu.Lock()
@@ -293,17 +312,29 @@ func (r *RemoteKeySet) run(f *keySetFetch) {
 	close(f.done)
 }
 
-func (r *RemoteKeySet) fetch(ctx context.Context) (*keySet, error) {
+// fetch gets and parses the key set, and writes in call how the request
+// and its answer went (the set is public: all of it can be shown).
+func (r *RemoteKeySet) fetch(ctx context.Context, call *application.UpstreamCall) (_ *keySet, err error) {
+	const accept = "application/jwk-set+json, application/json"
+	*call = application.UpstreamCall{Kind: "jwks", Method: http.MethodGet, URL: r.url,
+		RequestHeaders: map[string]string{"Accept": accept}, Started: time.Now()}
+	defer func() {
+		call.Duration = time.Since(call.Started)
+		if err != nil {
+			call.Error = err.Error()
+		}
+	}()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url, nil)
 	if err != nil {
 		return nil, fmt.Errorf("build request: %w", err)
 	}
-	req.Header.Set("Accept", "application/jwk-set+json, application/json")
+	req.Header.Set("Accept", accept)
 	resp, err := r.client.Do(req)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
+	call.Status = resp.StatusCode
 	if resp.StatusCode != http.StatusOK {
 		// Drain a little so the connection can be reused.
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
@@ -316,7 +347,28 @@ func (r *RemoteKeySet) fetch(ctx context.Context) (*keySet, error) {
 	if len(body) > maxKeySetBytes {
 		return nil, fmt.Errorf("jwks document exceeds %d bytes", maxKeySetBytes)
 	}
+	call.ResponseBody = string(body)
 	return parseKeySet(body, r.log)
+}
+
+// report tells the reporter how the key kid was looked up for ctx's
+// request: by the fetch it waited for, or else in the cache, which held
+// it unless err says otherwise (no fetch was allowed yet).
+func (r *RemoteKeySet) report(ctx context.Context, kid string, waited *keySetFetch, err error) {
+	call := application.UpstreamCall{Kind: "jwks", Cached: true, KeyID: kid, Method: http.MethodGet, URL: r.url, Started: time.Now()}
+	if err != nil && waited == nil {
+		call.Error = "kid not in the cached key set, and the last fetch was less than the minimum refresh interval ago"
+	}
+	if waited != nil {
+		select {
+		case <-waited.done: // call is written before done closes
+			call = waited.call
+			call.KeyID = kid
+		default: // the caller gave up waiting: nothing to tell yet
+			return
+		}
+	}
+	r.reporter.Report(ctx, call)
 }
 
 // privateMembers are the JWK members that carry private or symmetric key

@@ -54,7 +54,17 @@ func startSigil(t *testing.T, bin, dir string, env ...string) *sigilProcess {
 			t.Fatalf("port %s is taken: the seed flows need the documented ports 8085 and 8091 free", port)
 		}
 	}
-	p := &sigilProcess{cmd: exec.Command(bin, "serve"), logs: &testenv.LockedBuffer{}, exited: make(chan struct{})}
+	p := runSigil(t, bin, dir, []string{"serve"}, env...)
+	waitReady(t, "http://localhost:8085/readyz", p.exited)
+	waitReady(t, "http://localhost:8091/readyz", p.exited)
+	return p
+}
+
+// runSigil starts bin with args in dir, with env and nothing of the
+// developer's shell but PATH, and stops it when the test ends.
+func runSigil(t *testing.T, bin, dir string, args []string, env ...string) *sigilProcess {
+	t.Helper()
+	p := &sigilProcess{cmd: exec.Command(bin, args...), logs: &testenv.LockedBuffer{}, exited: make(chan struct{})}
 	p.cmd.Dir = dir
 	// Only PATH and HOME: no SIGIL_* setting from the developer's shell.
 	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}, env...)
@@ -64,8 +74,6 @@ func startSigil(t *testing.T, bin, dir string, env ...string) *sigilProcess {
 	}
 	go func() { _ = p.cmd.Wait(); close(p.exited) }()
 	t.Cleanup(func() { p.stop(t) })
-	waitReady(t, "http://localhost:8085/readyz", p.exited)
-	waitReady(t, "http://localhost:8091/readyz", p.exited)
 	return p
 }
 
