@@ -13,6 +13,13 @@ import (
 // each makes an RSA key, and the page is open to anyone who reaches it.
 const demoRotationPace = 5 * time.Second
 
+// maxDemoRetired bounds the retired keys a playground rotation leaves in
+// the key set: retired keys stay published for key-retire-period, so
+// without a bound anyone who reaches the page could grow the JWKS every
+// resource server fetches by a key every few seconds. Past it the
+// rotation is refused until the schedule removes retired keys.
+const maxDemoRetired = 8
+
 // RotateDemoKeys is the playground's forced key rotation: a new key is
 // published and signs at once, the one that signed is retired (still
 // published, so the tokens it signed stay good). Unlike RotateSigningKeys
@@ -42,17 +49,27 @@ func (h *RotateDemoKeys) Handle(ctx context.Context) (string, error) {
 	}
 	h.last = now
 	h.mu.Unlock()
-	return h.keys.rotateNow(ctx)
+	return h.keys.rotateNow(ctx, maxDemoRetired)
 }
 
 // rotateNow makes a new key active at once and retires the active ones,
-// under the key lock, then reloads the ring.
-func (h *RotateSigningKeys) rotateNow(ctx context.Context) (string, error) {
+// under the key lock, then reloads the ring. It refuses when the key set
+// already holds maxRetired retired keys.
+func (h *RotateSigningKeys) rotateNow(ctx context.Context, maxRetired int) (string, error) {
 	var kid string
 	ran, err := h.locker.TryLocked(ctx, signingKeysLock, func(ctx context.Context) error {
 		keys, err := h.store.ListSigningKeys(ctx)
 		if err != nil {
 			return fmt.Errorf("list signing keys: %w", err)
+		}
+		retired := 0
+		for _, k := range keys {
+			if k.State == domain.KeyRetired {
+				retired++
+			}
+		}
+		if retired >= maxRetired {
+			return fmt.Errorf("the key set already holds %d retired keys, which leave after key-retire-period: %w", retired, domain.ErrTemporarilyUnavailable)
 		}
 		k, err := h.generator.GenerateSigningKey(h.policy.Algorithm)
 		if err != nil {

@@ -38,3 +38,30 @@ func TestRotateDemoKeysSignsWithANewKeyAtOnce(t *testing.T) {
 		t.Errorf("a rotation after the pace: %v", err)
 	}
 }
+
+// However often it is asked, the playground never grows the key set past
+// a bound: the JWKS every resource server fetches stays small.
+func TestRotateDemoKeysKeepsTheKeySetBounded(t *testing.T) {
+	c := newKeyCluster()
+	n := c.node(rotation)
+	n.step(t, false)
+	demo := application.NewRotateDemoKeys(n.rotate, c.clock)
+	refused := false
+	for range 20 {
+		if _, err := demo.Handle(t.Context()); errors.Is(err, domain.ErrTemporarilyUnavailable) {
+			refused = true
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		c.clock.Advance(6 * time.Second)
+	}
+	retired := 0
+	for _, k := range c.stored(t) {
+		if k.State == domain.KeyRetired {
+			retired++
+		}
+	}
+	if !refused || retired > 8 {
+		t.Errorf("after 20 playground rotations: %d retired keys, refused %v; want at most 8 and refusals", retired, refused)
+	}
+}
