@@ -41,7 +41,11 @@ type Admin struct {
 	add    *application.AddClientSecret
 	expire *application.ExpireClientSecret
 	revoke *application.RevokeClientTokens
-	app    *fx.App
+	// The trusted external issuers the admin API manages.
+	applyIssuer  *application.ApplyFederatedIssuer
+	deleteIssuer *application.DeleteFederatedIssuer
+	listIssuers  *application.ListFederatedIssuers
+	app          *fx.App
 }
 
 var _ adminhttp.Operations = (*Admin)(nil)
@@ -118,8 +122,24 @@ func adminOps() fx.Option {
 		newDeleteClient,
 		newAddClientSecret,
 		newExpireClientSecret,
+		newFederation,
+		newApplyFederatedIssuer,
+		newDeleteFederatedIssuer,
+		application.NewListFederatedIssuers,
 		newAdmin,
 	)
+}
+
+func newApplyFederatedIssuer(store application.FederatedIssuerStore, fed *application.Federation, events application.EventPublisher, a application.Auditor) *application.ApplyFederatedIssuer {
+	h := application.NewApplyFederatedIssuer(store, fed, events)
+	h.AuditTo(a)
+	return h
+}
+
+func newDeleteFederatedIssuer(store application.FederatedIssuerStore, fed *application.Federation, events application.EventPublisher, a application.Auditor) *application.DeleteFederatedIssuer {
+	h := application.NewDeleteFederatedIssuer(store, fed, events)
+	h.AuditTo(a)
+	return h
 }
 
 func newApplyClient(r *application.RegisterClient, clients *gormstore.Clients, events application.EventPublisher, a application.Auditor) *application.ApplyClient {
@@ -173,12 +193,17 @@ type adminParams struct {
 	Add      *application.AddClientSecret
 	Expire   *application.ExpireClientSecret
 	Revoke   *application.RevokeClientTokens
+
+	ApplyIssuer  *application.ApplyFederatedIssuer
+	DeleteIssuer *application.DeleteFederatedIssuer
+	ListIssuers  *application.ListFederatedIssuers
 }
 
 func newAdmin(p adminParams) *Admin {
 	return &Admin{
 		Register: p.Register, Clients: p.Clients, Keys: p.Keys, Rotate: p.Rotate, Events: p.Events,
 		apply: p.Apply, patch: p.Patch, delete: p.Delete, add: p.Add, expire: p.Expire, revoke: p.Revoke,
+		applyIssuer: p.ApplyIssuer, deleteIssuer: p.DeleteIssuer, listIssuers: p.ListIssuers,
 	}
 }
 
@@ -311,4 +336,33 @@ func (a *Admin) RotateKeys(ctx context.Context) (application.RotateResult, error
 // RevokeKey removes a signing key at once, as `sigil keys revoke` does.
 func (a *Admin) RevokeKey(ctx context.Context, kid string) (application.RevokeResult, error) {
 	return a.Rotate.Revoke(ctx, kid)
+}
+
+// ListFederatedIssuers returns the trust relationships the admin API
+// manages, ordered by issuer.
+func (a *Admin) ListFederatedIssuers(ctx context.Context) ([]application.FederatedIssuerSpec, error) {
+	return a.listIssuers.Handle(ctx, application.ListFederatedIssuersInput{})
+}
+
+// GetFederatedIssuer returns the entry of iss, or domain.ErrNotFound.
+func (a *Admin) GetFederatedIssuer(ctx context.Context, iss string) (application.FederatedIssuerSpec, error) {
+	if iss == "" {
+		return application.FederatedIssuerSpec{}, domain.ErrNotFound
+	}
+	list, err := a.listIssuers.Handle(ctx, application.ListFederatedIssuersInput{Issuer: iss})
+	if err != nil {
+		return application.FederatedIssuerSpec{}, err
+	}
+	return list[0], nil
+}
+
+// ApplyFederatedIssuer creates or replaces a trust relationship, checked
+// by the federation file's rules, and tells the nodes to reload.
+func (a *Admin) ApplyFederatedIssuer(ctx context.Context, s application.FederatedIssuerSpec) (application.ApplyFederatedIssuerResult, error) {
+	return a.applyIssuer.Handle(ctx, application.ApplyFederatedIssuerInput{Spec: s})
+}
+
+// DeleteFederatedIssuer removes a trust relationship.
+func (a *Admin) DeleteFederatedIssuer(ctx context.Context, iss string) error {
+	return a.deleteIssuer.Handle(ctx, iss)
 }

@@ -2,28 +2,25 @@ package bootstrap
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
+	"go.uber.org/fx"
 	"gopkg.in/yaml.v3"
 
 	"github.com/sigilauth/sigil/adapters/josekit"
 	"github.com/sigilauth/sigil/application"
 	"github.com/sigilauth/sigil/domain"
 )
-
-// maxFederationLifetime bounds an issuer's max_lifetime: a token that
-// lives longer is a credential in all but name.
-const maxFederationLifetime = 24 * time.Hour
 
 // federationFile is the YAML the federation-file setting names: the
 // external issuers whose tokens authenticate clients (federated_jwt).
@@ -52,186 +49,207 @@ type federatedIssuerDoc struct {
 	} `yaml:"clients"`
 }
 
-// federationConfig is the federation file read and checked.
-type federationConfig struct {
-	issuers []application.FederatedIssuer
-	keys    []josekit.FederatedIssuerKeys
-}
-
-// loadFederationFile reads and checks the file at path; defaultAudiences
-// are the aud values accepted when an issuer names none. Each error is one
-// line naming the file, the issuer and what is wrong.
-func loadFederationFile(path string, defaultAudiences []string) (federationConfig, error) {
+// loadFederationFile reads and checks the file at path by rules. Each
+// error is one line naming the file, the issuer and what is wrong.
+func loadFederationFile(path string, rules application.FederationRules) ([]application.FederatedIssuer, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return federationConfig{}, fmt.Errorf("federation file: %w", err)
+		return nil, fmt.Errorf("federation file: %w", err)
 	}
-	cfg, err := parseFederationFile(raw, filepath.Dir(path), defaultAudiences)
+	issuers, err := parseFederationFile(raw, filepath.Dir(path), rules)
 	if err != nil {
-		return federationConfig{}, fmt.Errorf("federation file %s: %w", path, err)
+		return nil, fmt.Errorf("federation file %s: %w", path, err)
 	}
-	return cfg, nil
+	return issuers, nil
 }
 
-func parseFederationFile(raw []byte, dir string, defaultAudiences []string) (federationConfig, error) {
+func parseFederationFile(raw []byte, dir string, rules application.FederationRules) ([]application.FederatedIssuer, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
 	var f federationFile
 	if err := dec.Decode(&f); err != nil {
-		return federationConfig{}, fmt.Errorf("%s", strings.ReplaceAll(err.Error(), "\n", "; "))
+		return nil, fmt.Errorf("%s", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
 	var more any
 	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
-		return federationConfig{}, errors.New("holds more than one YAML document")
+		return nil, errors.New("holds more than one YAML document")
 	}
 	if len(f.Issuers) == 0 {
-		return federationConfig{}, errors.New("names no issuers")
+		return nil, errors.New("names no issuers")
 	}
-	var cfg federationConfig
+	var issuers []application.FederatedIssuer
 	seen := map[string]bool{}
 	for i, d := range f.Issuers {
-		iss, keys, err := d.check(dir, defaultAudiences)
+		spec, err := d.spec(dir)
 		if err != nil {
-			return federationConfig{}, fmt.Errorf("issuer %d (%s): %w", i+1, d.Issuer, err)
+			return nil, fmt.Errorf("issuer %d (%s): %w", i+1, d.Issuer, err)
+		}
+		iss, err := rules.Check(spec)
+		if err != nil {
+			return nil, fmt.Errorf("issuer %d (%s): %w", i+1, d.Issuer, err)
 		}
 		if seen[iss.Issuer] {
-			return federationConfig{}, fmt.Errorf("issuer %d (%s): listed twice", i+1, d.Issuer)
+			return nil, fmt.Errorf("issuer %d (%s): listed twice", i+1, d.Issuer)
 		}
 		seen[iss.Issuer] = true
-		cfg.issuers = append(cfg.issuers, iss)
-		cfg.keys = append(cfg.keys, keys)
+		issuers = append(issuers, iss)
 	}
-	return cfg, nil
+	return issuers, nil
 }
 
-func (d federatedIssuerDoc) check(dir string, defaultAudiences []string) (application.FederatedIssuer, josekit.FederatedIssuerKeys, error) {
-	none := application.FederatedIssuer{}
-	nokeys := josekit.FederatedIssuerKeys{}
-	if d.Issuer == "" {
-		return none, nokeys, errors.New("issuer is required")
+// spec is the entry as application.FederationRules checks it, jwks_file
+// read: the one thing only a file can say.
+func (d federatedIssuerDoc) spec(dir string) (application.FederatedIssuerSpec, error) {
+	s := application.FederatedIssuerSpec{
+		Issuer: d.Issuer, DiscoveryURL: d.DiscoveryURL, JWKSURI: d.JWKSURI, Audiences: d.Audiences, Algorithms: d.Algorithms,
+		MaxLifetime: d.MaxLifetime, AllowReuse: d.AllowReuse, SubjectTokenScopes: d.SubjectTokenScopes,
 	}
-	keys := josekit.FederatedIssuerKeys{Issuer: d.Issuer, DiscoveryURL: d.DiscoveryURL, JWKSURI: d.JWKSURI}
-	given := 0
-	for _, s := range []string{d.DiscoveryURL, d.JWKSURI, d.JWKSFile} {
-		if s != "" {
-			given++
-		}
+	for _, m := range d.Clients {
+		s.Clients = append(s.Clients, application.FederationMapping{Client: m.Client, Subject: m.Subject, Claims: m.Claims})
 	}
-	switch {
-	case given > 1:
-		return none, nokeys, errors.New("name at most one of discovery_url, jwks_uri and jwks_file")
-	case d.JWKSFile != "":
-		p := d.JWKSFile
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(dir, p)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return none, nokeys, fmt.Errorf("jwks_file: %w", err)
-		}
-		keys.JWKS = b
-	case given == 0:
-		if !httpURL(d.Issuer) {
-			return none, nokeys, errors.New("issuer is not an http(s) URL, so its discovery document cannot be found: name discovery_url, jwks_uri or jwks_file")
-		}
-		keys.DiscoveryURL = strings.TrimSuffix(d.Issuer, "/") + "/.well-known/openid-configuration"
+	if d.JWKSFile == "" {
+		return s, nil
 	}
-	for name, u := range map[string]string{"discovery_url": d.DiscoveryURL, "jwks_uri": d.JWKSURI} {
-		if u != "" && !httpURL(u) {
-			return none, nokeys, fmt.Errorf("%s %q is not an http(s) URL", name, u)
-		}
+	if d.DiscoveryURL != "" || d.JWKSURI != "" {
+		return s, errors.New("name at most one of discovery_url, jwks_uri and jwks_file")
 	}
-	iss := application.FederatedIssuer{
-		Issuer:      d.Issuer,
-		Audiences:   d.Audiences,
-		MaxLifetime: application.DefaultFederationMaxLifetime,
-		AllowReuse:  d.AllowReuse,
+	p := d.JWKSFile
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(dir, p)
 	}
-	if len(iss.Audiences) == 0 {
-		iss.Audiences = defaultAudiences
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return s, fmt.Errorf("jwks_file: %w", err)
 	}
-	if slices.Contains(iss.Audiences, "") {
-		return none, nokeys, errors.New("audiences holds an empty value")
-	}
-	iss.Algorithms = application.DefaultFederationAlgorithms
-	if len(d.Algorithms) > 0 {
-		iss.Algorithms = nil
-		allowed := federationAlgorithms()
-		for _, a := range d.Algorithms {
-			if !slices.Contains(allowed, a) {
-				return none, nokeys, fmt.Errorf("algorithm %q not allowed: use %s", a, strings.Join(allowed, ", "))
-			}
-			iss.Algorithms = append(iss.Algorithms, domain.Algorithm(a))
-		}
-	}
-	if d.MaxLifetime != "" {
-		l, err := time.ParseDuration(d.MaxLifetime)
-		if err != nil || l <= 0 || l > maxFederationLifetime {
-			return none, nokeys, fmt.Errorf("max_lifetime %q must be a duration above 0 and at most %s", d.MaxLifetime, maxFederationLifetime)
-		}
-		iss.MaxLifetime = l
-	}
-	for _, sc := range d.SubjectTokenScopes {
-		if sc == "" || strings.ContainsAny(sc, " \t\"\\") {
-			return none, nokeys, fmt.Errorf("subject_token_scopes: %q is not a scope token", sc)
-		}
-	}
-	iss.SubjectScopes = domain.NewScopes(d.SubjectTokenScopes...)
-	if len(d.Clients) == 0 && len(iss.SubjectScopes) == 0 {
-		return none, nokeys, errors.New("maps no clients and has no subject_token_scopes: it would be trusted for nothing")
-	}
-	for j, m := range d.Clients {
-		switch {
-		case m.Client == "":
-			return none, nokeys, fmt.Errorf("clients %d: client is required", j+1)
-		case m.Subject == "" && len(m.Claims) == 0:
-			return none, nokeys, fmt.Errorf("clients %d (%s): name sub or claims, or every token of the issuer would be this client", j+1, m.Client)
-		}
-		iss.Mappings = append(iss.Mappings, application.FederationMapping{Client: m.Client, Subject: m.Subject, Claims: m.Claims})
-	}
-	return iss, keys, nil
+	s.JWKS = string(b)
+	return s, nil
 }
 
-// federationAlgorithms are the algorithms an issuer may be allowed:
-// the asymmetric client assertion ones, never HMAC.
-func federationAlgorithms() []string {
-	var out []string
+// federationRules are the rules every trust relationship is checked by,
+// the file's and the admin API's: the issuer and the token endpoint as
+// the default audiences, and the asymmetric client assertion algorithms,
+// never HMAC.
+func federationRules(c Config) application.FederationRules {
+	token, _, _ := endpointURLs(c)
+	var algs []string
 	for _, a := range josekit.ClientAssertionAlgorithms() {
 		if !strings.HasPrefix(a, "HS") {
-			out = append(out, a)
+			algs = append(algs, a)
 		}
 	}
-	return out
+	return application.FederationRules{DefaultAudiences: []string{c.Issuer(), token}, Algorithms: algs}
 }
 
-func httpURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
+type federationParams struct {
+	fx.In
+	Config Config
+	Store  application.FederatedIssuerStore
+	// Clients and Replays authenticate; the commands' graph, which only
+	// checks entries, has neither.
+	Clients application.ClientFinder `optional:"true"`
+	Replays application.ReplayGuard  `optional:"true"`
+	Clock   application.Clock
+	HTTP    *http.Client
+	Log     *slog.Logger
 }
 
-// newFederation builds federated client authentication from the
-// federation file; nil when the setting is empty.
-func newFederation(c Config, clients application.ClientFinder, replays application.ReplayGuard, clock application.Clock, hc *http.Client, log *slog.Logger) (*application.Federation, error) {
-	if c.FederationFile == "" {
-		return nil, nil
+// newFederation builds federated client authentication: the federation
+// file's issuers, fixed, and those stored through the admin API, which
+// the auth role reloads (runFederationReloads). Without a file and with
+// none stored it trusts no one, and the JWT bearer grant is refused.
+func newFederation(p federationParams) (*application.Federation, error) {
+	c := p.Config
+	rules := federationRules(c)
+	var fixed []application.FederatedIssuer
+	if c.FederationFile != "" {
+		var err error
+		if fixed, err = loadFederationFile(c.FederationFile, rules); err != nil {
+			return nil, err
+		}
 	}
-	token, _, _ := endpointURLs(c)
-	cfg, err := loadFederationFile(c.FederationFile, []string{c.Issuer(), token})
-	if err != nil {
-		return nil, err
+	keys := make([]josekit.FederatedIssuerKeys, len(fixed))
+	for i, iss := range fixed {
+		keys[i] = iss.Keys
 	}
-	verifier, err := josekit.NewFederatedTokens(cfg.keys, josekit.ClientAssertionOptions{
-		HTTPClient:         hc,
+	verifier, err := josekit.NewFederatedTokens(keys, josekit.ClientAssertionOptions{
+		HTTPClient:         p.HTTP,
 		MinRefreshInterval: c.JWKSMinRefreshInterval,
 		MaxAge:             c.JWKSMaxAge,
-		Clock:              clock,
-		Logger:             log,
+		Clock:              p.Clock,
+		Logger:             p.Log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("federation file %s: %w", c.FederationFile, err)
 	}
-	for _, i := range cfg.issuers {
-		log.Info("federated issuer trusted", "issuer", i.Issuer, "clients", len(i.Mappings))
+	for _, i := range fixed {
+		p.Log.Info("federated issuer trusted", "issuer", i.Issuer, "clients", len(i.Mappings), "from", "federation file")
 	}
-	return application.NewFederation(cfg.issuers, verifier, clients, replays, clock), nil
+	f := application.NewFederation(fixed, verifier, p.Clients, p.Replays, p.Clock)
+	f.Manage(p.Store, rules)
+	return f, nil
+}
+
+// federationReloads asks the auth role to reload the trusted issuers;
+// asks made while one is pending are one.
+type federationReloads chan struct{}
+
+func newFederationReloads() federationReloads { return make(federationReloads, 1) }
+
+func (r federationReloads) ask() {
+	select {
+	case r <- struct{}{}:
+	default:
+	}
+}
+
+// federationFeed reloads the trusted issuers when another node (or a
+// command) changed them. The reload runs apart from the feed's handlers,
+// which must not wait on the database.
+func federationFeed(reloads federationReloads) feedHandler {
+	return feedHandler{Handle: func(e domain.Event) {
+		if e.Kind == domain.EventFederationChanged {
+			reloads.ask()
+		}
+	}}
+}
+
+// runFederationReloads loads the stored issuers at start, then whenever
+// the feed says they changed and every client-cache-ttl (at least a
+// second): a change the feed did not carry (a command without Redis, a
+// lost message) reaches the node as soon as a client change would.
+func runFederationReloads(lc fx.Lifecycle, c Config, log *slog.Logger, fed *application.Federation, reloads federationReloads) {
+	load := func(ctx context.Context) {
+		before := fed.Issuers()
+		if err := fed.Reload(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("reload federated issuers", "err", err)
+		}
+		if after := fed.Issuers(); !slices.Equal(before, after) {
+			log.Info("federated issuers trusted", "issuers", after)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	lc.Append(fx.Hook{
+		OnStart: func(start context.Context) error {
+			load(start)
+			go func() {
+				defer close(done)
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-reloads:
+						load(ctx)
+					}
+				}
+			}()
+			return nil
+		},
+		OnStop: func(context.Context) error {
+			cancel()
+			<-done
+			return nil
+		},
+	})
+	every(lc, max(c.ClientCacheTTL, time.Second), func(ctx context.Context) { load(ctx) })
 }

@@ -86,7 +86,6 @@ func AuthRole() fx.Option {
 		),
 		fx.Provide(
 			newAuthenticateClient,
-			newFederation,
 			newClientCache,
 			func(cache *application.ClientCache) application.ClientFinder { return cache },
 			clientCacheFeed,
@@ -99,13 +98,15 @@ func AuthRole() fx.Option {
 			newPublishMetadata,
 			application.NewSeedDemoClients,
 			clientRevocationFeed,
+			newFederationReloads,
+			federationFeed,
 		),
 		adminOps(),
 		registration,
 		tokenExchange,
 		authUseCaseTracing,
 		fx.Provide(authListener),
-		fx.Invoke(registerKeyMetrics, registerAuthCacheMetrics),
+		fx.Invoke(registerKeyMetrics, registerAuthCacheMetrics, runFederationReloads),
 	)
 }
 
@@ -143,9 +144,8 @@ func serverMetadata(c Config) application.ServerMetadata {
 	for i, g := range application.GrantTypes {
 		grants[i] = string(g)
 	}
-	if c.FederationFile != "" {
-		grants = append(grants, application.GrantTypeJWTBearer)
-	}
+	// The JWT bearer grant is added while an issuer is trusted
+	// (PublishMetadata.Federate).
 	grants = append(grants, string(domain.GrantTokenExchange))
 	var methods []string
 	for _, m := range domain.AuthMethods {
@@ -521,8 +521,10 @@ func newPublishJWKS(r *application.KeyRing, e application.JWKSEncoder, c Config)
 	return application.NewPublishJWKS(r, e, c.KeyPublishLead)
 }
 
-func newPublishMetadata(c Config, scopes application.ScopeLister, r *application.KeyRing) *application.PublishMetadata {
-	return application.NewPublishMetadata(serverMetadata(c), scopes, r)
+func newPublishMetadata(c Config, scopes application.ScopeLister, r *application.KeyRing, fed *application.Federation) *application.PublishMetadata {
+	h := application.NewPublishMetadata(serverMetadata(c), scopes, r)
+	h.Federate(fed)
+	return h
 }
 
 func newGetCountry(c *application.CountryCatalog) *application.GetCountry {
