@@ -40,7 +40,7 @@ type ServerMetadata struct {
 // scopes and signing algorithms as they are now.
 type PublishMetadata struct {
 	traced
-	static ServerMetadata
+	static     ServerMetadata
 	scopes     ScopeLister
 	keys       *KeyRing
 	federation *Federation

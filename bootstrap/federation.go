@@ -3,6 +3,7 @@ package bootstrap
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -25,28 +26,107 @@ import (
 // federationFile is the YAML the federation-file setting names: the
 // external issuers whose tokens authenticate clients (federated_jwt).
 type federationFile struct {
-	Issuers []federatedIssuerDoc `yaml:"issuers"`
+	Issuers []FederationEntry `yaml:"issuers"`
 }
 
-type federatedIssuerDoc struct {
-	Issuer string `yaml:"issuer"`
-	// At most one of the three; none means discovery at
+// FederationEntry is one trust relationship as a federation file writes
+// it, and as `sigil federation` reads and prints one (JSON or YAML), so
+// that what get prints, apply takes back.
+type FederationEntry struct {
+	Issuer string `yaml:"issuer" json:"issuer"`
+	// At most one of the four; none means discovery at
 	// {issuer}/.well-known/openid-configuration.
-	DiscoveryURL string   `yaml:"discovery_url"`
-	JWKSURI      string   `yaml:"jwks_uri"`
-	JWKSFile     string   `yaml:"jwks_file"`
-	Audiences    []string `yaml:"audiences"`
-	Algorithms   []string `yaml:"algorithms"`
-	MaxLifetime  string   `yaml:"max_lifetime"`
-	AllowReuse   bool     `yaml:"allow_reuse"`
+	DiscoveryURL string `yaml:"discovery_url,omitempty" json:"discovery_url,omitempty"`
+	JWKSURI      string `yaml:"jwks_uri,omitempty" json:"jwks_uri,omitempty"`
+	JWKSFile     string `yaml:"jwks_file,omitempty" json:"jwks_file,omitempty"`
+	// JWKS is the key set itself (a mapping, or a string of JSON).
+	JWKS        any      `yaml:"jwks,omitempty" json:"jwks,omitempty"`
+	Audiences   []string `yaml:"audiences,omitempty" json:"audiences,omitempty"`
+	Algorithms  []string `yaml:"algorithms,omitempty" json:"algorithms,omitempty"`
+	MaxLifetime string   `yaml:"max_lifetime,omitempty" json:"max_lifetime,omitempty"`
+	AllowReuse  bool     `yaml:"allow_reuse,omitempty" json:"allow_reuse,omitempty"`
 	// SubjectTokenScopes lets the issuer's tokens be token exchange
 	// subject tokens, keeping at most these scopes.
-	SubjectTokenScopes []string `yaml:"subject_token_scopes"`
-	Clients            []struct {
-		Client  string            `yaml:"client"`
-		Subject string            `yaml:"sub"`
-		Claims  map[string]string `yaml:"claims"`
-	} `yaml:"clients"`
+	SubjectTokenScopes []string           `yaml:"subject_token_scopes,omitempty" json:"subject_token_scopes,omitempty"`
+	Clients            []FederationClient `yaml:"clients,omitempty" json:"clients,omitempty"`
+}
+
+// FederationClient is one mapping of a FederationEntry.
+type FederationClient struct {
+	Client  string            `yaml:"client" json:"client"`
+	Subject string            `yaml:"sub,omitempty" json:"sub,omitempty"`
+	Claims  map[string]string `yaml:"claims,omitempty" json:"claims,omitempty"`
+}
+
+// FederationEntryOf is a stored trust relationship as a file writes it.
+func FederationEntryOf(s application.FederatedIssuerSpec) FederationEntry {
+	e := FederationEntry{
+		Issuer: s.Issuer, DiscoveryURL: s.DiscoveryURL, JWKSURI: s.JWKSURI, Audiences: s.Audiences, Algorithms: s.Algorithms,
+		MaxLifetime: s.MaxLifetime, AllowReuse: s.AllowReuse, SubjectTokenScopes: s.SubjectTokenScopes,
+	}
+	if s.JWKS != "" {
+		var set any
+		if json.Unmarshal([]byte(s.JWKS), &set) == nil {
+			e.JWKS = set
+		} else {
+			e.JWKS = s.JWKS
+		}
+	}
+	for _, m := range s.Clients {
+		e.Clients = append(e.Clients, FederationClient{Client: m.Client, Subject: m.Subject, Claims: m.Claims})
+	}
+	return e
+}
+
+// ParseFederationEntries reads what `sigil federation apply` takes: a
+// federation file (issuers: [...]) or one entry, YAML or JSON; a
+// jwks_file is read, relative to dir, into the entry. The entries are not
+// yet checked: the admin operation checks them.
+func ParseFederationEntries(raw []byte, dir string) ([]application.FederatedIssuerSpec, error) {
+	var probe map[string]any
+	if err := yaml.Unmarshal(raw, &probe); err != nil {
+		return nil, fmt.Errorf("%s", strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	var entries []FederationEntry
+	if _, ok := probe["issuers"]; ok {
+		var f federationFile
+		if err := strictYAML(raw, &f); err != nil {
+			return nil, err
+		}
+		entries = f.Issuers
+	} else {
+		var e FederationEntry
+		if err := strictYAML(raw, &e); err != nil {
+			return nil, err
+		}
+		entries = []FederationEntry{e}
+	}
+	if len(entries) == 0 {
+		return nil, errors.New("names no issuers")
+	}
+	out := make([]application.FederatedIssuerSpec, len(entries))
+	for i, e := range entries {
+		spec, err := e.spec(dir)
+		if err != nil {
+			return nil, fmt.Errorf("issuer %d (%s): %w", i+1, e.Issuer, err)
+		}
+		out[i] = spec
+	}
+	return out, nil
+}
+
+// strictYAML decodes one YAML document into v, refusing unknown keys.
+func strictYAML(raw []byte, v any) error {
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%s", strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	var more any
+	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
+		return errors.New("holds more than one YAML document")
+	}
+	return nil
 }
 
 // loadFederationFile reads and checks the file at path by rules. Each
@@ -64,15 +144,9 @@ func loadFederationFile(path string, rules application.FederationRules) ([]appli
 }
 
 func parseFederationFile(raw []byte, dir string, rules application.FederationRules) ([]application.FederatedIssuer, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(raw))
-	dec.KnownFields(true)
 	var f federationFile
-	if err := dec.Decode(&f); err != nil {
-		return nil, fmt.Errorf("%s", strings.ReplaceAll(err.Error(), "\n", "; "))
-	}
-	var more any
-	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
-		return nil, errors.New("holds more than one YAML document")
+	if err := strictYAML(raw, &f); err != nil {
+		return nil, err
 	}
 	if len(f.Issuers) == 0 {
 		return nil, errors.New("names no issuers")
@@ -98,8 +172,8 @@ func parseFederationFile(raw []byte, dir string, rules application.FederationRul
 }
 
 // spec is the entry as application.FederationRules checks it, jwks_file
-// read: the one thing only a file can say.
-func (d federatedIssuerDoc) spec(dir string) (application.FederatedIssuerSpec, error) {
+// read (only a file can name one) and jwks as JSON text.
+func (d FederationEntry) spec(dir string) (application.FederatedIssuerSpec, error) {
 	s := application.FederatedIssuerSpec{
 		Issuer: d.Issuer, DiscoveryURL: d.DiscoveryURL, JWKSURI: d.JWKSURI, Audiences: d.Audiences, Algorithms: d.Algorithms,
 		MaxLifetime: d.MaxLifetime, AllowReuse: d.AllowReuse, SubjectTokenScopes: d.SubjectTokenScopes,
@@ -107,11 +181,22 @@ func (d federatedIssuerDoc) spec(dir string) (application.FederatedIssuerSpec, e
 	for _, m := range d.Clients {
 		s.Clients = append(s.Clients, application.FederationMapping{Client: m.Client, Subject: m.Subject, Claims: m.Claims})
 	}
+	switch v := d.JWKS.(type) {
+	case nil:
+	case string:
+		s.JWKS = v
+	default:
+		b, err := json.Marshal(v)
+		if err != nil {
+			return s, fmt.Errorf("jwks: %w", err)
+		}
+		s.JWKS = string(b)
+	}
 	if d.JWKSFile == "" {
 		return s, nil
 	}
-	if d.DiscoveryURL != "" || d.JWKSURI != "" {
-		return s, errors.New("name at most one of discovery_url, jwks_uri and jwks_file")
+	if d.DiscoveryURL != "" || d.JWKSURI != "" || d.JWKS != nil {
+		return s, errors.New("name at most one of discovery_url, jwks_uri, jwks and jwks_file")
 	}
 	p := d.JWKSFile
 	if !filepath.IsAbs(p) {
