@@ -45,7 +45,9 @@ type Admin struct {
 	applyIssuer  *application.ApplyFederatedIssuer
 	deleteIssuer *application.DeleteFederatedIssuer
 	listIssuers  *application.ListFederatedIssuers
-	app          *fx.App
+	// fedErr is why the federation file did not load, for the commands.
+	fedErr error
+	app    *fx.App
 }
 
 var _ adminhttp.Operations = (*Admin)(nil)
@@ -105,6 +107,7 @@ func adminApp(c Config, log *slog.Logger) fx.Option {
 			// it, the running nodes reload theirs.
 			func() *application.KeyRing { return &application.KeyRing{} },
 			newRotateSigningKeys,
+			commandFederation,
 		),
 		adminOps(),
 	)
@@ -122,7 +125,6 @@ func adminOps() fx.Option {
 		newDeleteClient,
 		newAddClientSecret,
 		newExpireClientSecret,
-		newFederation,
 		newApplyFederatedIssuer,
 		newDeleteFederatedIssuer,
 		application.NewListFederatedIssuers,
@@ -130,14 +132,38 @@ func adminOps() fx.Option {
 	)
 }
 
-func newApplyFederatedIssuer(store application.FederatedIssuerStore, fed *application.Federation, events application.EventPublisher, a application.Auditor) *application.ApplyFederatedIssuer {
-	h := application.NewApplyFederatedIssuer(store, fed, events)
+// adminFederation is the Federation the admin use cases check entries
+// with: the auth role's in `sigil serve`; in the commands, one over the
+// same federation file, which, if it does not load, fails the federation
+// commands alone (Err), so that `sigil clients` still works on a host
+// whose settings name a file it lacks.
+type adminFederation struct {
+	Federation *application.Federation
+	Err        error
+}
+
+// commandFederation is the commands' adminFederation.
+func commandFederation(p federationParams) adminFederation {
+	f, err := newFederation(p)
+	return adminFederation{Federation: f, Err: err}
+}
+
+// applyFederatedIssuer and deleteFederatedIssuer are nil when the
+// federation file did not load (adminFederation.Err).
+func newApplyFederatedIssuer(store application.FederatedIssuerStore, fed adminFederation, events application.EventPublisher, a application.Auditor) *application.ApplyFederatedIssuer {
+	if fed.Err != nil {
+		return nil
+	}
+	h := application.NewApplyFederatedIssuer(store, fed.Federation, events)
 	h.AuditTo(a)
 	return h
 }
 
-func newDeleteFederatedIssuer(store application.FederatedIssuerStore, fed *application.Federation, events application.EventPublisher, a application.Auditor) *application.DeleteFederatedIssuer {
-	h := application.NewDeleteFederatedIssuer(store, fed, events)
+func newDeleteFederatedIssuer(store application.FederatedIssuerStore, fed adminFederation, events application.EventPublisher, a application.Auditor) *application.DeleteFederatedIssuer {
+	if fed.Err != nil {
+		return nil
+	}
+	h := application.NewDeleteFederatedIssuer(store, fed.Federation, events)
 	h.AuditTo(a)
 	return h
 }
@@ -197,13 +223,14 @@ type adminParams struct {
 	ApplyIssuer  *application.ApplyFederatedIssuer
 	DeleteIssuer *application.DeleteFederatedIssuer
 	ListIssuers  *application.ListFederatedIssuers
+	Federation   adminFederation
 }
 
 func newAdmin(p adminParams) *Admin {
 	return &Admin{
 		Register: p.Register, Clients: p.Clients, Keys: p.Keys, Rotate: p.Rotate, Events: p.Events,
 		apply: p.Apply, patch: p.Patch, delete: p.Delete, add: p.Add, expire: p.Expire, revoke: p.Revoke,
-		applyIssuer: p.ApplyIssuer, deleteIssuer: p.DeleteIssuer, listIssuers: p.ListIssuers,
+		applyIssuer: p.ApplyIssuer, deleteIssuer: p.DeleteIssuer, listIssuers: p.ListIssuers, fedErr: p.Federation.Err,
 	}
 }
 
@@ -359,10 +386,16 @@ func (a *Admin) GetFederatedIssuer(ctx context.Context, iss string) (application
 // ApplyFederatedIssuer creates or replaces a trust relationship, checked
 // by the federation file's rules, and tells the nodes to reload.
 func (a *Admin) ApplyFederatedIssuer(ctx context.Context, s application.FederatedIssuerSpec) (application.ApplyFederatedIssuerResult, error) {
+	if a.fedErr != nil {
+		return application.ApplyFederatedIssuerResult{}, a.fedErr
+	}
 	return a.applyIssuer.Handle(ctx, application.ApplyFederatedIssuerInput{Spec: s})
 }
 
 // DeleteFederatedIssuer removes a trust relationship.
 func (a *Admin) DeleteFederatedIssuer(ctx context.Context, iss string) error {
+	if a.fedErr != nil {
+		return a.fedErr
+	}
 	return a.deleteIssuer.Handle(ctx, iss)
 }

@@ -86,6 +86,8 @@ func AuthRole() fx.Option {
 		),
 		fx.Provide(
 			newAuthenticateClient,
+			newFederation,
+			func(f *application.Federation) adminFederation { return adminFederation{Federation: f} },
 			newClientCache,
 			func(cache *application.ClientCache) application.ClientFinder { return cache },
 			clientCacheFeed,
