@@ -230,3 +230,41 @@ func TestGetOfAnUnknownIssuerIsNotFound(t *testing.T) {
 		t.Errorf("get = %+v, %v", got, err)
 	}
 }
+
+// TestReloadWhileTokensAreChecked: readers never see a half-swapped set
+// (run with -race): the file's issuer authenticates throughout while the
+// stored one comes and goes.
+func TestReloadWhileTokensAreChecked(t *testing.T) {
+	m := newManagedFederation(t)
+	ctx := context.Background()
+	now := m.clock.Now()
+	raw := fakes.Assertion{Claims: domain.ClientAssertion{Issuer: fileIssuer, ID: "steady"}}.Encode()
+	m.tokens.Tokens[raw] = application.FederatedToken{Issuer: fileIssuer, Subject: "billing", Audience: []string{fedAud},
+		IssuedAt: now, ExpiresAt: now.Add(5 * time.Minute)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 200 {
+			if i%2 == 0 {
+				_, _ = m.apply.Handle(ctx, application.ApplyFederatedIssuerInput{Spec: k8sEntry})
+			} else {
+				_ = m.delete.Handle(ctx, k8sEntry.Issuer)
+			}
+			if err := m.fed.Reload(ctx); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		c, err := m.auth.Handle(ctx, application.ClientCredentials{Assertion: raw, AssertionType: application.AssertionTypeJWTBearer})
+		if err != nil || c.ID != "billing" {
+			t.Fatalf("during reloads: %v, %v", c.ID, err)
+		}
+	}
+}
