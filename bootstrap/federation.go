@@ -274,26 +274,17 @@ func newFederation(p federationParams) (*application.Federation, error) {
 	return f, nil
 }
 
-// federationReloads asks the auth role to reload the trusted issuers;
-// asks made while one is pending are one.
-type federationReloads chan struct{}
+// federationReloads asks the auth role to reload the trusted issuers.
+type federationReloads asks
 
 func newFederationReloads() federationReloads { return make(federationReloads, 1) }
 
-func (r federationReloads) ask() {
-	select {
-	case r <- struct{}{}:
-	default:
-	}
-}
-
 // federationFeed reloads the trusted issuers when another node (or a
-// command) changed them. The reload runs apart from the feed's handlers,
-// which must not wait on the database.
+// command) changed them.
 func federationFeed(reloads federationReloads) feedHandler {
 	return feedHandler{Handle: func(e domain.Event) {
 		if e.Kind == domain.EventFederationChanged {
-			reloads.ask()
+			asks(reloads).ask()
 		}
 	}}
 }
@@ -312,29 +303,7 @@ func runFederationReloads(lc fx.Lifecycle, c Config, log *slog.Logger, fed *appl
 			log.Info("federated issuers trusted", "issuers", after)
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	lc.Append(fx.Hook{
-		OnStart: func(start context.Context) error {
-			load(start)
-			go func() {
-				defer close(done)
-				for {
-					select {
-					case <-ctx.Done():
-						return
-					case <-reloads:
-						load(ctx)
-					}
-				}
-			}()
-			return nil
-		},
-		OnStop: func(context.Context) error {
-			cancel()
-			<-done
-			return nil
-		},
-	})
-	every(lc, max(c.ClientCacheTTL, time.Second), func(ctx context.Context) { load(ctx) })
+	lc.Append(fx.StartHook(func(ctx context.Context) { load(ctx) }))
+	onAsk(lc, asks(reloads), load)
+	every(lc, max(c.ClientCacheTTL, time.Second), load)
 }

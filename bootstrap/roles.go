@@ -240,21 +240,23 @@ func checkTokenLifetimes(ctx context.Context, clients application.ClientLister, 
 	return nil
 }
 
-// keyReloads asks the auth role to reload its key ring now, out of
-// schedule; asks made while one is pending are one.
-type keyReloads chan struct{}
+// asks are requests for work out of schedule (a reload); asks made while
+// one is pending are one.
+type asks chan struct{}
 
-func (r keyReloads) ask() {
+func (r asks) ask() {
 	select {
 	case r <- struct{}{}:
 	default:
 	}
 }
 
-// runKeyReloads reloads the ring whenever asked, for the app's lifetime.
-// It runs apart from the feed's handlers, which must not wait on the
-// database.
-func runKeyReloads(lc fx.Lifecycle, log *slog.Logger, reloads keyReloads, keys *application.RotateSigningKeys) {
+// keyReloads asks the auth role to reload its key ring now.
+type keyReloads asks
+
+// onAsk runs do whenever asked, for the app's lifetime, apart from the
+// feed's handlers, which must not wait on the database.
+func onAsk(lc fx.Lifecycle, r asks, do func(ctx context.Context)) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	lc.Append(fx.Hook{
@@ -265,10 +267,8 @@ func runKeyReloads(lc fx.Lifecycle, log *slog.Logger, reloads keyReloads, keys *
 					select {
 					case <-ctx.Done():
 						return
-					case <-reloads:
-						if err := keys.Reload(ctx); err != nil && ctx.Err() == nil {
-							log.Warn("reload signing keys after a key removal", "err", err)
-						}
+					case <-r:
+						do(ctx)
 					}
 				}
 			}()
@@ -279,6 +279,15 @@ func runKeyReloads(lc fx.Lifecycle, log *slog.Logger, reloads keyReloads, keys *
 			<-done
 			return nil
 		},
+	})
+}
+
+// runKeyReloads reloads the ring whenever asked.
+func runKeyReloads(lc fx.Lifecycle, log *slog.Logger, reloads keyReloads, keys *application.RotateSigningKeys) {
+	onAsk(lc, asks(reloads), func(ctx context.Context) {
+		if err := keys.Reload(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("reload signing keys after a key removal", "err", err)
+		}
 	})
 }
 
@@ -561,7 +570,7 @@ func clientCacheFeed(cache *application.ClientCache) feedHandler {
 func keyRingFeed(ring *application.KeyRing, reloads keyReloads) feedHandler {
 	return feedHandler{Handle: func(e domain.Event) {
 		if e.Kind == domain.EventKeyRemoved && e.KID != "" && ring.Remove(e.KID) {
-			reloads.ask()
+			asks(reloads).ask()
 		}
 	}}
 }

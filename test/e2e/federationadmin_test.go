@@ -1,8 +1,10 @@
 package e2e_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -87,8 +89,14 @@ func TestTrustRelationshipThroughTheAdminAPI(t *testing.T) {
 	if got := k8s.fetches.Load(); got != 2 {
 		t.Errorf("the issuer's JWKS was fetched %d times, want once per node", got)
 	}
-	if r := adminCall(t, http.MethodGet, entry, auth, ""); r.Status != http.StatusOK || !strings.Contains(string(r.Body), "system:serviceaccount:shop:orders") {
-		t.Errorf("GET %s: %d %s", entry, r.Status, r.Body)
+	// The API's JSON is the entry `sigil federation get -o json` prints
+	// (bootstrap.FederationEntry), so what one writes the other reads.
+	r := adminCall(t, http.MethodGet, entry, auth, "")
+	cli, _ := json.Marshal(bootstrap.FederationEntryOf(application.FederatedIssuerSpec{Issuer: k8s.url, MaxLifetime: "1h",
+		Clients: []application.FederationMapping{{Client: "orders", Subject: "system:serviceaccount:shop:orders"}}}))
+	var fromAPI, fromCLI map[string]any
+	if r.Status != http.StatusOK || json.Unmarshal(r.Body, &fromAPI) != nil || json.Unmarshal(cli, &fromCLI) != nil || !reflect.DeepEqual(fromAPI, fromCLI) {
+		t.Errorf("GET %s: %d %s\nwant the command line's entry %s", entry, r.Status, r.Body, cli)
 	}
 
 	// Changed: another service account is the client now. The issuer's
