@@ -77,7 +77,15 @@ func (e *FederationEntryError) Error() string { return e.Reason }
 
 // ErrFileIssuer refuses to manage through the admin API an issuer the
 // federation file defines: the file wins, and is changed where it lives.
-var ErrFileIssuer = fmt.Errorf("the federation file defines this issuer; change it there: %w", domain.ErrConflict)
+// It matches domain.ErrConflict.
+var ErrFileIssuer error = fileIssuerError{}
+
+type fileIssuerError struct{}
+
+func (fileIssuerError) Error() string {
+	return "the federation file defines this issuer; change it there"
+}
+func (fileIssuerError) Is(target error) bool { return target == domain.ErrConflict }
 
 // Check gives s its defaults and checks it, returning the issuer with its
 // key source. An error is a *FederationEntryError.
