@@ -183,3 +183,55 @@ func TestTrustRelationshipWrittenWithoutTheFeed(t *testing.T) {
 		return r.Status == http.StatusOK
 	})
 }
+
+// TestFederationCommandThroughTheAdminAPI: `sigil federation` with
+// --admin-url, from a folder with no database, trusts an issuer on a
+// running node (its jwks_file sent inline), shows it, and removes it;
+// the node audits each change and authenticates the mapped client in
+// between.
+func TestFederationCommandThroughTheAdminAPI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	k8s := newK8sIssuer(t)
+	bin := buildSigil(t)
+	a := startAdminServe(t, bin)
+	laptop := t.TempDir()
+	env := []string{"SIGIL_ADMIN_URL=" + a.adminURL, "SIGIL_ADMIN_TOKEN_FILE=" + a.tokenFile}
+	sigil := func(stdin string, args ...string) string {
+		t.Helper()
+		code, out, errOut := sigilIn(t, bin, laptop, stdin, env, args...)
+		if code != 0 {
+			t.Fatalf("sigil %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+		}
+		return out
+	}
+	sigil("clients:\n  - id: orders\n    auth_methods: [federated_jwt]\n    scopes: [country.read]\n", "clients", "apply", "--file", "-")
+	entry := "issuer: " + k8s.url + "\njwks: " + k8s.key.set + "\nclients:\n  - client: orders\n    sub: system:serviceaccount:shop:orders\n"
+	if out := sigil(entry, "federation", "apply", "--file", "-"); out != "trusted "+k8s.url+"\n" {
+		t.Fatalf("apply: %q", out)
+	}
+	if out := sigil("", "federation", "get", k8s.url, "-o", "json"); !strings.Contains(out, `"kid": "sa-key-1"`) {
+		t.Errorf("get -o json through the API:\n%s", out)
+	}
+	waitFor(t, "the node to trust the issuer", func() bool {
+		r := postForm(t, a.issuer+"/oauth2/token", assertionForm(k8s.token(t, "shop/orders", a.issuer, 10*time.Minute)), nil)
+		return r.Status == http.StatusOK
+	})
+	if k8s.fetches.Load() != 0 {
+		t.Errorf("the node fetched the JWKS of an issuer given inline")
+	}
+	if code, _, errOut := sigilIn(t, bin, laptop, "issuer: "+k8s.url+"\nalgorithms: [HS256]\nclients: [{client: orders, sub: x}]\n", env,
+		"federation", "apply", "--file", "-"); code != 1 || !strings.Contains(errOut, `algorithm "HS256" not allowed`) {
+		t.Errorf("a refused entry through the API: exit %d %s", code, errOut)
+	}
+	sigil("", "federation", "delete", k8s.url)
+	if code, _, errOut := sigilIn(t, bin, laptop, "", env, "federation", "get", k8s.url); code != 1 || !strings.Contains(errOut, "no federated issuer") {
+		t.Errorf("get after delete: exit %d %s", code, errOut)
+	}
+	for _, event := range []string{"federated_issuer_created", "federated_issuer_deleted"} {
+		if !strings.Contains(a.process.logs.String(), `"event":"`+event+`"`) {
+			t.Errorf("no %s audit event in the node's log", event)
+		}
+	}
+}
