@@ -41,6 +41,12 @@ const (
 	// AuditClientTokensRevoked: ClientID and IssuedBefore: every token of
 	// the client issued up to that second is refused.
 	AuditClientTokensRevoked AuditKind = "client_tokens_revoked"
+	// AuditFederatedIssuerCreated, AuditFederatedIssuerChanged,
+	// AuditFederatedIssuerDeleted: Issuer, a trust relationship managed
+	// through the admin API.
+	AuditFederatedIssuerCreated AuditKind = "federated_issuer_created"
+	AuditFederatedIssuerChanged AuditKind = "federated_issuer_changed"
+	AuditFederatedIssuerDeleted AuditKind = "federated_issuer_deleted"
 )
 
 // AuditEvent is one change worth a trail: who got or lost which token,
@@ -66,6 +72,8 @@ type AuditEvent struct {
 	// sub of who acts for it (the current actor, empty without act), and
 	// Parent the jti of the subject token when it was one of Sigil's.
 	Subject, Actor, Parent string
+	// Issuer is the iss of a trusted external issuer.
+	Issuer string
 }
 
 // audit hands e to a, if there is one.

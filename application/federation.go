@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sigilauth/sigil/domain"
@@ -48,6 +51,8 @@ type FederatedIssuer struct {
 	// scopes, the issuer's tokens granting none of Sigil's by themselves.
 	// Empty: its tokens authenticate clients only.
 	SubjectScopes domain.Scopes
+	// Keys is where its public keys are.
+	Keys FederatedKeySource
 }
 
 // FederationMapping maps a federated token to one of Sigil's clients by
@@ -105,36 +110,142 @@ type FederatedToken struct {
 // SPIFFE JWT-SVID, a CI job's OIDC token. It is used by AuthenticateClient
 // for client assertions (RFC 7523 §2.2) and by IssueToken for the JWT
 // bearer grant (RFC 7523 §2.1).
+//
+// The issuers it trusts are those of the federation file, fixed at start,
+// and those stored through the admin API (Manage, Reload), which may
+// change while it runs: each change swaps the whole set and its verifier
+// at once, so a token is judged by one issuer's entry and keys, and the
+// hot path reads one pointer.
 type Federation struct {
-	issuers  map[string]FederatedIssuer
-	verifier FederatedTokenVerifier
-	clients  ClientFinder
-	replays  ReplayGuard
-	clock    Clock
+	state   atomic.Pointer[federationState]
+	fixed   []FederatedIssuer
+	clients ClientFinder
+	replays ReplayGuard
+	clock   Clock
+
+	rules FederationRules
+	store FederatedIssuerStore
+	// mu orders the writers (Reload); readers never take it.
+	mu sync.Mutex
 }
 
-// NewFederation builds a Federation trusting issuers. Entries are taken as
-// validated (bootstrap does that at start).
+// federationState is one trusted set and the verifier of its keys.
+type federationState struct {
+	issuers  map[string]FederatedIssuer
+	verifier FederatedTokenVerifier
+}
+
+// NewFederation builds a Federation trusting issuers (the federation
+// file's), checked by verifier. Entries are taken as validated (bootstrap
+// does that at start).
 func NewFederation(issuers []FederatedIssuer, verifier FederatedTokenVerifier, clients ClientFinder, replays ReplayGuard, clock Clock) *Federation {
-	f := &Federation{issuers: map[string]FederatedIssuer{}, verifier: verifier, clients: clients, replays: replays, clock: clock}
+	f := &Federation{fixed: issuers, clients: clients, replays: replays, clock: clock}
+	st := &federationState{issuers: map[string]FederatedIssuer{}, verifier: verifier}
 	for _, i := range issuers {
-		f.issuers[i.Issuer] = i
+		st.issuers[i.Issuer] = i
 	}
+	f.state.Store(st)
 	return f
 }
 
-// Trusts reports whether iss is a configured issuer; false on a nil
+// Manage has the Federation trust, besides its fixed issuers, those of
+// store, checked by rules: Reload reads them.
+func (f *Federation) Manage(store FederatedIssuerStore, rules FederationRules) {
+	f.store, f.rules = store, rules
+}
+
+// FileDefines reports whether iss is one of the fixed issuers (the
+// federation file's), which the admin API may not manage.
+func (f *Federation) FileDefines(iss string) bool {
+	return slices.ContainsFunc(f.fixed, func(i FederatedIssuer) bool { return i.Issuer == iss })
+}
+
+// Check checks a trust relationship as Reload would: the rules, and keys
+// the verifier can use (an inline JWKS with a public key). An error is a
+// *FederationEntryError.
+func (f *Federation) Check(s FederatedIssuerSpec) (FederatedIssuer, error) {
+	iss, err := f.rules.Check(s)
+	if err != nil {
+		return FederatedIssuer{}, err
+	}
+	if _, err := f.state.Load().verifier.Trusting([]FederatedKeySource{iss.Keys}); err != nil {
+		return FederatedIssuer{}, &FederationEntryError{Reason: err.Error()}
+	}
+	return iss, nil
+}
+
+// Reload reads the stored issuers and trusts them with the fixed ones.
+// A stored entry for an issuer the file defines is ignored (the file
+// wins); one that no longer passes the rules (a setting changed since it
+// was stored) is left out and named in the error, the others are trusted
+// all the same. The keys of an issuer whose key source did not change
+// keep their cache.
+func (f *Federation) Reload(ctx context.Context) error {
+	if f.store == nil {
+		return nil
+	}
+	specs, err := f.store.ListFederatedIssuers(ctx)
+	if err != nil {
+		return fmt.Errorf("list federated issuers: %w", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	next := slices.Clone(f.fixed)
+	var bad []error
+	for _, s := range specs {
+		if f.FileDefines(s.Issuer) {
+			continue
+		}
+		iss, err := f.Check(s)
+		if err != nil {
+			bad = append(bad, fmt.Errorf("issuer %s: %w", s.Issuer, err))
+			continue
+		}
+		next = append(next, iss)
+	}
+	return errors.Join(append(bad, f.replace(next))...)
+}
+
+// replace trusts issuers from now on, with a verifier that keeps the
+// caches of unchanged key sources.
+func (f *Federation) replace(issuers []FederatedIssuer) error {
+	keys := make([]FederatedKeySource, len(issuers))
+	st := &federationState{issuers: make(map[string]FederatedIssuer, len(issuers))}
+	for n, i := range issuers {
+		keys[n] = i.Keys
+		st.issuers[i.Issuer] = i
+	}
+	v, err := f.state.Load().verifier.Trusting(keys)
+	if err != nil {
+		return fmt.Errorf("federated issuer keys: %w", err)
+	}
+	st.verifier = v
+	f.state.Store(st)
+	return nil
+}
+
+// Issuers are the issuers trusted now, ordered by issuer.
+func (f *Federation) Issuers() []string {
+	if f == nil {
+		return nil
+	}
+	out := slices.Collect(maps.Keys(f.state.Load().issuers))
+	slices.Sort(out)
+	return out
+}
+
+// Trusts reports whether iss is a trusted issuer; false on a nil
 // Federation, so callers need not check whether federation is on.
 func (f *Federation) Trusts(iss string) bool {
 	if f == nil {
 		return false
 	}
-	_, ok := f.issuers[iss]
+	_, ok := f.state.Load().issuers[iss]
 	return ok
 }
 
-// Enabled reports whether any issuer is trusted.
-func (f *Federation) Enabled() bool { return f != nil && len(f.issuers) > 0 }
+// Enabled reports whether any issuer is trusted now.
+func (f *Federation) Enabled() bool { return f != nil && len(f.state.Load().issuers) > 0 }
 
 // errFederatedToken is the one answer to a federated token refused at the
 // token endpoint's client authentication; the log reason says which check.
@@ -179,15 +290,16 @@ func (f *Federation) authenticate(ctx context.Context, raw, clientID string, ref
 // issuer's maximum lifetime. It returns the token and its issuer's entry.
 func (f *Federation) verify(ctx context.Context, raw string, refusal *domain.Error) (FederatedToken, FederatedIssuer, error) {
 	fail := func(why string) error { return refusal.Because("federated token: " + why) }
-	iss, err := f.verifier.UnverifiedIssuer(raw)
+	st := f.state.Load()
+	iss, err := st.verifier.UnverifiedIssuer(raw)
 	if err != nil {
 		return FederatedToken{}, FederatedIssuer{}, federationError(refusal, err)
 	}
-	trust, ok := f.issuers[iss]
+	trust, ok := st.issuers[iss]
 	if !ok {
 		return FederatedToken{}, FederatedIssuer{}, fail("issuer not configured")
 	}
-	t, err := f.verifier.VerifyFederatedToken(ctx, iss, trust.Algorithms, raw)
+	t, err := st.verifier.VerifyFederatedToken(ctx, iss, trust.Algorithms, raw)
 	if err != nil {
 		return FederatedToken{}, FederatedIssuer{}, federationError(refusal, err)
 	}

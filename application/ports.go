@@ -296,6 +296,24 @@ type FederatedTokenVerifier interface {
 	// domain.ErrInvalidClient; keys that cannot be had match
 	// domain.ErrTemporarilyUnavailable.
 	VerifyFederatedToken(ctx context.Context, iss string, algs []domain.Algorithm, raw string) (FederatedToken, error)
+	// Trusting returns a verifier of the issuers of keys, which keeps
+	// what this one cached of a key source that did not change. A key
+	// source it cannot use (an inline JWKS without a public key) is an
+	// error naming it.
+	Trusting(keys []FederatedKeySource) (FederatedTokenVerifier, error)
+}
+
+// FederatedIssuerStore keeps the trust relationships managed through the
+// admin API, one per issuer, as they were written.
+type FederatedIssuerStore interface {
+	// SaveFederatedIssuer creates the entry of s.Issuer or replaces it,
+	// and reports whether it created it.
+	SaveFederatedIssuer(ctx context.Context, s FederatedIssuerSpec) (created bool, err error)
+	// DeleteFederatedIssuer removes the entry of iss; domain.ErrNotFound
+	// when there is none.
+	DeleteFederatedIssuer(ctx context.Context, iss string) error
+	// ListFederatedIssuers returns every entry, ordered by issuer.
+	ListFederatedIssuers(ctx context.Context) ([]FederatedIssuerSpec, error)
 }
 
 // CertificateKeys tells whether a public key is among a client's

@@ -3,6 +3,9 @@ package application
 import (
 	"context"
 	"fmt"
+	"slices"
+
+	"github.com/sigilauth/sigil/domain"
 )
 
 // ServerMetadata is the authorization server's metadata (RFC 8414 §2).
@@ -37,10 +40,15 @@ type ServerMetadata struct {
 // scopes and signing algorithms as they are now.
 type PublishMetadata struct {
 	traced
-	static ServerMetadata
-	scopes ScopeLister
-	keys   *KeyRing
+	static     ServerMetadata
+	scopes     ScopeLister
+	keys       *KeyRing
+	federation *Federation
 }
+
+// Federate advertises the JWT bearer grant (RFC 7523 §2.1) while f
+// trusts an issuer: the trusted set changes as the admin API changes it.
+func (h *PublishMetadata) Federate(f *Federation) { h.federation = f }
 
 // NewPublishMetadata builds the use case around the static metadata.
 func NewPublishMetadata(static ServerMetadata, scopes ScopeLister, keys *KeyRing) *PublishMetadata {
@@ -53,6 +61,15 @@ func (h *PublishMetadata) Handle(ctx context.Context) (_ ServerMetadata, err err
 	defer func() { end(err) }()
 
 	m := h.static
+	if h.federation.Enabled() {
+		// Before token exchange, as the other grants that authenticate by
+		// a token.
+		at := slices.Index(m.GrantTypes, string(domain.GrantTokenExchange))
+		if at < 0 {
+			at = len(m.GrantTypes)
+		}
+		m.GrantTypes = slices.Insert(slices.Clone(m.GrantTypes), at, GrantTypeJWTBearer)
+	}
 	scopes, err := h.scopes.ListScopes(ctx)
 	if err != nil {
 		return ServerMetadata{}, fmt.Errorf("list scopes: %w", err)

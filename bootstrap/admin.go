@@ -41,6 +41,12 @@ type Admin struct {
 	add    *application.AddClientSecret
 	expire *application.ExpireClientSecret
 	revoke *application.RevokeClientTokens
+	// The trusted external issuers the admin API manages.
+	applyIssuer  *application.ApplyFederatedIssuer
+	deleteIssuer *application.DeleteFederatedIssuer
+	listIssuers  *application.ListFederatedIssuers
+	// fedErr is why the federation file did not load, for the commands.
+	fedErr error
 	app    *fx.App
 }
 
@@ -101,6 +107,7 @@ func adminApp(c Config, log *slog.Logger) fx.Option {
 			// it, the running nodes reload theirs.
 			func() *application.KeyRing { return &application.KeyRing{} },
 			newRotateSigningKeys,
+			commandFederation,
 		),
 		adminOps(),
 	)
@@ -118,8 +125,47 @@ func adminOps() fx.Option {
 		newDeleteClient,
 		newAddClientSecret,
 		newExpireClientSecret,
+		newApplyFederatedIssuer,
+		newDeleteFederatedIssuer,
+		application.NewListFederatedIssuers,
 		newAdmin,
 	)
+}
+
+// adminFederation is the Federation the admin use cases check entries
+// with: the auth role's in `sigil serve`; in the commands, one over the
+// same federation file, which, if it does not load, fails the federation
+// commands alone (Err), so that `sigil clients` still works on a host
+// whose settings name a file it lacks.
+type adminFederation struct {
+	Federation *application.Federation
+	Err        error
+}
+
+// commandFederation is the commands' adminFederation.
+func commandFederation(p federationParams) adminFederation {
+	f, err := newFederation(p)
+	return adminFederation{Federation: f, Err: err}
+}
+
+// applyFederatedIssuer and deleteFederatedIssuer are nil when the
+// federation file did not load (adminFederation.Err).
+func newApplyFederatedIssuer(store application.FederatedIssuerStore, fed adminFederation, events application.EventPublisher, a application.Auditor) *application.ApplyFederatedIssuer {
+	if fed.Err != nil {
+		return nil
+	}
+	h := application.NewApplyFederatedIssuer(store, fed.Federation, events)
+	h.AuditTo(a)
+	return h
+}
+
+func newDeleteFederatedIssuer(store application.FederatedIssuerStore, fed adminFederation, events application.EventPublisher, a application.Auditor) *application.DeleteFederatedIssuer {
+	if fed.Err != nil {
+		return nil
+	}
+	h := application.NewDeleteFederatedIssuer(store, fed.Federation, events)
+	h.AuditTo(a)
+	return h
 }
 
 func newApplyClient(r *application.RegisterClient, clients *gormstore.Clients, events application.EventPublisher, a application.Auditor) *application.ApplyClient {
@@ -173,12 +219,18 @@ type adminParams struct {
 	Add      *application.AddClientSecret
 	Expire   *application.ExpireClientSecret
 	Revoke   *application.RevokeClientTokens
+
+	ApplyIssuer  *application.ApplyFederatedIssuer
+	DeleteIssuer *application.DeleteFederatedIssuer
+	ListIssuers  *application.ListFederatedIssuers
+	Federation   adminFederation
 }
 
 func newAdmin(p adminParams) *Admin {
 	return &Admin{
 		Register: p.Register, Clients: p.Clients, Keys: p.Keys, Rotate: p.Rotate, Events: p.Events,
 		apply: p.Apply, patch: p.Patch, delete: p.Delete, add: p.Add, expire: p.Expire, revoke: p.Revoke,
+		applyIssuer: p.ApplyIssuer, deleteIssuer: p.DeleteIssuer, listIssuers: p.ListIssuers, fedErr: p.Federation.Err,
 	}
 }
 
@@ -311,4 +363,39 @@ func (a *Admin) RotateKeys(ctx context.Context) (application.RotateResult, error
 // RevokeKey removes a signing key at once, as `sigil keys revoke` does.
 func (a *Admin) RevokeKey(ctx context.Context, kid string) (application.RevokeResult, error) {
 	return a.Rotate.Revoke(ctx, kid)
+}
+
+// ListFederatedIssuers returns the trust relationships the admin API
+// manages, ordered by issuer.
+func (a *Admin) ListFederatedIssuers(ctx context.Context) ([]application.FederatedIssuerSpec, error) {
+	return a.listIssuers.Handle(ctx, application.ListFederatedIssuersInput{})
+}
+
+// GetFederatedIssuer returns the entry of iss, or domain.ErrNotFound.
+func (a *Admin) GetFederatedIssuer(ctx context.Context, iss string) (application.FederatedIssuerSpec, error) {
+	if iss == "" {
+		return application.FederatedIssuerSpec{}, domain.ErrNotFound
+	}
+	list, err := a.listIssuers.Handle(ctx, application.ListFederatedIssuersInput{Issuer: iss})
+	if err != nil {
+		return application.FederatedIssuerSpec{}, err
+	}
+	return list[0], nil
+}
+
+// ApplyFederatedIssuer creates or replaces a trust relationship, checked
+// by the federation file's rules, and tells the nodes to reload.
+func (a *Admin) ApplyFederatedIssuer(ctx context.Context, s application.FederatedIssuerSpec) (application.ApplyFederatedIssuerResult, error) {
+	if a.fedErr != nil {
+		return application.ApplyFederatedIssuerResult{}, a.fedErr
+	}
+	return a.applyIssuer.Handle(ctx, application.ApplyFederatedIssuerInput{Spec: s})
+}
+
+// DeleteFederatedIssuer removes a trust relationship.
+func (a *Admin) DeleteFederatedIssuer(ctx context.Context, iss string) error {
+	if a.fedErr != nil {
+		return a.fedErr
+	}
+	return a.deleteIssuer.Handle(ctx, iss)
 }

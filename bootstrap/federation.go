@@ -2,18 +2,20 @@ package bootstrap
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
+	"go.uber.org/fx"
 	"gopkg.in/yaml.v3"
 
 	"github.com/sigilauth/sigil/adapters/josekit"
@@ -21,217 +23,287 @@ import (
 	"github.com/sigilauth/sigil/domain"
 )
 
-// maxFederationLifetime bounds an issuer's max_lifetime: a token that
-// lives longer is a credential in all but name.
-const maxFederationLifetime = 24 * time.Hour
-
 // federationFile is the YAML the federation-file setting names: the
 // external issuers whose tokens authenticate clients (federated_jwt).
 type federationFile struct {
-	Issuers []federatedIssuerDoc `yaml:"issuers"`
+	Issuers []FederationEntry `yaml:"issuers"`
 }
 
-type federatedIssuerDoc struct {
-	Issuer string `yaml:"issuer"`
-	// At most one of the three; none means discovery at
+// FederationEntry is one trust relationship as a federation file writes
+// it, and as `sigil federation` reads and prints one (JSON or YAML), so
+// that what get prints, apply takes back.
+type FederationEntry struct {
+	Issuer string `yaml:"issuer" json:"issuer"`
+	// At most one of the four; none means discovery at
 	// {issuer}/.well-known/openid-configuration.
-	DiscoveryURL string   `yaml:"discovery_url"`
-	JWKSURI      string   `yaml:"jwks_uri"`
-	JWKSFile     string   `yaml:"jwks_file"`
-	Audiences    []string `yaml:"audiences"`
-	Algorithms   []string `yaml:"algorithms"`
-	MaxLifetime  string   `yaml:"max_lifetime"`
-	AllowReuse   bool     `yaml:"allow_reuse"`
+	DiscoveryURL string `yaml:"discovery_url,omitempty" json:"discovery_url,omitempty"`
+	JWKSURI      string `yaml:"jwks_uri,omitempty" json:"jwks_uri,omitempty"`
+	JWKSFile     string `yaml:"jwks_file,omitempty" json:"jwks_file,omitempty"`
+	// JWKS is the key set itself (a mapping, or a string of JSON).
+	JWKS        any      `yaml:"jwks,omitempty" json:"jwks,omitempty"`
+	Audiences   []string `yaml:"audiences,omitempty" json:"audiences,omitempty"`
+	Algorithms  []string `yaml:"algorithms,omitempty" json:"algorithms,omitempty"`
+	MaxLifetime string   `yaml:"max_lifetime,omitempty" json:"max_lifetime,omitempty"`
+	AllowReuse  bool     `yaml:"allow_reuse,omitempty" json:"allow_reuse,omitempty"`
 	// SubjectTokenScopes lets the issuer's tokens be token exchange
 	// subject tokens, keeping at most these scopes.
-	SubjectTokenScopes []string `yaml:"subject_token_scopes"`
-	Clients            []struct {
-		Client  string            `yaml:"client"`
-		Subject string            `yaml:"sub"`
-		Claims  map[string]string `yaml:"claims"`
-	} `yaml:"clients"`
+	SubjectTokenScopes []string           `yaml:"subject_token_scopes,omitempty" json:"subject_token_scopes,omitempty"`
+	Clients            []FederationClient `yaml:"clients,omitempty" json:"clients,omitempty"`
 }
 
-// federationConfig is the federation file read and checked.
-type federationConfig struct {
-	issuers []application.FederatedIssuer
-	keys    []josekit.FederatedIssuerKeys
+// FederationClient is one mapping of a FederationEntry.
+type FederationClient struct {
+	Client  string            `yaml:"client" json:"client"`
+	Subject string            `yaml:"sub,omitempty" json:"sub,omitempty"`
+	Claims  map[string]string `yaml:"claims,omitempty" json:"claims,omitempty"`
 }
 
-// loadFederationFile reads and checks the file at path; defaultAudiences
-// are the aud values accepted when an issuer names none. Each error is one
-// line naming the file, the issuer and what is wrong.
-func loadFederationFile(path string, defaultAudiences []string) (federationConfig, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return federationConfig{}, fmt.Errorf("federation file: %w", err)
+// FederationEntryOf is a stored trust relationship as a file writes it.
+func FederationEntryOf(s application.FederatedIssuerSpec) FederationEntry {
+	e := FederationEntry{
+		Issuer: s.Issuer, DiscoveryURL: s.DiscoveryURL, JWKSURI: s.JWKSURI, Audiences: s.Audiences, Algorithms: s.Algorithms,
+		MaxLifetime: s.MaxLifetime, AllowReuse: s.AllowReuse, SubjectTokenScopes: s.SubjectTokenScopes,
 	}
-	cfg, err := parseFederationFile(raw, filepath.Dir(path), defaultAudiences)
-	if err != nil {
-		return federationConfig{}, fmt.Errorf("federation file %s: %w", path, err)
+	if s.JWKS != "" {
+		var set any
+		if json.Unmarshal([]byte(s.JWKS), &set) == nil {
+			e.JWKS = set
+		} else {
+			e.JWKS = s.JWKS
+		}
 	}
-	return cfg, nil
+	for _, m := range s.Clients {
+		e.Clients = append(e.Clients, FederationClient{Client: m.Client, Subject: m.Subject, Claims: m.Claims})
+	}
+	return e
 }
 
-func parseFederationFile(raw []byte, dir string, defaultAudiences []string) (federationConfig, error) {
+// ParseFederationEntries reads what `sigil federation apply` takes: a
+// federation file (issuers: [...]) or one entry, YAML or JSON; a
+// jwks_file is read, relative to dir, into the entry. The entries are not
+// yet checked: the admin operation checks them.
+func ParseFederationEntries(raw []byte, dir string) ([]application.FederatedIssuerSpec, error) {
+	var probe map[string]any
+	if err := yaml.Unmarshal(raw, &probe); err != nil {
+		return nil, fmt.Errorf("%s", strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	var entries []FederationEntry
+	if _, ok := probe["issuers"]; ok {
+		var f federationFile
+		if err := strictYAML(raw, &f); err != nil {
+			return nil, err
+		}
+		entries = f.Issuers
+	} else {
+		var e FederationEntry
+		if err := strictYAML(raw, &e); err != nil {
+			return nil, err
+		}
+		entries = []FederationEntry{e}
+	}
+	if len(entries) == 0 {
+		return nil, errors.New("names no issuers")
+	}
+	out := make([]application.FederatedIssuerSpec, len(entries))
+	for i, e := range entries {
+		spec, err := e.spec(dir)
+		if err != nil {
+			return nil, fmt.Errorf("issuer %d (%s): %w", i+1, e.Issuer, err)
+		}
+		out[i] = spec
+	}
+	return out, nil
+}
+
+// strictYAML decodes one YAML document into v, refusing unknown keys.
+func strictYAML(raw []byte, v any) error {
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
-	var f federationFile
-	if err := dec.Decode(&f); err != nil {
-		return federationConfig{}, fmt.Errorf("%s", strings.ReplaceAll(err.Error(), "\n", "; "))
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%s", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
 	var more any
 	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
-		return federationConfig{}, errors.New("holds more than one YAML document")
+		return errors.New("holds more than one YAML document")
 	}
-	if len(f.Issuers) == 0 {
-		return federationConfig{}, errors.New("names no issuers")
-	}
-	var cfg federationConfig
-	seen := map[string]bool{}
-	for i, d := range f.Issuers {
-		iss, keys, err := d.check(dir, defaultAudiences)
-		if err != nil {
-			return federationConfig{}, fmt.Errorf("issuer %d (%s): %w", i+1, d.Issuer, err)
-		}
-		if seen[iss.Issuer] {
-			return federationConfig{}, fmt.Errorf("issuer %d (%s): listed twice", i+1, d.Issuer)
-		}
-		seen[iss.Issuer] = true
-		cfg.issuers = append(cfg.issuers, iss)
-		cfg.keys = append(cfg.keys, keys)
-	}
-	return cfg, nil
+	return nil
 }
 
-func (d federatedIssuerDoc) check(dir string, defaultAudiences []string) (application.FederatedIssuer, josekit.FederatedIssuerKeys, error) {
-	none := application.FederatedIssuer{}
-	nokeys := josekit.FederatedIssuerKeys{}
-	if d.Issuer == "" {
-		return none, nokeys, errors.New("issuer is required")
-	}
-	keys := josekit.FederatedIssuerKeys{Issuer: d.Issuer, DiscoveryURL: d.DiscoveryURL, JWKSURI: d.JWKSURI}
-	given := 0
-	for _, s := range []string{d.DiscoveryURL, d.JWKSURI, d.JWKSFile} {
-		if s != "" {
-			given++
-		}
-	}
-	switch {
-	case given > 1:
-		return none, nokeys, errors.New("name at most one of discovery_url, jwks_uri and jwks_file")
-	case d.JWKSFile != "":
-		p := d.JWKSFile
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(dir, p)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return none, nokeys, fmt.Errorf("jwks_file: %w", err)
-		}
-		keys.JWKS = b
-	case given == 0:
-		if !httpURL(d.Issuer) {
-			return none, nokeys, errors.New("issuer is not an http(s) URL, so its discovery document cannot be found: name discovery_url, jwks_uri or jwks_file")
-		}
-		keys.DiscoveryURL = strings.TrimSuffix(d.Issuer, "/") + "/.well-known/openid-configuration"
-	}
-	for name, u := range map[string]string{"discovery_url": d.DiscoveryURL, "jwks_uri": d.JWKSURI} {
-		if u != "" && !httpURL(u) {
-			return none, nokeys, fmt.Errorf("%s %q is not an http(s) URL", name, u)
-		}
-	}
-	iss := application.FederatedIssuer{
-		Issuer:      d.Issuer,
-		Audiences:   d.Audiences,
-		MaxLifetime: application.DefaultFederationMaxLifetime,
-		AllowReuse:  d.AllowReuse,
-	}
-	if len(iss.Audiences) == 0 {
-		iss.Audiences = defaultAudiences
-	}
-	if slices.Contains(iss.Audiences, "") {
-		return none, nokeys, errors.New("audiences holds an empty value")
-	}
-	iss.Algorithms = application.DefaultFederationAlgorithms
-	if len(d.Algorithms) > 0 {
-		iss.Algorithms = nil
-		allowed := federationAlgorithms()
-		for _, a := range d.Algorithms {
-			if !slices.Contains(allowed, a) {
-				return none, nokeys, fmt.Errorf("algorithm %q not allowed: use %s", a, strings.Join(allowed, ", "))
-			}
-			iss.Algorithms = append(iss.Algorithms, domain.Algorithm(a))
-		}
-	}
-	if d.MaxLifetime != "" {
-		l, err := time.ParseDuration(d.MaxLifetime)
-		if err != nil || l <= 0 || l > maxFederationLifetime {
-			return none, nokeys, fmt.Errorf("max_lifetime %q must be a duration above 0 and at most %s", d.MaxLifetime, maxFederationLifetime)
-		}
-		iss.MaxLifetime = l
-	}
-	for _, sc := range d.SubjectTokenScopes {
-		if sc == "" || strings.ContainsAny(sc, " \t\"\\") {
-			return none, nokeys, fmt.Errorf("subject_token_scopes: %q is not a scope token", sc)
-		}
-	}
-	iss.SubjectScopes = domain.NewScopes(d.SubjectTokenScopes...)
-	if len(d.Clients) == 0 && len(iss.SubjectScopes) == 0 {
-		return none, nokeys, errors.New("maps no clients and has no subject_token_scopes: it would be trusted for nothing")
-	}
-	for j, m := range d.Clients {
-		switch {
-		case m.Client == "":
-			return none, nokeys, fmt.Errorf("clients %d: client is required", j+1)
-		case m.Subject == "" && len(m.Claims) == 0:
-			return none, nokeys, fmt.Errorf("clients %d (%s): name sub or claims, or every token of the issuer would be this client", j+1, m.Client)
-		}
-		iss.Mappings = append(iss.Mappings, application.FederationMapping{Client: m.Client, Subject: m.Subject, Claims: m.Claims})
-	}
-	return iss, keys, nil
-}
-
-// federationAlgorithms are the algorithms an issuer may be allowed:
-// the asymmetric client assertion ones, never HMAC.
-func federationAlgorithms() []string {
-	var out []string
-	for _, a := range josekit.ClientAssertionAlgorithms() {
-		if !strings.HasPrefix(a, "HS") {
-			out = append(out, a)
-		}
-	}
-	return out
-}
-
-func httpURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
-}
-
-// newFederation builds federated client authentication from the
-// federation file; nil when the setting is empty.
-func newFederation(c Config, clients application.ClientFinder, replays application.ReplayGuard, clock application.Clock, hc *http.Client, log *slog.Logger) (*application.Federation, error) {
-	if c.FederationFile == "" {
-		return nil, nil
-	}
-	token, _, _ := endpointURLs(c)
-	cfg, err := loadFederationFile(c.FederationFile, []string{c.Issuer(), token})
+// loadFederationFile reads and checks the file at path by rules. Each
+// error is one line naming the file, the issuer and what is wrong.
+func loadFederationFile(path string, rules application.FederationRules) ([]application.FederatedIssuer, error) {
+	raw, err := os.ReadFile(path)
 	if err != nil {
+		return nil, fmt.Errorf("federation file: %w", err)
+	}
+	issuers, err := parseFederationFile(raw, filepath.Dir(path), rules)
+	if err != nil {
+		return nil, fmt.Errorf("federation file %s: %w", path, err)
+	}
+	return issuers, nil
+}
+
+func parseFederationFile(raw []byte, dir string, rules application.FederationRules) ([]application.FederatedIssuer, error) {
+	var f federationFile
+	if err := strictYAML(raw, &f); err != nil {
 		return nil, err
 	}
-	verifier, err := josekit.NewFederatedTokens(cfg.keys, josekit.ClientAssertionOptions{
-		HTTPClient:         hc,
+	if len(f.Issuers) == 0 {
+		return nil, errors.New("names no issuers")
+	}
+	var issuers []application.FederatedIssuer
+	seen := map[string]bool{}
+	for i, d := range f.Issuers {
+		spec, err := d.spec(dir)
+		if err != nil {
+			return nil, fmt.Errorf("issuer %d (%s): %w", i+1, d.Issuer, err)
+		}
+		iss, err := rules.Check(spec)
+		if err != nil {
+			return nil, fmt.Errorf("issuer %d (%s): %w", i+1, d.Issuer, err)
+		}
+		if seen[iss.Issuer] {
+			return nil, fmt.Errorf("issuer %d (%s): listed twice", i+1, d.Issuer)
+		}
+		seen[iss.Issuer] = true
+		issuers = append(issuers, iss)
+	}
+	return issuers, nil
+}
+
+// spec is the entry as application.FederationRules checks it, jwks_file
+// read (only a file can name one) and jwks as JSON text.
+func (d FederationEntry) spec(dir string) (application.FederatedIssuerSpec, error) {
+	s := application.FederatedIssuerSpec{
+		Issuer: d.Issuer, DiscoveryURL: d.DiscoveryURL, JWKSURI: d.JWKSURI, Audiences: d.Audiences, Algorithms: d.Algorithms,
+		MaxLifetime: d.MaxLifetime, AllowReuse: d.AllowReuse, SubjectTokenScopes: d.SubjectTokenScopes,
+	}
+	for _, m := range d.Clients {
+		s.Clients = append(s.Clients, application.FederationMapping{Client: m.Client, Subject: m.Subject, Claims: m.Claims})
+	}
+	switch v := d.JWKS.(type) {
+	case nil:
+	case string:
+		s.JWKS = v
+	default:
+		b, err := json.Marshal(v)
+		if err != nil {
+			return s, fmt.Errorf("jwks: %w", err)
+		}
+		s.JWKS = string(b)
+	}
+	if d.JWKSFile == "" {
+		return s, nil
+	}
+	if d.DiscoveryURL != "" || d.JWKSURI != "" || d.JWKS != nil {
+		return s, errors.New("name at most one of discovery_url, jwks_uri, jwks and jwks_file")
+	}
+	p := d.JWKSFile
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(dir, p)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return s, fmt.Errorf("jwks_file: %w", err)
+	}
+	s.JWKS = string(b)
+	return s, nil
+}
+
+// federationRules are the rules every trust relationship is checked by,
+// the file's and the admin API's: the issuer and the token endpoint as
+// the default audiences, and the asymmetric client assertion algorithms,
+// never HMAC.
+func federationRules(c Config) application.FederationRules {
+	token, _, _ := endpointURLs(c)
+	var algs []string
+	for _, a := range josekit.ClientAssertionAlgorithms() {
+		if !strings.HasPrefix(a, "HS") {
+			algs = append(algs, a)
+		}
+	}
+	return application.FederationRules{DefaultAudiences: []string{c.Issuer(), token}, Algorithms: algs}
+}
+
+type federationParams struct {
+	fx.In
+	Config Config
+	Store  application.FederatedIssuerStore
+	// Clients and Replays authenticate; the commands' graph, which only
+	// checks entries, has neither.
+	Clients application.ClientFinder `optional:"true"`
+	Replays application.ReplayGuard  `optional:"true"`
+	Clock   application.Clock
+	HTTP    *http.Client
+	Log     *slog.Logger
+}
+
+// newFederation builds federated client authentication: the federation
+// file's issuers, fixed, and those stored through the admin API, which
+// the auth role reloads (runFederationReloads). Without a file and with
+// none stored it trusts no one, and the JWT bearer grant is refused.
+func newFederation(p federationParams) (*application.Federation, error) {
+	c := p.Config
+	rules := federationRules(c)
+	var fixed []application.FederatedIssuer
+	if c.FederationFile != "" {
+		var err error
+		if fixed, err = loadFederationFile(c.FederationFile, rules); err != nil {
+			return nil, err
+		}
+	}
+	keys := make([]josekit.FederatedIssuerKeys, len(fixed))
+	for i, iss := range fixed {
+		keys[i] = iss.Keys
+	}
+	verifier, err := josekit.NewFederatedTokens(keys, josekit.ClientAssertionOptions{
+		HTTPClient:         p.HTTP,
 		MinRefreshInterval: c.JWKSMinRefreshInterval,
 		MaxAge:             c.JWKSMaxAge,
-		Clock:              clock,
-		Logger:             log,
+		Clock:              p.Clock,
+		Logger:             p.Log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("federation file %s: %w", c.FederationFile, err)
 	}
-	for _, i := range cfg.issuers {
-		log.Info("federated issuer trusted", "issuer", i.Issuer, "clients", len(i.Mappings))
+	for _, i := range fixed {
+		p.Log.Info("federated issuer trusted", "issuer", i.Issuer, "clients", len(i.Mappings), "from", "federation file")
 	}
-	return application.NewFederation(cfg.issuers, verifier, clients, replays, clock), nil
+	f := application.NewFederation(fixed, verifier, p.Clients, p.Replays, p.Clock)
+	f.Manage(p.Store, rules)
+	return f, nil
+}
+
+// federationReloads asks the auth role to reload the trusted issuers.
+type federationReloads asks
+
+func newFederationReloads() federationReloads { return make(federationReloads, 1) }
+
+// federationFeed reloads the trusted issuers when another node (or a
+// command) changed them.
+func federationFeed(reloads federationReloads) feedHandler {
+	return feedHandler{Handle: func(e domain.Event) {
+		if e.Kind == domain.EventFederationChanged {
+			asks(reloads).ask()
+		}
+	}}
+}
+
+// runFederationReloads loads the stored issuers at start, then whenever
+// the feed says they changed and every client-cache-ttl (at least a
+// second): a change the feed did not carry (a command without Redis, a
+// lost message) reaches the node as soon as a client change would.
+func runFederationReloads(lc fx.Lifecycle, c Config, log *slog.Logger, fed *application.Federation, reloads federationReloads) {
+	load := func(ctx context.Context) {
+		before := fed.Issuers()
+		if err := fed.Reload(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("reload federated issuers", "err", err)
+		}
+		if after := fed.Issuers(); !slices.Equal(before, after) {
+			log.Info("federated issuers trusted", "issuers", after)
+		}
+	}
+	lc.Append(fx.StartHook(func(ctx context.Context) { load(ctx) }))
+	onAsk(lc, asks(reloads), load)
+	every(lc, max(c.ClientCacheTTL, time.Second), load)
 }

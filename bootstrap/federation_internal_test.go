@@ -4,7 +4,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sigilauth/sigil/application"
 )
+
+// testRules are the rules of a server whose default audience is aud.
+func testRules(aud string) application.FederationRules {
+	r := federationRules(Config{})
+	r.DefaultAudiences = []string{aud}
+	return r
+}
 
 func TestFederationFileIsReadWithItsDefaults(t *testing.T) {
 	cfg, err := parseFederationFile([]byte(`
@@ -21,19 +30,19 @@ issuers:
     clients:
       - client: deployer
         claims: {repository: acme/app, ref: refs/heads/main}
-`), t.TempDir(), []string{"https://sigil.example/ms-auth-server"})
+`), t.TempDir(), testRules("https://sigil.example/ms-auth-server"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	k8s, ci := cfg.issuers[0], cfg.issuers[1]
-	if cfg.keys[0].DiscoveryURL != "https://kubernetes.default.svc/.well-known/openid-configuration" {
-		t.Errorf("discovery url %q", cfg.keys[0].DiscoveryURL)
+	k8s, ci := cfg[0], cfg[1]
+	if k8s.Keys.DiscoveryURL != "https://kubernetes.default.svc/.well-known/openid-configuration" {
+		t.Errorf("discovery url %q", k8s.Keys.DiscoveryURL)
 	}
 	if k8s.Audiences[0] != "https://sigil.example/ms-auth-server" || k8s.MaxLifetime != time.Hour || len(k8s.Algorithms) != 4 {
 		t.Errorf("defaults not applied: %+v", k8s)
 	}
-	if ci.MaxLifetime != 10*time.Minute || ci.Mappings[0].Claims["ref"] != "refs/heads/main" || cfg.keys[1].JWKSURI == "" {
-		t.Errorf("ci issuer: %+v %+v", ci, cfg.keys[1])
+	if ci.MaxLifetime != 10*time.Minute || ci.Mappings[0].Claims["ref"] != "refs/heads/main" || ci.Keys.JWKSURI == "" {
+		t.Errorf("ci issuer: %+v", ci)
 	}
 }
 
@@ -57,7 +66,7 @@ func TestFederationFileMistakesAreOneLineErrors(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, err := parseFederationFile([]byte(tc.yaml), t.TempDir(), []string{"https://sigil.example"})
+			_, err := parseFederationFile([]byte(tc.yaml), t.TempDir(), testRules("https://sigil.example"))
 			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
 				t.Fatalf("got %v, want one line with %q", err, tc.want)
 			}

@@ -88,6 +88,7 @@ func AuthRole() fx.Option {
 		fx.Provide(
 			newAuthenticateClient,
 			newFederation,
+			func(f *application.Federation) adminFederation { return adminFederation{Federation: f} },
 			newClientCache,
 			func(cache *application.ClientCache) application.ClientFinder { return cache },
 			clientCacheFeed,
@@ -102,13 +103,15 @@ func AuthRole() fx.Option {
 			application.NewIssueExpiredDemoToken,
 			application.NewRotateDemoKeys,
 			clientRevocationFeed,
+			newFederationReloads,
+			federationFeed,
 		),
 		adminOps(),
 		registration,
 		tokenExchange,
 		authUseCaseTracing,
 		fx.Provide(authListener),
-		fx.Invoke(registerKeyMetrics, registerAuthCacheMetrics),
+		fx.Invoke(registerKeyMetrics, registerAuthCacheMetrics, runFederationReloads),
 	)
 }
 
@@ -146,9 +149,8 @@ func serverMetadata(c Config) application.ServerMetadata {
 	for i, g := range application.GrantTypes {
 		grants[i] = string(g)
 	}
-	if c.FederationFile != "" {
-		grants = append(grants, application.GrantTypeJWTBearer)
-	}
+	// The JWT bearer grant is added while an issuer is trusted
+	// (PublishMetadata.Federate).
 	grants = append(grants, string(domain.GrantTokenExchange))
 	var methods []string
 	for _, m := range domain.AuthMethods {
@@ -245,21 +247,23 @@ func checkTokenLifetimes(ctx context.Context, clients application.ClientLister, 
 	return nil
 }
 
-// keyReloads asks the auth role to reload its key ring now, out of
-// schedule; asks made while one is pending are one.
-type keyReloads chan struct{}
+// asks are requests for work out of schedule (a reload); asks made while
+// one is pending are one.
+type asks chan struct{}
 
-func (r keyReloads) ask() {
+func (r asks) ask() {
 	select {
 	case r <- struct{}{}:
 	default:
 	}
 }
 
-// runKeyReloads reloads the ring whenever asked, for the app's lifetime.
-// It runs apart from the feed's handlers, which must not wait on the
-// database.
-func runKeyReloads(lc fx.Lifecycle, log *slog.Logger, reloads keyReloads, keys *application.RotateSigningKeys) {
+// keyReloads asks the auth role to reload its key ring now.
+type keyReloads asks
+
+// onAsk runs do whenever asked, for the app's lifetime, apart from the
+// feed's handlers, which must not wait on the database.
+func onAsk(lc fx.Lifecycle, r asks, do func(ctx context.Context)) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	lc.Append(fx.Hook{
@@ -270,10 +274,8 @@ func runKeyReloads(lc fx.Lifecycle, log *slog.Logger, reloads keyReloads, keys *
 					select {
 					case <-ctx.Done():
 						return
-					case <-reloads:
-						if err := keys.Reload(ctx); err != nil && ctx.Err() == nil {
-							log.Warn("reload signing keys after a key removal", "err", err)
-						}
+					case <-r:
+						do(ctx)
 					}
 				}
 			}()
@@ -284,6 +286,15 @@ func runKeyReloads(lc fx.Lifecycle, log *slog.Logger, reloads keyReloads, keys *
 			<-done
 			return nil
 		},
+	})
+}
+
+// runKeyReloads reloads the ring whenever asked.
+func runKeyReloads(lc fx.Lifecycle, log *slog.Logger, reloads keyReloads, keys *application.RotateSigningKeys) {
+	onAsk(lc, asks(reloads), func(ctx context.Context) {
+		if err := keys.Reload(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("reload signing keys after a key removal", "err", err)
+		}
 	})
 }
 
@@ -545,8 +556,10 @@ func newPublishJWKS(r *application.KeyRing, e application.JWKSEncoder, c Config)
 	return application.NewPublishJWKS(r, e, c.KeyPublishLead)
 }
 
-func newPublishMetadata(c Config, scopes application.ScopeLister, r *application.KeyRing) *application.PublishMetadata {
-	return application.NewPublishMetadata(serverMetadata(c), scopes, r)
+func newPublishMetadata(c Config, scopes application.ScopeLister, r *application.KeyRing, fed *application.Federation) *application.PublishMetadata {
+	h := application.NewPublishMetadata(serverMetadata(c), scopes, r)
+	h.Federate(fed)
+	return h
 }
 
 func newGetCountry(c *application.CountryCatalog) *application.GetCountry {
@@ -581,7 +594,7 @@ func clientCacheFeed(cache *application.ClientCache) feedHandler {
 func keyRingFeed(ring *application.KeyRing, reloads keyReloads) feedHandler {
 	return feedHandler{Handle: func(e domain.Event) {
 		if e.Kind == domain.EventKeyRemoved && e.KID != "" && ring.Remove(e.KID) {
-			reloads.ask()
+			asks(reloads).ask()
 		}
 	}}
 }

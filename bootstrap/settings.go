@@ -90,7 +90,7 @@ var Settings = []Setting{
 	{"introspection-rate-limit", "", "per-client limit at the introspection endpoint, as token-rate-limit", func(c *Config) any { return &c.IntrospectionRateLimit }},
 	{"revocation-rate-limit", "", "per-client limit at the revocation endpoint, as token-rate-limit", func(c *Config) any { return &c.RevocationRateLimit }},
 	{"client-cache-stale", "5m", "how much longer a cached client record serves while the database is down", func(c *Config) any { return &c.ClientCacheStale }},
-	{"federation-file", "", "YAML file of external issuers (Kubernetes, SPIFFE, CI) whose tokens authenticate federated_jwt clients and serve the jwt-bearer grant; empty turns federation off", func(c *Config) any { return &c.FederationFile }},
+	{"federation-file", "", "YAML file of external issuers (Kubernetes, SPIFFE, CI) whose tokens authenticate federated_jwt clients and serve the jwt-bearer grant, fixed at start; issuers can also be managed on a running cluster through the admin API (sigil federation), and the file wins over them", func(c *Config) any { return &c.FederationFile }},
 	{"demo-clients", "auto", "register the seed documents' demo clients: auto (only on SQLite), true or false", func(c *Config) any { return &c.DemoClients }},
 	{"playground", "auto", "serve the playground page at {auth base path}/playground, which runs both seed flows from the browser, and let its origin call the resource role (CORS): auto (on exactly when the demo clients are), true or false", func(c *Config) any { return &c.Playground }},
 	{"max-body-bytes", "65536", "largest request body accepted", func(c *Config) any { return &c.MaxBodyBytes }},

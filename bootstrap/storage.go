@@ -40,6 +40,7 @@ var GormModule = fx.Module("gormstore",
 		fx.Annotate(gormstore.NewCountries, fx.As(new(application.CountryFinder))),
 		fx.Annotate(gormstore.NewLocker, fx.As(new(application.Locker))),
 		fx.Annotate(gormstore.NewClientRevocations, fx.As(new(application.ClientRevocationStore)), fx.As(new(application.ClientRevocationLister))),
+		fx.Annotate(gormstore.NewFederatedIssuers, fx.As(new(application.FederatedIssuerStore))),
 		fx.Annotate(databaseReadiness, fx.ResultTags(`name:"database"`)),
 	),
 )

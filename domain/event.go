@@ -18,6 +18,9 @@ const (
 	// at or before IssuedBefore (compared in whole seconds, as a JWT's iat)
 	// is revoked.
 	EventClientTokensRevoked EventKind = "client_tokens_revoked"
+	// EventFederationChanged: a trusted external issuer was added,
+	// changed or removed through the admin API; nodes reload the set.
+	EventFederationChanged EventKind = "federation_changed"
 )
 
 // Event is a change one node makes that others must learn at once.

@@ -243,10 +243,57 @@ func problemError(status int, raw []byte) error {
 		return fmt.Errorf("%s: %w", detail, domain.ErrConflict)
 	case status == http.StatusServiceUnavailable:
 		return fmt.Errorf("admin API: %s: %w", detail, domain.ErrTemporarilyUnavailable)
+	case p.Code == "invalid_federated_issuer":
+		return &application.FederationEntryError{Reason: detail}
 	case p.Code == string(domain.CodeInvalidClientMetadata):
 		return domain.ErrInvalidClientMetadata.With(detail)
 	case p.Code == string(domain.CodeInvalidRequest):
 		return domain.ErrInvalidRequest.With(detail)
 	}
 	return fmt.Errorf("admin API: %d %s", status, detail)
+}
+
+// ListFederatedIssuers returns the trust relationships the API manages,
+// ordered by issuer.
+func (c *Client) ListFederatedIssuers(ctx context.Context) ([]application.FederatedIssuerSpec, error) {
+	var l adminwire.FederatedIssuerList
+	if _, err := c.do(ctx, http.MethodGet, "/federation/issuers", "", nil, &l); err != nil {
+		return nil, err
+	}
+	out := make([]application.FederatedIssuerSpec, 0, len(l.Issuers))
+	for _, w := range l.Issuers {
+		s, err := w.ToSpec()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// GetFederatedIssuer returns the entry of iss; domain.ErrNotFound when
+// the API manages none.
+func (c *Client) GetFederatedIssuer(ctx context.Context, iss string) (application.FederatedIssuerSpec, error) {
+	var w adminwire.FederatedIssuer
+	if _, err := c.do(ctx, http.MethodGet, "/federation/issuers/"+url.PathEscape(iss), "", nil, &w); err != nil {
+		return application.FederatedIssuerSpec{}, err
+	}
+	return w.ToSpec()
+}
+
+// ApplyFederatedIssuer creates or replaces the entry of s.Issuer.
+func (c *Client) ApplyFederatedIssuer(ctx context.Context, s application.FederatedIssuerSpec) (application.ApplyFederatedIssuerResult, error) {
+	var w adminwire.FederatedIssuer
+	status, err := c.do(ctx, http.MethodPut, "/federation/issuers/"+url.PathEscape(s.Issuer), "application/json", adminwire.FederatedIssuerOf(s), &w)
+	if err != nil {
+		return application.ApplyFederatedIssuerResult{}, err
+	}
+	spec, err := w.ToSpec()
+	return application.ApplyFederatedIssuerResult{Created: status == http.StatusCreated, Spec: spec}, err
+}
+
+// DeleteFederatedIssuer removes the entry of iss.
+func (c *Client) DeleteFederatedIssuer(ctx context.Context, iss string) error {
+	_, err := c.do(ctx, http.MethodDelete, "/federation/issuers/"+url.PathEscape(iss), "", nil, nil)
+	return err
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/sigilauth/sigil/adapters/internal/adminwire"
+	"github.com/sigilauth/sigil/application"
 	"github.com/sigilauth/sigil/domain"
 )
 
@@ -57,10 +58,15 @@ func (s *server) problemOf(err error, c echo.Context) adminwire.Problem {
 		ae *apiError
 		de *domain.Error
 		he *echo.HTTPError
+		fe *application.FederationEntryError
 	)
 	switch {
 	case errors.As(err, &ae):
 		return mk(ae.status, ae.code, ae.detail)
+	case errors.As(err, &fe):
+		return mk(http.StatusUnprocessableEntity, "invalid_federated_issuer", fe.Reason)
+	case errors.Is(err, application.ErrFileIssuer):
+		return mk(http.StatusConflict, "conflict", "the federation file defines this issuer: change it there, or remove it from the file to manage it here")
 	case errors.Is(err, domain.ErrNotFound):
 		return mk(http.StatusNotFound, "not_found", notFoundDetail(c))
 	case errors.Is(err, domain.ErrConflict):
@@ -86,6 +92,8 @@ func notFoundDetail(c echo.Context) string {
 		return "no such client or secret"
 	case c.Param("kid") != "":
 		return "no such signing key"
+	case c.Param("issuer") != "":
+		return "no such federated issuer managed by the admin API"
 	case c.Param("id") != "":
 		return "no such client"
 	}

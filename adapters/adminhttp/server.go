@@ -1,6 +1,6 @@
 // Package adminhttp is the admin API of the management listener, built on
-// Echo v4: clients, their secrets, the signing keys, and the revocation of
-// every token of a client, under /admin/v1, documented by the OpenAPI file
+// Echo v4: clients, their secrets, the signing keys, the revocation of
+// every token of a client, and the trusted external issuers, under /admin/v1, documented by the OpenAPI file
 // it serves at /admin/v1/openapi.yaml. Each handler parses the request,
 // calls one operation and writes the answer; errors become
 // application/problem+json (RFC 9457) in one place, handleError.
@@ -62,6 +62,15 @@ type Operations interface {
 	// RotateKeys publishes a new signing key now.
 	RotateKeys(ctx context.Context) (application.RotateResult, error)
 	RevokeKey(ctx context.Context, kid string) (application.RevokeResult, error)
+	// ListFederatedIssuers returns the trust relationships the API
+	// manages, ordered by issuer (the federation file's are in the file).
+	ListFederatedIssuers(ctx context.Context) ([]application.FederatedIssuerSpec, error)
+	GetFederatedIssuer(ctx context.Context, iss string) (application.FederatedIssuerSpec, error)
+	// ApplyFederatedIssuer creates or replaces one; an entry that does
+	// not hold together is an *application.FederationEntryError, an
+	// issuer of the federation file application.ErrFileIssuer.
+	ApplyFederatedIssuer(ctx context.Context, s application.FederatedIssuerSpec) (application.ApplyFederatedIssuerResult, error)
+	DeleteFederatedIssuer(ctx context.Context, iss string) error
 }
 
 // Options configure the API.
@@ -126,6 +135,10 @@ func (s *server) routes() []route {
 		{http.MethodGet, "/keys", s.listKeys},
 		{http.MethodPost, "/keys/rotate", s.rotateKeys},
 		{http.MethodPost, "/keys/:kid/revoke", s.revokeKey},
+		{http.MethodGet, "/federation/issuers", s.listFederatedIssuers},
+		{http.MethodGet, "/federation/issuers/:issuer", s.getFederatedIssuer},
+		{http.MethodPut, "/federation/issuers/:issuer", s.applyFederatedIssuer},
+		{http.MethodDelete, "/federation/issuers/:issuer", s.deleteFederatedIssuer},
 	}
 }
 
@@ -437,4 +450,81 @@ func (s *server) revokeKey(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, adminwire.KeyRevocationOf(res))
+}
+
+// FederatedIssuerPath is where the entry of iss lives: the issuer URL
+// path-escaped into one segment.
+func FederatedIssuerPath(iss string) string {
+	return "/federation/issuers/" + url.PathEscape(iss)
+}
+
+func (s *server) listFederatedIssuers(c echo.Context) error {
+	list, err := s.ops.ListFederatedIssuers(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	out := adminwire.FederatedIssuerList{Issuers: []adminwire.FederatedIssuer{}}
+	for _, f := range list {
+		out.Issuers = append(out.Issuers, adminwire.FederatedIssuerOf(f))
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (s *server) getFederatedIssuer(c echo.Context) error {
+	iss, err := param(c, "issuer")
+	if err != nil {
+		return err
+	}
+	f, err := s.ops.GetFederatedIssuer(c.Request().Context(), iss)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, adminwire.FederatedIssuerOf(f))
+}
+
+func (s *server) applyFederatedIssuer(c echo.Context) error {
+	iss, err := param(c, "issuer")
+	if err != nil {
+		return err
+	}
+	raw, err := s.body(c)
+	if err != nil {
+		return err
+	}
+	var w adminwire.FederatedIssuer
+	if err := adminwire.Decode(raw, &w); err != nil {
+		return problem(http.StatusBadRequest, "invalid_request", err.Error())
+	}
+	switch w.Issuer {
+	case "":
+		w.Issuer = iss
+	case iss:
+	default:
+		return problem(http.StatusUnprocessableEntity, "invalid_federated_issuer", "the body's issuer differs from the path's")
+	}
+	spec, err := w.ToSpec()
+	if err != nil {
+		return err
+	}
+	res, err := s.ops.ApplyFederatedIssuer(c.Request().Context(), spec)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if res.Created {
+		status = http.StatusCreated
+		c.Response().Header().Set(echo.HeaderLocation, Prefix+FederatedIssuerPath(iss))
+	}
+	return c.JSON(status, adminwire.FederatedIssuerOf(res.Spec))
+}
+
+func (s *server) deleteFederatedIssuer(c echo.Context) error {
+	iss, err := param(c, "issuer")
+	if err != nil {
+		return err
+	}
+	if err := s.ops.DeleteFederatedIssuer(c.Request().Context(), iss); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
 }

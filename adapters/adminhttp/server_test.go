@@ -34,6 +34,12 @@ type ops struct {
 	expire  *application.ExpireClientSecret
 	revoke  *application.RevokeClientTokens
 	keys    *fakes.Keys
+	// The trusted issuers: https://file.example is the federation file's.
+	issuers      *fakes.FederatedIssuers
+	events       *fakes.Events
+	applyIssuer  *application.ApplyFederatedIssuer
+	deleteIssuer *application.DeleteFederatedIssuer
+	listIssuers  *application.ListFederatedIssuers
 }
 
 func newOps() *ops {
@@ -47,7 +53,35 @@ func newOps() *ops {
 	o.del = application.NewDeleteClient(o.clients, o.revoke, events)
 	o.add = application.NewAddClientSecret(o.clients, reg, strings.NewReader(strings.Repeat("r", 4096)), events)
 	o.expire = application.NewExpireClientSecret(o.clients, clock, events)
+	o.issuers, o.events = fakes.NewFederatedIssuers(), events
+	rules := application.FederationRules{DefaultAudiences: []string{"https://sigil.example"}, Algorithms: []string{"ES256", "RS256"}}
+	file, err := rules.Check(application.FederatedIssuerSpec{Issuer: "https://file.example", Clients: []application.FederationMapping{{Client: "a", Subject: "b"}}})
+	if err != nil {
+		panic(err)
+	}
+	fed := application.NewFederation([]application.FederatedIssuer{file}, &fakes.FederatedTokens{}, o.clients, nil, clock)
+	fed.Manage(o.issuers, rules)
+	o.applyIssuer = application.NewApplyFederatedIssuer(o.issuers, fed, events)
+	o.deleteIssuer = application.NewDeleteFederatedIssuer(o.issuers, fed, events)
+	o.listIssuers = application.NewListFederatedIssuers(o.issuers)
 	return o
+}
+
+func (o *ops) ListFederatedIssuers(ctx context.Context) ([]application.FederatedIssuerSpec, error) {
+	return o.listIssuers.Handle(ctx, application.ListFederatedIssuersInput{})
+}
+func (o *ops) GetFederatedIssuer(ctx context.Context, iss string) (application.FederatedIssuerSpec, error) {
+	l, err := o.listIssuers.Handle(ctx, application.ListFederatedIssuersInput{Issuer: iss})
+	if err != nil {
+		return application.FederatedIssuerSpec{}, err
+	}
+	return l[0], nil
+}
+func (o *ops) ApplyFederatedIssuer(ctx context.Context, s application.FederatedIssuerSpec) (application.ApplyFederatedIssuerResult, error) {
+	return o.applyIssuer.Handle(ctx, application.ApplyFederatedIssuerInput{Spec: s})
+}
+func (o *ops) DeleteFederatedIssuer(ctx context.Context, iss string) error {
+	return o.deleteIssuer.Handle(ctx, iss)
 }
 
 func (o *ops) CreateClient(ctx context.Context, in application.RegisterClientInput) (domain.Client, error) {

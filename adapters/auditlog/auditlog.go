@@ -49,6 +49,7 @@ func (l *Logger) Audit(ctx context.Context, e application.AuditEvent) {
 	add("kid", e.KID)
 	add("alg", string(e.Algorithm))
 	add("secret_id", e.SecretID)
+	add("issuer", e.Issuer)
 	if !e.IssuedBefore.IsZero() {
 		attrs = append(attrs, slog.Int64("issued_before", e.IssuedBefore.Unix()))
 	}

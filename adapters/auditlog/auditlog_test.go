@@ -73,6 +73,8 @@ func TestAuditClientEvents(t *testing.T) {
 			`{"audit":true,"client_id":"c1","event":"secret_expired","exp":1796126400,"level":"INFO","msg":"audit","secret_id":"s1"}`},
 		{application.AuditEvent{Kind: application.AuditClientTokensRevoked, ClientID: "c1", IssuedBefore: at},
 			`{"audit":true,"client_id":"c1","event":"client_tokens_revoked","issued_before":1796126400,"level":"INFO","msg":"audit"}`},
+		{application.AuditEvent{Kind: application.AuditFederatedIssuerChanged, Issuer: "https://k8s.example"},
+			`{"audit":true,"event":"federated_issuer_changed","issuer":"https://k8s.example","level":"INFO","msg":"audit"}`},
 	} {
 		r, _ := record(t, slog.LevelInfo, c.e)
 		delete(r, "time")

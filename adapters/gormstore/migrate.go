@@ -33,6 +33,7 @@ var migrations = []migration{
 	{6, "mutual tls and fapi2 profile", migrateMTLSColumns},
 	{7, "dynamic client registrations", createRegistrationTable},
 	{8, "token exchange", migrateTokenExchange},
+	{9, "federated issuers", createFederatedIssuerTable},
 }
 
 // Migrate applies the steps of migrations the database has not recorded
@@ -391,6 +392,20 @@ func migrateTokenExchange(db *gorm.DB) error {
 		if err := db.Exec(ddl).Error; err != nil {
 			return fmt.Errorf("create sigil_token_exchanges: %w", err)
 		}
+	}
+	return nil
+}
+
+// createFederatedIssuerTable is step 9: the trust relationships managed
+// through the admin API (see FederatedIssuers), each entry as JSON.
+func createFederatedIssuerTable(db *gorm.DB) error {
+	err := db.Exec(`CREATE TABLE IF NOT EXISTS sigil_federated_issuers (
+		issuer TEXT PRIMARY KEY,
+		entry TEXT NOT NULL,
+		updated_at BIGINT NOT NULL
+	)`).Error
+	if err != nil {
+		return fmt.Errorf("create sigil_federated_issuers: %w", err)
 	}
 	return nil
 }

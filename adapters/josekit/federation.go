@@ -24,25 +24,23 @@ const maxDiscoveryBytes = 1 << 20
 
 // FederatedIssuerKeys says where one trusted issuer's public keys are:
 // exactly one of DiscoveryURL, JWKSURI and JWKS.
-type FederatedIssuerKeys struct {
-	Issuer string
-	// DiscoveryURL is its metadata document (OpenID Connect Discovery 1.0
-	// or RFC 8414), whose jwks_uri is read once, when first needed.
-	DiscoveryURL string
-	// JWKSURI is its JWK Set document.
-	JWKSURI string
-	// JWKS is a JWK Set itself, for issuers whose keys are not public (a
-	// cluster's service account keys).
-	JWKS []byte
-}
+type FederatedIssuerKeys = application.FederatedKeySource
 
 // FederatedTokens checks the signatures of tokens of trusted external
 // issuers (application.Federation) with each issuer's own keys only,
 // fetched and cached as RemoteKeySet does, with its refresh limit: a flood
 // of tokens with unknown kids costs the issuer one fetch per
-// MinRefreshInterval.
+// MinRefreshInterval. It does not change once built; Trusting makes the
+// next one.
 type FederatedTokens struct {
-	sources map[string]keySource
+	sources map[string]federatedSource
+	base    *ClientAssertions
+}
+
+// federatedSource is an issuer's keys and where they come from.
+type federatedSource struct {
+	from FederatedIssuerKeys
+	keys keySource
 }
 
 var _ application.FederatedTokenVerifier = (*FederatedTokens)(nil)
@@ -51,28 +49,51 @@ var _ application.FederatedTokenVerifier = (*FederatedTokens)(nil)
 // client, the refresh limits, the clock and the logger, as for client
 // jwks_uri. An inline JWKS that is not a JWK set with a key is an error.
 func NewFederatedTokens(issuers []FederatedIssuerKeys, opts ClientAssertionOptions) (*FederatedTokens, error) {
-	base := NewClientAssertions(opts) // for its defaults
-	f := &FederatedTokens{sources: map[string]keySource{}}
+	f := &FederatedTokens{base: NewClientAssertions(opts)} // for its defaults
+	return f.trusting(issuers)
+}
+
+// Trusting implements application.FederatedTokenVerifier: an issuer whose
+// key source is unchanged keeps its source, and with it the keys fetched
+// and the refresh limit's clock; any other gets a new one.
+func (f *FederatedTokens) Trusting(keys []application.FederatedKeySource) (application.FederatedTokenVerifier, error) {
+	return f.trusting(keys)
+}
+
+func (f *FederatedTokens) trusting(issuers []FederatedIssuerKeys) (*FederatedTokens, error) {
+	next := &FederatedTokens{sources: make(map[string]federatedSource, len(issuers)), base: f.base}
 	for _, i := range issuers {
-		switch {
-		case len(i.JWKS) > 0:
-			set, err := parseKeySet(i.JWKS, base.log.With("issuer", i.Issuer))
-			if err != nil {
-				return nil, fmt.Errorf("issuer %s: jwks: %w", i.Issuer, err)
-			}
-			if len(set.all) == 0 {
-				return nil, fmt.Errorf("issuer %s: jwks holds no usable public key", i.Issuer)
-			}
-			f.sources[i.Issuer] = staticKeys{set}
-		case i.JWKSURI != "":
-			f.sources[i.Issuer] = NewRemoteKeySet(i.JWKSURI, base.client, base.remotes)
-		case i.DiscoveryURL != "":
-			f.sources[i.Issuer] = &discoveredKeys{issuer: i.Issuer, url: i.DiscoveryURL, client: base.client, opts: base.remotes, clock: base.clock}
-		default:
-			return nil, fmt.Errorf("issuer %s: no keys", i.Issuer)
+		if old, ok := f.sources[i.Issuer]; ok && old.from.Same(i) {
+			next.sources[i.Issuer] = old
+			continue
 		}
+		src, err := f.newSource(i)
+		if err != nil {
+			return nil, err
+		}
+		next.sources[i.Issuer] = federatedSource{from: i, keys: src}
 	}
-	return f, nil
+	return next, nil
+}
+
+func (f *FederatedTokens) newSource(i FederatedIssuerKeys) (keySource, error) {
+	base := f.base
+	switch {
+	case len(i.JWKS) > 0:
+		set, err := parseKeySet(i.JWKS, base.log.With("issuer", i.Issuer))
+		if err != nil {
+			return nil, fmt.Errorf("issuer %s: jwks: %w", i.Issuer, err)
+		}
+		if len(set.all) == 0 {
+			return nil, fmt.Errorf("issuer %s: jwks holds no usable public key", i.Issuer)
+		}
+		return staticKeys{set}, nil
+	case i.JWKSURI != "":
+		return NewRemoteKeySet(i.JWKSURI, base.client, base.remotes), nil
+	case i.DiscoveryURL != "":
+		return &discoveredKeys{issuer: i.Issuer, url: i.DiscoveryURL, client: base.client, opts: base.remotes, clock: base.clock}, nil
+	}
+	return nil, fmt.Errorf("issuer %s: no keys", i.Issuer)
 }
 
 // UnverifiedIssuer reads the token's iss without checking the signature.
@@ -83,7 +104,8 @@ func (f *FederatedTokens) UnverifiedIssuer(raw string) (string, error) {
 // VerifyFederatedToken checks raw with iss's keys and an algorithm among
 // algs (HMAC ones are never accepted), and returns its claims unjudged.
 func (f *FederatedTokens) VerifyFederatedToken(ctx context.Context, iss string, algs []domain.Algorithm, raw string) (application.FederatedToken, error) {
-	src, ok := f.sources[iss]
+	source, ok := f.sources[iss]
+	src := source.keys
 	if !ok {
 		return application.FederatedToken{}, refuse("federated token issuer not configured")
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/sigilauth/sigil/domain"
 )
 
-// adminStore is what `sigil clients` and `sigil keys` need of a Sigil
+// adminStore is what `sigil clients`, `sigil keys` and `sigil federation` need of a Sigil
 // deployment, declared here by its consumer: the database itself
 // (*bootstrap.Admin, the use cases of `sigil serve` over the database)
 // or the admin API of a running node (*adminclient.Client). Both run the
@@ -42,6 +42,13 @@ type adminStore interface {
 	RotateKeys(ctx context.Context) (application.RotateResult, error)
 	// RevokeKey removes a key at once, for a leaked one.
 	RevokeKey(ctx context.Context, kid string) (application.RevokeResult, error)
+	// ListFederatedIssuers, GetFederatedIssuer, ApplyFederatedIssuer and
+	// DeleteFederatedIssuer manage the trusted external issuers stored
+	// through the admin API (not the federation file's).
+	ListFederatedIssuers(ctx context.Context) ([]application.FederatedIssuerSpec, error)
+	GetFederatedIssuer(ctx context.Context, iss string) (application.FederatedIssuerSpec, error)
+	ApplyFederatedIssuer(ctx context.Context, s application.FederatedIssuerSpec) (application.ApplyFederatedIssuerResult, error)
+	DeleteFederatedIssuer(ctx context.Context, iss string) error
 	Close() error
 }
 

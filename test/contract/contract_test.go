@@ -361,3 +361,16 @@ func TestExchangeLedger(t *testing.T) {
 		})
 	}
 }
+
+func TestFederatedIssuers(t *testing.T) {
+	t.Run("fake", func(t *testing.T) {
+		contract.FederatedIssuers(t, func(*testing.T) application.FederatedIssuerStore { return fakes.NewFederatedIssuers() })
+	})
+	for name, open := range databases {
+		t.Run("gorm "+name, func(t *testing.T) {
+			contract.FederatedIssuers(t, func(t *testing.T) application.FederatedIssuerStore {
+				return gormstore.NewFederatedIssuers(open(t))
+			})
+		})
+	}
+}
