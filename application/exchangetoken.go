@@ -175,8 +175,9 @@ func (x *TokenExchange) party(ctx context.Context, client domain.Client, raw, ty
 			return exchangeParty{}, refusal.Because(which + ": unknown, expired or revoked token")
 		}
 	}
-	if !x.federation.Enabled() {
-		return exchangeParty{}, refusal.Because(which + ": not an active token of this server")
+	if !x.federation.Enabled() || !x.federation.trustsIssuerOf(raw) {
+		// Most often one of Sigil's own JWTs, expired or revoked.
+		return exchangeParty{}, refusal.Because(which + ": not an active token of this server nor one of a trusted issuer")
 	}
 	t, trust, err := x.federation.verify(ctx, raw, refusal)
 	if err != nil {

@@ -255,7 +255,7 @@ func TestExchangeRefusals(t *testing.T) {
 	t.Run("an expired subject token", func(t *testing.T) {
 		e.clock.Advance(2 * time.Hour)
 		_, err := e.exchange(t, "service-b", "b-secret", application.IssueTokenInput{SubjectToken: forB})
-		wantOAuthError(t, err, domain.ErrInvalidRequest)
+		wantReason(t, err, domain.ErrInvalidRequest, "not an active token of this server")
 	})
 }
 

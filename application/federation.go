@@ -244,6 +244,13 @@ func (f *Federation) Trusts(iss string) bool {
 	return ok
 }
 
+// trustsIssuerOf reports whether raw's unverified iss is trusted.
+func (f *Federation) trustsIssuerOf(raw string) bool {
+	st := f.state.Load()
+	iss, err := st.verifier.UnverifiedIssuer(raw)
+	return err == nil && st.issuers[iss].Issuer != ""
+}
+
 // Enabled reports whether any issuer is trusted now.
 func (f *Federation) Enabled() bool { return f != nil && len(f.state.Load().issuers) > 0 }
 
